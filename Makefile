@@ -1,0 +1,47 @@
+# The two commands of the README: `make publish` and `make test`. Both set everything up first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+KERNEL := cldstats
+MONTH ?= 2024-03
+
+.PHONY: setup publish test bench validate synth lint clean expectations
+
+setup: $(STAMP)
+
+# Reinstall when the pins change. The Jupyter kernel is registered inside the virtual environment
+# (--sys-prefix), so papermill finds it by name without touching the user's own Jupyter setup.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (cldstats)" >/dev/null
+	@touch $(STAMP)
+
+publish: setup
+	$(BIN)/cldstats publish --month $(MONTH)
+
+validate: setup
+	$(BIN)/cldstats validate --data data --out reports/validation
+
+synth: setup
+	$(BIN)/cldstats synth --out data
+
+# pytest exits 5 when it collects no test: a suite that finds nothing is broken, so that fails too.
+test: setup
+	@status=0; GX_ANALYTICS_ENABLED=false $(BIN)/python -m pytest $(PYTEST_ARGS) || status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests; failing on purpose"; exit 1; fi; \
+	exit $$status
+
+bench: setup
+	$(BIN)/cldstats bench --scale $${SCALE:-1.0}
+
+lint: setup
+	$(BIN)/ruff check cldstats tests
+
+expectations: setup
+	$(BIN)/python -m cldstats.quality --write-suites expectations
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

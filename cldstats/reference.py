@@ -1,0 +1,218 @@
+"""Reference data: councils, regions, and the categories every published table uses.
+
+One place for each fact:
+
+* the 153 councils (GSS code, name, region, adult populations, published national figures used to
+  calibrate the synthetic data) come from ``data/local_authorities.csv``;
+* region and England codes from ``data/regions.csv``;
+* gender values and the 21 ethnicity values from the Release 1 spec (:mod:`cldstats.spec`), from
+  which the 6 published ethnicity groups and the ``Group: Subgroup`` labels are derived;
+* age groups and bands, support settings and their ranking, and the disclosure symbols are defined
+  here (METHODOLOGY.md sections 3 and 7).
+
+Examples
+--------
+>>> len(councils())
+153
+>>> SETTING_BY_SERVICE_TYPE["Long Term Support: Nursing Care"]
+'Nursing care'
+>>> ethnicity_subgroup_label("White - Irish")
+'White: Irish'
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+
+from cldstats.spec import load_spec
+
+__all__ = [
+    "AGE_BANDS",
+    "AGE_GROUPS",
+    "AREA_LEVELS",
+    "BREAKDOWNS",
+    "ENGLAND_CODE",
+    "ENGLAND_NAME",
+    "ETHNICITY_NO_DATA_UNKNOWN",
+    "SETTINGS",
+    "SETTING_ALL",
+    "SETTING_BY_SERVICE_TYPE",
+    "SETTING_RANK",
+    "SYMBOLS",
+    "UNKNOWN",
+    "AgeBand",
+    "age_band_labels",
+    "council_codes",
+    "councils",
+    "ethnicity_group",
+    "ethnicity_groups",
+    "ethnicity_subgroup_label",
+    "ethnicity_subgroup_labels",
+    "genders",
+    "regions",
+]
+
+UNKNOWN = "Unknown"
+ENGLAND_CODE = "E92000001"
+ENGLAND_NAME = "England"
+AREA_LEVELS = ("England", "Region", "Local Authority")
+
+#: Published breakdowns (METHODOLOGY.md section 4), in table order.
+BREAKDOWNS = ("All", "Age group", "Age band", "Gender", "Ethnicity group", "Ethnicity")
+
+# ---------------------------------------------------------------------------------------------
+# Support settings (METHODOLOGY.md section 3): long-term service types, setting labels, ranks.
+# The lowest rank wins when a person has several settings at one date (NHS England's SALT order).
+# ---------------------------------------------------------------------------------------------
+SETTING_ALL = "All"
+SETTING_BY_SERVICE_TYPE = {
+    "Long Term Support: Nursing Care": "Nursing care",
+    "Long Term Support: Residential Care": "Residential care",
+    "Long Term Support: Community": "Community",
+    "Long Term Support: Prison": "Prison",
+}
+SETTING_RANK = {"Nursing care": 1, "Residential care": 2, "Community": 3, "Prison": 4}
+#: Settings in published order (``All`` first, then by the order DESIGN.md lists them).
+SETTINGS = (SETTING_ALL, "Community", "Residential care", "Nursing care", "Prison")
+
+
+@dataclass(frozen=True)
+class AgeBand:
+    """A closed age interval ``[low, high]`` in whole years; ``high`` None means no upper bound."""
+
+    label: str
+    low: int
+    high: int | None
+
+
+#: Age groups and bands (METHODOLOGY.md section 3); ``Unknown`` is added by the functions below.
+AGE_GROUPS = (AgeBand("18 to 64", 18, 64), AgeBand("65 and above", 65, None))
+AGE_BANDS = (
+    AgeBand("18 to 24", 18, 24),
+    AgeBand("25 to 44", 25, 44),
+    AgeBand("45 to 64", 45, 64),
+    AgeBand("65 to 74", 65, 74),
+    AgeBand("75 to 84", 75, 84),
+    AgeBand("85 to 94", 85, 94),
+    AgeBand("95 and above", 95, None),
+)
+
+
+def age_band_labels(bands: tuple[AgeBand, ...]) -> list[str]:
+    """Labels of ``bands`` followed by ``Unknown``, in published order."""
+    return [b.label for b in bands] + [UNKNOWN]
+
+
+# ---------------------------------------------------------------------------------------------
+# Gender and ethnicity: values from the spec, published labels derived from them.
+# ---------------------------------------------------------------------------------------------
+ETHNICITY_NO_DATA_UNKNOWN = "No data - Undeclared or Not known"
+
+
+def genders() -> list[str]:
+    """Published gender values: the spec's list (``Female``, ``Male``, ``Other``, ``Unknown``), sorted
+    as DHSC publishes them (alphabetical, ``Unknown`` last)."""
+    values = list(load_spec().by_name["Gender"].code_list)
+    return sorted(v for v in values if v != UNKNOWN) + [UNKNOWN]
+
+
+def ethnicity_group(value: str) -> str:
+    """The published group of a Release 1 ethnicity value: the text before the first ``" - "``.
+
+    >>> ethnicity_group("Black, Black British, Caribbean or African - African")
+    'Black, Black British, Caribbean or African'
+    """
+    return value.split(" - ", 1)[0]
+
+
+def ethnicity_subgroup_label(value: str) -> str:
+    """The published subgroup label: the first ``" - "`` replaced by ``": "``."""
+    return value.replace(" - ", ": ", 1)
+
+
+def ethnicity_groups() -> list[str]:
+    """The 6 published ethnicity groups, in spec order (``No data`` last)."""
+    return list(dict.fromkeys(ethnicity_group(v) for v in load_spec().by_name["Ethnicity"].code_list))
+
+
+def ethnicity_subgroup_labels() -> list[str]:
+    """The 21 published ethnicity subgroup labels, in spec order."""
+    return [ethnicity_subgroup_label(v) for v in load_spec().by_name["Ethnicity"].code_list]
+
+
+# ---------------------------------------------------------------------------------------------
+# Disclosure symbols (Government Analysis Function), METHODOLOGY.md section 7.
+# ---------------------------------------------------------------------------------------------
+SYMBOLS = {
+    "[c]": "confidential: a count of 1 to 4, suppressed",
+    "[x]": "not available: the council had no usable submission, or the month is before its data",
+    "[z]": "not applicable: no population for this breakdown value",
+    "[p]": "provisional: every month of this release",
+    "[r]": "revised: differs from the most recent earlier release that contains it",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Councils and regions
+# ---------------------------------------------------------------------------------------------
+def _data_path(name: str):
+    return resources.files("cldstats").joinpath("data").joinpath(name)
+
+
+@functools.cache
+def regions() -> pd.DataFrame:
+    """The 9 ONS regions and England.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``area_code``, ``area_name``, ``area_level`` (``England`` or ``Region``), England
+        first, then regions in GSS code order.
+    """
+    with _data_path("regions.csv").open(encoding="utf-8") as fh:
+        frame = pd.read_csv(fh, dtype=str)
+    is_region = frame["area_level"].ne("England")
+    return frame.assign(_region=is_region).sort_values(["_region", "area_code"]).drop(columns="_region").reset_index(drop=True)
+
+
+@functools.cache
+def councils() -> pd.DataFrame:
+    """The 153 councils with adult social care responsibilities.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per council, sorted by GSS code, with columns ``la_code``, ``la_name``, ``region``
+        (name), ``region_code``, ``adults_18plus``, ``adults_65plus`` (ONS mid-2024, the rate
+        denominators), ``lts_31mar2026`` and ``assessments_apr25_mar26`` (published national
+        figures, rounded to 5, used only to calibrate synthetic data).
+
+    Raises
+    ------
+    ValueError
+        If the shipped file is not 153 councils with unique codes, each in a known region.
+    """
+    with _data_path("local_authorities.csv").open(encoding="utf-8") as fh:
+        frame = pd.read_csv(
+            fh,
+            dtype={"la_code": str, "la_name": str, "region": str},
+        )
+    codes = regions().set_index("area_name")["area_code"]
+    frame["region_code"] = frame["region"].map(codes)
+    if len(frame) != 153 or frame["la_code"].duplicated().any() or frame["region_code"].isna().any():
+        raise ValueError("local_authorities.csv must hold 153 councils with unique codes in known regions")
+    for column in ("adults_18plus", "adults_65plus", "lts_31mar2026", "assessments_apr25_mar26"):
+        frame[column] = frame[column].astype(np.int64)
+    columns = ["la_code", "la_name", "region", "region_code", "adults_18plus", "adults_65plus",
+               "lts_31mar2026", "assessments_apr25_mar26"]
+    return frame[columns].sort_values("la_code").reset_index(drop=True)
+
+
+def council_codes() -> list[str]:
+    """GSS codes of the 153 councils, sorted."""
+    return councils()["la_code"].tolist()
