@@ -1,0 +1,1023 @@
+"""Read one CLD submission into typed, pseudonymised records plus per-cell statuses.
+
+This is Contract 1 of ``docs/architecture.md``: :func:`read_submission` turns one file into a
+:class:`Submission` and never raises for a bad file. The steps, in order:
+
+1. **Bytes.** ``.csv`` is read whole; ``.csv.gz`` is decompressed (a truncated gzip is unreadable);
+   ``.xlsx`` goes to openpyxl instead (first sheet, header in row 1, values as text).
+2. **Encoding.** UTF-8 (a BOM is accepted with an ``encoding_bom`` warning), else Windows-1252.
+   NUL bytes, UTF-16, zip or gzip content, binary junk and bytes undefined in Windows-1252 make the
+   file ``unreadable``, with the byte offset and line. Everything downstream is UTF-8.
+3. **Cells as text.** pyarrow's multi-threaded CSV reader with every column typed as string, so
+   nothing is coerced before it is checked. When pyarrow refuses the file (rows with more or fewer
+   cells than the header, a header without a final newline...), Python's ``csv`` module reads it
+   instead: short rows are padded with blanks, cells beyond the header ignored, and every such row
+   reported as ``ragged_rows`` (``rows_read`` counts them: nothing is dropped silently).
+4. **Header.** Labels matched to the spec exactly, else loosely (case, spaces, underscores; a
+   ``loose_label`` warning); unknown labels are ``extra_columns``; a field seen twice keeps its first
+   column (``duplicate_columns``); absent fields are ``missing_columns`` and read as all blank, so the
+   data quality report can still show the rest (the gate rejects the file).
+5. **Values.** Each column is dictionary-encoded and each *distinct* value checked once (code lists,
+   ``d/m/yyyy`` dates, NHS numbers, ...), then statuses and typed values are spread back to the rows.
+   Cells starting ``=``, ``+``, ``@`` or ``-`` (unless a number follows the minus) are formula cells:
+   status ``FORMULA``, value missing, never evaluated, reported as ``formula_cells``.
+6. **Pseudonymisation.** Person IDs and linked IDs become keyed hashes, date of birth becomes birth
+   month and year, and names, NHS number, postcode, GP practice name and event description never
+   reach ``records``. No issue message or ``invalid_values`` row ever holds a personal value.
+
+Row numbers are spreadsheet rows: the header is row 1 and the first record row 2 (for CSV, blank
+lines are skipped and not counted; for xlsx, the sheet's own row numbers).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import functools
+import gzip
+import hashlib
+import io
+import os
+import re
+import sys
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+
+from cldstats.pseudonymise import PseudonymKey, assign_person_ids, keyed_hash, nhs_number_valid
+from cldstats.spec import Field, Spec, ValueStatus, load_spec, normalise_label
+
+__all__ = [
+    "CHECKS",
+    "FileIssue",
+    "Submission",
+    "SUBMISSION_SUFFIXES",
+    "list_submissions",
+    "parse_file_name",
+    "read_submission",
+]
+
+#: Check names ingest reports (whether one blocks is the gate's decision, not ingest's).
+CHECKS = (
+    "unreadable",
+    "no_rows",
+    "missing_columns",
+    "extra_columns",
+    "duplicate_columns",
+    "loose_label",
+    "encoding_bom",
+    "file_name",
+    "formula_cells",
+    "ragged_rows",
+)
+SUBMISSION_SUFFIXES = (".csv", ".csv.gz", ".xlsx")
+#: Example rows listed per issue.
+MAX_EXAMPLE_ROWS = 20
+
+#: Fields removed before ``records`` exists (their ``status`` columns stay).
+DROPPED_FIELDS = (
+    "NHS_Number",
+    "First_Name",
+    "Last_Name",
+    "GP_Practice_Name",
+    "Postcode",
+    "Date_of_Birth",
+    "Event_Description",
+)
+
+_FILE_NAME = re.compile(r"^(?P<la>[EWSN]\d{8})_(?P<time>\d{8}T\d{6})\.(?:csv|csv\.gz|xlsx)$", re.IGNORECASE)
+_LA_PREFIX = re.compile(r"^(?P<la>[EWSN]\d{8})_", re.IGNORECASE)
+# RE2 patterns (pyarrow.compute), applied to distinct values only.
+_NUMBER = r"^-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$"
+_INTEGER = r"^-?[0-9]+$"
+_FORMULA_START = r"^[=+@-]"
+_DMY_DATE = r"^(?P<day>[0-9]{1,2})/(?P<month>[0-9]{1,2})/(?P<year>[0-9]{4})$"
+_ISO_DATE = r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?$"
+# Five digits: Excel serials 10000-99999 are 1927-05-18 to 2173-10-13, every plausible CLD date
+# bar the oldest dates of birth; a time of day shows as a fraction.
+_EXCEL_SERIAL = r"^[0-9]{5}(?:\.[0-9]+)?$"
+_POSTCODE = r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$"
+_ODS_CODE = r"^[A-Z][0-9]{5}$"
+_CQC_ID = r"^1-[0-9]+$"
+# Control characters other than tab, CR and LF: a text file has (almost) none of them.
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
+_NOT_CONTROL_BYTES = bytes(b for b in range(256) if b not in _CONTROL_BYTES)
+_CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+_PYARROW_BLOCK_SIZE = 16 << 20
+_WORKERS = max(1, min(4, os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class FileIssue:
+    """One file-level finding.
+
+    Attributes
+    ----------
+    check : str
+        Machine name, one of :data:`CHECKS`.
+    message : str
+        One line naming the file and, where known, the row and field. Never holds a personal value.
+    field : str or None
+        Internal field name the issue is about, if one.
+    count : int
+        Cells, rows or columns concerned.
+    rows : tuple of int
+        Up to 20 example spreadsheet row numbers.
+    """
+
+    check: str
+    message: str
+    field: str | None = None
+    count: int = 0
+    rows: tuple[int, ...] = ()
+
+
+def _empty_invalid_values() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "row_number": pd.Series([], dtype="int32"),
+            "field": pd.Series([], dtype="string"),
+            "value": pd.Series([], dtype="string"),
+        }
+    )
+
+
+@dataclass
+class Submission:
+    """One submission file as read by :func:`read_submission` (Contract 1).
+
+    ``records`` and ``status`` are None only when the file could not be read at all; an
+    ``unreadable`` issue then says why.
+    """
+
+    path: Path
+    file_name: str
+    la_code: str | None
+    submitted_at: dt.datetime | None
+    sha256: str
+    encoding: str | None
+    rows_read: int = 0
+    issues: list[FileIssue] = field(default_factory=list)
+    records: pd.DataFrame | None = None
+    status: pd.DataFrame | None = None
+    invalid_values: pd.DataFrame = field(default_factory=_empty_invalid_values)
+
+    @property
+    def readable(self) -> bool:
+        """False when the file could not be read at all."""
+        return self.records is not None
+
+    def checks(self) -> set[str]:
+        """Names of the checks that found something."""
+        return {issue.check for issue in self.issues}
+
+
+class _Unreadable(Exception):
+    """Internal: the file cannot be read; the message follows the file name."""
+
+
+@dataclass
+class _RawTable:
+    """Cells as text, one Arrow string array per header column."""
+
+    header: list[str]
+    columns: list[pa.Array | pa.ChunkedArray]
+    row_numbers: np.ndarray
+    encoding: str | None
+    #: records whose cells may sit in the wrong columns (ragged rows): displaced values could be
+    #: personal data, so their free-text values are not kept and their invalid codes not listed
+    suspect: np.ndarray | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# File names and folders
+# ---------------------------------------------------------------------------------------------
+
+
+def parse_file_name(name: str) -> tuple[str | None, dt.datetime | None]:
+    """LA code and submission time from ``<LA code>_<YYYYMMDDTHHMMSS>.csv`` (or ``.csv.gz``, ``.xlsx``).
+
+    Parameters
+    ----------
+    name : str
+        File name (a path is reduced to its name).
+
+    Returns
+    -------
+    (la_code, submitted_at)
+        ``la_code`` is the GSS code (upper case) when the name starts with one followed by ``_``,
+        even if the rest does not parse; ``submitted_at`` is a naive datetime only when the whole
+        name parses to a real date and time. Either is None otherwise.
+
+    Examples
+    --------
+    >>> parse_file_name("E06000001_20240415T093000.csv.gz")
+    ('E06000001', datetime.datetime(2024, 4, 15, 9, 30))
+    >>> parse_file_name("E06000001_20241315T093000.csv")
+    ('E06000001', None)
+    >>> parse_file_name("hartlepool march.csv")
+    (None, None)
+    """
+    name = Path(str(name)).name
+    prefix = _LA_PREFIX.match(name)
+    la_code = prefix.group("la").upper() if prefix else None
+    full = _FILE_NAME.match(name)
+    submitted_at = None
+    if full:
+        try:
+            submitted_at = dt.datetime.strptime(full.group("time").upper(), "%Y%m%dT%H%M%S")
+        except ValueError:
+            submitted_at = None
+    return la_code, submitted_at
+
+
+def _has_submission_suffix(name: str) -> bool:
+    return name.lower().endswith(SUBMISSION_SUFFIXES)
+
+
+def list_submissions(data_dir: str | Path) -> list[Path]:
+    """Submission files in ``data_dir/submissions/``, sorted by name.
+
+    Only ``.csv``, ``.csv.gz`` and ``.xlsx`` files (any case) are listed; the caller reports any
+    other file it finds there. A missing folder gives an empty list (the caller decides whether
+    that is an error).
+    """
+    folder = Path(data_dir) / "submissions"
+    if not folder.is_dir():
+        return []
+    return sorted(
+        (p for p in folder.iterdir() if p.is_file() and _has_submission_suffix(p.name)),
+        key=lambda p: p.name,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Bytes, encodings and cells
+# ---------------------------------------------------------------------------------------------
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(functools.partial(handle.read, 1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _count(n: int, noun: str) -> str:
+    """``"1 row"``, ``"2 rows"``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    """1-based line number of a byte offset (counting LF, or CR in old Mac files)."""
+    newlines = data.count(b"\n", 0, offset)
+    return (newlines or data.count(b"\r", 0, offset)) + 1
+
+
+def _read_bytes(path: Path) -> bytes:
+    if path.name.lower().endswith(".gz"):
+        try:
+            with gzip.open(path, "rb") as handle:
+                return handle.read()
+        except EOFError as error:
+            raise _Unreadable("gzip file is truncated (compressed data ends early)") from error
+        except (gzip.BadGzipFile, zlib.error, OSError) as error:
+            raise _Unreadable("is not a valid gzip file") from error
+    return path.read_bytes()
+
+
+def _decode(data: bytes, issues: list[FileIssue], name: str) -> tuple[bytes, str]:
+    """Check the bytes are text and return them as UTF-8 with the encoding they came in."""
+    if not data:
+        raise _Unreadable("file is empty (0 bytes)")
+    if data.startswith(b"PK\x03\x04"):
+        raise _Unreadable("is a zip archive, not CSV text (an .xlsx workbook renamed to .csv?)")
+    if data.startswith(b"\x1f\x8b"):
+        raise _Unreadable("is gzip-compressed but not named .csv.gz")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise _Unreadable("is UTF-16 text; save it as UTF-8 or Windows-1252 CSV")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise _Unreadable(
+            f"contains NUL bytes (first at byte {nul}, line {_line_of(data, nul)}): binary data, not CSV text"
+        )
+    sample = data[: 1 << 16]
+    control = len(sample.translate(None, _NOT_CONTROL_BYTES))
+    if control > max(10, len(sample) // 100):
+        raise _Unreadable(f"looks like binary data, not CSV text ({control} control bytes in the first 64 KB)")
+
+    encoding = "utf-8"
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+        encoding = "utf-8-sig"
+        issues.append(
+            FileIssue(
+                "encoding_bom",
+                f"{name}: starts with a UTF-8 byte order mark (the national portal refuses it); read as UTF-8",
+            )
+        )
+    if data.isascii():
+        return data, encoding
+    try:
+        data.decode("utf-8")
+        return data, encoding
+    except UnicodeDecodeError as error:
+        if encoding == "utf-8-sig":
+            raise _Unreadable(
+                f"has a UTF-8 byte order mark but invalid UTF-8 at byte {error.start + 3} "
+                f"(line {_line_of(data, error.start)})"
+            ) from error
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        bad = _CP1252_UNDEFINED.search(data)
+        offset = bad.start() if bad else 0
+        raise _Unreadable(
+            f"is neither UTF-8 nor Windows-1252: byte 0x{data[offset]:02X} at byte {offset} "
+            f"(line {_line_of(data, offset)}) is undefined in Windows-1252"
+        ) from None
+    return text.encode("utf-8"), "cp1252"
+
+
+def _parse_with_pyarrow(data: bytes, header: list[str]) -> list[pa.ChunkedArray] | None:
+    """Every column as an Arrow string array, or None when pyarrow refuses the file."""
+    try:
+        table = pa_csv.read_csv(
+            pa.BufferReader(data),
+            read_options=pa_csv.ReadOptions(use_threads=True, block_size=_PYARROW_BLOCK_SIZE),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=True),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={label: pa.string() for label in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowException, ValueError):
+        return None
+    if table.num_columns != len(header) or list(table.column_names) != header:
+        return None
+    return [table.column(i) for i in range(table.num_columns)]
+
+
+def _parse_with_csv_module(
+    text: str, name: str, issues: list[FileIssue]
+) -> tuple[list[str], list[pa.Array], np.ndarray]:
+    """Python's csv reader: slower, but it accepts anything and reports ragged rows."""
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # one cell may legitimately be megabytes
+    reader = csv.reader(io.StringIO(text, newline=""), strict=False)
+    rows = [row for row in reader if row]
+    if not rows:
+        raise _Unreadable("has no header row (only blank lines)")
+    header, body = rows[0], rows[1:]
+    width = len(header)
+    lengths = np.fromiter((len(row) for row in body), dtype=np.int64, count=len(body))
+    ragged = np.flatnonzero(lengths != width)
+    if len(ragged):
+        shorter = int((lengths[ragged] < width).sum())
+        examples = ", ".join(f"row {i + 2} has {lengths[i]}" for i in ragged[:5])
+        last_truncated = ragged[-1] == len(body) - 1 and lengths[-1] < width and not text.endswith(("\n", "\r"))
+        issues.append(
+            FileIssue(
+                "ragged_rows",
+                f"{name}: {_count(len(ragged), 'row')} without the header's {width} cells ({examples}); "
+                f"{_count(shorter, 'short row')} padded with blanks, extra cells ignored"
+                + ("; the last line looks truncated" if last_truncated else ""),
+                count=len(ragged),
+                rows=tuple(int(i) + 2 for i in ragged[:MAX_EXAMPLE_ROWS]),
+            )
+        )
+        for i in ragged:
+            row = body[i]
+            body[i] = row[:width] if len(row) > width else row + [""] * (width - len(row))
+    columns = [pa.array(cells, type=pa.string()) for cells in zip(*body, strict=True)] if body else []
+    if not body:
+        columns = [pa.array([], type=pa.string()) for _ in header]
+    return header, columns, ragged
+
+
+def _first_record(data: bytes) -> list[str]:
+    """The header cells, parsed from the start of the file."""
+    head = data[: 1 << 20].decode("utf-8", errors="replace")
+    for row in csv.reader(io.StringIO(head, newline=""), strict=False):
+        if row:
+            return row
+    return []
+
+
+def _blank_swallowed_lines(
+    header: list[str], columns: list[pa.Array | pa.ChunkedArray], name: str, issues: list[FileIssue]
+) -> np.ndarray:
+    """Blank quoted cells that span lines holding what look like records (an unclosed quote).
+
+    Such a cell holds other records' values, personal data included, so it is blanked and
+    reported; returns the record indexes concerned.
+    """
+    min_delimiters = max(1, min(len(header) - 1, 5))
+    row_hits: dict[int, str] = {}
+    for position, (label, column) in enumerate(zip(header, columns, strict=False)):
+        multiline = pc.match_substring_regex(column, r"[\r\n]").to_numpy(zero_copy_only=False)
+        swallowed = np.zeros(len(multiline), dtype=bool)
+        for i in np.flatnonzero(multiline):
+            lines = re.split(r"\r\n|\r|\n", column[int(i)].as_py())[1:]
+            if any(line.count(",") >= min_delimiters for line in lines):
+                swallowed[i] = True
+                row_hits.setdefault(int(i), label)
+        if swallowed.any():
+            columns[position] = pc.if_else(pa.array(swallowed), "", column)
+    if not row_hits:
+        return np.zeros(0, dtype=np.int64)
+    rows = sorted(row_hits)
+    first = rows[0]
+    issues.append(
+        FileIssue(
+            "ragged_rows",
+            f"{name}: row {first + 2}, column '{row_hits[first]}': a quote is never closed, so the lines "
+            "after it were read into that cell instead of as records (unbalanced quote); the cell was blanked",
+            count=len(rows),
+            rows=tuple(r + 2 for r in rows[:MAX_EXAMPLE_ROWS]),
+        )
+    )
+    return np.asarray(rows, dtype=np.int64)
+
+
+def _read_csv(path: Path, name: str, issues: list[FileIssue]) -> _RawTable:
+    data, encoding = _decode(_read_bytes(path), issues, name)
+    if re.fullmatch(rb"\s*", data[:4096]) and re.fullmatch(rb"\s*", data):  # no copy of the bytes
+        raise _Unreadable("has no header row (only blank lines)")
+    header = _first_record(data)
+    columns = _parse_with_pyarrow(data, header) if header and len(set(header)) == len(header) else None
+    suspect_rows = np.zeros(0, dtype=np.int64)
+    if columns is None:
+        # Duplicate labels, ragged rows, a header without a newline, a cell bigger than a block...
+        header, columns, suspect_rows = _parse_with_csv_module(data.decode("utf-8"), name, issues)
+    n_rows = len(columns[0]) if columns else 0
+    # A quoted cell holding line breaks is the only way a file has more line breaks than records
+    # (bar blank lines); only then is it worth looking for an unclosed quote.
+    line_breaks = data.count(b"\n") or data.count(b"\r")
+    if b'"' in data and line_breaks > n_rows + 1:
+        suspect_rows = np.union1d(suspect_rows, _blank_swallowed_lines(header, columns, name, issues))
+    suspect = np.zeros(n_rows, dtype=bool)
+    suspect[suspect_rows] = True
+    return _RawTable(header, columns, np.arange(2, n_rows + 2, dtype=np.int32), encoding, suspect)
+
+
+def _excel_text(value: object) -> str:
+    """Text of one xlsx cell as the template would show it (dates as dd/mm/yyyy)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dt.datetime | dt.date):
+        return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else format(value, ".15g")
+    return str(value)
+
+
+def _read_xlsx(path: Path, name: str, issues: list[FileIssue]) -> _RawTable:
+    import openpyxl  # only xlsx submissions pay for the import
+
+    try:
+        # data_only=False: a formula cell comes back as its formula text ("=A1"), which is flagged,
+        # never a value some spreadsheet program computed.
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    except Exception as error:  # noqa: BLE001 - any failure to open means unreadable
+        raise _Unreadable(f"is not a readable .xlsx workbook ({type(error).__name__})") from error
+    try:
+        if not workbook.worksheets:
+            raise _Unreadable("workbook has no worksheet")
+        rows_iter = workbook.worksheets[0].iter_rows(values_only=True)
+        try:
+            header_cells = next(rows_iter, None)
+            while header_cells is not None and all(v is None for v in header_cells):
+                raise _Unreadable("first sheet has no header in row 1")
+            if header_cells is None:
+                raise _Unreadable("first sheet is empty")
+            header = [_excel_text(v) for v in header_cells]
+            while header and header[-1] == "":
+                header.pop()
+            width = len(header)
+            body: list[list[str]] = []
+            row_numbers: list[int] = []
+            ragged: list[int] = []
+            for sheet_row, cells in enumerate(rows_iter, start=2):
+                texts = [_excel_text(v) for v in cells]
+                if not any(texts):
+                    continue
+                if len(texts) > width:
+                    if any(texts[width:]):
+                        ragged.append(sheet_row)
+                    texts = texts[:width]
+                elif len(texts) < width:
+                    texts += [""] * (width - len(texts))
+                body.append(texts)
+                row_numbers.append(sheet_row)
+        except _Unreadable:
+            raise
+        except Exception as error:  # noqa: BLE001 - a damaged sheet part
+            raise _Unreadable(f"first sheet cannot be read ({type(error).__name__})") from error
+    finally:
+        workbook.close()
+    if ragged:
+        issues.append(
+            FileIssue(
+                "ragged_rows",
+                f"{name}: {_count(len(ragged), 'row')} with cells beyond the header's {width} columns "
+                f"(first: row {ragged[0]}); those cells were ignored",
+                count=len(ragged),
+                rows=tuple(ragged[:MAX_EXAMPLE_ROWS]),
+            )
+        )
+    columns = (
+        [pa.array(cells, type=pa.string()) for cells in zip(*body, strict=True)]
+        if body
+        else [pa.array([], type=pa.string()) for _ in header]
+    )
+    return _RawTable(header, columns, np.asarray(row_numbers, dtype=np.int32), None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Header
+# ---------------------------------------------------------------------------------------------
+
+
+def _delimiter_hint(header: list[str]) -> str:
+    if len(header) != 1:
+        return ""
+    for delimiter, shown in ((";", "';'"), ("\t", "tab"), ("|", "'|'")):
+        if header[0].count(delimiter) >= 2:
+            return f" (the delimiter looks like {shown}, not a comma)"
+    return ""
+
+
+def _match_header(header: list[str], spec: Spec, name: str, issues: list[FileIssue]) -> dict[str, int]:
+    """Field name -> column index, reporting loose, extra, duplicate and missing labels."""
+    matched: dict[str, int] = {}
+    extra: list[str] = []
+    duplicates: dict[str, list[int]] = {}
+    for index, label in enumerate(header):
+        spec_field = spec.by_label.get(label)
+        loose = False
+        if spec_field is None:
+            spec_field = spec.by_loose_label.get(normalise_label(label))
+            loose = spec_field is not None
+        if spec_field is None:
+            extra.append(label)
+            continue
+        if spec_field.name in matched:
+            duplicates.setdefault(spec_field.name, [matched[spec_field.name]]).append(index)
+            continue
+        matched[spec_field.name] = index
+        if loose:
+            issues.append(
+                FileIssue(
+                    "loose_label",
+                    f"{name}: column {index + 1} label '{label}' read as '{spec_field.label}' "
+                    "(differs in case, spaces or underscores)",
+                    field=spec_field.name,
+                    count=1,
+                )
+            )
+    for field_name, indexes in duplicates.items():
+        label = spec.by_name[field_name].label
+        columns = ", ".join(str(i + 1) for i in indexes)
+        issues.append(
+            FileIssue(
+                "duplicate_columns",
+                f"{name}: '{label}' appears in columns {columns}; the first (column {indexes[0] + 1}) is used",
+                field=field_name,
+                count=len(indexes),
+            )
+        )
+    if extra:
+        if matched:
+            shown = ", ".join(f"'{label[:60]}'" if label else "(unnamed)" for label in extra[:10])
+            more = f" and {len(extra) - 10} more" if len(extra) > 10 else ""
+            text = f"{_count(len(extra), 'unrecognised column')} ignored: {shown}{more}"
+        else:
+            # Nothing matched: the "header" may be a data row, so its cells are not repeated here.
+            text = f"none of the {len(extra)} header cells is a Release 1 label (is the header row missing?)"
+        issues.append(FileIssue("extra_columns", f"{name}: {text}", count=len(extra)))
+    missing = [f for f in spec.fields if f.name not in matched]
+    if missing:
+        shown = ", ".join(f"'{f.label}'" for f in missing[:10])
+        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        issues.append(
+            FileIssue(
+                "missing_columns",
+                f"{name}: {_count(len(missing), 'Release 1 column')} missing: {shown}{more}{_delimiter_hint(header)}",
+                field=missing[0].name if len(missing) == 1 else None,
+                count=len(missing),
+            )
+        )
+    return matched
+
+
+# ---------------------------------------------------------------------------------------------
+# Values: every check runs on the distinct values of a column, then spreads to the rows
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Column:
+    """One field read from the file: distinct values, their statuses, and the row -> distinct map."""
+
+    distinct: pa.Array  # stripped text of each distinct value
+    indices: np.ndarray  # per row, index into ``distinct``
+    distinct_status: np.ndarray  # int8 per distinct value
+
+    @property
+    def status(self) -> np.ndarray:
+        return self.distinct_status[self.indices]
+
+    def usable(self) -> np.ndarray:
+        """Per distinct value: VALID or VALID_LOOSE."""
+        return (self.distinct_status == ValueStatus.VALID) | (self.distinct_status == ValueStatus.VALID_LOOSE)
+
+
+def _matches(values: pa.Array, pattern: str, ignore_case: bool = False) -> np.ndarray:
+    found = pc.match_substring_regex(values, pattern, ignore_case=ignore_case)
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+
+
+def _dictionary_encode(column: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """Distinct values and, per row, the index of its value (one hash pass, no per-row Python)."""
+    encoded = column.dictionary_encode()
+    if isinstance(encoded, pa.DictionaryArray):
+        return encoded.dictionary, encoded.indices.to_numpy(zero_copy_only=False)
+    if encoded.num_chunks == 0:
+        return pa.array([], type=pa.string()), np.zeros(0, dtype=np.int32)
+    # Chunks of one dictionary_encode share the final dictionary; unify only if they do not.
+    last = encoded.chunk(encoded.num_chunks - 1).dictionary
+    if not all(chunk.dictionary.equals(last) for chunk in encoded.chunks):
+        encoded = encoded.unify_dictionaries()
+        last = encoded.chunk(0).dictionary
+    indices = np.concatenate([chunk.indices.to_numpy(zero_copy_only=False) for chunk in encoded.chunks])
+    return last, indices
+
+
+def _encode(column: pa.Array | pa.ChunkedArray) -> _Column:
+    """Strip, dictionary-encode, and mark blanks and formula-looking values.
+
+    Values are encoded before stripping and stripped as distinct values (far fewer than cells);
+    values equal after stripping are then merged by a second encoding of the small dictionary.
+    """
+    raw_distinct, raw_indices = _dictionary_encode(column)
+    distinct, merge = _dictionary_encode(pc.utf8_trim_whitespace(raw_distinct))
+    indices = merge[raw_indices] if len(raw_indices) else raw_indices
+    status = np.full(len(distinct), ValueStatus.INVALID, dtype=np.int8)
+    status[pc.equal(distinct, "").to_numpy(zero_copy_only=False)] = ValueStatus.BLANK
+    formula = _matches(distinct, _FORMULA_START) & ~_matches(distinct, _NUMBER)
+    status[formula] = ValueStatus.FORMULA
+    return _Column(distinct, indices, status)
+
+
+def _check(column: _Column, valid: np.ndarray, loose: np.ndarray | None = None) -> None:
+    """Set VALID / VALID_LOOSE on distinct values that are neither blank nor formulas."""
+    open_ = column.distinct_status == ValueStatus.INVALID
+    if loose is not None:
+        column.distinct_status[open_ & loose] = ValueStatus.VALID_LOOSE
+    column.distinct_status[open_ & valid] = ValueStatus.VALID
+
+
+def _loose_code_key(value: str) -> str:
+    return re.sub(r"\s+", " ", value).strip().casefold()
+
+
+@functools.cache
+def _code_lookups(field_name: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Exact and loose look-ups (value -> position in the code list) of one code field."""
+    spec_field = load_spec().by_name[field_name]
+    exact = {value: i for i, value in enumerate(spec_field.code_list)}
+    loose = {_loose_code_key(value): i for i, value in enumerate(spec_field.code_list)}
+    for alternative, canonical in spec_field.alternative_spellings.items():
+        loose.setdefault(_loose_code_key(alternative), exact[canonical])
+    return exact, loose
+
+
+def _type_code(spec_field: Field, column: _Column) -> pd.Categorical:
+    exact, loose = _code_lookups(spec_field.name)
+    distinct = column.distinct.to_pylist()
+    codes = np.full(len(distinct), -1, dtype=np.int16)
+    is_exact = np.zeros(len(distinct), dtype=bool)
+    is_loose = np.zeros(len(distinct), dtype=bool)
+    for i, value in enumerate(distinct):
+        position = exact.get(value)
+        if position is not None:
+            codes[i], is_exact[i] = position, True
+            continue
+        position = loose.get(_loose_code_key(value))
+        if position is not None:
+            codes[i], is_loose[i] = position, True
+    _check(column, is_exact, is_loose)
+    codes[~column.usable()] = -1
+    return pd.Categorical.from_codes(codes[column.indices], categories=list(spec_field.code_list))
+
+
+@functools.cache
+def _council_codes() -> frozenset[str]:
+    from cldstats.reference import council_codes
+
+    return frozenset(council_codes())
+
+
+def _type_la_code(column: _Column) -> pa.Array:
+    upper = pc.utf8_upper(column.distinct)
+    councils = pa.array(sorted(_council_codes()), type=pa.string())
+    exact = pc.fill_null(pc.is_in(column.distinct, value_set=councils), False).to_numpy(zero_copy_only=False)
+    loose = pc.fill_null(pc.is_in(upper, value_set=councils), False).to_numpy(zero_copy_only=False)
+    _check(column, exact, loose)
+    # Loosely matched codes are kept in canonical (upper) case; unknown codes are kept as sent, for
+    # the quality module's "LA code not one of the 153" and "not the file name's" checks.
+    keep = (column.distinct_status == ValueStatus.VALID) | (column.distinct_status == ValueStatus.INVALID)
+    values = pc.if_else(pa.array(column.distinct_status == ValueStatus.VALID_LOOSE), upper, column.distinct)
+    return pc.if_else(pa.array(keep | (column.distinct_status == ValueStatus.VALID_LOOSE)), values, None)
+
+
+def _type_date(column: _Column) -> np.ndarray:
+    """Per distinct value: datetime64[s] (NaT unless a valid d/m/yyyy date); sets statuses."""
+    parts = pc.extract_regex(column.distinct, _DMY_DATE)
+    shaped = parts.is_valid().to_numpy(zero_copy_only=False)
+    shaped_mask = pa.array(shaped)
+
+    def part(label: str) -> np.ndarray:
+        # Values that did not match hold no digits: substitute "1" before the cast.
+        digits = pc.if_else(shaped_mask, pc.struct_field(parts, label), "1")
+        return pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False)
+
+    day, month, year = part("day"), part("month"), part("year")
+    plausible = shaped & (month >= 1) & (month <= 12) & (day >= 1) & (year >= 1)
+    month_start = (
+        (np.where(plausible, year, 1970) - 1970).astype("timedelta64[Y]") + np.datetime64("1970", "Y")
+    ).astype("datetime64[M]") + (np.where(plausible, month, 1) - 1).astype("timedelta64[M]")
+    days_in_month = ((month_start + 1).astype("datetime64[D]") - month_start.astype("datetime64[D]")).astype(int)
+    valid = plausible & (day <= days_in_month)
+    dates = month_start.astype("datetime64[D]") + (np.where(valid, day, 1) - 1).astype("timedelta64[D]")
+    dates = dates.astype("datetime64[s]")
+    dates[~valid] = np.datetime64("NaT")
+    _check(column, valid)
+    still_invalid = column.distinct_status == ValueStatus.INVALID
+    column.distinct_status[still_invalid & _matches(column.distinct, _ISO_DATE)] = ValueStatus.INVALID_ISO_DATE
+    column.distinct_status[still_invalid & _matches(column.distinct, _EXCEL_SERIAL)] = (
+        ValueStatus.INVALID_EXCEL_SERIAL
+    )
+    dates[~column.usable()] = np.datetime64("NaT")
+    return dates
+
+
+def _type_number(column: _Column, integer: bool) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    shaped = _matches(column.distinct, _INTEGER if integer else _NUMBER)
+    values = np.full(len(column.distinct), np.nan)
+    if shaped.any():
+        values[shaped] = pc.cast(column.distinct.filter(pa.array(shaped)), pa.float64()).to_numpy(
+            zero_copy_only=False
+        )
+    valid = shaped & (np.abs(values) < 2**31 if integer else np.isfinite(values))
+    _check(column, valid)
+    values[~column.usable()] = np.nan
+    return values
+
+
+def _type_field(spec_field: Field, column: _Column) -> pd.Series | None:
+    """Typed per-row values of one field (None for fields ingest does not type here)."""
+    kind = spec_field.kind
+    if kind == "code":
+        return pd.Series(_type_code(spec_field, column))
+    if kind == "la_code":
+        distinct = _type_la_code(column)
+        return pd.Series(pd.array(distinct.take(pa.array(column.indices)), dtype="string"))
+    if kind == "date":
+        return pd.Series(_type_date(column)[column.indices])
+    if kind in ("number", "integer"):
+        values = _type_number(column, kind == "integer")[column.indices]
+        if kind == "integer":
+            return pd.Series(pd.array(values, dtype="Float64").astype("Int32"))
+        return pd.Series(values, dtype="float64")
+    if kind == "nhs_number":
+        valid = nhs_number_valid(pd.Series(pd.array(column.distinct, dtype="string")))
+        _check(column, valid)
+        return None
+    if kind == "postcode":
+        _check(column, _matches(column.distinct, _POSTCODE, ignore_case=True))
+        return None
+    # ods_code, cqc_id, identifier, text: kept as stripped text, missing when blank or a formula
+    if kind == "ods_code":
+        _check(column, _matches(column.distinct, _ODS_CODE))
+        return _kept_text(column, valid_only=True)
+    if kind == "cqc_id":
+        _check(column, _matches(column.distinct, _CQC_ID))
+        return _kept_text(column, valid_only=True)
+    _check(column, np.ones(len(column.distinct), dtype=bool))
+    return _kept_text(column)
+
+
+def _kept_text(column: _Column, valid_only: bool = False) -> pd.Series:
+    """Stripped text per row; missing when blank or a formula (or, if ``valid_only``, invalid).
+
+    A GP practice code or CQC ID that is not of its format is not kept: it may be another
+    column's (personal) value typed into the wrong cell.
+    """
+    if valid_only:
+        keep = pa.array(column.usable())
+    else:
+        keep = pa.array(
+            (column.distinct_status != ValueStatus.BLANK) & (column.distinct_status != ValueStatus.FORMULA)
+        )
+    distinct = pc.if_else(keep, column.distinct, pa.scalar(None, pa.string()))
+    return pd.Series(pd.array(distinct.take(pa.array(column.indices)), dtype="string"))
+
+
+def _blank_column(n_rows: int) -> _Column:
+    return _Column(
+        pa.array([""], type=pa.string()),
+        np.zeros(n_rows, dtype=np.int32),
+        np.array([ValueStatus.BLANK], dtype=np.int8),
+    )
+
+
+def _formula_issues(
+    status: dict[str, np.ndarray], row_numbers: np.ndarray, spec: Spec, name: str
+) -> list[FileIssue]:
+    issues = []
+    for spec_field in spec.fields:
+        rows = row_numbers[status[spec_field.name] == ValueStatus.FORMULA]
+        if len(rows):
+            shown = ", ".join(str(r) for r in rows[:5]) + (" ..." if len(rows) > 5 else "")
+            issues.append(
+                FileIssue(
+                    "formula_cells",
+                    f"{name}: {_count(len(rows), 'cell')} in '{spec_field.label}' starting with =, +, - or @ "
+                    f"(spreadsheet formula; never evaluated, read as invalid), rows {shown}",
+                    field=spec_field.name,
+                    count=len(rows),
+                    rows=tuple(int(r) for r in rows[:MAX_EXAMPLE_ROWS]),
+                )
+            )
+    return issues
+
+
+def _invalid_values(
+    columns: dict[str, _Column], row_numbers: np.ndarray, suspect: np.ndarray, spec: Spec
+) -> pd.DataFrame:
+    """Invalid values of the non-personal code fields (code lists and LA code), row by row.
+
+    Suspect (ragged) rows are left out: their cells may hold values of other, personal, columns.
+    """
+    parts = []
+    for spec_field in spec.of_kind("code", "la_code"):
+        column = columns[spec_field.name]
+        invalid_distinct = column.distinct_status == ValueStatus.INVALID
+        if not invalid_distinct.any():
+            continue
+        rows = np.flatnonzero(invalid_distinct[column.indices] & ~suspect)
+        if not len(rows):
+            continue
+        parts.append(
+            pd.DataFrame(
+                {
+                    "row_number": row_numbers[rows].astype(np.int32),
+                    "field": pd.Series([spec_field.name] * len(rows), dtype="string"),
+                    "value": pd.array(column.distinct.take(pa.array(column.indices[rows])), dtype="string"),
+                }
+            )
+        )
+    if not parts:
+        return _empty_invalid_values()
+    return pd.concat(parts, ignore_index=True).sort_values(["row_number", "field"], ignore_index=True)
+
+
+def _build(raw: _RawTable, file_la_code: str | None, key: PseudonymKey, name: str, issues: list[FileIssue]):
+    """Typed records, status frame and invalid values from the text cells."""
+    spec = load_spec()
+    n_rows = len(raw.row_numbers)
+    matched = _match_header(raw.header, spec, name, issues)
+    if n_rows == 0:
+        issues.append(FileIssue("no_rows", f"{name}: header only, no data rows"))
+
+    def read_field(spec_field: Field) -> tuple[_Column, pd.Series | None]:
+        index = matched.get(spec_field.name)
+        column = _encode(raw.columns[index]) if index is not None else _blank_column(n_rows)
+        return column, _type_field(spec_field, column)
+
+    # Arrow kernels release the GIL, so fields are read in parallel threads.
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        results = list(pool.map(read_field, spec.fields))
+    columns = {f.name: column for f, (column, _) in zip(spec.fields, results, strict=False)}
+    typed = {f.name: values for f, (_, values) in zip(spec.fields, results, strict=False)}
+    status = {name_: column.status for name_, column in columns.items()}
+    issues.extend(_formula_issues(status, raw.row_numbers, spec, name))
+
+    # Pseudonymisation. The LA code in the hash is the file name's when it parses, so the same
+    # person keeps the same ID in every file of that LA even when a row's LA Code is mistyped.
+    la_code: str | pd.Series = file_la_code if file_la_code else typed["LA_Code"].fillna("")
+    nhs = _kept_text(columns["NHS_Number"])
+    la_person_id = typed["LA_Person_Unique_Identifier"]
+    person_id, person_id_source = assign_person_ids(nhs, la_code, la_person_id, key)
+
+    records: dict[str, object] = {
+        "row_number": pd.Series(raw.row_numbers, dtype="int32"),
+        "person_id": person_id.reset_index(drop=True),
+        "person_id_source": pd.Series(person_id_source),
+    }
+    birth = typed["Date_of_Birth"]
+    records["birth_year"] = pd.Series(birth.dt.year, dtype="Int16")
+    records["birth_month"] = pd.Series(birth.dt.month, dtype="Int8")
+    for spec_field in spec.fields:
+        if spec_field.handling == "keep":
+            records[spec_field.name] = typed[spec_field.name]
+        elif spec_field.handling == "pseudonymise" and spec_field.kind == "identifier":
+            ids = typed[spec_field.name]
+            if isinstance(la_code, str):
+                records[spec_field.name] = keyed_hash(ids, key, prefix=f"LA:{la_code}:")
+            else:
+                records[spec_field.name] = keyed_hash(la_code + ":" + ids, key, prefix="LA:")
+    suspect = raw.suspect if raw.suspect is not None else np.zeros(n_rows, dtype=bool)
+    if suspect.any():
+        # Free text in a row whose cells may be displaced could be a name or a postcode.
+        for spec_field in spec.of_kind("la_code", "identifier", "text"):
+            if spec_field.handling == "keep":
+                records[spec_field.name] = records[spec_field.name].mask(suspect)
+    frame = pd.DataFrame({k: (v.reset_index(drop=True) if isinstance(v, pd.Series) else v) for k, v in records.items()})
+    status_frame = pd.DataFrame(status, index=frame.index)
+    return frame, status_frame, _invalid_values(columns, raw.row_numbers, suspect, spec)
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------------------------
+
+
+def read_submission(path: str | Path, key: PseudonymKey) -> Submission:
+    """Read one submission file into a :class:`Submission`; never raises for a bad file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.csv``, ``.csv.gz`` or ``.xlsx`` file named ``<LA code>_<YYYYMMDDTHHMMSS>.<ext>``.
+        Any other name is read as CSV (``.xlsx`` by suffix) with a ``file_name`` warning.
+    key : PseudonymKey
+        The HMAC key for person IDs (:func:`cldstats.pseudonymise.load_key`).
+
+    Returns
+    -------
+    Submission
+        ``records`` is None (with an ``unreadable`` issue naming the file and the reason) only when
+        the file cannot be read at all. See the module docstring for what each step reports.
+    """
+    path = Path(path)
+    name = path.name
+    issues: list[FileIssue] = []
+    la_code, submitted_at = parse_file_name(name)
+    if not _FILE_NAME.match(name) or submitted_at is None:
+        issues.append(
+            FileIssue(
+                "file_name",
+                f"{name}: file name does not follow <LA code>_<YYYYMMDDTHHMMSS>.csv (or .csv.gz, .xlsx)"
+                + ("" if la_code else "; LA code unknown")
+                + ("" if submitted_at else "; submission time unknown"),
+            )
+        )
+    submission = Submission(path, name, la_code, submitted_at, sha256="", encoding=None, issues=issues)
+    with ThreadPoolExecutor(max_workers=1) as background:
+        # hashlib releases the GIL: the file's SHA-256 is computed while it is parsed.
+        sha256 = background.submit(_sha256, path)
+        try:
+            raw = (_read_xlsx if name.lower().endswith(".xlsx") else _read_csv)(path, name, issues)
+        except Exception as error:  # noqa: BLE001 - sorted out below, once the digest is known
+            raw, failure = None, error
+        try:
+            submission.sha256 = sha256.result()
+        except OSError:
+            pass
+    if raw is None:
+        return _reject(submission, failure)
+    submission.encoding = raw.encoding
+    submission.rows_read = len(raw.row_numbers)
+    submission.records, submission.status, submission.invalid_values = _build(raw, la_code, key, name, issues)
+    return submission
+
+
+def _reject(submission: Submission, error: BaseException) -> Submission:
+    """The Submission of a file that could not be read; unexpected errors are re-raised (bugs)."""
+    name = submission.file_name
+    if isinstance(error, _Unreadable):
+        reason = str(error)
+    elif isinstance(error, OSError):
+        reason = f"cannot be opened ({error.strerror or type(error).__name__})"
+    elif isinstance(error, MemoryError):
+        reason = "too large to read in the memory available"
+    else:
+        raise error
+    submission.issues.append(FileIssue("unreadable", f"{name}: {reason}"))
+    return submission

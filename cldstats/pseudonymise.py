@@ -1,0 +1,334 @@
+"""Pseudonymisation at ingest: the HMAC key, NHS number check digits, keyed hashes, person IDs.
+
+Every person identifier that leaves :mod:`cldstats.ingest` is a keyed hash (HMAC-SHA256), never a
+clear value (METHODOLOGY.md section 3). The key is a secret of the producing team: with it, the
+same person gets the same ID in every file and every run; without it, an ID cannot be reversed by
+hashing candidate NHS numbers (a plain SHA-256 of a 10-digit number could be brute-forced in
+minutes, which is why the hash is keyed).
+
+Hashes are truncated to 32 hex characters (128 bits). Among even 100 million distinct IDs the chance
+of any collision is about 1e-23, and the shorter strings halve the memory of the ID columns.
+
+Examples
+--------
+>>> key = PseudonymKey(b"secret", "environment")
+>>> key
+PseudonymKey(source='environment')
+>>> nhs_number_valid(pd.Series(["943 476 5919", "9434765918", None])).tolist()
+[True, False, False]
+>>> ids = keyed_hash(pd.Series(["a", "b", "a", None]), key, prefix="LA:E06000001:")
+>>> ids[0] == ids[2], ids[0] != ids[1], ids.isna().tolist()[3], len(ids[0])
+(True, True, True, 32)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from cldstats.errors import CldstatsError
+
+__all__ = [
+    "DEVELOPMENT_KEY_SOURCE",
+    "HASH_HEX_CHARS",
+    "KEY_ENV_VAR",
+    "PERSON_ID_SOURCES",
+    "PseudonymKey",
+    "assign_person_ids",
+    "keyed_hash",
+    "load_key",
+    "normalise_nhs_number",
+    "nhs_number_valid",
+]
+
+KEY_ENV_VAR = "CLDSTATS_PSEUDO_KEY"
+#: Hex characters kept of each HMAC-SHA256 digest (128 bits; see the module docstring).
+HASH_HEX_CHARS = 32
+DEVELOPMENT_KEY_SOURCE = "development key (synthetic data only)"
+# Public on purpose: it protects nothing, and is accepted only for data marked synthetic.
+_DEVELOPMENT_KEY = b"cldstats development key: synthetic data only, never real data"
+
+#: Categories of ``person_id_source``, in METHODOLOGY.md section 3 rule order.
+PERSON_ID_SOURCES = ("NHS number", "NHS number via LA ID", "LA ID", "ambiguous", "none")
+
+_NO_KEY_MESSAGE = (
+    "no pseudonymisation key: set CLDSTATS_PSEUDO_KEY or params pseudonymisation.key_file "
+    "(real data needs a secret key)"
+)
+
+
+@dataclass(frozen=True)
+class PseudonymKey:
+    """The HMAC key and where it came from.
+
+    Attributes
+    ----------
+    key : bytes
+        The secret; never shown by ``repr`` and never logged.
+    source : str
+        ``"environment"``, ``"key file"`` or ``"development key (synthetic data only)"``; the caller
+        records it (manifest, QA report) so a release says which kind of key produced its IDs.
+    """
+
+    key: bytes = field(repr=False)
+    source: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.key, bytes) or not self.key:
+            raise CldstatsError("pseudonymisation key must be non-empty bytes")
+
+
+def load_key(key_file: str | Path | None, synthetic: bool) -> PseudonymKey:
+    """Find the pseudonymisation key: key file, else environment, else (synthetic only) dev key.
+
+    Parameters
+    ----------
+    key_file : str, Path or None
+        Params ``pseudonymisation.key_file``; ``None`` or ``""`` when not set. When set, the file
+        must exist and hold a non-empty key (surrounding whitespace, e.g. a final newline, is
+        stripped).
+    synthetic : bool
+        True when the data folder holds ``synthetic.json``; only then may the fixed development key
+        be used.
+
+    Returns
+    -------
+    PseudonymKey
+
+    Raises
+    ------
+    CldstatsError
+        Key file missing or empty, or no key at all for real data.
+    """
+    if key_file is not None and str(key_file).strip():
+        path = Path(key_file)
+        if not path.is_file():
+            raise CldstatsError(f"pseudonymisation key file {path} does not exist")
+        secret = path.read_bytes().strip()
+        if not secret:
+            raise CldstatsError(f"pseudonymisation key file {path} is empty")
+        return PseudonymKey(secret, "key file")
+    from_environment = os.environ.get(KEY_ENV_VAR, "").strip()
+    if from_environment:
+        return PseudonymKey(from_environment.encode("utf-8"), "environment")
+    if synthetic:
+        return PseudonymKey(_DEVELOPMENT_KEY, DEVELOPMENT_KEY_SOURCE)
+    raise CldstatsError(_NO_KEY_MESSAGE)
+
+
+def _as_arrow_text(values: pd.Series) -> pa.Array:
+    """Values as one Arrow string array (no copy when they are already Arrow-backed strings)."""
+    text = pa.array(values.astype(pd.StringDtype("pyarrow")))
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    return text.cast(pa.string())
+
+
+def _normalised_nhs_arrow(values: pd.Series) -> pa.Array:
+    without_spaces = pc.replace_substring_regex(_as_arrow_text(values), r"\s+", "")
+    return pc.if_else(pc.equal(without_spaces, ""), pa.scalar(None, pa.string()), without_spaces)
+
+
+def normalise_nhs_number(values: pd.Series) -> pd.Series:
+    """NHS numbers as sent, with all whitespace removed (``"943 476 5919"`` -> ``"9434765919"``).
+
+    Blank values become missing. The result is a ``string`` Series with the index of ``values``.
+    """
+    return pd.Series(
+        pd.array(_normalised_nhs_arrow(values), dtype=pd.StringDtype("pyarrow")),
+        index=values.index,
+        dtype="string",
+    )
+
+
+def _nhs_valid_arrow(text: pa.Array) -> np.ndarray:
+    """Check digits of normalised NHS numbers (an Arrow string array) on a digit matrix."""
+    well_formed = pc.fill_null(pc.match_substring_regex(text, r"^[0-9]{10}$"), False)
+    valid = np.zeros(len(text), dtype=bool)
+    mask = well_formed.to_numpy(zero_copy_only=False)
+    if not mask.any():
+        return valid
+    # Every kept value is exactly 10 ASCII digits, so the data buffer is an (n, 10) byte matrix.
+    candidates = text.filter(well_formed)
+    offsets = np.frombuffer(candidates.buffers()[1], dtype=np.int32)[
+        candidates.offset : candidates.offset + len(candidates) + 1
+    ]
+    data = np.frombuffer(candidates.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    digits = data.reshape(-1, 10).astype(np.int64) - ord("0")
+    weights = np.arange(10, 1, -1, dtype=np.int64)
+    check = 11 - (digits[:, :9] @ weights) % 11
+    check = np.where(check == 11, 0, check)  # 10 stays 10 and never equals a digit
+    valid[mask] = check == digits[:, 9]
+    return valid
+
+
+def nhs_number_valid(values: pd.Series) -> np.ndarray:
+    """Which values are valid NHS numbers: 10 digits with a correct modulus-11 check digit.
+
+    Spaces anywhere are ignored (``943 476 5919``). The check digit is ``11 - (sum of the first nine
+    digits weighted 10 down to 2) mod 11``; a result of 11 means 0, and 10 means the number can never
+    be valid.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Any dtype; missing values are invalid.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        One flag per value, computed on a digit matrix (no per-row Python).
+
+    Examples
+    --------
+    >>> nhs_number_valid(pd.Series(["9434765919", "943476591", "943476591X", "0000000000"])).tolist()
+    [True, False, False, True]
+    """
+    return _nhs_valid_arrow(_normalised_nhs_arrow(values))
+
+
+def _hmac_hex(secret: bytes, messages: list[bytes]) -> list[str]:
+    """Truncated hex HMAC-SHA256 of each message.
+
+    HMAC is ``H((K ^ opad) + H((K ^ ipad) + m))`` (RFC 2104). The two keyed SHA-256 states are
+    computed once and copied per message: about twice as fast as ``hmac.digest`` per call, which
+    matters with a million distinct IDs. ``test_pseudonymise`` checks the result against ``hmac``.
+    """
+    block = hashlib.sha256().block_size
+    padded = hashlib.sha256(secret).digest() if len(secret) > block else secret
+    padded = padded.ljust(block, b"\0")
+    inner_state = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
+    outer_state = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
+    out = []
+    append = out.append
+    for message in messages:
+        inner = inner_state.copy()
+        inner.update(message)
+        outer = outer_state.copy()
+        outer.update(inner.digest())
+        append(outer.hexdigest()[:HASH_HEX_CHARS])
+    return out
+
+
+def keyed_hash(values: pd.Series, key: PseudonymKey, prefix: str = "") -> pd.Series:
+    """HMAC-SHA256 of ``prefix + value`` for every value, as 32 hex characters.
+
+    Each distinct value is hashed once (national files have millions of rows but far fewer distinct
+    IDs), then the hashes are spread back to the rows.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Values to hash, converted to text (UTF-8); missing values stay missing.
+    key : PseudonymKey
+    prefix : str
+        Domain prefix (``"NHS:"``, ``"LA:E06000001:"``), so the same text in two roles never gets
+        the same ID.
+
+    Returns
+    -------
+    pandas.Series of ``string`` dtype, with the index of ``values``.
+    """
+    encoded = _as_arrow_text(values).dictionary_encode()
+    distinct = encoded.dictionary
+    if prefix:
+        distinct = pc.binary_join_element_wise(pa.scalar(prefix), distinct, "")
+    hashed = pa.array(_hmac_hex(key.key, distinct.cast(pa.binary()).to_pylist()), type=pa.string())
+    spread = hashed.take(encoded.indices)
+    return pd.Series(
+        pd.array(spread, dtype=pd.StringDtype("pyarrow")), index=values.index, dtype="string"
+    )
+
+
+def _la_messages(la_code: str | pd.Series, la_person_id: pd.Series) -> pd.Series:
+    """``la_code + ":" + la_person_id`` per row (the text after ``"LA:"`` in the LA ID hash)."""
+    if isinstance(la_code, pd.Series):
+        codes = la_code.astype("string").fillna("")
+        codes.index = la_person_id.index
+        return codes + ":" + la_person_id
+    return la_code + ":" + la_person_id
+
+
+def assign_person_ids(
+    nhs_number: pd.Series,
+    la_code: str | pd.Series,
+    la_person_id: pd.Series,
+    key: PseudonymKey,
+) -> tuple[pd.Series, pd.Categorical]:
+    """Person IDs of one file by METHODOLOGY.md section 3, rules 1 to 4.
+
+    1. a valid NHS number: ``hash("NHS:" + number)`` (source ``NHS number``);
+    2. no valid NHS number, but the row's LA person ID appears on rows of the file with exactly one
+       distinct valid NHS number: that number's ID (``NHS number via LA ID``); with two or more
+       distinct valid NHS numbers the row is ``ambiguous`` and its ID missing;
+    3. otherwise ``hash("LA:" + LA code + ":" + LA person ID)`` (``LA ID``), the same hash ingest
+       puts in ``LA_Person_Unique_Identifier``;
+    4. neither: missing ID (``none``).
+
+    Parameters
+    ----------
+    nhs_number : pandas.Series
+        NHS numbers as sent (spaces allowed, invalid or blank values allowed).
+    la_code : str or pandas.Series
+        The file's LA code (from the file name), or a per-row LA code when the name does not parse.
+    la_person_id : pandas.Series
+        LA Person Unique Identifier as sent; surrounding spaces are ignored, blank is missing.
+    key : PseudonymKey
+
+    Returns
+    -------
+    person_id : pandas.Series of ``string``
+        Index of ``nhs_number``.
+    source : pandas.Categorical
+        Categories :data:`PERSON_ID_SOURCES`.
+    """
+    index = nhs_number.index
+    nhs = normalise_nhs_number(nhs_number).reset_index(drop=True)
+    la_id = la_person_id.astype("string").str.strip().reset_index(drop=True)
+    la_id = la_id.mask(la_id == "")
+    if isinstance(la_code, pd.Series):
+        la_code = la_code.reset_index(drop=True)
+    n = len(nhs)
+    valid_nhs = nhs_number_valid(nhs)
+    has_la_id = la_id.notna().to_numpy(dtype=bool)
+
+    # Distinct valid NHS numbers per LA person ID, over the rows that carry both.
+    both = pd.DataFrame({"la_id": la_id[valid_nhs & has_la_id], "nhs": nhs[valid_nhs & has_la_id]})
+    per_la_id = both.groupby("la_id", sort=False)["nhs"].agg(["nunique", "first"])
+    without_nhs = ~valid_nhs & has_la_id
+    linked_count = (
+        la_id[without_nhs].map(per_la_id["nunique"]).fillna(0).to_numpy(dtype=np.int64)
+    )
+    via_la = np.zeros(n, dtype=bool)
+    ambiguous = np.zeros(n, dtype=bool)
+    via_la[without_nhs] = linked_count == 1
+    ambiguous[without_nhs] = linked_count >= 2
+    la_only = without_nhs & ~via_la & ~ambiguous
+
+    # NHS number to hash per row: its own (rule 1) or the one linked through its LA ID (rule 2).
+    nhs_for_row = pd.Series(pd.NA, index=range(n), dtype="string")
+    nhs_for_row[valid_nhs] = nhs[valid_nhs]
+    if via_la.any():
+        nhs_for_row[via_la] = la_id[via_la].map(per_la_id["first"]).astype("string").to_numpy()
+    person_id = keyed_hash(nhs_for_row, key, prefix="NHS:")
+    if la_only.any():
+        la_messages = _la_messages(
+            la_code[la_only] if isinstance(la_code, pd.Series) else la_code, la_id[la_only]
+        )
+        person_id[la_only] = keyed_hash(la_messages, key, prefix="LA:").to_numpy()
+
+    source_codes = np.full(n, 4, dtype=np.int8)  # "none"
+    source_codes[valid_nhs] = 0
+    source_codes[via_la] = 1
+    source_codes[la_only] = 2
+    source_codes[ambiguous] = 3
+    source = pd.Categorical.from_codes(source_codes, categories=list(PERSON_ID_SOURCES))
+    person_id.index = index
+    return person_id, source
