@@ -1,0 +1,1580 @@
+"""Data quality: Great Expectations suites, AGEM field statuses, council reports and the gate.
+
+This is the only module of cldstats that imports ``great_expectations`` (GX 1.x). It implements
+METHODOLOGY.md section 6 and architecture Contract 2.
+
+How one submission is checked
+-----------------------------
+1. A *validation frame* is built with pandas, vectorised: for each of the 50 spec fields a
+   categorical ``<field>__dq`` column holding the field's data quality status on that row, computed
+   from ingest's per-cell ``status`` (``spec.ValueStatus``) and the field's ``applies`` and
+   ``mandatory`` conditions (``spec.evaluate_condition``), plus the typed ``records`` columns the
+   cross-field rules need and ``age_at_period_end``.
+2. Three suites stored as JSON in ``expectations/`` are validated on that frame in one ephemeral GX
+   context per run (analytics off, progress bars off):
+
+   * ``cld_release1_fields`` -- *generated* from the spec (``python -m cldstats.quality
+     --write-suites expectations``, ``make expectations``): one ``field_values`` expectation per
+     field, allowing only the statuses that pass cleanly for that field's rules, and the LA code
+     list of the 153 councils;
+   * ``cld_submission`` -- hand-written, the submission-level checks the gate may block on (row
+     count, LA code against the file name, one reporting period, share of bad start dates);
+   * ``cld_cross_field`` -- hand-written cross-field rules (dates against each other, the
+     reporting period and the date of death; outcome per event type; plausible age).
+
+   Every expectation carries ``meta.check`` (a machine name), ``meta.field`` and
+   ``meta.description`` (plain words).
+3. GX decides whether each check passed (the gate uses GX's verdicts); counts and the failing-row
+   extracts are computed by our own pandas code from the same expectation configurations
+   (:func:`failing_rows`), because GX's own unexpected-row lists are slow and may carry values.
+4. The outcome is ``accepted``, ``accepted with warnings`` or ``rejected: <reason>``; which checks
+   block is data (``params["gate"]["blocking_checks"]``).
+
+Field statuses
+--------------
+A field on a row is *not applicable* (not counted), or one of the four AGEM statuses ``Passed:
+Valid``, ``Passed: Blank (Not Mandatory)``, ``Failed: Blank (Mandatory)``, ``Failed: Invalid``.
+The validation frame keeps finer labels (:data:`DQ_STATUSES`) so that loose code matches, ISO dates,
+Excel serial numbers, formula cells and values given where the field does not apply can each be
+reported as their own check; :data:`AGEM_OF_DQ` maps them back to the four AGEM statuses.
+
+Nothing written by this module holds personal data: failing records are named by spreadsheet row
+number and ``Event Reference`` only; GX results are kept without any unexpected values.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Analytics must be off before great_expectations is imported: GX reads the variable at import.
+os.environ["GX_ANALYTICS_ENABLED"] = "false"
+
+import argparse  # noqa: E402
+import datetime as dt  # noqa: E402
+import html  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections import Counter  # noqa: E402
+from collections.abc import Iterable, Mapping, Sequence  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import great_expectations as gx  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from cldstats import reference  # noqa: E402
+from cldstats.errors import CldstatsError, GateStop  # noqa: E402
+from cldstats.spec import AGEM_STATUSES, Field, Spec, ValueStatus, evaluate_condition, load_spec  # noqa: E402
+
+__all__ = [
+    "AGEM_OF_DQ",
+    "DQ_STATUSES",
+    "EXPECTATIONS_DIR",
+    "SUITE_NAMES",
+    "GateDecision",
+    "QualityResult",
+    "QualityRunner",
+    "ValidationRun",
+    "build_field_suite",
+    "check_submission",
+    "dq_column",
+    "failing_rows",
+    "field_status_codes",
+    "load_suites",
+    "main",
+    "publication_gate",
+    "run_cli",
+    "validate_folder",
+    "validation_frame",
+    "write_council_reports",
+    "write_suites",
+]
+
+#: Where the suites live in the repository (reviewed in git like code).
+EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
+
+FIELD_SUITE = "cld_release1_fields"
+SUBMISSION_SUITE = "cld_submission"
+CROSS_FIELD_SUITE = "cld_cross_field"
+#: The suites of a run, in the order they are validated and reported.
+SUITE_NAMES = (SUBMISSION_SUITE, FIELD_SUITE, CROSS_FIELD_SUITE)
+
+# ---------------------------------------------------------------------------------------------
+# Field statuses
+# ---------------------------------------------------------------------------------------------
+NOT_APPLICABLE = "Not applicable"
+NOT_APPLICABLE_GIVEN = "Not applicable: value given"
+PASSED_VALID, PASSED_BLANK, FAILED_BLANK, FAILED_INVALID = AGEM_STATUSES
+PASSED_LOOSE = "Passed: Valid (loose match)"
+FAILED_ISO = "Failed: Invalid (ISO date)"
+FAILED_SERIAL = "Failed: Invalid (Excel serial number)"
+FAILED_FORMULA = "Failed: Invalid (formula)"
+
+#: Labels of the ``<field>__dq`` columns, in code order (the categorical codes are these indices).
+DQ_STATUSES = (
+    NOT_APPLICABLE,
+    NOT_APPLICABLE_GIVEN,
+    PASSED_VALID,
+    PASSED_LOOSE,
+    PASSED_BLANK,
+    FAILED_BLANK,
+    FAILED_INVALID,
+    FAILED_ISO,
+    FAILED_SERIAL,
+    FAILED_FORMULA,
+)
+_DQ_CODE = {label: code for code, label in enumerate(DQ_STATUSES)}
+
+#: The AGEM status each validation-frame status counts as (None: not applicable, not counted).
+AGEM_OF_DQ = {
+    NOT_APPLICABLE: None,
+    NOT_APPLICABLE_GIVEN: None,
+    PASSED_VALID: PASSED_VALID,
+    PASSED_LOOSE: PASSED_VALID,
+    PASSED_BLANK: PASSED_BLANK,
+    FAILED_BLANK: FAILED_BLANK,
+    FAILED_INVALID: FAILED_INVALID,
+    FAILED_ISO: FAILED_INVALID,
+    FAILED_SERIAL: FAILED_INVALID,
+    FAILED_FORMULA: FAILED_INVALID,
+}
+
+#: Field-level detail checks: validation-frame status -> check name reported with failing rows.
+DETAIL_CHECK_OF_DQ = {
+    NOT_APPLICABLE_GIVEN: "value_not_applicable",
+    PASSED_LOOSE: "loose_match",
+    FAILED_BLANK: "blank_mandatory",
+    FAILED_INVALID: "invalid",
+    FAILED_ISO: "invalid_iso_date",
+    FAILED_SERIAL: "invalid_excel_serial",
+    FAILED_FORMULA: "formula",
+}
+
+# Lookup table [applicability state, ValueStatus] -> DQ status code. Applicability state is the
+# AGEM ``cond_`` value: 0 not applicable, 1 applicable and optional, 2 mandatory.
+_N_VALUE_STATUSES = max(ValueStatus) + 1
+_DQ_LOOKUP = np.zeros((3, _N_VALUE_STATUSES), dtype=np.int8)
+_DQ_LOOKUP[0, :] = _DQ_CODE[NOT_APPLICABLE_GIVEN]
+_DQ_LOOKUP[0, ValueStatus.BLANK] = _DQ_CODE[NOT_APPLICABLE]
+for _state in (1, 2):
+    _DQ_LOOKUP[_state, ValueStatus.BLANK] = _DQ_CODE[PASSED_BLANK if _state == 1 else FAILED_BLANK]
+    _DQ_LOOKUP[_state, ValueStatus.VALID] = _DQ_CODE[PASSED_VALID]
+    _DQ_LOOKUP[_state, ValueStatus.VALID_LOOSE] = _DQ_CODE[PASSED_LOOSE]
+    _DQ_LOOKUP[_state, ValueStatus.INVALID] = _DQ_CODE[FAILED_INVALID]
+    _DQ_LOOKUP[_state, ValueStatus.INVALID_ISO_DATE] = _DQ_CODE[FAILED_ISO]
+    _DQ_LOOKUP[_state, ValueStatus.INVALID_EXCEL_SERIAL] = _DQ_CODE[FAILED_SERIAL]
+    _DQ_LOOKUP[_state, ValueStatus.FORMULA] = _DQ_CODE[FAILED_FORMULA]
+
+#: Typed ``records`` columns the hand-written suites assert on (copied into the validation frame).
+FRAME_RECORD_COLUMNS = (
+    "LA_Code",
+    "Reporting_Period_Start_Date",
+    "Reporting_Period_End_Date",
+    "Event_Type",
+    "Event_Outcome",
+    "Event_Start_Date",
+    "Event_End_Date",
+    "Date_of_Death",
+)
+
+#: Outcome values and gate statuses.
+ACCEPTED = "accepted"
+ACCEPTED_WITH_WARNINGS = "accepted with warnings"
+REJECTED = "rejected"
+CHECK_PASSED = "Passed"
+CHECK_WARNING = "Warning"
+CHECK_BLOCKING = "Failed (blocking)"
+
+#: What each kind of field must hold to be valid, in plain words (suite descriptions).
+_KIND_RULES = {
+    "code": "a value from the field's code list",
+    "la_code": "the GSS code of one of the 153 councils",
+    "date": "a date written d/m/yyyy",
+    "nhs_number": "10 digits with a valid modulus-11 check digit",
+    "postcode": "a UK postcode",
+    "ods_code": "a GP practice ODS code (one letter and five digits)",
+    "cqc_id": "a CQC location ID ('1-' and digits)",
+    "identifier": "any non-blank identifier",
+    "text": "any non-blank text",
+    "number": "a decimal number",
+    "integer": "a whole number",
+}
+
+# Result format for GX: counts only. Unexpected values are never asked for, so no value of a
+# submission (and so no personal data) can reach the saved results.
+_RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 0}
+
+
+def dq_column(field_name: str) -> str:
+    """Name of a field's status column in the validation frame.
+
+    >>> dq_column("Gender")
+    'Gender__dq'
+    """
+    return f"{field_name}__dq"
+
+
+# ---------------------------------------------------------------------------------------------
+# Suites: generation, loading
+# ---------------------------------------------------------------------------------------------
+def _clean_statuses(spec_field: Field) -> list[str]:
+    """Statuses that pass without any finding for a field, given its applicability rules."""
+    allowed = [PASSED_VALID]
+    if spec_field.mandatory != "always":
+        allowed.append(PASSED_BLANK)
+    if spec_field.applies != "always":
+        allowed.append(NOT_APPLICABLE)
+    return allowed
+
+
+def build_field_suite(spec: Spec | None = None) -> dict[str, Any]:
+    """The generated field suite as a JSON-ready dict (the content of ``cld_release1_fields.json``).
+
+    One ``expect_column_values_to_be_in_set`` per spec field on its ``<field>__dq`` column, allowing
+    only ``Passed: Valid``, plus ``Passed: Blank (Not Mandatory)`` where the field is not always
+    mandatory and ``Not applicable`` where it does not always apply; and the LA code checked
+    against the 153 councils. The result depends only on the spec and reference data, so
+    regenerating it gives identical JSON.
+
+    Parameters
+    ----------
+    spec : Spec, optional
+        Defaults to :func:`cldstats.spec.load_spec`.
+
+    Returns
+    -------
+    dict
+        ``name``, ``meta`` and ``expectations`` in GX 1.x suite JSON form.
+    """
+    spec = spec or load_spec()
+    expectations: list[dict[str, Any]] = []
+    rules: dict[str, dict[str, Any]] = {}
+    for spec_field in spec.fields:
+        rule = _KIND_RULES[spec_field.kind]
+        description = (
+            f"{spec_field.label}: {rule} where the field applies"
+            + ("" if spec_field.mandatory == "always" else ", or blank where it is not mandatory")
+            + ("" if spec_field.applies == "always" else "; blank where it does not apply")
+        )
+        # The rules sit in the suite's meta, not in each expectation's: GX copies and serialises an
+        # expectation's meta many times per validation, and large metas made validation 60% slower.
+        rules[spec_field.name] = {
+            "label": spec_field.label,
+            "kind": spec_field.kind,
+            "description": description,
+            "applies": spec_field.applies,
+            "mandatory": spec_field.mandatory,
+        }
+        expectations.append(
+            {
+                "type": "expect_column_values_to_be_in_set",
+                "kwargs": {"column": dq_column(spec_field.name), "value_set": _clean_statuses(spec_field)},
+                "meta": {"check": "field_values", "field": spec_field.name},
+            }
+        )
+    expectations.append(
+        {
+            "type": "expect_column_values_to_be_in_set",
+            "kwargs": {"column": "LA_Code", "value_set": sorted(reference.council_codes())},
+            "meta": {
+                "check": "la_code_unknown",
+                "field": "LA_Code",
+                "description": "LA Code is not the GSS code of one of the 153 councils",
+            },
+        }
+    )
+    return {
+        "name": FIELD_SUITE,
+        "meta": {
+            "generated_by": "python -m cldstats.quality --write-suites expectations",
+            "notes": (
+                "Generated from cldstats/data/release1_spec.yaml and field_rules.yaml; do not edit by "
+                "hand. Each field's <field>__dq column holds its data quality status per row "
+                "(cldstats.quality.DQ_STATUSES); field_rules gives each field's rule in words and its "
+                "applicability and mandatory conditions (field_rules.yaml language)."
+            ),
+            "field_rules": rules,
+        },
+        "expectations": expectations,
+    }
+
+
+def _suite_json(suite: Mapping[str, Any]) -> str:
+    return json.dumps(suite, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_suites(directory: str | Path) -> list[Path]:
+    """Write the generated suite(s) into ``directory`` (``make expectations``).
+
+    Only the field suite is generated; the cross-field and submission suites are hand-written
+    JSON files in the same folder and are left untouched.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{FIELD_SUITE}.json"
+    path.write_text(_suite_json(build_field_suite()), encoding="utf-8")
+    return [path]
+
+
+def load_suites(directory: str | Path | None = None) -> dict[str, gx.ExpectationSuite]:
+    """Load the run's suites from JSON.
+
+    Parameters
+    ----------
+    directory : path, optional
+        Folder with ``<suite name>.json``; defaults to the repository's ``expectations/``.
+
+    Returns
+    -------
+    dict
+        Suite name -> ``great_expectations.ExpectationSuite``, in :data:`SUITE_NAMES` order.
+
+    Raises
+    ------
+    CldstatsError
+        A suite file is missing or is not valid JSON, or an expectation lacks ``meta.check``.
+    """
+    directory = Path(directory) if directory is not None else EXPECTATIONS_DIR
+    suites = {}
+    for name in SUITE_NAMES:
+        path = directory / f"{name}.json"
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise CldstatsError(f"expectation suite {path} is missing (run `make expectations`)") from None
+        except json.JSONDecodeError as exc:
+            raise CldstatsError(f"expectation suite {path} is not valid JSON: {exc}") from None
+        for number, expectation in enumerate(raw.get("expectations", []), start=1):
+            if not expectation.get("meta", {}).get("check"):
+                raise CldstatsError(f"expectation {number} of {path} has no meta.check")
+        raw.pop("id", None)
+        suites[name] = gx.ExpectationSuite(**raw)
+    return suites
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation frame
+# ---------------------------------------------------------------------------------------------
+def _age_at_period_end(records: pd.DataFrame) -> pd.Series:
+    """Age in whole years at each row's reporting period end, unbounded (may be negative or >115).
+
+    ``floor((period end - first day of birth month) in days / 365.25)``, done in integers as
+    ``floor(4 * days / 1461)`` so no float rounding moves a birthday. Missing where the birth
+    month or the period end is unknown. Implausible ages are kept: the cross-field suite reports
+    them (derive treats them as unknown).
+    """
+    year = records["birth_year"].astype("Int64")
+    month = records["birth_month"].astype("Int64")
+    month_index = ((year - 1970) * 12 + (month - 1)).to_numpy(dtype="float64", na_value=np.nan)
+    end = records["Reporting_Period_End_Date"].to_numpy(dtype="datetime64[D]")
+    known = ~np.isnan(month_index) & ~np.isnat(end)
+    first_day = np.where(known, month_index, 0).astype("int64").astype("datetime64[M]").astype("datetime64[D]")
+    days = (end.astype("int64") - first_day.astype("int64")) if len(end) else np.zeros(0, dtype="int64")
+    age = np.floor_divide(4 * np.where(known, days, 0), 1461)
+    return pd.Series(pd.array(age, dtype="Int32")).mask(~known)
+
+
+def _row_fingerprints(records: pd.DataFrame) -> np.ndarray:
+    """A 64-bit hash per row of every ``records`` value except the row number (duplicate rows).
+
+    Collisions between different rows are possible in principle (2**-64 per pair) and harmless
+    here: the duplicate-row check is a warning.
+    """
+    values = records.drop(columns=["row_number"], errors="ignore")
+    return pd.util.hash_pandas_object(values, index=False).to_numpy()
+
+
+def field_status_codes(
+    records: pd.DataFrame,
+    status: pd.DataFrame,
+    spec: Spec | None = None,
+    age_at_period_end: pd.Series | None = None,
+) -> dict[str, np.ndarray]:
+    """Per field, the validation-frame status code (index into :data:`DQ_STATUSES`) of every row.
+
+    Vectorised: each distinct ``applies``/``mandatory`` condition is evaluated once over all rows,
+    and each field's codes come from one table look-up on its int8 status column.
+
+    Parameters
+    ----------
+    records, status : pandas.DataFrame
+        Contract 1 ``records`` and ``status`` (same index).
+    spec : Spec, optional
+    age_at_period_end : pandas.Series, optional
+        Needed by ``age_between`` conditions; computed from ``records`` when omitted.
+
+    Returns
+    -------
+    dict
+        Field name -> ``int8`` array of codes, for all 50 fields in spec order.
+
+    Examples
+    --------
+    >>> recs = pd.DataFrame({"Client_Type": pd.Categorical(["Service User", "Carer"])})
+    >>> st = pd.DataFrame({"Dementia": np.array([0, 1], dtype="int8")})
+    >>> spec = load_spec()
+    >>> small = Spec(tuple(f for f in spec.fields if f.name == "Dementia"))
+    >>> [DQ_STATUSES[c] for c in field_status_codes(recs, st, small)["Dementia"]]
+    ['Passed: Blank (Not Mandatory)', 'Not applicable: value given']
+    """
+    spec = spec or load_spec()
+    n = len(records)
+    cache: dict[str, np.ndarray] = {}
+
+    def condition(rule: Any) -> np.ndarray:
+        key = json.dumps(rule, sort_keys=True)
+        if key not in cache:
+            nonlocal age_at_period_end
+            if "age_between" in key and age_at_period_end is None:
+                age_at_period_end = _age_at_period_end(records)
+            cache[key] = evaluate_condition(rule, records, age_at_period_end)
+        return cache[key]
+
+    codes = {}
+    for spec_field in spec.fields:
+        applies = condition(spec_field.applies)
+        mandatory = condition(spec_field.mandatory)
+        state = applies.astype(np.int8) + (applies & mandatory).astype(np.int8)
+        if spec_field.name in status.columns:
+            values = status[spec_field.name].to_numpy(dtype=np.int8)
+        else:  # a status column ingest did not give: the cells count as blank
+            values = np.zeros(n, dtype=np.int8)
+        codes[spec_field.name] = _DQ_LOOKUP[state, values]
+    return codes
+
+
+def validation_frame(records: pd.DataFrame, status: pd.DataFrame, spec: Spec | None = None) -> pd.DataFrame:
+    """The frame the suites are validated on.
+
+    Columns: ``<field>__dq`` (categorical of :data:`DQ_STATUSES`) for every spec field, the typed
+    ``records`` columns of :data:`FRAME_RECORD_COLUMNS`, ``age_at_period_end`` (``Int32``,
+    unbounded) and ``row_fingerprint`` (``uint64`` hash of the row's values, for duplicate rows).
+    Same index as ``records``. No personal data: names, NHS numbers, postcodes and dates of birth
+    are not in ``records`` in the first place.
+    """
+    spec = spec or load_spec()
+    age = _age_at_period_end(records)
+    codes = field_status_codes(records, status, spec, age)
+    columns: dict[str, Any] = {}
+    for name, field_codes in codes.items():
+        columns[dq_column(name)] = pd.Categorical.from_codes(field_codes, categories=list(DQ_STATUSES))
+    for name in FRAME_RECORD_COLUMNS:
+        columns[name] = records[name].to_numpy() if name in records.columns else np.full(len(records), None)
+    columns["age_at_period_end"] = age.to_numpy()
+    columns["row_fingerprint"] = _row_fingerprints(records)
+    return pd.DataFrame(columns, index=records.index)
+
+
+# ---------------------------------------------------------------------------------------------
+# Failing rows, with our own pandas code, from an expectation configuration
+# ---------------------------------------------------------------------------------------------
+def _condition_query(condition: Any) -> str | None:
+    """The pandas query text of a row condition, built as GX's pandas engine builds it.
+
+    Handles GX 1.x ``Condition`` objects in their JSON form (``comparison``, ``nullity``, ``and``,
+    ``or``) and the older pass-through pandas strings.
+    """
+    if not condition:
+        return None
+    if isinstance(condition, str):
+        return condition
+    kind = condition.get("type")
+    if kind == "pass_through":
+        return condition["pass_through_filter"]
+    if kind == "comparison":
+        column, operator, value = f"`{condition['column']['name']}`", condition["operator"], condition["parameter"]
+        if operator in ("IN", "NOT_IN"):
+            values = ", ".join(map(repr, value))
+            return f"{column} {'in' if operator == 'IN' else 'not in'} [{values}]"
+        return f"{column} {operator} {value!r}"
+    if kind == "nullity":
+        column = f"`{condition['column']['name']}`"
+        return f"{column}.isnull()" if condition["is_null"] else f"~{column}.isnull()"
+    if kind in ("and", "or"):
+        return "(" + f" {kind} ".join(_condition_query(c) for c in condition["conditions"]) + ")"
+    raise ValueError(f"row condition {condition!r} is not mirrored")
+
+
+def _resolve(value: Any, parameters: Mapping[str, Any]) -> Any:
+    if isinstance(value, Mapping) and "$PARAMETER" in value:
+        return parameters[value["$PARAMETER"]]
+    return value
+
+
+def failing_rows(
+    expectation: Mapping[str, Any],
+    frame: pd.DataFrame,
+    parameters: Mapping[str, Any] | None = None,
+) -> np.ndarray:
+    """Boolean mask of the rows an expectation finds unexpected, computed with pandas.
+
+    Mirrors GX's semantics for the expectation types the suites use: value checks skip nulls,
+    pair checks ignore a row where either value is missing, ``row_condition`` (pandas syntax)
+    narrows the rows checked. A unique-value-count failure marks the rows that differ from the most
+    common value; a table row count marks no row.
+
+    Parameters
+    ----------
+    expectation : mapping
+        An expectation configuration (``type``, ``kwargs``) as in the suite JSON.
+    frame : pandas.DataFrame
+        The validation frame.
+    parameters : mapping, optional
+        Values for ``{"$PARAMETER": name}`` kwargs.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+
+    Raises
+    ------
+    ValueError
+        For an expectation type or option this function does not mirror.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"a": [1, None, 5]})
+    >>> cfg = {"type": "expect_column_values_to_be_between", "kwargs": {"column": "a", "max_value": 3}}
+    >>> failing_rows(cfg, frame).tolist()
+    [False, False, True]
+    """
+    parameters = parameters or {}
+    kind = expectation["type"]
+    kwargs = {k: _resolve(v, parameters) for k, v in expectation["kwargs"].items()}
+    n = len(frame)
+    if kind == "expect_table_row_count_to_be_between":
+        return np.zeros(n, dtype=bool)
+    if kind == "expect_column_pair_values_a_to_be_greater_than_b":
+        if kwargs.get("ignore_row_if", "both_values_are_missing") != "either_value_is_missing":
+            raise ValueError("only ignore_row_if='either_value_is_missing' is mirrored")
+        a, b = frame[kwargs["column_A"]], frame[kwargs["column_B"]]
+        bad = (a < b) if kwargs.get("or_equal") else (a <= b)
+        mask = (bad & a.notna() & b.notna()).to_numpy(dtype=bool, na_value=False)
+    else:
+        column = frame[kwargs["column"]]
+        present = column.notna().to_numpy(dtype=bool)
+        if kind == "expect_column_values_to_be_in_set":
+            mask = present & ~column.isin(kwargs["value_set"]).to_numpy(dtype=bool)
+        elif kind == "expect_column_values_to_not_be_in_set":
+            mask = present & column.isin(kwargs["value_set"]).to_numpy(dtype=bool)
+        elif kind == "expect_column_values_to_be_unique":
+            mask = present & column.duplicated(keep=False).to_numpy(dtype=bool)
+        elif kind == "expect_column_values_to_not_be_null":
+            mask = ~present
+        elif kind == "expect_column_values_to_be_between":
+            if kwargs.get("strict_min") or kwargs.get("strict_max"):
+                raise ValueError("strict bounds are not mirrored")
+            values = pd.to_numeric(column, errors="coerce")
+            mask = np.zeros(n, dtype=bool)
+            if kwargs.get("min_value") is not None:
+                mask |= (values < kwargs["min_value"]).to_numpy(dtype=bool, na_value=False)
+            if kwargs.get("max_value") is not None:
+                mask |= (values > kwargs["max_value"]).to_numpy(dtype=bool, na_value=False)
+        elif kind == "expect_column_unique_value_count_to_be_between":
+            counts = column.value_counts(dropna=True)
+            maximum = kwargs.get("max_value")
+            if maximum is not None and len(counts) > maximum:
+                mask = present & column.ne(counts.index[0]).to_numpy(dtype=bool, na_value=False)
+            else:
+                mask = np.zeros(n, dtype=bool)
+        else:
+            raise ValueError(f"expectation type {kind} is not mirrored by failing_rows")
+    query = _condition_query(kwargs.get("row_condition"))
+    if query:
+        mask = mask & frame.eval(query).to_numpy(dtype=bool, na_value=False)
+    return mask
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------------------------
+SUMMARY_COLUMNS = ("field", "check", "status", "count")
+FAILING_COLUMNS = ("field", "check", "status", "row_number", "event_reference")
+
+
+@dataclass
+class QualityResult:
+    """The data quality verdict on one submission (architecture Contract 2).
+
+    Attributes
+    ----------
+    file, la_code, submitted_at, rows_read
+        From the submission (``la_code``/``submitted_at`` None when the file name does not parse).
+    outcome : str
+        ``accepted``, ``accepted with warnings`` or ``rejected: <reason>``.
+    blocking : list of str
+        Blocking checks that failed (empty unless rejected).
+    warnings : list of str
+        Non-blocking checks that failed.
+    summary : pandas.DataFrame
+        ``field, check, status, count``: the four AGEM statuses per field, field-level detail
+        checks with findings, every other check (``Passed``, ``Warning`` or ``Failed (blocking)``)
+        and the file-level issues from ingest.
+    failing_records : pandas.DataFrame
+        ``field, check, status, row_number, event_reference``, at most ``records_cap`` rows per
+        field and check.
+    gx_results : dict
+        Suite name -> GX validation result (``to_json_dict()``), counts only.
+    reporting_period : tuple of date, or None
+        The file's reporting period (the most common start and end dates), None when missing.
+    records_cap : int
+        Failing records listed per field and check.
+    invalid_values : pandas.DataFrame
+        ``field, value, count`` of invalid values of non-personal code fields.
+    seconds : float
+        Time spent checking.
+    """
+
+    file: str
+    la_code: str | None
+    submitted_at: dt.datetime | None
+    rows_read: int
+    outcome: str
+    blocking: list[str]
+    warnings: list[str]
+    summary: pd.DataFrame
+    failing_records: pd.DataFrame
+    gx_results: dict[str, Any]
+    reporting_period: tuple[dt.date, dt.date] | None
+    records_cap: int
+    invalid_values: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["field", "value", "count"]))
+    seconds: float = 0.0
+
+    @property
+    def rejected(self) -> bool:
+        """True when the gate rejected the submission."""
+        return self.outcome.startswith(REJECTED)
+
+
+class QualityRunner:
+    """One ephemeral GX context with the run's suites loaded; checks submissions one by one.
+
+    Creating the context costs a little; each submission is then one batch per suite on the same
+    pandas data asset (DESIGN.md: one context per run, not per file).
+
+    Parameters
+    ----------
+    suites_dir : path, optional
+        Folder of the suite JSON files (default: the repository's ``expectations/``).
+    """
+
+    def __init__(self, suites_dir: str | Path | None = None) -> None:
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        self.spec = load_spec()
+        self.context = gx.get_context(mode="ephemeral")
+        # GX's own tqdm bars per validation would flood the terminal; the CLI shows one bar over files.
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        asset = self.context.data_sources.add_pandas("cld").add_dataframe_asset("submission")
+        self.batch_definition = asset.add_batch_definition_whole_dataframe("whole submission")
+        self.suites = {name: self.context.suites.add(suite) for name, suite in load_suites(suites_dir).items()}
+        # Plain configurations, for the pandas mirror and the reports.
+        self.configs = {
+            name: [e.configuration.to_json_dict() for e in suite.expectations] for name, suite in self.suites.items()
+        }
+        # All suites validated as one: GX hashes and sizes the whole frame once per validation, so
+        # one validation per submission instead of three. meta.suite says where each result belongs.
+        combined = []
+        for name, configs in self.configs.items():
+            for config in configs:
+                config = {k: v for k, v in config.items() if k != "id"}
+                config["meta"] = {**config.get("meta", {}), "suite": name}
+                combined.append(config)
+        self.run_suite = self.context.suites.add(gx.ExpectationSuite(name="cld_run", expectations=combined))
+
+    def check(self, submission: Any, params: Mapping[str, Any]) -> QualityResult:
+        """Check one submission; see :func:`check_submission`."""
+        started = time.perf_counter()
+        gate = params["gate"]
+        blocking_checks = set(gate["blocking_checks"])
+        cap = int(params["quality"]["records_listed_per_check"])
+        issues = list(getattr(submission, "issues", []) or [])
+        summary_rows: list[tuple] = []
+        failing_parts: list[pd.DataFrame] = []
+        failed: dict[str, list[str]] = {}  # check -> plain-words reasons (for the outcome)
+
+        for issue in issues:
+            severity = CHECK_BLOCKING if issue.check in blocking_checks else CHECK_WARNING
+            summary_rows.append((issue.field or "", issue.check, severity, int(issue.count or 0)))
+            failed.setdefault(issue.check, []).append(issue.message)
+
+        records, status = submission.records, submission.status
+        gx_results: dict[str, Any] = {}
+        period = None
+        invalid_values = _invalid_value_counts(getattr(submission, "invalid_values", None))
+        if records is None or status is None:
+            if "unreadable" not in failed:
+                failed["unreadable"] = [f"{submission.file_name}: the file could not be read"]
+                summary_rows.append(("", "unreadable", _severity("unreadable", blocking_checks), 0))
+        else:
+            frame = validation_frame(records, status, self.spec)
+            period = _reporting_period(records)
+            parameters = {
+                "file_la_code": [submission.la_code or "(file name without an LA code)"],
+                "min_share_valid_start_dates": 1.0 - float(gate["max_bad_start_date_share"]),
+            }
+            row_numbers = records["row_number"].to_numpy()
+            event_refs = (
+                records["Event_Reference"].astype("string").to_numpy(dtype=object, na_value="")
+                if "Event_Reference" in records.columns
+                else np.full(len(records), "", dtype=object)
+            )
+
+            def listed(mask: np.ndarray, field_name: str, check: str, record_status: str) -> None:
+                rows = np.flatnonzero(mask)[:cap]
+                if len(rows):
+                    failing_parts.append(
+                        pd.DataFrame(
+                            {
+                                "field": field_name,
+                                "check": check,
+                                "status": record_status,
+                                "row_number": row_numbers[rows],
+                                "event_reference": event_refs[rows],
+                            }
+                        )
+                    )
+
+            # Field statuses: AGEM counts and detail checks from the status codes (bincount, no GX).
+            for spec_field in self.spec.fields:
+                codes = frame[dq_column(spec_field.name)].cat.codes.to_numpy()
+                counts = np.bincount(codes, minlength=len(DQ_STATUSES))
+                agem = Counter()
+                for code, label in enumerate(DQ_STATUSES):
+                    if AGEM_OF_DQ[label] is not None:
+                        agem[AGEM_OF_DQ[label]] += int(counts[code])
+                for label in AGEM_STATUSES:
+                    summary_rows.append((spec_field.name, "field_values", label, agem[label]))
+                for label, check in DETAIL_CHECK_OF_DQ.items():
+                    count = int(counts[_DQ_CODE[label]])
+                    if count:
+                        record_status = AGEM_OF_DQ[label] if label.startswith("Failed") else CHECK_WARNING
+                        if check not in ("blank_mandatory", "invalid"):
+                            summary_rows.append((spec_field.name, check, CHECK_WARNING, count))
+                        listed(codes == _DQ_CODE[label], spec_field.name, check, record_status)
+
+            # GX: the verdict of every expectation.
+            result = self.batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
+                self.run_suite, result_format=_RESULT_FORMAT, expectation_parameters=parameters
+            )
+            gx_results = _split_results(result.to_json_dict(), list(self.suites))
+            for expectation_result in result.results:
+                config = expectation_result.expectation_config
+                meta = config.meta or {}
+                check, field_name = meta["check"], meta.get("field", "")
+                if check == "field_values":
+                    if not expectation_result.success:
+                        failed.setdefault(check, []).append(field_name)
+                    continue  # counted and listed above from the status codes
+                mask = failing_rows(config.to_json_dict(), frame, parameters)
+                count = int(mask.sum())
+                if expectation_result.success:
+                    summary_rows.append((field_name, check, CHECK_PASSED, count))
+                    continue
+                severity = _severity(check, blocking_checks)
+                summary_rows.append((field_name, check, severity, count))
+                listed(mask, field_name, check, severity)
+                failed.setdefault(check, []).append(
+                    _reason_text(check, meta, mask, row_numbers, count, len(frame), gate)
+                )
+
+        blocking = [check for check in failed if check in blocking_checks]
+        warnings = [check for check in failed if check not in blocking_checks]
+        if blocking:
+            reasons = "; ".join(f"{check}: {failed[check][0]}" for check in blocking)
+            outcome = f"{REJECTED}: {reasons}"
+        elif warnings:
+            outcome = ACCEPTED_WITH_WARNINGS
+        else:
+            outcome = ACCEPTED
+        summary = pd.DataFrame(summary_rows, columns=list(SUMMARY_COLUMNS))
+        summary["count"] = summary["count"].astype("int64")
+        failing = (
+            pd.concat(failing_parts, ignore_index=True)
+            if failing_parts
+            else pd.DataFrame({c: pd.Series(dtype="object") for c in FAILING_COLUMNS})
+        )
+        return QualityResult(
+            file=submission.file_name,
+            la_code=submission.la_code,
+            submitted_at=submission.submitted_at,
+            rows_read=int(submission.rows_read),
+            outcome=outcome,
+            blocking=blocking,
+            warnings=warnings,
+            summary=summary,
+            failing_records=failing,
+            gx_results=gx_results,
+            reporting_period=period,
+            records_cap=cap,
+            invalid_values=invalid_values,
+            seconds=time.perf_counter() - started,
+        )
+
+
+def _split_results(combined: Mapping[str, Any], suite_names: Sequence[str]) -> dict[str, Any]:
+    """Per-suite results (GX result JSON layout) from the validation of the combined run suite."""
+    out = {}
+    for name in suite_names:
+        results = [r for r in combined["results"] if r["expectation_config"]["meta"].get("suite") == name]
+        successful = sum(bool(r["success"]) for r in results)
+        out[name] = {
+            "suite_name": name,
+            "success": successful == len(results),
+            "statistics": {
+                "evaluated_expectations": len(results),
+                "successful_expectations": successful,
+                "unsuccessful_expectations": len(results) - successful,
+                "success_percent": 100.0 * successful / len(results) if results else None,
+            },
+            "suite_parameters": combined.get("suite_parameters", {}),
+            "meta": combined.get("meta", {}),
+            "results": results,
+        }
+    return out
+
+
+def _severity(check: str, blocking_checks: set[str]) -> str:
+    return CHECK_BLOCKING if check in blocking_checks else CHECK_WARNING
+
+
+def _example_rows(mask: np.ndarray, row_numbers: np.ndarray, limit: int = 5) -> str:
+    rows = row_numbers[np.flatnonzero(mask)[:limit]]
+    return ", ".join(str(int(r)) for r in rows)
+
+
+def _reason_text(
+    check: str,
+    meta: Mapping[str, Any],
+    mask: np.ndarray,
+    row_numbers: np.ndarray,
+    count: int,
+    total: int,
+    gate: Mapping[str, Any],
+) -> str:
+    """One line in plain words: what failed, on which field, how many rows, example row numbers."""
+    text = meta.get("description", check)
+    if check == "no_rows" or total == 0:
+        return text
+    if check == "bad_start_dates":
+        limit = float(gate["max_bad_start_date_share"])
+        detail = f"{count} of {total} rows, {count / total:.1%}; limit {limit:.0%}"
+    else:
+        detail = f"{count} row{'s' if count != 1 else ''}"
+    if count:
+        detail += f", e.g. rows {_example_rows(mask, row_numbers)}"
+    return f"{text} ({detail})"
+
+
+def _reporting_period(records: pd.DataFrame) -> tuple[dt.date, dt.date] | None:
+    """The file's reporting period: most common start and end dates; None if either is missing."""
+    bounds = []
+    for name in ("Reporting_Period_Start_Date", "Reporting_Period_End_Date"):
+        if name not in records.columns:
+            return None
+        counts = records[name].value_counts(dropna=True)
+        if counts.empty:
+            return None
+        bounds.append(pd.Timestamp(counts.index[0]).date())
+    return bounds[0], bounds[1]
+
+
+def _invalid_value_counts(invalid_values: pd.DataFrame | None) -> pd.DataFrame:
+    """``field, value, count`` of the invalid code values a council sent (non-personal fields only)."""
+    if invalid_values is None or len(invalid_values) == 0:
+        return pd.DataFrame({"field": pd.Series(dtype=object), "value": pd.Series(dtype=object),
+                             "count": pd.Series(dtype="int64")})
+    counts = invalid_values.groupby(["field", "value"], observed=True, sort=True).size()
+    return counts.rename("count").reset_index()
+
+
+_DEFAULT_RUNNER: QualityRunner | None = None
+
+
+def check_submission(submission: Any, params: Mapping[str, Any], runner: QualityRunner | None = None) -> QualityResult:
+    """Validate one submission and decide its outcome (architecture Contract 2).
+
+    Parameters
+    ----------
+    submission : ingest.Submission
+        Contract 1 submission (``records``/``status`` may be None for an unreadable file).
+    params : mapping
+        Resolved params; uses ``gate.blocking_checks``, ``gate.max_bad_start_date_share`` and
+        ``quality.records_listed_per_check``.
+    runner : QualityRunner, optional
+        The run's GX context and suites; a module-wide runner on the repository's suites is created
+        on first use when omitted.
+
+    Returns
+    -------
+    QualityResult
+    """
+    global _DEFAULT_RUNNER
+    if runner is None:
+        if _DEFAULT_RUNNER is None:
+            _DEFAULT_RUNNER = QualityRunner()
+        runner = _DEFAULT_RUNNER
+    return runner.check(submission, params)
+
+
+# ---------------------------------------------------------------------------------------------
+# Publication-level gate
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GateDecision:
+    """Whether a release may be published (METHODOLOGY.md section 6, publication level).
+
+    Attributes
+    ----------
+    proceed : bool
+        True when every check passed, or a check failed and ``override.reason`` is non-empty.
+    failures : tuple of str
+        One plain-words line per failed check.
+    coverage : float
+        Share of the 153 councils with a selected file.
+    month_change : float or None
+        Relative change of the England measure-1 total from the previous month end (None when
+        there is no previous month or its total is zero).
+    override_reason : str
+        The params' override reason ('' when none); printed in the notes and the QA report.
+    """
+
+    proceed: bool
+    failures: tuple[str, ...]
+    coverage: float
+    month_change: float | None
+    override_reason: str = ""
+
+    @property
+    def overridden(self) -> bool:
+        """True when a failed check was overridden."""
+        return bool(self.failures) and self.proceed
+
+    def message(self) -> str:
+        """One line for the console, the notes sheet and the QA report."""
+        if not self.failures:
+            return "publication gate passed"
+        failures = "; ".join(self.failures)
+        if self.overridden:
+            return f"publication gate overridden ({self.override_reason}): {failures}"
+        return f"publication gate stopped the run: {failures} (set override.reason in params to publish anyway)"
+
+    def raise_if_stopped(self) -> None:
+        """Raise :class:`cldstats.errors.GateStop` when the release must not be published."""
+        if not self.proceed:
+            raise GateStop(self.message())
+
+
+def publication_gate(
+    coverage: float,
+    england_totals_by_month: Mapping[Any, float] | pd.Series,
+    params: Mapping[str, Any],
+) -> GateDecision:
+    """Decide whether the release may be published.
+
+    Parameters
+    ----------
+    coverage : float
+        Share of the 153 councils with a selected file (``select.coverage``).
+    england_totals_by_month : mapping or pandas.Series
+        Unrounded England measure-1 totals keyed by month end (any sortable key), computed over the
+        councils present in both of the last two months. The last two keys in sorted order are
+        compared: reference month ``E`` and ``E`` minus one month. Fewer than two entries: the
+        change check is not applicable.
+    params : mapping
+        ``gate.min_coverage``, ``gate.max_month_change``, ``override.reason``.
+
+    Returns
+    -------
+    GateDecision
+
+    Examples
+    --------
+    >>> p = {"gate": {"min_coverage": 0.9, "max_month_change": 0.05}, "override": {"reason": ""}}
+    >>> publication_gate(0.95, {"2024-02-29": 1000, "2024-03-31": 1100}, p).proceed
+    False
+    >>> p["override"]["reason"] = "known system migration in two councils"
+    >>> publication_gate(0.95, {"2024-02-29": 1000, "2024-03-31": 1100}, p).overridden
+    True
+    """
+    gate = params["gate"]
+    failures = []
+    min_coverage = float(gate["min_coverage"])
+    if coverage < min_coverage:
+        failures.append(f"only {coverage:.1%} of the 153 councils have a selected file (minimum {min_coverage:.0%})")
+    totals = pd.Series(england_totals_by_month, dtype="float64").sort_index()
+    change = None
+    if len(totals) >= 2:
+        previous, current = totals.iloc[-2], totals.iloc[-1]
+        if previous > 0:
+            change = float(current / previous - 1.0)
+            limit = float(gate["max_month_change"])
+            if abs(change) > limit:
+                failures.append(
+                    f"England long-term support total moved {change:+.1%} from {totals.index[-2]} to "
+                    f"{totals.index[-1]} (limit {limit:.0%})"
+                )
+    reason = str(params.get("override", {}).get("reason", "") or "").strip()
+    return GateDecision(
+        proceed=not failures or bool(reason),
+        failures=tuple(failures),
+        coverage=float(coverage),
+        month_change=change,
+        override_reason=reason,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Council reports
+# ---------------------------------------------------------------------------------------------
+def _labels() -> dict[str, str]:
+    return {f.name: f.label for f in load_spec().fields}
+
+
+def _newest_first(results: Sequence[QualityResult]) -> list[QualityResult]:
+    return sorted(
+        results,
+        key=lambda r: (r.submitted_at or dt.datetime.min, r.file),
+        reverse=True,
+    )
+
+
+def write_council_reports(results: Sequence[QualityResult], directory: str | Path) -> list[Path]:
+    """Write ``<LA code>.csv``, ``<LA code>_records.csv`` and ``<LA code>.html`` per council.
+
+    Parameters
+    ----------
+    results : sequence of QualityResult
+        Every checked submission; grouped by ``la_code`` (``unknown`` when the file name has none).
+    directory : path
+        ``OUT/qa/data_quality``.
+
+    Returns
+    -------
+    list of Path
+        Files written.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    labels = _labels()
+    by_council: dict[str, list[QualityResult]] = {}
+    for result in results:
+        by_council.setdefault(result.la_code or "unknown", []).append(result)
+    names = reference.councils().set_index("la_code")["la_name"].to_dict()
+    written = []
+    for la_code, council_results in sorted(by_council.items()):
+        ordered = _newest_first(council_results)
+        summary = pd.concat(
+            [r.summary.assign(file=r.file) for r in ordered], ignore_index=True
+        ) if ordered else pd.DataFrame(columns=["file", *SUMMARY_COLUMNS])
+        summary["label"] = summary["field"].map(labels).fillna("")
+        summary = summary[["file", "field", "label", "check", "status", "count"]]
+        records = pd.concat(
+            [r.failing_records.assign(file=r.file) for r in ordered], ignore_index=True
+        )[["file", "row_number", "event_reference", "field", "check", "status"]]
+        csv_path = directory / f"{la_code}.csv"
+        records_path = directory / f"{la_code}_records.csv"
+        html_path = directory / f"{la_code}.html"
+        summary.to_csv(csv_path, index=False)
+        records.to_csv(records_path, index=False)
+        html_path.write_text(
+            _council_html(la_code, names.get(la_code, la_code), ordered, labels), encoding="utf-8"
+        )
+        written += [csv_path, records_path, html_path]
+    return written
+
+
+_CSS = """
+body{font-family:Arial,Helvetica,sans-serif;line-height:1.45;margin:1.5rem auto;max-width:72rem;color:#0b0c0c}
+body{padding:0 1rem}
+h1{font-size:1.9rem}h2{font-size:1.4rem;margin-top:2.2rem;border-top:2px solid #b1b4b6;padding-top:1rem}
+h3{font-size:1.1rem}
+table{border-collapse:collapse;margin:0.5rem 0 1.5rem;width:100%}
+caption{text-align:left;font-weight:bold;padding:0.3rem 0}
+th,td{border:1px solid #b1b4b6;padding:0.25rem 0.5rem;text-align:left;vertical-align:top}
+th{background:#f3f2f1}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.outcome{font-size:1.1rem;padding:0.6rem 0.8rem;border-left:6px solid #505a5f;background:#f3f2f1}
+.rejected{border-color:#d4351c}.warnings{border-color:#f47738}.accepted{border-color:#00703c}
+a{color:#1d70b8}a:focus{outline:3px solid #fd0}
+"""
+
+
+def _esc(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _table(
+    caption: str,
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    numeric: frozenset[int] | set[int] = frozenset(),
+) -> str:
+    head = "".join(f'<th scope="col">{_esc(h)}</th>' for h in headers)
+    body = []
+    for row in rows:
+        cells = []
+        for i, value in enumerate(row):
+            if i == 0:
+                cells.append(f'<th scope="row">{_esc(value)}</th>')
+            else:
+                css = ' class="num"' if i in numeric else ""
+                cells.append(f"<td{css}>{_esc(value)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (
+        f"<table><caption>{_esc(caption)}</caption><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def _outcome_class(outcome: str) -> str:
+    if outcome.startswith(REJECTED):
+        return "rejected"
+    return "warnings" if outcome == ACCEPTED_WITH_WARNINGS else "accepted"
+
+
+def _council_html(la_code: str, la_name: str, results: Sequence[QualityResult], labels: Mapping[str, str]) -> str:
+    """A self-contained, accessible page: one section per submission, newest first."""
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>Data quality report: {_esc(la_name)} ({_esc(la_code)})</title>",
+        f"<style>{_CSS}</style></head><body><main>",
+        f"<h1>Data quality report: {_esc(la_name)} ({_esc(la_code)})</h1>",
+        "<p>Client Level Data submissions checked against the Release 1 specification and the "
+        "cross-field rules (METHODOLOGY.md section 6). Records are identified by spreadsheet row "
+        "number (the header is row 1) and Event Reference only; no personal data is shown.</p>",
+    ]
+    if results:
+        latest = results[0]
+        parts.append(
+            f'<p class="outcome {_outcome_class(latest.outcome)}"><strong>Latest submission '
+            f"{_esc(latest.file)}:</strong> {_esc(latest.outcome)}</p>"
+        )
+        parts.append("<nav aria-label=\"Submissions\"><ul>")
+        for number, result in enumerate(results, start=1):
+            parts.append(f'<li><a href="#s{number}">{_esc(result.file)}</a>: {_esc(result.outcome)}</li>')
+        parts.append("</ul></nav>")
+    for number, result in enumerate(results, start=1):
+        parts.append(f'<section aria-labelledby="s{number}"><h2 id="s{number}">{_esc(result.file)}</h2>')
+        parts.append(f'<p class="outcome {_outcome_class(result.outcome)}"><strong>Outcome:</strong> '
+                     f"{_esc(result.outcome)}</p>")
+        submitted = result.submitted_at.isoformat(sep=" ") if result.submitted_at else "unknown"
+        period = (
+            f"{result.reporting_period[0].isoformat()} to {result.reporting_period[1].isoformat()}"
+            if result.reporting_period
+            else "missing"
+        )
+        parts.append(
+            f"<p>Submitted {_esc(submitted)}; {result.rows_read:,} rows read; reporting period "
+            f"{_esc(period)}.</p>"
+        )
+        summary = result.summary
+        findings = summary[(summary["check"] != "field_values") & (summary["status"] != CHECK_PASSED)]
+        parts.append("<h3>Checks with findings</h3>")
+        if len(findings):
+            parts.append(
+                _table(
+                    f"Checks with findings in {result.file}",
+                    ["Check", "Field", "Result", "Rows"],
+                    (
+                        (r.check, labels.get(r.field, r.field) or "(whole file)", r.status, f"{r.count:,}")
+                        for r in findings.itertuples()
+                    ),
+                    numeric={3},
+                )
+            )
+        else:
+            parts.append("<p>No findings.</p>")
+        agem = summary[summary["check"] == "field_values"].pivot_table(
+            index="field", columns="status", values="count", aggfunc="sum", sort=False
+        ).reindex(columns=list(AGEM_STATUSES), fill_value=0)
+        if len(agem):
+            parts.append("<h3>Field values (AGEM statuses)</h3>")
+            parts.append(
+                "<p>Counts of rows per field where the field applies; rows where it does not apply "
+                "are not counted.</p>"
+            )
+            parts.append(
+                _table(
+                    f"Field value statuses in {result.file}",
+                    ["Field", *AGEM_STATUSES],
+                    (
+                        (labels.get(name, name), *(f"{int(v):,}" for v in row))
+                        for name, row in agem.iterrows()
+                    ),
+                    numeric={1, 2, 3, 4},
+                )
+            )
+        if len(result.invalid_values):
+            parts.append("<h3>Invalid code values sent</h3>")
+            parts.append(
+                _table(
+                    f"Invalid code values in {result.file}",
+                    ["Field", "Value sent", "Rows"],
+                    (
+                        (labels.get(r.field, r.field), r.value, f"{r.count:,}")
+                        for r in result.invalid_values.itertuples()
+                    ),
+                    numeric={2},
+                )
+            )
+        parts.append("<h3>Failing records</h3>")
+        parts.append(
+            f"<p>At most {result.records_cap:,} records are listed per field and check; the full "
+            f"counts are in the tables above. The same list is in {_esc(la_code)}_records.csv.</p>"
+        )
+        failing = result.failing_records
+        if len(failing):
+            parts.append(
+                _table(
+                    f"Failing records in {result.file}",
+                    ["Row", "Event Reference", "Field", "Check", "Status"],
+                    (
+                        (r.row_number, r.event_reference, labels.get(r.field, r.field), r.check, r.status)
+                        for r in failing.itertuples()
+                    ),
+                )
+            )
+        else:
+            parts.append("<p>No failing records.</p>")
+        parts.append("</section>")
+    parts.append("</main></body></html>\n")
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# A whole folder: validate, select, account for every row
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class ValidationRun:
+    """Everything ``cldstats validate`` produced, for the publish step to reuse.
+
+    Attributes
+    ----------
+    results : list of QualityResult
+        One per submission file, in file order.
+    catalogue : pandas.DataFrame
+        ``la_code, file, submitted_at, period_start, period_end, outcome`` (Contract 3 input),
+        plus ``candidate`` and ``selected`` after selection.
+    submissions_table, exclusions : pandas.DataFrame
+        The rows of ``qa/submissions.csv`` and ``qa/exclusions.csv``.
+    paths : dict
+        File name -> path of every submission (to re-read the selected ones).
+    submissions : dict
+        File name -> ``ingest.Submission`` of the non-rejected submissions (only when
+        ``keep_submissions`` was set).
+    month : str
+        Reference month used for selection.
+    written : list of Path
+        Files written under ``OUT/qa``.
+    seconds : float
+        Wall time of the run.
+    """
+
+    results: list[QualityResult]
+    catalogue: pd.DataFrame
+    submissions_table: pd.DataFrame
+    exclusions: pd.DataFrame
+    paths: dict[str, Path]
+    submissions: dict[str, Any]
+    month: str
+    written: list[Path] = field(default_factory=list)
+    seconds: float = 0.0
+    key_source: str = ""
+
+    @property
+    def rows_read(self) -> int:
+        """Rows read over all submissions."""
+        return int(self.submissions_table["rows_read"].sum()) if len(self.submissions_table) else 0
+
+    def outcome_counts(self) -> dict[str, int]:
+        """Submissions per outcome: accepted, accepted with warnings, rejected."""
+        counts = {ACCEPTED: 0, ACCEPTED_WITH_WARNINGS: 0, REJECTED: 0}
+        for result in self.results:
+            counts[REJECTED if result.rejected else result.outcome] += 1
+        return counts
+
+    def councils_without_selected_file(self) -> list[str]:
+        """GSS codes of the 153 councils with no selected file for the month."""
+        selected = set(self.catalogue.loc[self.catalogue["selected"].astype(bool), "la_code"])
+        return [code for code in reference.council_codes() if code not in selected]
+
+    def top_failing_checks(self, limit: int = 5) -> list[tuple[str, int]]:
+        """Checks failed by the most submissions (blocking and warnings)."""
+        counter = Counter(check for r in self.results for check in (*r.blocking, *r.warnings))
+        return counter.most_common(limit)
+
+
+def _file_stem(file_name: str) -> str:
+    for suffix in (".csv.gz", ".csv", ".xlsx"):
+        if file_name.lower().endswith(suffix):
+            return file_name[: -len(suffix)]
+    return Path(file_name).stem
+
+
+def _catalogue_row(result: QualityResult) -> dict[str, Any]:
+    start, end = result.reporting_period if result.reporting_period else (None, None)
+    return {
+        "la_code": result.la_code,
+        "file": result.file,
+        "submitted_at": pd.Timestamp(result.submitted_at) if result.submitted_at else pd.NaT,
+        "period_start": pd.Timestamp(start) if start else pd.NaT,
+        "period_end": pd.Timestamp(end) if end else pd.NaT,
+        "outcome": result.outcome,
+    }
+
+
+def _exclusion_counts(submission: Any) -> dict[str, int]:
+    """Rows of a usable submission that the measures cannot use, by reason (derive's rules)."""
+    from cldstats import derive
+
+    reasons = derive.exclusion_reasons(submission.records, submission.status)
+    counts = {str(k): int(v) for k, v in reasons.value_counts(dropna=True).items() if v}
+    unread = int(submission.rows_read) - len(submission.records)
+    if unread > 0:  # rows ingest counted but could not turn into records
+        counts["row not read into records"] = unread
+    return counts
+
+
+_PARALLEL_MIN_BYTES = 200_000_000
+_WORKER: dict[str, Any] = {}
+
+
+def _check_path(
+    path: Path, runner: QualityRunner, key: Any, params: Mapping[str, Any], validation_dir: Path, keep: bool
+) -> tuple[QualityResult, dict[str, int] | None, Any]:
+    """Read, check and save the GX results of one file; the exclusion counts of a usable file."""
+    from cldstats import ingest
+
+    submission = ingest.read_submission(path, key)
+    result = runner.check(submission, params)
+    exclusions = None
+    if not result.rejected and submission.records is not None:
+        exclusions = _exclusion_counts(submission)
+    (validation_dir / f"{_file_stem(result.file)}.json").write_text(
+        json.dumps({"file": result.file, "outcome": result.outcome, "suites": result.gx_results}, indent=1,
+                   default=str),
+        encoding="utf-8",
+    )
+    return result, exclusions, (submission if keep else None)
+
+
+def _worker_init(suites_dir: Any, key: Any, params: Mapping[str, Any], validation_dir: Path) -> None:
+    _WORKER.update(runner=QualityRunner(suites_dir), key=key, params=params, validation_dir=validation_dir)
+
+
+def _worker_check(path: Path) -> tuple[QualityResult, dict[str, int] | None, Any]:
+    return _check_path(path, _WORKER["runner"], _WORKER["key"], _WORKER["params"], _WORKER["validation_dir"], False)
+
+
+def validate_folder(
+    data_dir: str | Path,
+    out_dir: str | Path,
+    params: Mapping[str, Any],
+    *,
+    suites_dir: str | Path | None = None,
+    progress: bool = False,
+    keep_submissions: bool = False,
+    key: Any = None,
+    workers: int | None = 1,
+) -> ValidationRun:
+    """Validate every submission of a data folder and write the ``qa/`` outputs.
+
+    Parameters
+    ----------
+    data_dir : path
+        Data folder (``submissions/`` inside it, ``synthetic.json`` when synthetic).
+    out_dir : path
+        Output folder; files go to ``out_dir/qa/``.
+    params : mapping
+        Resolved params (``load_params``); ``month`` and ``cutoff`` drive submission selection.
+    suites_dir : path, optional
+        Suite folder (default: the repository's ``expectations/``).
+    progress : bool
+        Show a tqdm progress bar over files on stderr.
+    keep_submissions : bool
+        Keep the non-rejected ``Submission`` objects in the result (memory: all their records).
+    workers : int or None
+        Worker processes checking files in parallel (each with its own GX context); None picks
+        ``min(2, cpu count)`` when the input is over 200 MB, else 1. Forced to 1 with
+        ``keep_submissions``.
+    key : pseudonymise.PseudonymKey, optional
+        Defaults to ``pseudonymise.load_key(params key_file, synthetic=data_dir/synthetic.json exists)``.
+
+    Returns
+    -------
+    ValidationRun
+
+    Raises
+    ------
+    CldstatsError
+        Data folder missing or without submissions; no pseudonymisation key for real data.
+    """
+    from cldstats import ingest, pseudonymise
+    from cldstats import select as selection
+    from cldstats.params import month_end
+
+    started = time.perf_counter()
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    if not data_dir.is_dir():
+        raise CldstatsError(f"data folder {data_dir} does not exist")
+    paths = list(ingest.list_submissions(data_dir))
+    if not paths:
+        raise CldstatsError(f"no submission files in {data_dir} (expected <LA code>_<YYYYMMDDTHHMMSS>.csv files)")
+    if key is None:
+        key = pseudonymise.load_key(
+            params["pseudonymisation"]["key_file"] or None, synthetic=(data_dir / "synthetic.json").exists()
+        )
+    qa_dir = out_dir / "qa"
+    validation_dir = qa_dir / "validation"
+    validation_dir.mkdir(parents=True, exist_ok=True)
+
+    results: list[QualityResult] = []
+    kept: dict[str, Any] = {}
+    exclusion_counts: dict[str, dict[str, int]] = {}
+    if workers is None:
+        # Worker processes pay off only on big inputs: each starts its own GX context.
+        total_bytes = sum(Path(p).stat().st_size for p in paths)
+        workers = min(2, os.cpu_count() or 1) if total_bytes > _PARALLEL_MIN_BYTES and not keep_submissions else 1
+    if keep_submissions:
+        workers = 1  # Submissions (all their records) are not worth sending between processes
+    if workers > 1:
+        import concurrent.futures
+        import multiprocessing
+
+        executor = concurrent.futures.ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_worker_init,
+            initargs=(suites_dir, key, dict(params), validation_dir),
+        )
+        checked: Iterable[tuple] = executor.map(_worker_check, paths)
+    else:
+        executor = None
+        runner = QualityRunner(suites_dir)
+        checked = (_check_path(p, runner, key, params, validation_dir, keep_submissions) for p in paths)
+    if progress:
+        from tqdm import tqdm
+
+        checked = tqdm(checked, total=len(paths), desc="validating", unit="file", file=sys.stderr, dynamic_ncols=True)
+    try:
+        for result, exclusions_of_file, submission in checked:
+            results.append(result)
+            if exclusions_of_file is not None:
+                exclusion_counts[result.file] = exclusions_of_file
+            if submission is not None:
+                kept[result.file] = submission
+    finally:
+        if executor is not None:
+            executor.shutdown()
+    written: list[Path] = [validation_dir / f"{_file_stem(r.file)}.json" for r in results]
+
+    catalogue = pd.DataFrame([_catalogue_row(r) for r in results])
+    month = params["month"]
+    selected = selection.select_submissions(
+        catalogue, month_end(month), dt.date.fromisoformat(params["cutoff"])
+    )
+    submissions_rows, exclusion_rows = [], []
+    for result, row in zip(results, selected.itertuples(index=False), strict=True):
+        if result.rejected:
+            reasons = {f"submission rejected ({', '.join(result.blocking)})": result.rows_read}
+        elif not row.selected:
+            reasons = {f"submission not selected for {month}": result.rows_read}
+        else:
+            reasons = exclusion_counts.get(result.file, {})
+        reasons = {reason: rows for reason, rows in reasons.items() if rows}
+        excluded = sum(reasons.values())
+        submissions_rows.append(
+            {
+                "la_code": result.la_code,
+                "file": result.file,
+                "submitted_at": result.submitted_at.isoformat(sep=" ") if result.submitted_at else "",
+                "rows_read": result.rows_read,
+                "rows_used": result.rows_read - excluded,
+                "rows_excluded": excluded,
+                "outcome": result.outcome,
+                "selected": bool(row.selected),
+            }
+        )
+        exclusion_rows += [
+            {"la_code": result.la_code, "file": result.file, "reason": reason, "rows": rows}
+            for reason, rows in reasons.items()
+        ]
+    submissions_table = pd.DataFrame(
+        submissions_rows,
+        columns=["la_code", "file", "submitted_at", "rows_read", "rows_used", "rows_excluded", "outcome", "selected"],
+    )
+    exclusions = pd.DataFrame(exclusion_rows, columns=["la_code", "file", "reason", "rows"])
+    submissions_table.to_csv(qa_dir / "submissions.csv", index=False)
+    exclusions.to_csv(qa_dir / "exclusions.csv", index=False)
+    written += [qa_dir / "submissions.csv", qa_dir / "exclusions.csv"]
+    written += write_council_reports(results, qa_dir / "data_quality")
+    return ValidationRun(
+        results=results,
+        catalogue=selected,
+        submissions_table=submissions_table,
+        exclusions=exclusions,
+        paths={Path(p).name: Path(p) for p in paths},
+        submissions=kept,
+        month=month,
+        written=written,
+        seconds=time.perf_counter() - started,
+        key_source=getattr(key, "source", ""),
+    )
+
+
+def _print_summary(run: ValidationRun, out_dir: Path) -> None:
+    counts = run.outcome_counts()
+    missing = run.councils_without_selected_file()
+    lines = [
+        f"Validated {len(run.results)} files ({run.rows_read:,} rows) in {run.seconds:.1f} s",
+        f"  accepted: {counts[ACCEPTED]}   accepted with warnings: {counts[ACCEPTED_WITH_WARNINGS]}   "
+        f"rejected: {counts[REJECTED]}",
+    ]
+    top = run.top_failing_checks()
+    if top:
+        lines.append("  top failing checks (submissions): " + ", ".join(f"{c} ({n})" for c, n in top))
+    shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+    lines.append(f"  councils without a selected file for {run.month}: {len(missing)} of 153" + (
+        f" ({shown})" if missing else ""))
+    lines.append(f"  reports: {out_dir / 'qa'} (submissions.csv, exclusions.csv, data_quality/, validation/)")
+    print("\n".join(lines))
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    """``cldstats validate --data DIR [--out DIR] [--month YYYY-MM] [--params FILE]``.
+
+    Returns 0 when the run completed (rejected files included); user errors raise
+    :class:`~cldstats.errors.CldstatsError`, which the command line prints as one line.
+    """
+    from cldstats.params import load_params
+
+    params = load_params(args.month, args.params)
+    out_dir = args.out if args.out is not None else Path("reports") / "validation"
+    run = validate_folder(args.data, out_dir, params, progress=True, workers=None)
+    _print_summary(run, Path(out_dir))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m cldstats.quality --write-suites DIR``: regenerate the generated suite(s)."""
+    parser = argparse.ArgumentParser(prog="python -m cldstats.quality", description=__doc__.splitlines()[0])
+    parser.add_argument("--write-suites", type=Path, required=True, metavar="DIR",
+                        help="folder to write the generated suite JSON into (expectations/)")
+    args = parser.parse_args(argv)
+    for path in write_suites(args.write_suites):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
