@@ -14,10 +14,10 @@ import platform
 import resource
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 __all__ = ["StageResult", "StageTimer", "run_benchmark", "run_cli"]
 

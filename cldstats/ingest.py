@@ -633,9 +633,10 @@ def _match_header(header: list[str], spec: Spec, name: str, issues: list[FileIss
 class _Column:
     """One field read from the file: distinct values, their statuses, and the row -> distinct map."""
 
-    distinct: pa.Array  # stripped text of each distinct value
+    distinct: pa.Array  # stripped text of each distinct value as sent (may repeat after stripping)
     indices: np.ndarray  # per row, index into ``distinct``
     distinct_status: np.ndarray  # int8 per distinct value
+    padded: np.ndarray | None = None  # per distinct value: had spaces around it as sent
 
     @property
     def status(self) -> np.ndarray:
@@ -670,17 +671,18 @@ def _dictionary_encode(column: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np
 def _encode(column: pa.Array | pa.ChunkedArray) -> _Column:
     """Strip, dictionary-encode, and mark blanks and formula-looking values.
 
-    Values are encoded before stripping and stripped as distinct values (far fewer than cells);
-    values equal after stripping are then merged by a second encoding of the small dictionary.
+    Values are encoded before stripping and stripped as distinct values (far fewer than cells).
+    Values equal only after stripping are deliberately not merged: a code matched only after
+    trimming spaces is a warning (METHODOLOGY.md section 3), so each keeps its own status.
     """
-    raw_distinct, raw_indices = _dictionary_encode(column)
-    distinct, merge = _dictionary_encode(pc.utf8_trim_whitespace(raw_distinct))
-    indices = merge[raw_indices] if len(raw_indices) else raw_indices
+    raw_distinct, indices = _dictionary_encode(column)
+    distinct = pc.utf8_trim_whitespace(raw_distinct)
+    padded = pc.not_equal(distinct, raw_distinct).to_numpy(zero_copy_only=False)
     status = np.full(len(distinct), ValueStatus.INVALID, dtype=np.int8)
     status[pc.equal(distinct, "").to_numpy(zero_copy_only=False)] = ValueStatus.BLANK
     formula = _matches(distinct, _FORMULA_START) & ~_matches(distinct, _NUMBER)
     status[formula] = ValueStatus.FORMULA
-    return _Column(distinct, indices, status)
+    return _Column(distinct, indices, status, padded)
 
 
 def _check(column: _Column, valid: np.ndarray, loose: np.ndarray | None = None) -> None:
@@ -720,6 +722,10 @@ def _type_code(spec_field: Field, column: _Column) -> pd.Categorical:
         position = loose.get(_loose_code_key(value))
         if position is not None:
             codes[i], is_loose[i] = position, True
+    if column.padded is not None:
+        # exact only once the surrounding spaces are trimmed: accepted with a warning
+        is_loose |= is_exact & column.padded
+        is_exact &= ~column.padded
     _check(column, is_exact, is_loose)
     codes[~column.usable()] = -1
     return pd.Categorical.from_codes(codes[column.indices], categories=list(spec_field.code_list))
@@ -737,6 +743,8 @@ def _type_la_code(column: _Column) -> pa.Array:
     councils = pa.array(sorted(_council_codes()), type=pa.string())
     exact = pc.fill_null(pc.is_in(column.distinct, value_set=councils), False).to_numpy(zero_copy_only=False)
     loose = pc.fill_null(pc.is_in(upper, value_set=councils), False).to_numpy(zero_copy_only=False)
+    if column.padded is not None:
+        exact = exact & ~column.padded
     _check(column, exact, loose)
     # Loosely matched codes are kept in canonical (upper) case; unknown codes are kept as sent, for
     # the quality module's "LA code not one of the 153" and "not the file name's" checks.

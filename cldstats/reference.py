@@ -177,7 +177,8 @@ def regions() -> pd.DataFrame:
     with _data_path("regions.csv").open(encoding="utf-8") as fh:
         frame = pd.read_csv(fh, dtype=str)
     is_region = frame["area_level"].ne("England")
-    return frame.assign(_region=is_region).sort_values(["_region", "area_code"]).drop(columns="_region").reset_index(drop=True)
+    ordered = frame.assign(_region=is_region).sort_values(["_region", "area_code"])
+    return ordered.drop(columns="_region").reset_index(drop=True)
 
 
 @functools.cache

@@ -194,7 +194,7 @@ def test_birth_month_year_only_from_valid_dates(tmp_path):
 CODE_CASES = [
     ("Female", V.VALID, "Female", "exact"),
     ("female", V.VALID_LOOSE, "Female", "case"),
-    ("  Female ", V.VALID, "Female", "surrounding spaces are stripped first"),
+    ("  Female ", V.VALID_LOOSE, "Female", "matched only after trimming spaces: a warning (METHODOLOGY 3)"),
     ("FEMALE", V.VALID_LOOSE, "Female", "upper case"),
     ("Femal", V.INVALID, None, "misspelt"),
     ("F", V.INVALID, None, "abbreviation"),
@@ -250,6 +250,7 @@ OTHER_KIND_CASES = [
     ("Provider CQC Location ID", "123456789", V.INVALID, None),
     ("LA Code", "E06000001", V.VALID, "E06000001"),
     ("LA Code", "e06000001", V.VALID_LOOSE, "E06000001"),
+    ("LA Code", " E06000001 ", V.VALID_LOOSE, "E06000001"),
     ("LA Code", "E99999999", V.INVALID, "E99999999"),
     ("Event Reference", " EV1 ", V.VALID, "EV1"),
     ("Event Reference", "@EV1", V.FORMULA, None),

@@ -50,7 +50,9 @@ def test_categories():
     labels = reference.ethnicity_subgroup_labels()
     assert len(labels) == 21
     assert "No data: Undeclared or Not known" in labels
-    assert "Black, Black British, Caribbean or African: Any other Black, Black British or Caribbean background" in labels
+    assert (
+        "Black, Black British, Caribbean or African: Any other Black, Black British or Caribbean background" in labels
+    )
     assert reference.age_band_labels(reference.AGE_GROUPS) == ["18 to 64", "65 and above", "Unknown"]
     assert len(reference.age_band_labels(reference.AGE_BANDS)) == 8
 
@@ -65,5 +67,5 @@ def test_settings_rank_nursing_first():
 def test_age_bands_cover_adult_ages_without_gaps():
     for bands in (reference.AGE_GROUPS, reference.AGE_BANDS):
         assert bands[0].low == 18 and bands[-1].high is None
-        for left, right in zip(bands, bands[1:]):
+        for left, right in zip(bands, bands[1:], strict=False):
             assert left.high + 1 == right.low

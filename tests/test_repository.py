@@ -58,3 +58,11 @@ def test_client_level_data_is_ignored_by_git():
 
 def test_ci_runs_make_test():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_code_is_lint_clean():
+    result = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "ruff"), "check", "--output-format", "concise", "cldstats", "tests"],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]

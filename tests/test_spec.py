@@ -134,7 +134,8 @@ def test_applicability_matrix(field, applies, mandatory):
     got_mandatory = evaluate_condition(rule.mandatory, FRAME, AGES)
     assert got_applies.astype(int).tolist() == applies
     # mandatory is only tested where the field applies; compare it there
-    assert (got_mandatory & got_applies).astype(int).tolist() == [m & a for m, a in zip(mandatory, applies)]
+    expected = [m & a for m, a in zip(mandatory, applies, strict=True)]
+    assert (got_mandatory & got_applies).astype(int).tolist() == expected
 
 
 def test_unknown_condition_is_an_error():
