@@ -24,6 +24,7 @@ __all__ = [
     "ParamsError",
     "default_cutoff",
     "deep_merge",
+    "default_params_dir",
     "load_params",
     "month_end",
     "parse_month",
@@ -158,10 +159,22 @@ def _check_types(params: dict[str, Any], defaults: Mapping[str, Any], where: str
             raise ParamsError(f"params key '{path}' must be a list")
 
 
+def default_params_dir() -> Path:
+    """``params/`` of the current folder when it has ``defaults.yaml``, else the project checkout's.
+
+    Params are the record of what produced each release, so they live in the project, not in the
+    installed package; this lets commands run from any folder of an editable install.
+    """
+    here = Path("params")
+    if (here / "defaults.yaml").exists():
+        return here
+    return Path(__file__).resolve().parents[1] / "params"
+
+
 def load_params(
     month: str | None = None,
     params_file: str | Path | None = None,
-    params_dir: str | Path = "params",
+    params_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Resolve the parameters of one run.
 
@@ -172,8 +185,8 @@ def load_params(
         ``month`` must equal it.
     params_file : path, optional
         A further file merged last (``--params FILE``); it must exist.
-    params_dir : path
-        Folder holding ``defaults.yaml`` and the month files.
+    params_dir : path, optional
+        Folder holding ``defaults.yaml`` and the month files (default :func:`default_params_dir`).
 
     Returns
     -------
@@ -185,7 +198,7 @@ def load_params(
     ParamsError
         Missing defaults or params file, unknown key, wrong type, month mismatch.
     """
-    params_dir = Path(params_dir)
+    params_dir = Path(params_dir) if params_dir is not None else default_params_dir()
     defaults = _read(params_dir / "defaults.yaml")
     params = copy.deepcopy(defaults)
     if month is not None:

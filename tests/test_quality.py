@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,7 +213,9 @@ def test_every_expectation_is_mirrored_and_described(runner):
     assert list(runner.suites) == list(quality.SUITE_NAMES)
     frame = quality.validation_frame(make_submission([CLEAN_SERVICE]).records,
                                      make_submission([CLEAN_SERVICE]).status)
-    params = {"file_la_code": [LA], "min_share_valid_start_dates": 0.95}
+    files = quality.check_frame([frame], ["a.csv"], {})
+    frame["file_la_code"] = LA
+    params = {"max_bad_start_date_share": 0.05}
     field_rules = quality.build_field_suite()["meta"]["field_rules"]
     for name, configs in runner.configs.items():
         assert configs, name
@@ -220,7 +223,11 @@ def test_every_expectation_is_mirrored_and_described(runner):
             meta = config["meta"]
             assert meta["check"]
             assert meta.get("description") or field_rules[meta["field"]]["description"]
-            quality.failing_rows(config, frame, params)  # raises for an unmirrored type
+            on_files = meta.get("frame") == quality.FILES_FRAME
+            # raises for an unmirrored type
+            assert not quality.failing_rows(config, files if on_files else frame, params).any(), meta
+            if meta.get("rows"):
+                quality.failing_rows(meta["rows"], frame, params)
 
 
 def test_field_suite_covers_every_field():
@@ -560,3 +567,31 @@ def test_council_reports(tmp_path, runner, params):
     assert page.index(newer.file) < page.index(older.file)
     assert "At most 1,000 records are listed" in page
     assert re.search(r"<h1>Data quality report: Hartlepool", page)
+
+
+# ---------------------------------------------------------------------------------------------
+# Output consistency suite (published tables)
+# ---------------------------------------------------------------------------------------------
+def test_output_consistency_passes_on_consistent_frames_and_names_failures():
+    good_sums = pd.DataFrame({"total": pd.array([10, 20], dtype="Int64"), "sum_of_parts": [10, 20], "ok": True})
+    bad_sums = pd.DataFrame({"total": pd.array([10, 20], dtype="Int64"), "sum_of_parts": [10, 21], "ok": False})
+    missing_part = pd.DataFrame({"total": pd.array([10, 5], dtype="Int64"),
+                                 "sum_of_parts": pd.array([10, None], dtype="Int64")})
+    good_cells = pd.DataFrame({"value": ["5", "[c]", "0", "[x]"], "ok": [True] * 4})
+    bad_cells = pd.DataFrame({"value": ["5", "3", "007"], "ok": [True, False, True]})
+    result = quality.check_output_consistency({
+        "lts: settings_sum": good_sums,
+        "lts: breakdown_sum": bad_sums,
+        "lts: england_regions": missing_part,
+        "lts: published_cells": good_cells,
+        "assessments: published_cells": bad_cells,
+    })
+    assert result["success"] is False
+    assert result["failed_checks"] == ["lts: breakdown_sum", "lts: england_regions", "assessments: published_cells"]
+    by_check = {e["check"]: e for e in result["checks"]["assessments: published_cells"]["expectations"]}
+    assert by_check["cell_disclosure"]["unexpected_count"] == 1  # the 3
+    assert by_check["cell_form"]["unexpected_count"] == 1  # the 007
+    sums = {e["check"]: e for e in result["checks"]["lts: breakdown_sum"]["expectations"]}
+    assert sums["total_equals_sum_of_parts"]["unexpected_count"] == 1
+    assert result["checks"]["lts: settings_sum"]["success"] is True
+    json.dumps(result)  # saved as qa/output_consistency.json

@@ -199,3 +199,52 @@ def test_every_synthetic_fault_is_found(synthetic):
                 missed.append(where)
     assert not missed, missed[:20]
     assert set(faults["kind"]) - seen_kinds == set(), set(faults["kind"]) - seen_kinds
+
+
+# ---------------------------------------------------------------------------------------------
+# Batches and workers
+# ---------------------------------------------------------------------------------------------
+def test_batch_split_equals_each_file_validated_alone(synthetic):
+    """Per file, the counts split out of one batch validation equal GX's for the file alone."""
+    params = load_params(params_dir=REPO / "params")
+    key = load_key(None, synthetic=True)
+    runner = quality.QualityRunner()
+    faults = pd.read_csv(synthetic / "faults.csv.gz")
+    broken = set(faults.loc[faults["kind"] == "broken_header", "file"])
+    paths = [p for p in ingest.list_submissions(synthetic) if p.name in broken][:1]
+    paths += ingest.list_submissions(synthetic)[:5]  # a rejected file among accepted ones
+    submissions = [ingest.read_submission(p, key) for p in paths]
+    batched = runner.check_many(submissions, params)
+    assert len(batched) == len(submissions)
+    for submission, together in zip(submissions, batched, strict=True):
+        alone = runner.check(submission, params)
+        assert together.outcome == alone.outcome
+        pd.testing.assert_frame_equal(together.summary, alone.summary)
+        pd.testing.assert_frame_equal(together.failing_records, alone.failing_records)
+        for name, suite in together.gx_results.items():
+            for split, own in zip(suite["results"], alone.gx_results[name]["results"], strict=True):
+                assert own["batch"]["submissions"] == 1
+                meta = split["expectation_config"]["meta"]
+                if meta.get("frame") == quality.FILES_FRAME:  # GX counts failing files there
+                    assert split["success"] == own["batch"]["success"], meta
+                else:
+                    assert split["result"]["unexpected_count"] == own["batch"]["unexpected_count"], meta
+                    assert split["success"] == own["batch"]["success"], meta
+
+
+def test_workers_give_the_same_outputs_in_the_same_order(synthetic, tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)
+    params = load_params("2024-03", params_dir=REPO / "params")
+    monkeypatch.setattr(quality, "_BATCH_BYTES", 2_000_000)  # several batches even on small data
+    files = [p.name for p in ingest.list_submissions(synthetic)[:8]]
+    one = quality.validate_folder(synthetic, tmp_path / "one", params, workers=1, files=files)
+    two = quality.validate_folder(synthetic, tmp_path / "two", params, workers=2, keep_submissions=True, files=files)
+    assert [r.file for r in one.results] == [r.file for r in two.results]
+    assert [r.outcome for r in one.results] == [r.outcome for r in two.results]
+    pd.testing.assert_frame_equal(one.submissions_table, two.submissions_table)
+    pd.testing.assert_frame_equal(one.exclusions, two.exclusions)
+    for name in ("submissions.csv", "exclusions.csv"):
+        assert (tmp_path / "one" / "qa" / name).read_bytes() == (tmp_path / "two" / "qa" / name).read_bytes()
+    kept = {r.file for r in two.results if not r.rejected}
+    assert set(two.submissions) == kept
+    assert all(two.submissions[f].records is not None for f in kept)

@@ -1,0 +1,167 @@
+"""End to end: ``cldstats publish`` on a small synthetic dataset writes the output contract."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cldstats import cli, synth
+from cldstats.publish import publish_month
+
+COUNCILS = 8
+DESIGN_COLUMNS = {
+    "data/long_term_support.csv": "reference_date,area_level,area_code,area_name,support_setting,breakdown,"
+    "breakdown_value,value,flags,councils_included",
+    "data/long_term_support_rates.csv": "reference_date,area_level,area_code,area_name,support_setting,breakdown,"
+    "breakdown_value,population,rate,flags,councils_included",
+    "data/assessments.csv": "reference_month,area_level,area_code,area_name,breakdown,breakdown_value,value,flags,"
+    "councils_included",
+    "qa/submissions.csv": "la_code,file,submitted_at,rows_read,rows_used,rows_excluded,outcome,selected",
+    "qa/exclusions.csv": "la_code,file,reason,rows",
+}
+PUBLISHED_CELL = re.compile(r"^(\[c\]|\[x\]|\[z\]|0|[1-9][0-9]*[05]|5)$")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    data = tmp_path_factory.mktemp("data")
+    synth.generate(data, councils=COUNCILS)
+    return data
+
+
+@pytest.fixture(scope="module")
+def small_run_params(tmp_path_factory) -> Path:
+    # Eight councils are 5% of England: the coverage gate must be overridden, and say why.
+    path = tmp_path_factory.mktemp("params") / "small.yaml"
+    path.write_text('override:\n  reason: "test run on 8 of 153 councils"\n', encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def release(data_dir, small_run_params, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("reports")
+    result = publish_month("2024-03", params_file=small_run_params, data_dir=data_dir, out_dir=out, progress=False)
+    assert result.release_dir == out / "2024-03"
+    return result.release_dir
+
+
+def test_contract_files_exist_with_their_columns(release):
+    for name, header in DESIGN_COLUMNS.items():
+        assert (release / name).read_text(encoding="utf-8").splitlines()[0] == header, name
+    for name in ("long_term_support", "long_term_support_rates", "assessments"):
+        assert (release / "qa" / f"{name}_unrounded.csv").exists()
+    assert list((release / "qa" / "validation").glob("*.json"))
+    assert list((release / "qa" / "data_quality").glob("*.html"))
+    assert (release / "manifest.json").exists()
+
+
+def test_published_cells_are_rounded_or_symbols(release):
+    for name in ("long_term_support", "assessments"):
+        frame = pd.read_csv(release / "data" / f"{name}.csv", dtype=str, keep_default_na=False)
+        bad = frame.loc[~frame["value"].str.match(PUBLISHED_CELL), "value"]
+        assert bad.empty, bad.head().tolist()
+        assert set(frame["flags"]) == {"p"}  # a first release revises nothing
+
+
+def test_published_equals_rounded_unrounded(release):
+    published = pd.read_csv(release / "data" / "long_term_support.csv", dtype=str, keep_default_na=False)
+    unrounded = pd.read_csv(release / "qa" / "long_term_support_unrounded.csv", dtype={"value": "Int64"})
+    assert len(published) == len(unrounded)
+    value = unrounded["value"]
+    # nearest multiple of 5, halves up: floor((v + 2.5) / 5) * 5 == floor((2v + 5) / 10) * 5
+    suppressed = value.between(1, 4).fillna(False)
+    expected = (((2 * value + 5) // 10) * 5).astype("string").mask(suppressed, "[c]").fillna("[x]")
+    assert published["value"].tolist() == expected.tolist()
+
+
+def test_england_and_councils_included(release):
+    published = pd.read_csv(release / "data" / "long_term_support.csv", dtype=str, keep_default_na=False)
+    england = published[published["area_level"].eq("England")]
+    assert set(england["councils_included"]) <= {f"{n} of 153" for n in range(COUNCILS + 1)}
+    councils = published[published["area_level"].eq("Local Authority")]
+    assert councils["area_code"].nunique() == 153  # every council has rows; most are [x]
+    assert (councils.loc[councils["councils_included"].eq("0 of 1"), "value"] == "[x]").all()
+
+
+def test_rows_are_accounted_for(release):
+    submissions = pd.read_csv(release / "qa" / "submissions.csv")
+    assert (submissions["rows_read"] == submissions["rows_used"] + submissions["rows_excluded"]).all()
+    exclusions = pd.read_csv(release / "qa" / "exclusions.csv")
+    per_file = exclusions.groupby("file")["rows"].sum()
+    excluded = submissions.set_index("file")["rows_excluded"]
+    assert per_file.reindex(excluded.index, fill_value=0).tolist() == excluded.tolist()
+
+
+def test_manifest_records_inputs_outputs_and_gate(release, data_dir):
+    manifest = json.loads((release / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["month"] == "2024-03" and manifest["params"]["month"] == "2024-03"
+    assert manifest["synthetic_data"] is True
+    assert manifest["pseudonymisation_key"].startswith("development key")
+    assert manifest["gate"]["override_reason"] == "test run on 8 of 153 councils"
+    assert manifest["gate"]["councils_selected"] <= COUNCILS
+    for entry in manifest["inputs"]:
+        path = data_dir / "submissions" / entry["file"]
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
+    for name, digest in manifest["outputs"].items():
+        assert hashlib.sha256((release / name).read_bytes()).hexdigest() == digest, name
+    assert manifest["versions"]["pandas"] == "3.1.1"
+
+
+def test_output_consistency_suite_passed(release):
+    consistency = json.loads((release / "qa" / "output_consistency.json").read_text(encoding="utf-8"))
+    assert consistency["success"] is True
+    assert {"long_term_support: settings_sum", "assessments: months_total"} <= set(consistency["checks"])
+
+
+def test_unrounded_figures_only_under_qa(release):
+    for path in release.rglob("*_unrounded.csv"):
+        assert path.parent.name == "qa"
+
+
+def test_rerun_keeps_the_previous_release_and_revises_nothing(data_dir, small_run_params, tmp_path):
+    out = tmp_path / "reports"
+    first = publish_month("2024-03", params_file=small_run_params, data_dir=data_dir, out_dir=out, progress=False)
+    first_table = (first.release_dir / "data" / "long_term_support.csv").read_bytes()
+    second = publish_month("2024-03", params_file=small_run_params, data_dir=data_dir, out_dir=out, progress=False)
+    assert (second.release_dir / "data" / "long_term_support.csv").read_bytes() == first_table
+    kept = list((second.release_dir / "releases").iterdir())
+    assert len(kept) == 1 and (kept[0] / "data" / "long_term_support.csv").read_bytes() == first_table
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no build or aside folder left
+
+
+def test_gate_stops_without_override(data_dir, tmp_path, capsys):
+    status = cli.main(["publish", "--month", "2024-03", "--data", str(data_dir), "--out", str(tmp_path / "r")])
+    message = capsys.readouterr().err
+    assert status == 3
+    assert "councils have a selected file" in message and "override.reason" in message
+    assert not (tmp_path / "r" / "2024-03").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["publish", "--month", "2024-13"], "YYYY-MM"),
+        (["publish", "--month", "2024-03", "--params", "/nonexistent/params.yaml"], "params file not found"),
+    ],
+)
+def test_bad_invocations_are_one_line_errors(argv, message, capsys, tmp_path):
+    status = cli.main([*argv, "--data", str(tmp_path / "none"), "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err.strip()
+    assert status != 0 and message in err and "Traceback" not in err
+    assert len(err.splitlines()) == 1
+
+
+def test_missing_data_folder_is_an_error_not_a_synthetic_release(tmp_path, capsys):
+    status = cli.main(["publish", "--month", "2024-03", "--data", str(tmp_path / "nope"), "--out", str(tmp_path)])
+    assert status == 2 and "no submissions" in capsys.readouterr().err
+
+
+def test_month_with_no_submissions_in_its_window(data_dir, small_run_params, tmp_path, capsys):
+    status = cli.main(["publish", "--month", "2025-09", "--data", str(data_dir), "--out", str(tmp_path),
+                       "--params", str(small_run_params)])
+    assert status == 2 and "nothing can be published for 2025-09" in capsys.readouterr().err
