@@ -303,7 +303,9 @@ def publish_month(
         )
 
     with timer.stage("ingest and validate (files in the month's window)") as stage:
-        run = quality.validate_folder(data_dir, build_dir, params, progress=progress, key=key, files=[p.name for p in window])
+        run = quality.validate_folder(
+            data_dir, build_dir, params, progress=progress, key=key, files=[p.name for p in window]
+        )
         stage.rows = run.rows_read
 
     with timer.stage("select and read selected files") as stage:
