@@ -273,8 +273,6 @@ def publish_month(
     GateStop
         The publication-level gate stopped the run (its QA outputs are kept and named).
     """
-    from cldstats import ingest, measures, pseudonymise, quality
-    from cldstats import select as selection
 
     started = time.perf_counter()
     timer = timer if timer is not None else StageTimer()
@@ -290,13 +288,27 @@ def publish_month(
     run_stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     build_dir = out_dir / f".building-{month}-{run_stamp}-{os.getpid()}"
     build_dir.mkdir()
+    try:
+        return _build_release(
+            month, params, data_dir, out_dir, build_dir, run_stamp, started, timer, progress
+        )
+    finally:
+        # Whatever stopped the run, no half-built release is left behind (a gate stop has moved
+        # its QA outputs aside and says where).
+        if build_dir.exists():
+            shutil.rmtree(build_dir, ignore_errors=True)
+
+
+def _build_release(month, params, data_dir, out_dir, build_dir, run_stamp, started, timer, progress):
+    """The body of :func:`publish_month`, filling ``build_dir`` and moving it into place."""
+    from cldstats import ingest, measures, pseudonymise, quality
+    from cldstats import select as selection
 
     cutoff = dt.date.fromisoformat(params["cutoff"])
     synthetic = (data_dir / "synthetic.json").exists()
     key = pseudonymise.load_key(params["pseudonymisation"]["key_file"] or None, synthetic=synthetic)
     window = _window_files(data_dir, month, cutoff)
     if not window:
-        shutil.rmtree(build_dir)
         raise CldstatsError(
             f"no submission in {data_dir / 'submissions'} was made after {month_end(month)} and on or before "
             f"the cut-off {cutoff}: nothing can be published for {month}"

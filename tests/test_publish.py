@@ -165,3 +165,15 @@ def test_month_with_no_submissions_in_its_window(data_dir, small_run_params, tmp
     status = cli.main(["publish", "--month", "2025-09", "--data", str(data_dir), "--out", str(tmp_path),
                        "--params", str(small_run_params)])
     assert status == 2 and "nothing can be published for 2025-09" in capsys.readouterr().err
+
+
+def test_a_failed_run_leaves_no_build_folder(data_dir, small_run_params, tmp_path, monkeypatch):
+    from cldstats import measures
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated failure in the measures")
+
+    monkeypatch.setattr(measures, "long_term_support", broken)
+    with pytest.raises(RuntimeError, match="simulated failure"):
+        publish_month("2024-03", params_file=small_run_params, data_dir=data_dir, out_dir=tmp_path, progress=False)
+    assert list(tmp_path.iterdir()) == []
