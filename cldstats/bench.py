@@ -56,8 +56,8 @@ class StageResult:
 
     @property
     def rows_per_second(self) -> float | None:
-        """Throughput, when rows were counted."""
-        return self.rows / self.wall_seconds if self.rows and self.wall_seconds else None
+        """Throughput, when rows were counted and the stage took long enough to measure (0.5 s)."""
+        return self.rows / self.wall_seconds if self.rows and self.wall_seconds >= 0.5 else None
 
 
 @dataclass

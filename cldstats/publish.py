@@ -315,21 +315,24 @@ def _build_release(month, params, data_dir, out_dir, build_dir, run_stamp, start
         )
 
     with timer.stage("ingest and validate (files in the month's window)") as stage:
+        # Validation hands back what it read, so the selected files are not read twice.
         run = quality.validate_folder(
-            data_dir, build_dir, params, progress=progress, key=key, files=[p.name for p in window]
+            data_dir, build_dir, params, progress=progress, key=key, files=[p.name for p in window],
+            keep_submissions=True,
         )
         stage.rows = run.rows_read
 
-    with timer.stage("select and read selected files") as stage:
+    with timer.stage("select") as stage:
         catalogue = run.catalogue
         chosen = catalogue[catalogue["selected"].astype(bool)].sort_values("la_code")
         selected_files = []
         for row in chosen.itertuples():
-            submission = ingest.read_submission(run.paths[row.file], key)
+            submission = run.submissions.get(row.file) or ingest.read_submission(run.paths[row.file], key)
             period_start = row.period_start if pd.notna(row.period_start) else None
             selected_files.append(
                 measures.SelectedFile(row.la_code, row.file, submission.records, submission.status, period_start)
             )
+        run.submissions.clear()  # the unselected ones are not needed any more
         stage.rows = sum(len(f.records) for f in selected_files)
 
     with timer.stage("measures") as stage:
