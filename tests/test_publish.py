@@ -177,3 +177,9 @@ def test_a_failed_run_leaves_no_build_folder(data_dir, small_run_params, tmp_pat
     with pytest.raises(RuntimeError, match="simulated failure"):
         publish_month("2024-03", params_file=small_run_params, data_dir=data_dir, out_dir=tmp_path, progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_no_personal_data_anywhere_in_the_release(release, data_dir):
+    from privacy import input_personal_values, personal_data_found
+
+    assert personal_data_found(release, input_personal_values(data_dir)) == []
