@@ -1471,11 +1471,11 @@ def _council_html(la_code: str, la_name: str, results: Sequence[QualityResult], 
         )
         summary = result.summary
         findings = summary[(summary["check"] != "field_values") & (summary["status"] != CHECK_PASSED)]
-        parts.append("<h3>Checks with findings</h3>")
+        parts.append("<h3>File and cross-field checks with findings</h3>")
         if len(findings):
             parts.append(
                 _table(
-                    f"Checks with findings in {result.file}",
+                    f"File and cross-field checks with findings in {result.file}",
                     ["Check", "Field", "Result", "Rows"],
                     (
                         (r.check, labels.get(r.field, r.field) or "(whole file)", r.status, f"{r.count:,}")
@@ -1485,7 +1485,10 @@ def _council_html(la_code: str, la_name: str, results: Sequence[QualityResult], 
                 )
             )
         else:
-            parts.append("<p>No findings.</p>")
+            parts.append(
+                "<p>No file-level or cross-field check found anything; field-level findings are in the "
+                "next table.</p>"
+            )
         agem = summary[summary["check"] == "field_values"].pivot_table(
             index="field", columns="status", values="count", aggfunc="sum", sort=False
         ).reindex(columns=list(AGEM_STATUSES), fill_value=0)
