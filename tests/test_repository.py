@@ -4,6 +4,7 @@ client-level data is ignored by git, CI runs the README's test command."""
 import json
 import re
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -62,7 +63,7 @@ def test_ci_runs_make_test():
 
 def test_code_is_lint_clean():
     result = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "ruff"), "check", "--output-format", "concise", "cldstats", "tests"],
+        [str(Path(sys.executable).parent / "ruff"), "check", "--output-format", "concise", "cldstats", "tests"],
         cwd=ROOT, capture_output=True, text=True, check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:]
