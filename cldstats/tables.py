@@ -1,0 +1,591 @@
+"""Accessible spreadsheets of a release (DESIGN.md output contract ``spreadsheets/*.xlsx``).
+
+The published frames of :mod:`cldstats.disclosure` (the same frames that are written to
+``data/*.csv``) become two workbooks built with ``gptables`` 2, following the Government
+Analysis Function guidance on releasing statistics in spreadsheets:
+
+* ``long_term_support.xlsx``: people receiving long-term support by age group, age band, gender,
+  ethnicity group and ethnicity (each crossed with support setting), rates per 100,000 adults,
+  the adult populations used as denominators, and the councils included in each area;
+* ``assessments.xlsx``: people assessed by the same breakdowns (no support setting), with a
+  ``Total`` column over the months, and the councils included in each area.
+
+Each workbook has a cover sheet (title, period, status, source, coverage, publication date,
+contact), a contents sheet, a notes sheet (definitions, coverage, symbols, rounding, revisions,
+override) and one table a sheet (``Table_1``, ``Table_2``, ... as DHSC's CLD files).
+
+Decisions
+---------
+Two workbooks, not one
+    The two measures have different periods (month ends against calendar months with a total)
+    and different breakdowns (support setting); DHSC publishes them as two files and users of
+    one rarely need the other. Each stays small enough to open quickly.
+
+Wide layout, one header row
+    One row per area x support setting x breakdown value and one column per period, headed
+    like ``31 March 2024 [p]`` (assessments ``March 2024 [p]`` and
+    ``Total April 2023 to March 2024 [p]``), as DHSC lays out its CLD tables. Every table has
+    exactly one header row; titles, units and instructions sit above it in column A. Each
+    breakdown table also holds its ``All`` rows (the total for the area and setting) so a
+    sheet can be read on its own. Rows keep the order of the CSV (England, regions, councils;
+    settings; breakdown values), columns run in time order.
+
+Numbers stay numbers; ``[c]``, ``[x]``, ``[z]`` are text in numeric columns
+    Counts, rates and populations are written as numeric cells (never as text that looks like
+    a number). A cell with a symbol instead of a number holds the symbol as text in the same
+    column, which the guidance allows for shorthand; ``gptables`` right-aligns a column whose
+    entries are numbers once the ``[..]`` symbols are set aside, so symbol cells and numbers
+    line up the same way.
+
+``[p]`` in the column header
+    Every cell of a month of a release is provisional, so ``[p]`` goes in the header of a
+    period column when every cell of that period is flagged ``p`` (it is in this pipeline,
+    but the header is driven by the flags, not assumed).
+
+``[r]`` in a separate column, never beside a number
+    A numeric cell cannot hold ``105 [r]``. Each table therefore ends with a text column
+    ``Revised [r]`` that names, for that row, the periods whose cell was revised since the
+    previous release, e.g. ``[r] 31 January 2024; 29 February 2024``, or ``Not revised``. The
+    symbol ``[r]`` is in every such cell, so a search or a filter for ``[r]`` finds every row
+    with a revision, and the named period locates the cell. The number of revised cells is
+    stated on the cover and in the notes. In the rates table ``[r]`` means the rate or its
+    population changed.
+
+Councils included in a table of its own
+    ``councils_included`` (``"152 of 153"``) describes an area in a period, not a breakdown
+    value, so it is published once per area and period in the last table rather than repeated
+    on every row.
+
+Rates
+    Only the ``All`` and ``Age group`` breakdowns have populations (METHODOLOGY.md section 4);
+    every other breakdown's rate and population are ``[z]`` (``[x]`` without data) in the CSV, so the rates and
+    population tables carry those two breakdowns only. The population does not depend on the
+    support setting, so it is published once per area, age group and period; its headers carry no
+    ``[p]`` and it has no ``Revised [r]`` column (a changed population shows as ``[r]`` in the rates
+    table, whose flag covers the rate and its population).
+
+Deterministic files
+    Document properties are fixed (author, title, created date = the publication date given in
+    :class:`ReleaseInfo`, never the clock) and xlsxwriter stamps zip members with a fixed
+    date, so the same frames and release give identical XML parts (and, in practice, identical
+    bytes). ``tests/test_tables.py`` compares the XML parts with committed goldens.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "PLACEHOLDER_CONTACT",
+    "ReleaseInfo",
+    "count_revised_cells",
+    "period_label",
+    "read_table",
+    "table_frames",
+    "write_workbooks",
+]
+
+COUNCILS_TOTAL = 153
+#: A clearly-not-real address: the lead sets the real one (e.g. from params) in ``ReleaseInfo``.
+PLACEHOLDER_CONTACT = "cld-statistics@example.org"
+DEFAULT_SOURCE = (
+    "Adult Social Care Client Level Data (CLD) submitted by councils in England, "
+    "processed by the cldstats pipeline"
+)
+NOT_REVISED = "Not revised"
+SYMBOLS = ("[c]", "[x]", "[z]")
+
+# Breakdowns published as their own table, in order, with the header used for the value column.
+BREAKDOWNS = ("Age group", "Age band", "Gender", "Ethnicity group", "Ethnicity")
+AREA_COLUMNS = {"area_code": "Area code", "area_name": "Area name", "area_level": "Area level"}
+
+
+@dataclass(frozen=True)
+class ReleaseInfo:
+    """What the cover and notes sheets say about a release.
+
+    Attributes
+    ----------
+    month : str
+        Reference month, ``"YYYY-MM"``.
+    reference_date : datetime.date
+        Last day of the reference month.
+    councils_selected : int
+        Councils with a selected submission (the publication gate's coverage).
+    publication_date : datetime.date
+        Date of publication: a fixed input, also used as the workbooks' created date so two runs
+        give identical files (never the clock).
+    revised_cells : int
+        Cells revised since the previous release, over all published tables
+        (see :func:`count_revised_cells`).
+    override_reason : str
+        Non-empty when the release was published despite a publication-level stop.
+    gate_message : str
+        The publication gate's one-line decision.
+    contact_email : str
+        Contact address on the cover; the default is a placeholder to be set from params.
+    source : str
+        Source statement on the cover and under every table.
+    councils_total : int
+        Councils with adult social services responsibilities (153).
+    """
+
+    month: str
+    reference_date: dt.date
+    councils_selected: int
+    publication_date: dt.date
+    revised_cells: int = 0
+    override_reason: str = ""
+    gate_message: str = "publication gate passed"
+    contact_email: str = PLACEHOLDER_CONTACT
+    source: str = DEFAULT_SOURCE
+    councils_total: int = COUNCILS_TOTAL
+
+    @property
+    def coverage(self) -> float:
+        """Share of councils with a selected submission."""
+        return self.councils_selected / self.councils_total
+
+    @classmethod
+    def from_manifest(
+        cls,
+        manifest: Mapping[str, Any],
+        published: Mapping[str, pd.DataFrame],
+        publication_date: dt.date,
+        **fields: Any,
+    ) -> ReleaseInfo:
+        """Build from a release's ``manifest.json`` content and its published frames.
+
+        Parameters
+        ----------
+        manifest : mapping
+            Needs ``month``, ``reference_date`` and ``gate`` (``councils_selected``,
+            ``override_reason``, ``message``).
+        published : mapping of str to pandas.DataFrame
+            The published frames (for the revised-cell count).
+        publication_date : datetime.date
+            Fixed publication date.
+        **fields
+            Other :class:`ReleaseInfo` fields (``contact_email``, ``source``).
+        """
+        gate = manifest["gate"]
+        return cls(
+            month=manifest["month"],
+            reference_date=dt.date.fromisoformat(str(manifest["reference_date"])),
+            councils_selected=int(gate["councils_selected"]),
+            publication_date=publication_date,
+            revised_cells=count_revised_cells(published),
+            override_reason=gate.get("override_reason", "") or "",
+            gate_message=gate.get("message", "") or "",
+            **fields,
+        )
+
+
+def count_revised_cells(published: Mapping[str, pd.DataFrame]) -> int:
+    """Number of published cells flagged ``r`` over all frames.
+
+    Examples
+    --------
+    >>> count_revised_cells({"a": pd.DataFrame({"flags": ["p", "p r", "p r"]})})
+    2
+    """
+    return int(sum(_has_flag(frame["flags"], "r").sum() for frame in published.values()))
+
+
+def _has_flag(flags: pd.Series, flag: str) -> pd.Series:
+    """Whether each space-separated ``flags`` string holds ``flag`` (``p``, ``r``)."""
+    return flags.str.contains(rf"(?:^|\s){flag}(?:\s|$)", regex=True)
+
+
+def _long_date(day: dt.date) -> str:
+    # Built by hand: strftime's no-padding day (%-d) is platform-specific.
+    return f"{day.day} {day:%B %Y}"
+
+
+def period_label(period: str, periods: Sequence[str] = ()) -> str:
+    """Header text of a period: ``31 March 2024`` for a date, ``March 2024`` for a month,
+    ``Total April 2023 to March 2024`` for the assessments total over ``periods``.
+
+    Examples
+    --------
+    >>> period_label("2024-02-29")
+    '29 February 2024'
+    >>> period_label("2024-03")
+    'March 2024'
+    >>> period_label("Total", ["2023-04", "2024-03", "Total"])
+    'Total April 2023 to March 2024'
+    """
+    if period == "Total":
+        months = sorted(p for p in periods if p != "Total")
+        return f"Total {period_label(months[0])} to {period_label(months[-1])}" if months else "Total"
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", period):
+        return _long_date(dt.date.fromisoformat(period))
+    return f"{dt.date.fromisoformat(period + '-01'):%B %Y}"
+
+
+def _ordered_periods(periods: pd.Series) -> list[str]:
+    # ISO dates and months sort in time order; the assessments "Total" goes last.
+    unique = sorted(set(periods))
+    return [p for p in unique if p != "Total"] + [p for p in unique if p == "Total"]
+
+
+def _as_cells(values: pd.DataFrame) -> pd.DataFrame:
+    """Numbers as Python ints (numeric cells); ``[c]``/``[x]``/``[z]`` kept as text.
+
+    A missing cell (a row without that period) is ``[x]``: the guidance asks for no blank cells.
+    """
+    values = values.fillna("[x]")
+    numbers = values.apply(pd.to_numeric, errors="coerce")
+    # Published counts, rates and populations are whole numbers; anything else is a bug upstream.
+    unknown = (numbers.isna() & ~values.isin(SYMBOLS)) | numbers.mod(1).fillna(0).ne(0)
+    if unknown.to_numpy().any():
+        bad = sorted(set(values.to_numpy()[unknown.to_numpy()]))[:5]
+        raise ValueError(f"published values must be whole numbers or {', '.join(SYMBOLS)}: found {bad}")
+    # Int64 -> object gives Python ints, which xlsxwriter writes as numbers.
+    cells = numbers.astype("Int64").astype(object)
+    return cells.where(numbers.notna(), values)
+
+
+def _wide(
+    long: pd.DataFrame, period_column: str, value_column: str, keys: list[str], *, provisional_headers: bool = True
+) -> pd.DataFrame:
+    """Pivot ``long`` to one row per ``keys`` and one column per period, plus ``Revised [r]``.
+
+    Rows keep their order of first appearance in ``long`` (the CSV's order).
+    """
+    periods = _ordered_periods(long[period_column])
+    rows = long[keys].drop_duplicates()
+    wide = long.pivot(index=keys, columns=period_column, values=value_column)
+    wide = wide.reindex(index=pd.MultiIndex.from_frame(rows), columns=periods)
+    cells = _as_cells(wide)
+
+    provisional = _has_flag(long["flags"], "p").groupby(long[period_column]).all()
+    revised = _has_flag(long["flags"], "r")
+    labels = {p: period_label(p, periods) for p in periods}
+    headers = {p: labels[p] + (" [p]" if provisional_headers and provisional[p] else "") for p in periods}
+    cells.columns = [headers[p] for p in periods]
+
+    # Per row, the periods with a revised cell, in time order (vectorised: filter, sort, join).
+    hits = long.loc[revised, keys + [period_column]].copy()
+    hits["order"] = hits[period_column].map({p: i for i, p in enumerate(periods)})
+    hits["label"] = hits[period_column].map(labels)
+    hits = hits.sort_values("order", kind="mergesort")
+    listed = hits.groupby(keys, sort=False)["label"].agg("; ".join)
+    revised_text = ("[r] " + listed).reindex(cells.index).fillna(NOT_REVISED)
+    cells["Revised [r]"] = revised_text.to_numpy()
+    return cells.reset_index()
+
+
+def _rename(frame: pd.DataFrame, breakdown_header: str) -> pd.DataFrame:
+    names = {**AREA_COLUMNS, "support_setting": "Support setting", "breakdown_value": breakdown_header}
+    return frame.rename(columns=names)
+
+
+def _breakdown_rows(frame: pd.DataFrame, breakdown: str) -> pd.DataFrame:
+    # Each breakdown table carries the area's "All" rows too, so a sheet can be read alone.
+    return frame[frame["breakdown"].isin(["All", breakdown])]
+
+
+def table_frames(published: Mapping[str, pd.DataFrame]) -> dict[str, dict[str, pd.DataFrame]]:
+    """The tables of each workbook as plain frames, before ``gptables`` formatting.
+
+    Parameters
+    ----------
+    published : mapping of str to pandas.DataFrame
+        ``long_term_support``, ``long_term_support_rates`` and ``assessments`` as in
+        DESIGN.md's output contract (all columns strings).
+
+    Returns
+    -------
+    dict
+        ``{"long_term_support": {table key: frame}, "assessments": {...}}``; counts, rates and
+        populations are Python ints or ``[c]``/``[x]``/``[z]`` strings.
+    """
+    lts = published["long_term_support"]
+    rates = published["long_term_support_rates"]
+    assessed = published["assessments"]
+    area = list(AREA_COLUMNS)
+
+    lts_tables = {}
+    for breakdown in BREAKDOWNS:
+        rows = _breakdown_rows(lts, breakdown)
+        wide = _wide(rows, "reference_date", "value", area + ["support_setting", "breakdown_value"])
+        lts_tables[breakdown] = _rename(wide, breakdown)
+
+    rate_rows = _breakdown_rows(rates, "Age group")
+    rate_wide = _wide(rate_rows, "reference_date", "rate", area + ["support_setting", "breakdown_value"])
+    lts_tables["Rates"] = _rename(rate_wide, "Age group")
+
+    # The denominator does not depend on the setting: one row per area and age group.
+    population = rate_rows.drop_duplicates(area + ["breakdown_value", "reference_date", "population"])
+    if population.duplicated(area + ["breakdown_value", "reference_date"]).any():
+        raise ValueError("a population differs between support settings of the same area, age group and date")
+    pop_wide = _wide(population, "reference_date", "population", area + ["breakdown_value"],
+                     provisional_headers=False)
+    lts_tables["Population"] = _rename(pop_wide.drop(columns="Revised [r]"), "Age group")
+    lts_tables["Councils"] = _councils(lts, "reference_date")
+
+    assessed_tables = {}
+    for breakdown in BREAKDOWNS:
+        rows = _breakdown_rows(assessed, breakdown)
+        wide = _wide(rows, "reference_month", "value", area + ["breakdown_value"])
+        assessed_tables[breakdown] = _rename(wide, breakdown)
+    assessed_tables["Councils"] = _councils(assessed, "reference_month")
+    return {"long_term_support": lts_tables, "assessments": assessed_tables}
+
+
+def _councils(frame: pd.DataFrame, period_column: str) -> pd.DataFrame:
+    """Councils included per area (rows) and period (columns), e.g. ``152 of 153``."""
+    area = list(AREA_COLUMNS)
+    cells = frame.drop_duplicates(area + [period_column])
+    periods = _ordered_periods(cells[period_column])
+    wide = cells.pivot(index=area, columns=period_column, values="councils_included")
+    wide = wide.reindex(index=pd.MultiIndex.from_frame(cells[area].drop_duplicates()), columns=periods)
+    wide.columns = [period_label(p, periods) for p in periods]
+    return _rename(wide.fillna("[x]").reset_index(), "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Workbook text
+# ---------------------------------------------------------------------------------------------
+def _period_text(frame: pd.DataFrame, period_column: str) -> str:
+    periods = [p for p in _ordered_periods(frame[period_column]) if p != "Total"]
+    return f"{period_label(periods[0])} to {period_label(periods[-1])}"
+
+
+def _notes(release: ReleaseInfo, measure: str, revised_here: int) -> pd.DataFrame:
+    """Notes sheet rows: reference (used as ``$$ref$$`` in the tables), text."""
+    if measure == "long_term_support":
+        definition = (
+            "People receiving long-term support: adults (18 and over) with at least one long-term service "
+            "(Service User, Event Type Service) that had started on or before the month end and had not ended "
+            "before it (a person who died on the month end is counted). Each person is counted once per council, "
+            "in their best-ranked support setting (nursing care, residential care, community, prison)."
+        )
+    else:
+        definition = (
+            "People assessed: adults (18 and over) with an assessment (not a financial assessment) that ended in "
+            "the month and no long-term support in the 12 months before it. A person assessed more than once in a "
+            "month is counted once; the total counts each month's people and so may count a person more than once."
+        )
+    override = (
+        f"This release was published despite a publication-level stop of the data quality gate. Reason: "
+        f"{release.override_reason}"
+        if release.override_reason
+        else f"No override was needed: {release.gate_message or 'the publication gate passed'}."
+    )
+    rows = [
+        ("definition", definition),
+        ("areas", "Areas are councils with adult social services responsibilities, the 9 regions and England. Region "
+                  "and England figures are sums of council figures, so a person supported by two councils is counted "
+                  "in both, as in the Short and Long Term (SALT) return. People under 18 are excluded."),
+        ("coverage", f"{release.councils_selected} of {release.councils_total} councils "
+                     f"({release.coverage:.1%}) had a submission selected for this release. A council without one is "
+                     "shown as [x]; the councils included in each area are listed in the last table."),
+        ("rounding", "Counts are rounded to the nearest 5 (halves up) and counts of 1 to 4 are suppressed and shown "
+                     "as [c]. Each cell is rounded on its own, so parts may not sum to totals."),
+        ("symbols", "[c] confidential (suppressed to protect individuals); [x] not available; [z] not applicable; "
+                    "[p] provisional (in a column header: every figure in that column is provisional); "
+                    "[r] revised since the previous release. Cells holding [c], [x] or [z] are text; all other "
+                    "figures are numbers."),
+        ("revisions", f"A table's Revised [r] column names, for each row, the periods whose figure differs from the "
+                      f"previous release, or says Not revised. {revised_here} cells in this workbook "
+                      f"({release.revised_cells} in the whole release) were revised."),
+        ("override", override),
+    ]
+    if measure == "long_term_support":
+        rows.append(("rates", "Rates are per 100,000 adults, computed from unrounded counts and rounded to a whole "
+                              "number: All over adults 18 and over, 18 to 64 and 65 and above over those ages. Region "
+                              "and England populations sum the councils with data; other breakdowns have no "
+                              "population. In the rates table, [r] marks a change in the rate or its population."))
+    return pd.DataFrame(rows, columns=["Note reference", "Note text"])
+
+
+def _cover(release: ReleaseInfo, title: str, period: str):
+    import gptables as gpt
+
+    status = (
+        "These are official statistics in development: they are new and still being developed, and are "
+        "published to involve users and stakeholders in their development."
+    )
+    return gpt.Cover(
+        title=title,
+        intro=[
+            f"Reference period: {period}.",
+            f"Published: {_long_date(release.publication_date)}.",
+            status,
+            "All figures are provisional [p] and may be revised in later releases.",
+        ],
+        about=[
+            f"Source: {release.source}.",
+            f"Coverage: {release.councils_selected} of {release.councils_total} councils "
+            f"({release.coverage:.1%}) had a submission selected for this release.",
+            f"Revisions: {release.revised_cells} published figures have been revised [r] since the previous release.",
+            "Data quality override: " + (release.override_reason or "none."),
+            "Symbols: [c] confidential, [x] not available, [z] not applicable, [p] provisional, [r] revised.",
+            "Definitions, coverage, rounding, symbols and revisions are explained on the Notes worksheet.",
+        ],
+        contact=[f"Email: {release.contact_email}"],
+    )
+
+
+_INSTRUCTIONS = (
+    "This worksheet contains one table with one row per {rows}. Some cells hold [c], [x] or [z] instead "
+    "of a number; the Revised [r] column lists revised periods. Notes are on the Notes worksheet."
+)
+
+
+def _gptable(frame: pd.DataFrame, name: str, title: str, units: str, rows: str, source: str,
+             notes: Sequence[str], instructions: str | None = None):
+    import gptables as gpt
+
+    # Note references go in the subtitle (not the column headers) so the header row stays plain.
+    markers = "".join(f"$${n}$$" for n in notes)
+    # Thousands separators on the period columns; a display format only, so cells stay numbers
+    # and the text symbols are untouched.
+    periods = [c for c in frame.columns if re.match(r"(\d{1,2} )?[A-Z][a-z]+ \d{4}|Total ", str(c))]
+    return gpt.GPTable(
+        table=frame,
+        table_name=name,
+        title=title,
+        subtitles=[f"{units}. Related notes: {markers}"],
+        instructions=instructions or _INSTRUCTIONS.format(rows=rows),
+        source=f"Source: {source}",
+        index_columns={},
+        additional_formatting=[
+            {"column": {"columns": periods, "format": {"num_format": "#,##0"}, "include_names": False}}
+        ],
+    )
+
+
+def _workbook_sheets(measure: str, tables: Mapping[str, pd.DataFrame], period: str, source: str) -> dict:
+    noun = "People receiving long-term support" if measure == "long_term_support" else "People assessed"
+    stem = "lts" if measure == "long_term_support" else "assessed"
+    setting = " and support setting" if measure == "long_term_support" else ""
+    count_units = "Number of people, rounded to the nearest 5"
+    sheets = {}
+    number = 0
+    for breakdown in BREAKDOWNS:
+        number += 1
+        slug = breakdown.lower().replace(" ", "_")
+        sheets[f"Table_{number}"] = _gptable(
+            tables[breakdown], f"{stem}_by_{slug}",
+            f"{noun} by {breakdown.lower()}{setting}, England, regions and councils, {period}",
+            count_units, f"area{', support setting' if setting else ''} and {breakdown.lower()}", source,
+            ["definition", "areas", "coverage", "rounding", "symbols", "revisions", "override"],
+        )
+    if measure == "long_term_support":
+        number += 1
+        sheets[f"Table_{number}"] = _gptable(
+            tables["Rates"], "lts_rates_by_age_group",
+            f"{noun} per 100,000 adults by age group and support setting, {period}",
+            "Rate per 100,000 adults, whole numbers", "area, support setting and age group", source,
+            ["rates", "symbols", "revisions"],
+        )
+        number += 1
+        sheets[f"Table_{number}"] = _gptable(
+            tables["Population"], "lts_rate_populations",
+            f"Adult population used for the rates, by age group, {period}",
+            "Number of adults", "area and age group", source, ["rates"],
+            instructions=("This worksheet contains one table with one row per area and age group. Cells hold a "
+                          "number or [z] (no population for that age group)."),
+        )
+    number += 1
+    sheets[f"Table_{number}"] = _gptable(
+        tables["Councils"], f"{stem}_councils_included",
+        f"Councils included in each area's figures, {period}",
+        "Councils with data of the councils in the area", "area", source, ["coverage"],
+        instructions="This worksheet contains one table with one row per area. Cells read as 'councils with data "
+                     "of councils in the area'.",
+    )
+    return sheets
+
+
+def _write(path: Path, sheets: dict, cover, notes: pd.DataFrame, release: ReleaseInfo, title: str) -> None:
+    import gptables as gpt
+
+    with warnings.catch_warnings():
+        # gptables warns about notes a workbook does not reference; every note here is referenced
+        # or deliberately general, and the warning would only add noise to the run log.
+        warnings.filterwarnings("ignore", message="The following notes are not referenced")
+        # gptables 2.0.2 calls pandas APIs that pandas 3.1 deprecates (inplace=, copy=); the
+        # warnings are about the library, not our data, and would flood every run's log.
+        warnings.filterwarnings("ignore", module=r"gptables(\.|$)")
+        workbook = gpt.produce_workbook(
+            filename=path.as_posix(),
+            sheets=sheets,
+            cover=cover,
+            notes_table=notes,
+            contentsheet_options={"title": "Contents"},
+        )
+    # Fixed properties: the created/modified date is the publication date, not the clock,
+    # so two runs on the same inputs give the same docProps/core.xml.
+    # xlsxwriter writes a naive datetime as UTC ("...T00:00:00Z") for both created and modified.
+    created = dt.datetime.combine(release.publication_date, dt.time(0, 0))
+    workbook.set_properties({
+        "title": title,
+        "subject": "Adult social care client level data, England: official statistics in development",
+        "author": "cldstats",
+        "company": "",
+        "keywords": "adult social care, client level data, official statistics in development",
+        "created": created,
+    })
+    workbook.close()
+
+
+def write_workbooks(published: Mapping[str, pd.DataFrame], release: ReleaseInfo, out_dir: Path) -> list[Path]:
+    """Write the release's accessible spreadsheets.
+
+    Parameters
+    ----------
+    published : mapping of str to pandas.DataFrame
+        ``long_term_support``, ``long_term_support_rates`` and ``assessments``: the published
+        frames exactly as written to ``data/*.csv`` (all columns strings).
+    release : ReleaseInfo
+        Cover and notes facts (period, coverage, override, revisions, publication date, contact).
+    out_dir : pathlib.Path
+        Folder to write to (created if missing), normally ``reports/<YYYY-MM>/spreadsheets``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        ``long_term_support.xlsx`` and ``assessments.xlsx``.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    frames = table_frames(published)
+    written = []
+    specs = {
+        "long_term_support": ("People receiving long-term support", "reference_date", ("long_term_support",
+                                                                                       "long_term_support_rates")),
+        "assessments": ("People assessed", "reference_month", ("assessments",)),
+    }
+    for measure, (noun, period_column, sources) in specs.items():
+        period = _period_text(published[sources[0]], period_column)
+        title = (f"{noun}: adult social care client level data, England, {period} "
+                 "(official statistics in development)")
+        revised_here = count_revised_cells({s: published[s] for s in sources})
+        sheets = _workbook_sheets(measure, frames[measure], period, release.source)
+        path = out_dir / f"{measure}.xlsx"
+        _write(path, sheets, _cover(release, title, period), _notes(release, measure, revised_here), release, title)
+        written.append(path)
+    return written
+
+
+def read_table(path: Path, sheet: str) -> pd.DataFrame:
+    """Read one table sheet back (for tests and QA): the header row is the first row whose first
+    cell is ``Area code``."""
+    raw = pd.read_excel(path, sheet_name=sheet, header=None, dtype=object)
+    start = int(np.flatnonzero(raw.iloc[:, 0].eq("Area code").to_numpy())[0])
+    table = raw.iloc[start + 1:].reset_index(drop=True)
+    table.columns = raw.iloc[start].tolist()
+    return table
