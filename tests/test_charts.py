@@ -1,0 +1,387 @@
+"""Charts: every chart from a hand-made published release (and the real 2024-03 release if present).
+
+Checks the output contract (PNG, SVG, alt text beside each, ``charts.json``), that alt text quotes
+only published numbers, that ``[c]``/``[x]`` are gaps and never zeros, that unrounded tables are
+refused, and that the same inputs give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import LineCollection
+from matplotlib.colors import to_hex
+from matplotlib.text import Text
+
+from cldstats import charts
+from cldstats.charts import AF_PALETTE, CHART_NAMES, make_charts
+
+REAL_DATA = Path(__file__).resolve().parents[1] / "reports" / "2024-03" / "data"
+FRAMES = ("long_term_support", "long_term_support_rates", "assessments")
+
+DATES = ("2023-04-30", "2023-05-31", "2023-06-30")
+ENGLAND = ("England", "E92000001", "England")
+REGIONS = {  # code: (name, councils_included)
+    "E12000001": ("North East", "2 of 2"),
+    "E12000007": ("London", "1 of 2"),
+    "E12000008": ("South East", "1 of 1"),
+}
+# code, name, region, latest rate, councils_included
+COUNCILS = [
+    ("E06000001", "Alpha", "E12000001", "40", "1 of 1"),
+    ("E06000002", "Beta", "E12000001", "32", "1 of 1"),
+    ("E09000003", "Gamma", "E12000007", "27", "1 of 1"),
+    ("E09000004", "Delta", "E12000007", "[x]", "0 of 1"),
+    ("E06000005", "Epsilon", "E12000008", "[c]", "1 of 1"),
+]
+TREND = {  # England, breakdown All, one value per month end
+    "All": ("13520", "13600", "13825"),
+    "Community": ("9700", "9750", "9900"),
+    "Residential care": ("2700", "2720", "2780"),
+    "Nursing care": ("1110", "1125", "1140"),
+    "Prison": ("10", "[c]", "5"),
+}
+AGE = {  # latest month end, England, by setting
+    "All": ("445", "2290", "2230", "870", "4455", "2920", "590"),
+    "Community": ("390", "2050", "1990", "845", "2880", "1335", "345"),
+    "Residential care": ("45", "185", "205", "20", "1050", "1115", "175"),
+    "Nursing care": ("[c]", "50", "35", "5", "525", "475", "70"),
+    "Prison": ("0", "[c]", "[c]", "0", "[c]", "0", "0"),
+}
+ETHNICITY = ("840", "630", "[c]", "11605", "140", "435")  # in charts.ETHNICITY_GROUPS order
+ASSESSED = ("1015", "[c]", "925")
+ASSESSED_TOTAL = "1945"
+
+
+def _lts_row(date, area, setting, breakdown, value, councils="3 of 5"):
+    level, code, name = area
+    return {"reference_date": date, "area_level": level, "area_code": code, "area_name": name,
+            "support_setting": setting, "breakdown": breakdown[0], "breakdown_value": breakdown[1],
+            "value": value, "flags": "p", "councils_included": councils}
+
+
+def hand_made_release() -> dict[str, pd.DataFrame]:
+    """A tiny published release: three month ends, three regions, five councils, strings only."""
+    latest = DATES[-1]
+    lts = [_lts_row(d, ENGLAND, s, ("All", "All"), v[i]) for s, v in TREND.items() for i, d in enumerate(DATES)]
+    lts += [_lts_row(latest, ENGLAND, s, ("Age band", band), v[i])
+            for s, v in AGE.items() for i, band in enumerate(charts.AGE_BANDS)]
+    lts += [_lts_row(latest, ENGLAND, s, ("Age band", "Unknown"), "20") for s in ("All",)]
+    lts += [_lts_row(latest, ENGLAND, "All", ("Ethnicity group", g), v)
+            for g, v in zip(charts.ETHNICITY_GROUPS, ETHNICITY, strict=True)]
+    # A region's and a council's rows too: the charts must pick England out of them.
+    lts += [_lts_row(latest, ("Region", "E12000001", "North East"), "All", ("All", "All"), "2000", "2 of 2")]
+
+    def rate_row(date, level, code, name, rate, councils):
+        return {"reference_date": date, "area_level": level, "area_code": code, "area_name": name,
+                "support_setting": "All", "breakdown": "All", "breakdown_value": "All",
+                "population": "[x]" if rate == "[x]" else "100000", "rate": rate, "flags": "p",
+                "councils_included": councils}
+
+    rates = []
+    for date in DATES:
+        old = date != latest  # earlier months carry a different rate: the latest must be charted
+        rates.append(rate_row(date, *ENGLAND, "31" if old else "30", "3 of 5"))
+        rates += [rate_row(date, "Region", code, name, "99" if old else rate, councils)
+                  for (code, (name, councils)), rate in zip(REGIONS.items(), ("36", "27", "[c]"), strict=True)]
+        rates += [rate_row(date, "Local Authority", code, name, "99" if old and rate.isdigit() else rate, councils)
+                  for code, name, _region, rate, councils in COUNCILS]
+    # A breakdown row: must not leak into the all-people charts.
+    rates.append(rate_row(latest, *ENGLAND, "80", "3 of 5") | {"breakdown": "Age group",
+                                                              "breakdown_value": "65 and above"})
+
+    months = [d[:7] for d in DATES] + ["Total"]
+    assessments = [{"reference_month": m, "area_level": "England", "area_code": "E92000001", "area_name": "England",
+                    "breakdown": "All", "breakdown_value": "All", "value": v, "flags": "p",
+                    "councils_included": "3 of 5"}
+                   for m, v in zip(months, (*ASSESSED, ASSESSED_TOTAL), strict=True)]
+    return {"long_term_support": pd.DataFrame(lts), "long_term_support_rates": pd.DataFrame(rates),
+            "assessments": pd.DataFrame(assessments)}
+
+
+def allowed_numbers(published) -> set[int]:
+    """Every number a chart may quote: published cells and the numbers inside published labels."""
+    allowed = {100_000}
+    for frame in published.values():
+        for column in frame.columns:
+            text = frame[column].astype(str).drop_duplicates()
+            allowed.update(int(n) for n in text.str.findall(r"\d+").explode().dropna().unique())
+    return allowed
+
+
+def quoted_numbers(text: str) -> list[str]:
+    """Numbers as written in text: ``13,825`` or ``12.5``; a minus sign or decimal is kept to be caught."""
+    return re.findall(r"-?\d[\d,]*(?:\.\d+)?", text)
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    with path.open("rb") as handle:
+        head = handle.read(24)
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", head[16:24])
+
+
+@pytest.fixture(scope="module")
+def release() -> dict[str, pd.DataFrame]:
+    return hand_made_release()
+
+
+@pytest.fixture(scope="module")
+def built(release, tmp_path_factory):
+    out = tmp_path_factory.mktemp("charts")
+    return {c.name: c for c in make_charts(release, out)}, out
+
+
+def catch_figures(monkeypatch) -> dict:
+    """From now on, each figure :func:`make_charts` saves, by chart name (the last run wins)."""
+    caught = {}
+    save = charts._save
+
+    def catching_save(fig, out_dir, name, title, alt_text):
+        caught[name] = fig
+        return save(fig, out_dir, name, title, alt_text)
+
+    monkeypatch.setattr(charts, "_save", catching_save)
+    return caught
+
+
+@pytest.fixture
+def figures(release, tmp_path, monkeypatch):
+    """The matplotlib figures of the hand-made release, by chart name."""
+    caught = catch_figures(monkeypatch)
+    make_charts(release, tmp_path)
+    return caught
+
+
+# --- output contract --------------------------------------------------------------------------- #
+
+def test_every_chart_is_written_with_png_svg_and_alt_text(built):
+    made, out = built
+    assert tuple(made) == CHART_NAMES
+    for name, chart in made.items():
+        assert chart.png == out / f"{name}.png" and chart.svg == out / f"{name}.svg"
+        # Readable at report width: 8 x 4.5 in at 150 dpi.
+        assert png_size(chart.png) == (1200, 675)
+        assert chart.png.stat().st_size > 20_000, "a near-empty image"
+        svg = ET.parse(chart.svg).getroot()
+        assert svg.get("role") == "img"
+        ns = {"svg": "http://www.w3.org/2000/svg"}
+        assert svg.find("svg:title", ns).text == chart.title
+        assert svg.find("svg:desc", ns).text == chart.alt_text
+        assert len(svg.findall(".//svg:path", ns)) > 20
+        assert (out / f"{name}.txt").read_text(encoding="utf-8") == chart.alt_text + "\n"
+        assert chart.alt_text.split(":")[0] in {"Line chart", "Bar chart", "Bar charts", "Dot plot"}
+        assert len(chart.alt_text) > 120 and chart.title and chart.description.startswith(chart.alt_text)
+
+
+def test_index_lists_every_chart_and_its_files(built):
+    made, out = built
+    index = json.loads((out / "charts.json").read_text(encoding="utf-8"))
+    assert [entry["name"] for entry in index["charts"]] == list(CHART_NAMES)
+    for entry in index["charts"]:
+        chart = made[entry["name"]]
+        assert entry["title"] == chart.title and entry["alt_text"] == chart.alt_text
+        assert entry["files"] == {"png": f"{chart.name}.png", "svg": f"{chart.name}.svg",
+                                  "alt_text": f"{chart.name}.txt"}
+        assert all((out / f).is_file() for f in entry["files"].values())
+
+
+def test_same_inputs_give_byte_identical_files(release, tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    make_charts(release, first)
+    # Shuffled rows must not change a byte either: order comes from the data, not the input.
+    shuffled = {k: f.sample(frac=1, random_state=7).reset_index(drop=True) for k, f in release.items()}
+    make_charts(shuffled, second)
+    names = sorted(p.name for p in first.iterdir())
+    assert names == sorted(p.name for p in second.iterdir())
+    assert len(names) == 3 * len(CHART_NAMES) + 1
+    for name in names:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    svg = (first / "england_trend_by_setting.svg").read_text(encoding="utf-8")
+    assert "<dc:date>" not in svg
+
+
+# --- alt text: informative, published numbers only -------------------------------------------------- #
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("england_trend_by_setting", ["April 2023 to June 2023",
+                                  "All settings: 13,520 in April 2023 to 13,825 in June 2023",
+                                  "Community: 9,700", "Prison: 10 in April 2023 to 5 in June 2023",
+                                  "1 month suppressed or not available, shown as a gap"]),
+    ("rate_by_region", ["30 June 2023", "Highest North East at 36, lowest London at 27", "England: 30",
+                        "South East ([c])", "London includes 1 of 2 councils"]),
+    ("council_rates_ranked", ["each of 3 councils", "Lowest Gamma at 27", "median 32", "highest Alpha at 40",
+                              "England: 30; 2 councils above it and 1 below",
+                              "2 councils not shown, no published rate: Delta ([x]), Epsilon ([c])"]),
+    ("age_profile", ["All settings (13,825): largest band 75 to 84 at 4,455",
+                     "Residential care (2,780): largest band 85 to 94 at 1,115"]),
+    ("ethnicity_profile", ["(13,825 people)", "White 11,605", "Mixed or multiple ethnic groups [c]", "No data 435"]),
+    ("assessments_trend", ["1,015 in April 2023 to 925 in June 2023", "1 month suppressed",
+                           "Total of the months: 1,945"]),
+])
+def test_alt_text_states_the_key_numbers(built, name, expected):
+    chart = built[0][name]
+    for phrase in expected:
+        assert phrase in chart.alt_text, (phrase, chart.alt_text)
+
+
+def test_alt_text_says_when_councils_are_missing(built):
+    made, _ = built
+    for name in ("england_trend_by_setting", "age_profile", "ethnicity_profile", "assessments_trend"):
+        assert "Figures include 3 of 5 councils: 2 councils have no data and are not included." in made[name].alt_text
+
+
+def test_titles_state_the_finding(built):
+    made, _ = built
+    assert made["england_trend_by_setting"].title == (
+        "The number of people receiving long-term support in England rose from 13,520 to 13,825 between "
+        "April 2023 and June 2023")
+    assert made["ethnicity_profile"].title.startswith("White was the largest ethnic group")
+
+
+def test_every_number_quoted_is_a_published_one(built, release):
+    allowed = allowed_numbers(release)
+    for chart in built[0].values():
+        for text in (chart.title, chart.alt_text, chart.description):
+            for number in quoted_numbers(text):
+                assert "." not in number and not number.startswith("-"), (chart.name, number)
+                assert int(number.replace(",", "")) in allowed, (chart.name, number, text)
+
+
+def test_the_checker_would_catch_an_unrounded_number(release):
+    # The guard above is only worth having if a sum of rounded cells, say, would fail it.
+    allowed = allowed_numbers(release)
+    sum_of_parts = sum(int(v) for v in (TREND["Community"][-1], TREND["Residential care"][-1]))
+    assert sum_of_parts not in allowed
+    assert 13_527 not in allowed
+
+
+# --- gaps are gaps, never zeros --------------------------------------------------------------- #
+
+def test_suppressed_months_break_the_lines(figures):
+    ax = figures["england_trend_by_setting"].axes[0]
+    lines = {line.get_color().upper(): line for line in ax.get_lines()}
+    # One line per setting in the Analysis Function order.
+    assert list(lines) == [c.upper() for c in AF_PALETTE[: len(TREND)]]
+    prison = np.asarray(lines[AF_PALETTE[4].upper()].get_ydata(), dtype=float)
+    assert prison[0] == 10 and np.isnan(prison[1]) and prison[2] == 5
+    assessed = np.asarray(figures["assessments_trend"].axes[0].get_lines()[0].get_ydata(), dtype=float)
+    assert assessed[0] == 1015 and np.isnan(assessed[1]) and assessed[2] == 925
+
+
+def _bars(ax) -> dict[float, float]:
+    """Bar width by bar centre (y)."""
+    return {round(p.get_y() + p.get_height() / 2, 6): p.get_width() for p in ax.patches}
+
+
+def test_suppressed_bars_are_absent_and_labelled_with_their_symbol(figures):
+    ax = figures["ethnicity_profile"].axes[0]
+    assert len(ax.patches) == len(ETHNICITY) - 1  # the [c] group has no bar, not a zero-length one
+    assert "[c]" in [t.get_text() for t in ax.texts]
+    assert 0 not in _bars(ax).values()
+
+    nursing = figures["age_profile"].axes[3]
+    assert len(nursing.patches) == len(charts.AGE_BANDS) - 1
+    assert "[c]" in [t.get_text() for t in nursing.texts]
+
+    region = figures["rate_by_region"].axes[0]
+    assert sorted(_bars(region).values()) == [27, 36]
+    assert "[c] not published" in [t.get_text() for t in region.texts]
+
+
+def test_council_dots_leave_out_councils_without_a_rate(figures):
+    ax = figures["council_rates_ranked"].axes[0]
+    dots = [c for c in ax.collections if not isinstance(c, LineCollection)]
+    plotted = np.concatenate([c.get_offsets()[:, 1] for c in dots])
+    assert sorted(plotted.tolist()) == [27, 32, 40]
+    england = [c for c in ax.collections if isinstance(c, LineCollection)]
+    assert england and england[0].get_segments()[0][0][1] == 30
+
+
+def test_nothing_is_highlighted_unless_asked(release, tmp_path, monkeypatch):
+    caught = catch_figures(monkeypatch)
+    make_charts(release, tmp_path / "plain")
+    assert _dot_colours(caught["council_rates_ranked"]) == [{AF_PALETTE[0].lower()}]
+    make_charts(release, tmp_path / "highlighted", highlight=["E09000003"])
+    colours = _dot_colours(caught["council_rates_ranked"])
+    assert any(AF_PALETTE[3].lower() in c for c in colours)
+    assert "Gamma: 27" in [t.get_text() for t in caught["council_rates_ranked"].axes[0].texts]
+
+
+def _dot_colours(fig) -> list[set[str]]:
+    """Face colours of each set of dots (the England line is not a set of dots)."""
+    return [{to_hex(c) for c in coll.get_facecolors()} for coll in fig.axes[0].collections
+            if not isinstance(coll, LineCollection)]
+
+
+# --- readability ------------------------------------------------------------------------------- #
+
+def test_text_is_nine_point_or_larger_and_sans_serif(figures):
+    for name, fig in figures.items():
+        texts = [t for t in fig.findobj(Text) if t.get_text().strip() and t.get_visible()]
+        assert texts, name
+        small = [(t.get_text(), t.get_fontsize()) for t in texts if t.get_fontsize() < 9]
+        assert not small, (name, small)
+        assert {t.get_fontfamily()[0] for t in texts} <= {"sans-serif", "Arial", "DejaVu Sans"}
+        assert tuple(fig.get_size_inches()) == (8.0, 4.5)
+
+
+def test_figures_use_no_legends(figures):
+    for name, fig in figures.items():
+        assert all(ax.get_legend() is None for ax in fig.axes), name
+
+
+# --- refusing what must not be charted --------------------------------------------------------- #
+
+@pytest.mark.parametrize(("frame", "column", "bad"), [
+    ("long_term_support", "value", "13527"),  # unrounded count
+    ("long_term_support", "value", "12.5"),
+    ("long_term_support", "value", ""),
+    ("long_term_support_rates", "rate", "30.4"),  # a rate shown to more precision than published
+    ("assessments", "value", "1017"),
+])
+def test_unpublished_cells_are_refused(release, tmp_path, frame, column, bad):
+    broken = {k: f.copy() for k, f in release.items()}
+    target = broken[frame]
+    row = target.index[(target["area_level"] == "England") & (target["breakdown"] == "All")][-1]
+    target.loc[row, column] = bad
+    with pytest.raises(ValueError, match="published|rounded"):
+        make_charts(broken, tmp_path)
+
+
+def test_missing_frame_is_an_error(release, tmp_path):
+    with pytest.raises(KeyError, match="assessments"):
+        make_charts({k: v for k, v in release.items() if k != "assessments"}, tmp_path)
+
+
+def test_published_numbers_reads_symbols_as_gaps():
+    out = charts.published_numbers(pd.Series(["0", "5", "[c]", "[x]", "[z]"]), rounding_base=5)
+    assert out.iloc[0] == 0 and out.iloc[1] == 5 and out.iloc[2:].isna().all()
+    with pytest.raises(ValueError, match="not a published cell"):
+        charts.published_numbers(pd.Series(["1,000"]))  # a formatted number is not a published cell
+
+
+# --- the real release ------------------------------------------------------------------------- #
+
+@pytest.mark.skipif(not REAL_DATA.is_dir(), reason="no published 2024-03 release in reports/")
+def test_real_release_charts(tmp_path):
+    published = {k: pd.read_csv(REAL_DATA / f"{k}.csv", dtype=str, keep_default_na=False) for k in FRAMES}
+    made = {c.name: c for c in make_charts(published, tmp_path)}
+    assert tuple(made) == CHART_NAMES
+    allowed = allowed_numbers(published)
+    england = published["long_term_support"]
+    totals = england.loc[(england["area_level"] == "England") & (england["support_setting"] == "All")
+                         & (england["breakdown"] == "All")].sort_values("reference_date")
+    assert f"{int(totals['value'].iloc[-1]):,} in" in made["england_trend_by_setting"].alt_text
+    for chart in made.values():
+        assert png_size(chart.png) == (1200, 675) and chart.svg.stat().st_size > 20_000
+        for number in quoted_numbers(chart.title + " " + chart.alt_text + " " + chart.description):
+            assert "." not in number and int(number.replace(",", "")) in allowed, (chart.name, number)
+    assert "council" in made["council_rates_ranked"].alt_text
