@@ -191,7 +191,8 @@ def load_params(
     Returns
     -------
     dict
-        Every key of ``defaults.yaml``, with ``cutoff`` resolved to an ISO date string.
+        Every key of ``defaults.yaml``, with ``cutoff`` and ``publication.date`` resolved to ISO
+        date strings.
 
     Raises
     ------
@@ -211,14 +212,20 @@ def load_params(
         params = deep_merge(params, _read(Path(params_file)))
     if month is not None and params["month"] != month:
         raise ParamsError(f"params file sets month {params['month']!r} but the run is for {month!r}")
-    for key in ("cutoff", "collection_start"):
+    for section, key in ((params, "cutoff"), (params, "collection_start"), (params["publication"], "date")):
         # YAML reads an unquoted 2024-05-31 as a date; that is what the user meant, so accept it
-        if isinstance(params[key], dt.date):
-            params[key] = params[key].isoformat()
+        if isinstance(section[key], dt.date):
+            section[key] = section[key].isoformat()
     _check_types(params, defaults)
     parse_month(params["month"])
     params["cutoff"] = (
         _as_date_string(params["cutoff"], "cutoff") if params["cutoff"] else default_cutoff(params["month"]).isoformat()
     )
     params["collection_start"] = _as_date_string(params["collection_start"], "collection_start")
+    publication = params["publication"]
+    publication["date"] = (
+        _as_date_string(publication["date"], "publication.date")
+        if publication["date"]
+        else (dt.date.fromisoformat(params["cutoff"]) + dt.timedelta(days=14)).isoformat()
+    )
     return params

@@ -132,7 +132,11 @@ def _as_arrow_text(values: pd.Series) -> pa.Array:
 
 
 def _normalised_nhs_arrow(values: pd.Series) -> pa.Array:
-    without_spaces = pc.replace_substring_regex(_as_arrow_text(values), r"\s+", "")
+    return _normalised_nhs_arrow_array(_as_arrow_text(values))
+
+
+def _normalised_nhs_arrow_array(text: pa.Array) -> pa.Array:
+    without_spaces = pc.replace_substring_regex(text, r"\s+", "")
     return pc.if_else(pc.equal(without_spaces, ""), pa.scalar(None, pa.string()), without_spaces)
 
 
@@ -194,6 +198,17 @@ def nhs_number_valid(values: pd.Series) -> np.ndarray:
     return _nhs_valid_arrow(_normalised_nhs_arrow(values))
 
 
+def _keyed_states(secret: bytes, prefix: bytes = b"") -> tuple[object, object]:
+    """The inner (already fed ``prefix``) and outer keyed SHA-256 states of HMAC (RFC 2104)."""
+    block = hashlib.sha256().block_size
+    padded = hashlib.sha256(secret).digest() if len(secret) > block else secret
+    padded = padded.ljust(block, b"\0")
+    inner_state = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
+    inner_state.update(prefix)
+    outer_state = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
+    return inner_state, outer_state
+
+
 def _hmac_hex(secret: bytes, messages: list[bytes]) -> list[str]:
     """Truncated hex HMAC-SHA256 of each message.
 
@@ -201,20 +216,54 @@ def _hmac_hex(secret: bytes, messages: list[bytes]) -> list[str]:
     computed once and copied per message: about twice as fast as ``hmac.digest`` per call, which
     matters with a million distinct IDs. ``test_pseudonymise`` checks the result against ``hmac``.
     """
-    block = hashlib.sha256().block_size
-    padded = hashlib.sha256(secret).digest() if len(secret) > block else secret
-    padded = padded.ljust(block, b"\0")
-    inner_state = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
-    outer_state = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
-    out = []
-    append = out.append
+    hashed = _hmac_hex_array(secret, b"", messages)
+    return hashed.to_pylist()
+
+
+_HEX_BYTES = HASH_HEX_CHARS // 2
+
+
+def _hmac_hex_array(secret: bytes, prefix: bytes, messages: list[bytes]) -> pa.StringArray:
+    """Truncated hex HMAC-SHA256 of ``prefix + message`` for each message, as an Arrow array.
+
+    The prefix is fed to the inner state once; each message then costs two state copies, two
+    updates and two digests in C. The truncated digests are joined and turned to hex in one call,
+    and the Arrow array is built on that buffer (fixed width: no Python string per value).
+    """
+    inner_state, outer_state = _keyed_states(secret, prefix)
+    inner_copy, outer_copy = inner_state.copy, outer_state.copy
+    digests = []
+    append = digests.append
     for message in messages:
-        inner = inner_state.copy()
+        inner = inner_copy()
         inner.update(message)
-        outer = outer_state.copy()
+        outer = outer_copy()
         outer.update(inner.digest())
-        append(outer.hexdigest()[:HASH_HEX_CHARS])
-    return out
+        append(outer.digest()[:_HEX_BYTES])
+    n = len(digests)
+    offsets = np.arange(0, (n + 1) * HASH_HEX_CHARS, HASH_HEX_CHARS, dtype=np.int32)
+    data = b"".join(digests).hex().encode("ascii")
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
+
+
+def _hash_distinct(key: PseudonymKey, prefix: str, values: pa.Array) -> pa.Array:
+    """Keyed hashes of ``prefix + value`` for each value of an Arrow string array; nulls stay null."""
+    if values.null_count:
+        valid = values.is_valid()
+        present = values.filter(valid)
+    else:
+        valid, present = None, values
+    hashed = _hmac_hex_array(key.key, prefix.encode("utf-8"), present.cast(pa.binary()).to_pylist())
+    if valid is None:
+        return hashed
+    positions = np.cumsum(valid.to_numpy(zero_copy_only=False)) - 1
+    positions = pa.array(positions.astype(np.int32), mask=~valid.to_numpy(zero_copy_only=False))
+    return hashed.take(positions)
+
+
+def _string_series(values: pa.Array | pa.ChunkedArray, index: pd.Index | None = None) -> pd.Series:
+    """An Arrow string array as a ``string`` Series (pyarrow storage)."""
+    return pd.Series(pd.array(values, dtype=pd.StringDtype("pyarrow")), index=index, dtype="string")
 
 
 def keyed_hash(values: pd.Series, key: PseudonymKey, prefix: str = "") -> pd.Series:
@@ -237,14 +286,8 @@ def keyed_hash(values: pd.Series, key: PseudonymKey, prefix: str = "") -> pd.Ser
     pandas.Series of ``string`` dtype, with the index of ``values``.
     """
     encoded = _as_arrow_text(values).dictionary_encode()
-    distinct = encoded.dictionary
-    if prefix:
-        distinct = pc.binary_join_element_wise(pa.scalar(prefix), distinct, "")
-    hashed = pa.array(_hmac_hex(key.key, distinct.cast(pa.binary()).to_pylist()), type=pa.string())
-    spread = hashed.take(encoded.indices)
-    return pd.Series(
-        pd.array(spread, dtype=pd.StringDtype("pyarrow")), index=values.index, dtype="string"
-    )
+    hashed = _hash_distinct(key, prefix, encoded.dictionary)
+    return _string_series(hashed.take(encoded.indices), index=values.index)
 
 
 def _la_messages(la_code: str | pd.Series, la_person_id: pd.Series) -> pd.Series:
@@ -290,45 +333,106 @@ def assign_person_ids(
         Categories :data:`PERSON_ID_SOURCES`.
     """
     index = nhs_number.index
-    nhs = normalise_nhs_number(nhs_number).reset_index(drop=True)
-    la_id = la_person_id.astype("string").str.strip().reset_index(drop=True)
+    nhs = _as_arrow_text(nhs_number).dictionary_encode()
+    la_id = la_person_id.astype("string").str.strip()
     la_id = la_id.mask(la_id == "")
+    la_encoded = _as_arrow_text(la_id).dictionary_encode()
     if isinstance(la_code, pd.Series):
-        la_code = la_code.reset_index(drop=True)
-    n = len(nhs)
-    valid_nhs = nhs_number_valid(nhs)
-    has_la_id = la_id.notna().to_numpy(dtype=bool)
-
-    # Distinct valid NHS numbers per LA person ID, over the rows that carry both.
-    both = pd.DataFrame({"la_id": la_id[valid_nhs & has_la_id], "nhs": nhs[valid_nhs & has_la_id]})
-    per_la_id = both.groupby("la_id", sort=False)["nhs"].agg(["nunique", "first"])
-    without_nhs = ~valid_nhs & has_la_id
-    linked_count = (
-        la_id[without_nhs].map(per_la_id["nunique"]).fillna(0).to_numpy(dtype=np.int64)
+        la_hashes = keyed_hash(_la_messages(la_code.reset_index(drop=True), la_id.reset_index(drop=True)), key, "LA:")
+        la_hashes_per_row = pa.array(la_hashes.array)
+    else:
+        la_hashes_per_row = _hash_distinct(key, f"LA:{la_code}:", la_encoded.dictionary).take(la_encoded.indices)
+    person_id, source_codes = _person_ids(
+        nhs.dictionary,
+        _indices(nhs),
+        la_encoded.dictionary,
+        _indices(la_encoded),
+        la_hashes_per_row,
+        key,
     )
-    via_la = np.zeros(n, dtype=bool)
-    ambiguous = np.zeros(n, dtype=bool)
-    via_la[without_nhs] = linked_count == 1
-    ambiguous[without_nhs] = linked_count >= 2
+    source = pd.Categorical.from_codes(source_codes, dtype=_SOURCE_DTYPE, validate=False)
+    return _string_series(person_id, index=index), source
+
+
+_SOURCE_DTYPE = pd.CategoricalDtype(list(PERSON_ID_SOURCES))
+
+
+def _indices(encoded: pa.DictionaryArray) -> np.ndarray:
+    """Dictionary indices as int64, -1 where the value is missing."""
+    return pc.fill_null(encoded.indices.cast(pa.int64()), -1).to_numpy(zero_copy_only=False)
+
+
+def _canonical_keys(values: pa.Array, usable: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+    """Per value: the index of its text among the distinct usable texts (-1 if not usable)."""
+    keys = np.full(len(values) + 1, -1, dtype=np.int64)  # the last slot serves index -1
+    if not usable.any():
+        return keys, pa.array([], type=pa.string())
+    encoded = values.filter(pa.array(usable)).dictionary_encode()
+    keys[:-1][usable] = encoded.indices.to_numpy(zero_copy_only=False)
+    return keys, encoded.dictionary
+
+
+def _person_ids(
+    nhs_distinct: pa.Array,
+    nhs_indices: np.ndarray,
+    la_distinct: pa.Array,
+    la_indices: np.ndarray,
+    la_hashes_per_row: pa.Array,
+    key: PseudonymKey,
+) -> tuple[pa.Array, np.ndarray]:
+    """Rules 1 to 4 of :func:`assign_person_ids` on distinct values.
+
+    ``nhs_distinct`` holds NHS numbers as sent and ``la_distinct`` stripped LA person IDs (null or
+    blank when missing), each with per-row indices (-1 for a missing row value);
+    ``la_hashes_per_row`` is the LA ID hash of each row (rule 3). Values are compared after
+    normalisation (NHS numbers without spaces), so two spellings of one number are one number.
+    Returns the person ID per row (Arrow strings, null when none) and the source code per row
+    (positions in :data:`PERSON_ID_SOURCES`).
+    """
+    n = len(nhs_indices)
+    normalised = _normalised_nhs_arrow_array(nhs_distinct)
+    nhs_keys, nhs_values = _canonical_keys(normalised, _nhs_valid_arrow(normalised))
+    la_usable = pc.fill_null(pc.not_equal(la_distinct, ""), False).to_numpy(zero_copy_only=False)
+    la_keys, la_values = _canonical_keys(la_distinct, la_usable)
+    nhs_row = nhs_keys[nhs_indices]
+    la_row = la_keys[la_indices]
+    valid_nhs = nhs_row >= 0
+    has_la_id = la_row >= 0
+
+    # Distinct valid NHS numbers per LA person ID, over the rows that carry both, and the first
+    # of them in row order.
+    both = valid_nhs & has_la_id
+    n_la, n_nhs = len(la_values), len(nhs_values)
+    nunique = np.zeros(n_la + 1, dtype=np.int64)
+    first_nhs = np.full(n_la + 1, -1, dtype=np.int64)
+    if both.any():
+        la_both, nhs_both = la_row[both], nhs_row[both]
+        pairs = np.unique(la_both * n_nhs + nhs_both)
+        nunique[:n_la] = np.bincount(pairs // n_nhs, minlength=n_la)
+        seen, first = np.unique(la_both, return_index=True)
+        first_nhs[seen] = nhs_both[first]
+    without_nhs = ~valid_nhs & has_la_id
+    linked_count = np.where(without_nhs, nunique[la_row], 0)
+    via_la = without_nhs & (linked_count == 1)
+    ambiguous = without_nhs & (linked_count >= 2)
     la_only = without_nhs & ~via_la & ~ambiguous
 
     # NHS number to hash per row: its own (rule 1) or the one linked through its LA ID (rule 2).
-    nhs_for_row = pd.Series(pd.NA, index=range(n), dtype="string")
-    nhs_for_row[valid_nhs] = nhs[valid_nhs]
-    if via_la.any():
-        nhs_for_row[via_la] = la_id[via_la].map(per_la_id["first"]).astype("string").to_numpy()
-    person_id = keyed_hash(nhs_for_row, key, prefix="NHS:")
-    if la_only.any():
-        la_messages = _la_messages(
-            la_code[la_only] if isinstance(la_code, pd.Series) else la_code, la_id[la_only]
-        )
-        person_id[la_only] = keyed_hash(la_messages, key, prefix="LA:").to_numpy()
+    nhs_for_row = np.where(valid_nhs, nhs_row, -1)
+    nhs_for_row[via_la] = first_nhs[la_row[via_la]]
+    nhs_hashes = _hash_distinct(key, "NHS:", nhs_values)
+    rows = np.arange(n, dtype=np.int64)
+    take = np.where(nhs_for_row >= 0, nhs_for_row, np.where(la_only, n_nhs + rows, n_nhs + n))
+    if isinstance(la_hashes_per_row, pa.ChunkedArray):
+        la_hashes_per_row = la_hashes_per_row.combine_chunks()
+    pool = pa.concat_arrays(
+        [nhs_hashes, la_hashes_per_row.cast(pa.string()), pa.nulls(1, type=pa.string())]
+    )
+    person_id = pool.take(pa.array(take))
 
     source_codes = np.full(n, 4, dtype=np.int8)  # "none"
     source_codes[valid_nhs] = 0
     source_codes[via_la] = 1
     source_codes[la_only] = 2
     source_codes[ambiguous] = 3
-    source = pd.Categorical.from_codes(source_codes, categories=list(PERSON_ID_SOURCES))
-    person_id.index = index
-    return person_id, source
+    return person_id, source_codes

@@ -301,7 +301,7 @@ def publish_month(
 
 def _build_release(month, params, data_dir, out_dir, build_dir, run_stamp, started, timer, progress):
     """The body of :func:`publish_month`, filling ``build_dir`` and moving it into place."""
-    from cldstats import ingest, measures, pseudonymise, quality
+    from cldstats import charts, disclosure, ingest, measures, pseudonymise, quality, tables
     from cldstats import select as selection
 
     cutoff = dt.date.fromisoformat(params["cutoff"])
@@ -363,7 +363,7 @@ def _build_release(month, params, data_dir, out_dir, build_dir, run_stamp, start
         build_dir.rename(stopped)
         raise CldstatsError(f"output consistency checks failed ({failed}); outputs kept in {stopped}")
 
-    with timer.stage("write outputs and manifest"):
+    with timer.stage("write tables and QA outputs"):
         files: dict[str, Path] = {}
         for name, frame in published.items():
             files[f"data/{name}.csv"] = _write_csv(frame, build_dir / "data" / f"{name}.csv")
@@ -371,6 +371,25 @@ def _build_release(month, params, data_dir, out_dir, build_dir, run_stamp, start
             files[f"qa/{name}_unrounded.csv"] = _write_csv(frame, build_dir / "qa" / f"{name}_unrounded.csv")
         consistency_path = build_dir / "qa" / "output_consistency.json"
         consistency_path.write_text(json.dumps(consistency, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    with timer.stage("accessible spreadsheets"):
+        release_info = tables.ReleaseInfo(
+            month=month,
+            reference_date=month_end(month),
+            councils_selected=councils_selected,
+            publication_date=dt.date.fromisoformat(params["publication"]["date"]),
+            revised_cells=tables.count_revised_cells(published),
+            override_reason=decision.override_reason,
+            gate_message=decision.message(),
+            contact_email=params["publication"]["contact_email"],
+        )
+        for path in tables.write_workbooks(published, release_info, build_dir / "spreadsheets"):
+            files[f"spreadsheets/{path.name}"] = path
+    with timer.stage("charts"):
+        rounding_base = disclosure.disclosure_settings(params)["rounding_base"]
+        for chart in charts.make_charts(published, build_dir / "charts", rounding_base=rounding_base):
+            files[f"charts/{chart.png.name}"] = chart.png
+            files[f"charts/{chart.svg.name}"] = chart.svg
+    with timer.stage("manifest"):
         selected_names = set(chosen["file"])
         manifest = {
             "month": month,

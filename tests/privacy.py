@@ -12,6 +12,8 @@ from cldstats.pseudonymise import nhs_number_valid
 from cldstats.reference import councils
 from cldstats.spec import load_spec
 
+# Ten digits standing alone (as 10 digits or 3-3-4 with spaces), not a run inside a hexadecimal digest.
+NHS_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{3} ?\d{3} ?\d{4}(?![0-9A-Za-z])")
 POSTCODE = re.compile(r"\b[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}\b")
 DATE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{4}\b")
 WORD = re.compile(r"[A-Za-z]+")
@@ -52,6 +54,11 @@ def _texts(root: Path):
             with zipfile.ZipFile(path) as archive:
                 for name in archive.namelist():
                     yield f"{path}!{name}", archive.read(name).decode("utf-8", errors="replace")
+        elif path.suffix == ".svg":
+            # Attribute values are drawing data (glyph outlines, coordinates), whose digit runs are
+            # not text; the SVG's words (text, <title>, <desc>) are what a person could read.
+            text = path.read_bytes().decode("utf-8", errors="replace")
+            yield str(path), re.sub(r'="[^"]*"', '=""', text)
         elif path.suffix not in {".png"}:
             yield str(path), path.read_bytes().decode("utf-8", errors="replace")
 
@@ -60,7 +67,7 @@ def personal_data_found(root: Path, personal: dict[str, set[str]]) -> list[str]:
     """One line per file and kind of personal data found under ``root`` (empty: none found)."""
     found = []
     for where, text in _texts(root):
-        ten_digits = pd.Series(re.findall(r"(?<!\d)\d{10}(?!\d)", text), dtype="string")
+        ten_digits = pd.Series([m.replace(" ", "") for m in NHS_NUMBER.findall(text)], dtype="string")
         if len(ten_digits) and nhs_number_valid(ten_digits).any():
             found.append(f"{where}: a 10-digit number with a valid NHS check digit")
         if POSTCODE.search(text):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from malformed_corpus import PERSONAL_VALUES, base_rows, csv_bytes, labels, write_xlsx  # noqa: E402
 
 from cldstats.ingest import (
     DROPPED_FIELDS,
@@ -21,9 +21,6 @@ from cldstats.ingest import (
 )
 from cldstats.pseudonymise import PseudonymKey
 from cldstats.spec import ValueStatus, load_spec
-
-sys.path.insert(0, str(Path(__file__).parent))
-from malformed_corpus import PERSONAL_VALUES, base_rows, csv_bytes, labels, write_xlsx  # noqa: E402
 
 KEY = PseudonymKey(b"test key", "environment")
 NAME = "E06000001_20240415T093000.csv"
@@ -407,3 +404,105 @@ def test_no_personal_value_leaks_from_displaced_cells(tmp_path):
     assert [value for value in PERSONAL_VALUES if value in text] == []
     # The intact rows still come through in full.
     assert sub.records["Provider_CQC_Location_Name"][3:].notna().all()
+
+
+# ---------------------------------------------------------------------------------------------
+# Pinned output: a speed-up of ingest must not change a single value
+# ---------------------------------------------------------------------------------------------
+
+# SHA-256 of records.to_csv(), the records dtypes, status.to_csv(), invalid_values.to_csv() and
+# repr(issues) per file, computed with ingest as it was before the speed work (2024 layout of
+# cldstats.synth; if synth itself changes its output, regenerate these with the old ingest).
+PINNED_DIGESTS = {
+    "E06000001_20230730T175424.csv": (
+        "cp1252", 93,
+        "6c359d380a77677b3e8e07596cd9e1b6d82a2c8e4082cd83de4e83b7e9e270cd",
+        "3df27313c0ed68db308a03c60f1f88c52fbb773d804b5e99c16491e07bdc7d69",
+        "fa28dd5de715e99a8fa6742387636f3b18738b3ebfbf1b7c9d154ae08eac1b08",
+        "b8f5578067563854a2c4b1a4529cf6e426fb872a548c7f8271c1d115ac65b992",
+        "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945",
+    ),
+    "E06000001_20231008T164535.csv": (
+        "cp1252", 133,
+        "e3a5ddea735e4f09411653e4d42c3ff89ce8bbdb3a763766b3a68b029ffaa88a",
+        "3df27313c0ed68db308a03c60f1f88c52fbb773d804b5e99c16491e07bdc7d69",
+        "a8362ad0705ef84ba4351523c200892feb911fe5d96b0f095b2290427791765e",
+        "b8f5578067563854a2c4b1a4529cf6e426fb872a548c7f8271c1d115ac65b992",
+        "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945",
+    ),
+    "E06000001_20240205T152313.csv": (
+        "cp1252", 180,
+        "4b21c08e98b71967233b8c0d7f8b522e26565dd5feae3839e3e92a73e6d85ed2",
+        "3df27313c0ed68db308a03c60f1f88c52fbb773d804b5e99c16491e07bdc7d69",
+        "1f3edf1ddb0d99fca1b145f45457d410862600057b2f31e04ae4882aeeb2ba21",
+        "0230c272242404a2e6206889c71b152927ccbff5c73560cde0993f2f3d75b78e",
+        "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945",
+    ),
+    "E06000001_20240429T142939.csv": (
+        "cp1252", 232,
+        "3162e31a9d1fde4e78f462b06715d0e12b681f4158060bd107a448e6fc24d22d",
+        "3df27313c0ed68db308a03c60f1f88c52fbb773d804b5e99c16491e07bdc7d69",
+        "c69606604fce5cafc41c4a9da589294697fe8a2c93e2ff26ae3af843b728664e",
+        "b8f5578067563854a2c4b1a4529cf6e426fb872a548c7f8271c1d115ac65b992",
+        "61e0ea98e68248d77d4fc08c2b820bdf6448117bfccfaf6ceec7bcc166e76ba4",
+    ),
+    "E06000001_20240501T152939.csv": (
+        "cp1252", 232,
+        "d179a837548514affe374c0379eadfd597e30de83ad99ab8fc07a8c89c3824f1",
+        "3df27313c0ed68db308a03c60f1f88c52fbb773d804b5e99c16491e07bdc7d69",
+        "c9594106356febfd394046274a2df7c4c1da0339f4e9ddaa9c2dd7ddc0d6cb92",
+        "65c4daf30c4e392dcb4d5478967d61f0f321f568d93606ae4c29f93e30224240",
+        "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945",
+    ),
+}
+
+
+def _digest(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def test_read_submission_output_is_pinned(tmp_path):
+    from cldstats.synth import generate
+
+    generate(tmp_path, councils=["E06000001"], workers=1)
+    files = sorted((tmp_path / "submissions").iterdir())
+    assert [f.name for f in files] == sorted(PINNED_DIGESTS)
+    key = PseudonymKey(b"pin test key", "environment")
+    for path in files:
+        submission = read_submission(path, key)
+        got = (
+            submission.encoding,
+            submission.rows_read,
+            _digest(submission.records.to_csv(index=True)),
+            _digest(repr(list(submission.records.dtypes.astype(str).items()))),
+            _digest(submission.status.to_csv(index=True)),
+            _digest(submission.invalid_values.to_csv(index=True)),
+            _digest(repr(submission.issues)),
+        )
+        assert got == PINNED_DIGESTS[path.name], path.name
+
+
+def test_gzip_members_padding_and_junk_read_as_the_gzip_module_does(tmp_path):
+    good = csv_bytes(labels(), base_rows(4))
+    plain = read_rows(tmp_path, base_rows(4))
+    two_members = gzip.compress(good[:500]) + b"\0\0\0" + gzip.compress(good[500:])
+    path = tmp_path / "E06000001_20240415T093000.csv.gz"
+    path.write_bytes(two_members)
+    assert gzip.decompress(two_members) == good
+    zipped = read_submission(path, KEY)
+    assert zipped.rows_read == 4 and zipped.records.equals(plain.records)
+    for tail, check_word in ((b"junk", "not a valid gzip"), (gzip.compress(good)[:20], "truncated")):
+        path.write_bytes(gzip.compress(good) + tail)
+        messages = [issue.message for issue in read_submission(path, KEY).issues if issue.check == "unreadable"]
+        assert len(messages) == 1 and check_word in messages[0]
+
+
+def test_windows_1252_cells_are_transcoded(tmp_path):
+    rows = rows_with("Event Reference", ["Zoë-€1", "plain"])
+    path = tmp_path / NAME
+    path.write_bytes(csv_bytes(labels(), rows, encoding="cp1252"))
+    submission = read_submission(path, KEY)
+    assert submission.encoding == "cp1252"
+    assert submission.records["Event_Reference"].tolist() == ["Zoë-€1", "plain"]

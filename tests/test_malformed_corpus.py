@@ -8,16 +8,11 @@ data came through where the case says so, and no personal value appears anywhere
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
+from malformed_corpus import PERSONAL_VALUES, build_corpus  # noqa: E402
 
 from cldstats.ingest import CHECKS, read_submission
 from cldstats.pseudonymise import PseudonymKey
-
-sys.path.insert(0, str(Path(__file__).parent))
-from malformed_corpus import PERSONAL_VALUES, build_corpus  # noqa: E402
 
 KEY = PseudonymKey(b"corpus key", "environment")
 N_CASES = 35

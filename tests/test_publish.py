@@ -58,6 +58,34 @@ def test_contract_files_exist_with_their_columns(release):
     assert list((release / "qa" / "validation").glob("*.json"))
     assert list((release / "qa" / "data_quality").glob("*.html"))
     assert (release / "manifest.json").exists()
+    workbooks = sorted(p.name for p in (release / "spreadsheets").iterdir())
+    assert workbooks == ["assessments.xlsx", "long_term_support.xlsx"]
+    index = json.loads((release / "charts" / "charts.json").read_text(encoding="utf-8"))["charts"]
+    assert len(index) >= 6
+    for name in ("england_trend_by_setting", "rate_by_region", "council_rates_ranked"):
+        for suffix in (".png", ".svg", ".txt"):
+            assert (release / "charts" / f"{name}{suffix}").stat().st_size > 0
+
+
+def test_spreadsheet_equals_csv(release):
+    # CSV = spreadsheet, cell by cell, for the age group table (Table_1) of the long-term support workbook
+    from cldstats import tables
+
+    csv = pd.read_csv(release / "data" / "long_term_support.csv", dtype=str, keep_default_na=False)
+    csv = csv[csv["breakdown"].isin(["All", "Age group"])]
+    sheet = tables.read_table(release / "spreadsheets" / "long_term_support.xlsx", "Table_1")
+    periods = [c for c in sheet.columns if str(c).endswith("[p]")]
+    long = sheet.melt(
+        id_vars=["Area code", "Support setting", "Age group"], value_vars=periods, var_name="period", value_name="cell"
+    )
+    dates = pd.to_datetime(csv["reference_date"])
+    csv = csv.assign(period=dates.dt.day.astype(str) + dates.dt.strftime(" %B %Y [p]"))
+    merged = csv.merge(
+        long, left_on=["area_code", "support_setting", "breakdown_value", "period"],
+        right_on=["Area code", "Support setting", "Age group", "period"], how="outer", indicator=True,
+    )
+    assert (merged["_merge"] == "both").all()
+    assert (merged["value"] == merged["cell"].astype(str)).all()
 
 
 def test_published_cells_are_rounded_or_symbols(release):
