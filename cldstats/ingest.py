@@ -149,6 +149,8 @@ class FileIssue:
         Cells, rows or columns concerned.
     rows : tuple of int
         Up to 20 example spreadsheet row numbers.
+    fields : tuple of str
+        Every internal field name concerned, when there are several (``missing_columns``).
     """
 
     check: str
@@ -156,6 +158,7 @@ class FileIssue:
     field: str | None = None
     count: int = 0
     rows: tuple[int, ...] = ()
+    fields: tuple[str, ...] = ()
 
 
 def _empty_invalid_values() -> pd.DataFrame:
@@ -718,6 +721,7 @@ def _match_header(header: list[str], spec: Spec, name: str, issues: list[FileIss
                 f"{name}: {_count(len(missing), 'Release 1 column')} missing: {shown}{more}{_delimiter_hint(header)}",
                 field=missing[0].name if len(missing) == 1 else None,
                 count=len(missing),
+                fields=tuple(f.name for f in missing),
             )
         )
     return matched

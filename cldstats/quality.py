@@ -830,6 +830,9 @@ class QualityRunner:
             if "Event_Reference" in records.columns
             else np.full(len(records), "", dtype=object)
         )
+        # A column missing from the file reads as all blank: its counts say so, but listing every
+        # row as a failing record would bury the one finding that matters (missing_columns).
+        absent = {name for issue in submission.issues if issue.check == "missing_columns" for name in issue.fields}
         # Field statuses: AGEM counts and detail checks from the status codes (bincount, no GX).
         for spec_field in self.spec.fields:
             codes = frame[dq_column(spec_field.name)].cat.codes.to_numpy()
@@ -846,7 +849,8 @@ class QualityRunner:
                     record_status = AGEM_OF_DQ[label] if label.startswith("Failed") else CHECK_WARNING
                     if check not in ("blank_mandatory", "invalid"):
                         pending.summary_rows.append((spec_field.name, check, CHECK_WARNING, count))
-                    self._list(pending, codes == _DQ_CODE[label], spec_field.name, check, record_status, params)
+                    if spec_field.name not in absent:
+                        self._list(pending, codes == _DQ_CODE[label], spec_field.name, check, record_status, params)
         return pending
 
     @staticmethod

@@ -444,7 +444,8 @@ PINNED_DIGESTS = {
         "3df27313c0ed68db308a03c60f1f88c52fbb773d804b5e99c16491e07bdc7d69",
         "c69606604fce5cafc41c4a9da589294697fe8a2c93e2ff26ae3af843b728664e",
         "b8f5578067563854a2c4b1a4529cf6e426fb872a548c7f8271c1d115ac65b992",
-        "61e0ea98e68248d77d4fc08c2b820bdf6448117bfccfaf6ceec7bcc166e76ba4",
+        # issues: the missing_columns issue also lists the missing fields (FileIssue.fields)
+        "736339da2c7a1a71c27c747a5e9ae8d5f80c6c000cab4a4e55008b2a35b26a7c",
     ),
     "E06000001_20240501T152939.csv": (
         "cp1252", 232,

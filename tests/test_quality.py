@@ -82,6 +82,7 @@ class FakeIssue:
     field: str | None = None
     count: int = 0
     rows: tuple = ()
+    fields: tuple = ()
 
 
 @dataclass
@@ -495,6 +496,17 @@ def test_missing_column_issue_rejects(runner, params):
     result = check(runner, params, rows_of(CLEAN_SERVICE, count=2), issues=[issue])
     assert result.blocking == ["missing_columns"]
     assert result.outcome == "rejected: missing_columns: " + issue.message
+
+
+def test_missing_column_is_one_finding_not_a_failing_record_per_row(runner, params):
+    rows = rows_of({**CLEAN_SERVICE, "Gender": None}, count=5)  # ingest reads an absent column as blank
+    issue = FakeIssue("missing_columns", "x.csv: 1 Release 1 column missing: 'Gender'", field="Gender", count=1,
+                      fields=("Gender",))
+    result = check(runner, params, rows, issues=[issue])
+    assert result.blocking == ["missing_columns"]
+    assert "Gender" not in set(result.failing_records["field"])
+    counts = result.summary[(result.summary["field"] == "Gender") & (result.summary["check"] == "field_values")]
+    assert counts.set_index("status").loc["Failed: Blank (Mandatory)", "count"] == 5
 
 
 def test_unreadable_submission_rejects(runner, params):
