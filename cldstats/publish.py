@@ -438,14 +438,13 @@ def _build_release(month, params, data_dir, out_dir, build_dir, run_stamp, start
 def run_cli(args) -> int:
     """``cldstats publish``: publish a month and say what was produced and where."""
     result = publish_month(args.month, params_file=args.params, data_dir=args.data, out_dir=args.out)
+    release = result.release_dir
     print(f"Published {result.month} in {result.seconds:.0f} s: {result.councils_selected} of 153 councils selected.")
     print(f"  {result.gate_message}")
-    print(f"  release folder: {result.release_dir}")
-    for name in ("data/long_term_support.csv", "data/long_term_support_rates.csv", "data/assessments.csv"):
-        print(f"  {name}")
-    print(f"  qa/ data quality reports: {result.release_dir / 'qa' / 'data_quality'}")
-    print(
-        "Not yet built: notebooks, accessible spreadsheets, charts and HTML reports "
-        "(the publication issue); this release holds the tables, QA outputs and manifest."
-    )
+    print(f"  release folder:     {release}")
+    print(f"  published tables:   {release / 'data'}")
+    print(f"  spreadsheets:       {release / 'spreadsheets'}")
+    print(f"  charts:             {release / 'charts'}")
+    print(f"  data quality (QA):  {release / 'qa' / 'data_quality'}")
+    print("Not built yet: the executed notebooks and the HTML reports (the publication issue).")
     return 0
