@@ -178,6 +178,10 @@ def _previous_release(out_dir: Path, month: str, name: str) -> pd.DataFrame | No
     return None
 
 
+def _write_manifest(build_dir: Path, manifest: dict) -> None:
+    (build_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
+
+
 def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     # Fixed line ending and no index: the same inputs give byte-identical files.
@@ -301,7 +305,7 @@ def publish_month(
 
 def _build_release(month, params, data_dir, out_dir, build_dir, run_stamp, started, timer, progress):
     """The body of :func:`publish_month`, filling ``build_dir`` and moving it into place."""
-    from cldstats import charts, disclosure, ingest, measures, pseudonymise, quality, tables
+    from cldstats import charts, disclosure, ingest, measures, pseudonymise, quality, render, tables
     from cldstats import select as selection
 
     cutoff = dt.date.fromisoformat(params["cutoff"])
@@ -415,15 +419,32 @@ def _build_release(month, params, data_dir, out_dir, build_dir, run_stamp, start
             },
             # What may differ between two runs on the same inputs; everything else must match.
             "run": {"run_id": run_stamp, "host": platform.node(), "seconds": None, "argv": sys.argv[1:]},
-            "may_differ_between_runs": ["run", "git_commit"],
+            "may_differ_between_runs": [
+                "run",
+                "git_commit",
+                "outputs of notebooks/*.ipynb (papermill records execution times)",
+                "outputs of html/*.html (one declared run-time line)",
+            ],
+        }
+        # Written now so the QA report's gate section can read it; rewritten below with the reports.
+        _write_manifest(build_dir, manifest)
+
+    with timer.stage("notebooks (papermill)"):
+        executed = render.run_notebooks(
+            build_dir, month, progress=progress, change_threshold=str(params["gate"]["max_month_change"]), inside=True
+        )
+    with timer.stage("HTML reports"):
+        manifest["renderer"] = render.render_html(executed, build_dir / "html")
+        manifest["outputs"] = {
+            path.relative_to(build_dir).as_posix(): _sha256(path)
+            for path in sorted(p for p in build_dir.rglob("*") if p.is_file() and p.name != "manifest.json")
         }
         manifest["run"]["seconds"] = round(time.perf_counter() - started, 1)
-        (build_dir / "manifest.json").write_text(
-            json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8"
-        )
+        _write_manifest(build_dir, manifest)
 
     release_dir = out_dir / month
     _place_release(build_dir, release_dir, run_stamp)
+    render.write_index(out_dir)
     return PublishResult(
         month=month,
         release_dir=release_dir,
@@ -446,5 +467,9 @@ def run_cli(args) -> int:
     print(f"  spreadsheets:       {release / 'spreadsheets'}")
     print(f"  charts:             {release / 'charts'}")
     print(f"  data quality (QA):  {release / 'qa' / 'data_quality'}")
-    print("Not built yet: the executed notebooks and the HTML reports (the publication issue).")
+    print(f"  executed notebooks: {release / 'notebooks'}")
+    print("HTML reports:")
+    print(f"  publication report: {release / 'html' / 'publication.html'}")
+    print(f"  QA report:          {release / 'html' / 'qa.html'}")
+    print(f"  all releases:       {args.out / 'index.html'}")
     return 0

@@ -59,6 +59,12 @@ def _texts(root: Path):
             # not text; the SVG's words (text, <title>, <desc>) are what a person could read.
             text = path.read_bytes().decode("utf-8", errors="replace")
             yield str(path), re.sub(r'="[^"]*"', '=""', text)
+        elif path.suffix in {".html", ".ipynb"}:
+            # Embedded images are base64 (random letters and digits); their alt text and
+            # descriptions are scanned as text.
+            text = path.read_bytes().decode("utf-8", errors="replace")
+            text = re.sub(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\\n]+", "data:", text)
+            yield str(path), re.sub(r'"image/(png|jpeg)": "[^"]*"', '"image": ""', text)  # notebook outputs
         elif path.suffix not in {".png"}:
             yield str(path), path.read_bytes().decode("utf-8", errors="replace")
 

@@ -1,0 +1,786 @@
+"""What the notebooks show: headline figures, commentary built from the numbers, display tables,
+charts and the QA summaries of one release folder ``reports/<YYYY-MM>/``.
+
+The notebooks in ``notebooks/`` are thin: a ``parameters`` cell of strings, narrative, and one call
+of this module per step. Every function here returns an :class:`IPython.display.HTML` object (or a
+pandas frame for tests to inspect) so that the executed notebook carries the finished HTML and the
+renderer (Quarto or nbconvert, see :mod:`cldstats.render`) only lays it out.
+
+Two families, kept apart on purpose (METHODOLOGY.md section 7):
+
+* **published** functions (headlines, commentary, publication tables, charts) read ``data/*.csv``
+  and ``charts/`` only, never ``qa/*_unrounded.csv``: every number they quote is a published cell,
+  or a difference or share of published cells;
+* **QA** functions (``gate_summary``, ``validation_by_suite``, ``council_summary``,
+  ``main_failures``, ``month_changes``, ``revisions``) read ``qa/`` and ``manifest.json``; their
+  output belongs in the restricted QA report only.
+
+Paths in the HTML are relative to where the reports are written, ``<release>/html/``
+(:data:`HTML_TO_RELEASE`), so a release folder can be moved or served as a whole.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from cldstats.errors import CldstatsError
+
+#: From ``<release>/html/*.html`` back to the release folder: links to council reports, CSVs and
+#: spreadsheets are written relative to the HTML so the folder works wherever it is copied.
+HTML_TO_RELEASE = ".."
+
+REPO = Path(__file__).resolve().parents[1]
+SYMBOLS = ("[c]", "[x]", "[z]")
+ENGLAND = "England"
+
+# Charts each notebook shows, by name (cldstats.charts writes them with these names).
+PUBLICATION_CHARTS = ("england_trend_by_setting", "rate_by_region", "assessments_trend")
+LONG_TERM_SUPPORT_CHARTS = (
+    "england_trend_by_setting", "rate_by_region", "council_rates_ranked", "age_profile", "ethnicity_profile",
+)
+ASSESSMENTS_CHARTS = ("assessments_trend",)
+
+
+# ---------------------------------------------------------------------------------------------
+# Opening a release
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Release:
+    """One release folder and its month; tables are read on first use and kept."""
+
+    path: Path
+    month: str
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def reference_date(self) -> str:
+        """The month end ``YYYY-MM-DD`` of :attr:`month`."""
+        year, mon = (int(part) for part in self.month.split("-"))
+        first_next = dt.date(year + mon // 12, mon % 12 + 1, 1)
+        return (first_next - dt.timedelta(days=1)).isoformat()
+
+    def csv(self, relative: str) -> pd.DataFrame:
+        """A CSV of the release read as strings (symbols such as ``[c]`` stay as they are)."""
+        if relative not in self._cache:
+            path = self.path / relative
+            if not path.exists():
+                raise CldstatsError(f"{path} is missing: is {self.path} a complete release?")
+            self._cache[relative] = pd.read_csv(path, dtype=str, keep_default_na=False)
+        return self._cache[relative]
+
+    def manifest(self) -> dict:
+        """``manifest.json`` (empty if the release has none yet: notebooks run before it is written)."""
+        path = self.path / "manifest.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def open_release(release_dir: str, month: str) -> Release:
+    """Open the release folder a notebook was given.
+
+    Parameters
+    ----------
+    release_dir : str
+        The release folder. A relative path is taken from the working directory, else from the
+        repository root, so a notebook opened by hand in ``notebooks/`` finds ``reports/<month>``.
+    month : str
+        Reference month ``"YYYY-MM"``.
+
+    Returns
+    -------
+    Release
+
+    Raises
+    ------
+    CldstatsError
+        The folder does not exist or the month is not ``YYYY-MM``.
+    """
+    if not isinstance(month, str) or len(month) != 7 or month[4] != "-":
+        raise CldstatsError(f'month must be a "YYYY-MM" string, not {month!r}')
+    path = Path(release_dir)
+    if not path.is_dir() and not path.is_absolute() and (REPO / path).is_dir():
+        path = REPO / path
+    if not path.is_dir():
+        raise CldstatsError(f"release folder {release_dir} not found (working directory {Path.cwd()})")
+    return Release(path.resolve(), month)
+
+
+# ---------------------------------------------------------------------------------------------
+# Formatting helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _number(text: str) -> float | None:
+    """A published cell as a number, or None for a symbol or blank."""
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def fmt_count(value: float) -> str:
+    """Whole number with thousands separators: ``13825 -> "13,825"``."""
+    return f"{int(round(value)):,}"
+
+
+def fmt_day(iso_date: str) -> str:
+    """``"2024-03-31" -> "31 March 2024"``."""
+    day = dt.date.fromisoformat(iso_date)
+    return f"{day.day} {day:%B %Y}"
+
+
+def fmt_month(month: str) -> str:
+    """``"2024-03" -> "March 2024"``."""
+    return f"{dt.date.fromisoformat(month + '-01'):%B %Y}"
+
+
+def change_phrase(now: float, before: float) -> str:
+    """``"up 100 (0.7%)"``, ``"down 5 (less than 0.1%)"`` or ``"unchanged"``."""
+    diff = now - before
+    if diff == 0:
+        return "unchanged"
+    direction = "up" if diff > 0 else "down"
+    if before == 0:
+        return f"{direction} {fmt_count(abs(diff))}"
+    share = abs(diff) / before * 100
+    share_text = "less than 0.1%" if share < 0.05 else f"{share:.1f}%"
+    return f"{direction} {fmt_count(abs(diff))} ({share_text})"
+
+
+def _html(fragment: str):
+    from IPython.display import HTML
+
+    return HTML(fragment)
+
+
+def _table_html(frame: pd.DataFrame, caption: str, *, table_id: str, escape: bool = True) -> str:
+    """An accessible table: caption, column headers with ``scope``, no index, deterministic ids.
+
+    A pandas Styler would do, but it stamps a random id on every table; a fixed id keeps two renders
+    of the same notebook identical.
+    """
+    head = "".join(f'<th scope="col">{html.escape(str(c))}</th>' for c in frame.columns)
+    rows = []
+    for record in frame.itertuples(index=False):
+        cells = []
+        for value in record:
+            text = str(value)
+            text = html.escape(text) if escape else text
+            numeric = _number(str(value).replace(",", "")) is not None or str(value) in SYMBOLS
+            cells.append(f'<td class="num">{text}</td>' if numeric else f"<td>{text}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    body = "".join(rows) if rows else f'<tr><td colspan="{len(frame.columns)}">None.</td></tr>'
+    return (
+        f'<table class="data-table" id="{table_id}"><caption>{html.escape(caption)}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    )
+
+
+def _display_count(text: str) -> str:
+    value = _number(text)
+    return fmt_count(value) if value is not None else text
+
+
+# ---------------------------------------------------------------------------------------------
+# Published figures (data/*.csv only)
+# ---------------------------------------------------------------------------------------------
+
+
+def _lts_england(release: Release, setting: str = "All") -> pd.DataFrame:
+    lts = release.csv("data/long_term_support.csv")
+    rows = lts[
+        (lts["area_level"] == ENGLAND) & (lts["support_setting"] == setting)
+        & (lts["breakdown"] == "All") & (lts["breakdown_value"] == "All")
+    ]
+    return rows.sort_values("reference_date")
+
+
+def _year_earlier(release: Release, table: str, column: str, period: str, **match: str) -> float | None:
+    """The published value of the same cell a year earlier: in this release if it reaches back
+    that far, else in a sibling release ``reports/<month>/`` holding that period."""
+    year, rest = period.split("-", 1)
+    earlier = f"{int(year) - 1}-{rest}"
+    if column == "reference_date":
+        # Month ends: 29 February has no twin, so compare month ends by month.
+        earlier_month = earlier[:7]
+    else:
+        earlier_month = earlier
+    candidates = [release.path / "data" / table]
+    siblings = sorted(release.path.parent.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]/data/" + table), reverse=True)
+    candidates += [p for p in siblings if p.parent.parent != release.path and p.parent.parent.name < release.month]
+    for path in candidates:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        hit = frame[frame[column].str.startswith(earlier_month)]
+        for key, value in match.items():
+            hit = hit[hit[key] == value]
+        if len(hit):
+            return _number(hit["value"].iloc[0])
+    return None
+
+
+@dataclass
+class Headline:
+    """The England long-term support figure at the reference date and its comparisons (published)."""
+
+    reference_date: str
+    value: float | None
+    value_text: str
+    previous_date: str | None
+    previous_value: float | None
+    year_earlier_value: float | None
+    councils_included: str
+    regional_low: tuple[str, float] | None
+    regional_high: tuple[str, float] | None
+    england_rate: float | None
+
+
+def long_term_support_headline(release: Release) -> Headline:
+    """Numbers behind the long-term support headline, from published cells only.
+
+    Parameters
+    ----------
+    release : Release
+
+    Returns
+    -------
+    Headline
+        England ``All``/``All`` at the reference date, the previous month end in the release, the
+        same month a year earlier if any release holds it, and the lowest and highest regional
+        published rates per 100,000 adults.
+    """
+    england = _lts_england(release)
+    now = england[england["reference_date"] == release.reference_date]
+    if now.empty:
+        raise CldstatsError(f"data/long_term_support.csv has no England row at {release.reference_date}")
+    earlier = england[england["reference_date"] < release.reference_date]
+    previous = earlier.iloc[-1] if len(earlier) else None
+    rates = release.csv("data/long_term_support_rates.csv")
+    at_date = rates[
+        (rates["reference_date"] == release.reference_date) & (rates["support_setting"] == "All")
+        & (rates["breakdown"] == "All") & (rates["breakdown_value"] == "All")
+    ]
+    regional = at_date[at_date["area_level"] == "Region"].assign(rate_value=lambda f: f["rate"].map(_number))
+    regional = regional.dropna(subset=["rate_value"]).sort_values(["rate_value", "area_name"])
+    england_rate = at_date[at_date["area_level"] == ENGLAND]["rate"].map(_number)
+    return Headline(
+        reference_date=release.reference_date,
+        value=_number(now["value"].iloc[0]),
+        value_text=now["value"].iloc[0],
+        previous_date=None if previous is None else previous["reference_date"],
+        previous_value=None if previous is None else _number(previous["value"]),
+        year_earlier_value=_year_earlier(
+            release, "long_term_support.csv", "reference_date", release.reference_date,
+            area_level=ENGLAND, support_setting="All", breakdown="All", breakdown_value="All",
+        ),
+        councils_included=now["councils_included"].iloc[0],
+        regional_low=None if regional.empty else (regional["area_name"].iloc[0], regional["rate_value"].iloc[0]),
+        regional_high=None if regional.empty else (regional["area_name"].iloc[-1], regional["rate_value"].iloc[-1]),
+        england_rate=england_rate.iloc[0] if len(england_rate) else None,
+    )
+
+
+def long_term_support_commentary(release: Release) -> str:
+    """Sentences for the long-term support headline, built from :func:`long_term_support_headline`.
+
+    Returns
+    -------
+    str
+        An HTML fragment: the level (in a ``headline-figure`` element the tests read), the change on
+        the previous month end and on the year, and the regional range of rates.
+    """
+    h = long_term_support_headline(release)
+    if h.value is None:
+        return (f"<p>The England figure at {fmt_day(h.reference_date)} is not published "
+                f"(shown as {html.escape(h.value_text)}).</p>")
+    figure = (f'<strong class="headline-figure" data-measure="long_term_support" '
+              f'data-reference="{h.reference_date}">{fmt_count(h.value)}</strong>')
+    parts = [f"At {fmt_day(h.reference_date)}, {figure} people were receiving long-term support "
+             f"from the councils with data ({html.escape(h.councils_included)} councils)"]
+    if h.previous_value is not None:
+        parts.append(f"{change_phrase(h.value, h.previous_value)} on {fmt_day(h.previous_date)}")
+    sentences = [", ".join(parts) + "."]
+    if h.year_earlier_value is not None:
+        sentences.append(f"This was {change_phrase(h.value, h.year_earlier_value)} on a year earlier.")
+    else:
+        sentences.append("No figure for a year earlier is published yet (the collection starts in April 2023), "
+                         "so there is no change on the year.")
+    if h.regional_low and h.regional_high:
+        england = "" if h.england_rate is None else f" (England {fmt_count(h.england_rate)})"
+        sentences.append(
+            f"Rates ranged from {fmt_count(h.regional_low[1])} per 100,000 adults in "
+            f"{html.escape(h.regional_low[0])} to {fmt_count(h.regional_high[1])} in "
+            f"{html.escape(h.regional_high[0])}{england}."
+        )
+    sentences.append("Figures are provisional [p], rounded to the nearest 5, and changes are worked out "
+                     "from the rounded figures.")
+    return '<p class="commentary">' + " ".join(sentences) + "</p>"
+
+
+def assessments_commentary(release: Release) -> str:
+    """Sentences for people assessed in the reference month and the year to date (published cells).
+
+    Returns
+    -------
+    str
+        HTML fragment with the month's England figure, its change on the previous month and the
+        ``Total`` over the release's months.
+    """
+    table = release.csv("data/assessments.csv")
+    england = table[(table["area_level"] == ENGLAND) & (table["breakdown"] == "All")]
+    months = england[england["reference_month"] != "Total"].sort_values("reference_month")
+    now = months[months["reference_month"] == release.month]
+    if now.empty or _number(now["value"].iloc[0]) is None:
+        return f"<p>No published England figure for people assessed in {fmt_month(release.month)}.</p>"
+    value = _number(now["value"].iloc[0])
+    figure = (f'<strong class="headline-figure" data-measure="assessments" '
+              f'data-reference="{release.month}">{fmt_count(value)}</strong>')
+    text = f"In {fmt_month(release.month)}, {figure} people had an assessment completed"
+    earlier = months[months["reference_month"] < release.month]
+    if len(earlier) and _number(earlier["value"].iloc[-1]) is not None:
+        last = earlier.iloc[-1]
+        text += f", {change_phrase(value, _number(last['value']))} on {fmt_month(last['reference_month'])}"
+    text += "."
+    total = england[england["reference_month"] == "Total"]
+    if len(total) and _number(total["value"].iloc[0]) is not None and len(months):
+        text += (f" Over {fmt_month(months['reference_month'].iloc[0])} to {fmt_month(release.month)}, "
+                 f"{fmt_count(_number(total['value'].iloc[0]))} people were assessed (each person counted once).")
+    return f'<p class="commentary">{text}</p>'
+
+
+def headline(release: Release, measure: str = "long_term_support"):
+    """Display the headline and commentary of ``measure`` (``long_term_support`` or ``assessments``)."""
+    if measure == "long_term_support":
+        return _html(long_term_support_commentary(release))
+    if measure == "assessments":
+        return _html(assessments_commentary(release))
+    raise CldstatsError(f"unknown measure {measure!r}")
+
+
+def release_summary(release: Release):
+    """Display what the release is: month, reference date, councils, status and the files."""
+    lts = _lts_england(release)
+    at_date = lts[lts["reference_date"] == release.reference_date]
+    councils = at_date["councils_included"].iloc[0] if len(at_date) else "unknown"
+    manifest = release.manifest()
+    override = (manifest.get("gate") or {}).get("override_reason") or ""
+    items = [
+        f"<li>Reference date: {fmt_day(release.reference_date)}</li>",
+        f"<li>Councils with data: {html.escape(councils)}</li>",
+        "<li>Status: official statistics in development; every figure is provisional [p]</li>",
+    ]
+    if manifest.get("synthetic_data"):
+        items.append("<li><strong>Synthetic data</strong>: these figures are not real.</li>")
+    if override:
+        items.append(f"<li>Published despite a quality gate stop: {html.escape(override)}</li>")
+    return _html('<ul class="release-summary">' + "".join(items) + "</ul>")
+
+
+def downloads(release: Release):
+    """Display links to the release's CSVs and spreadsheets, relative to the HTML folder."""
+    links = []
+    for folder in ("data", "spreadsheets"):
+        for path in sorted((release.path / folder).glob("*")):
+            if path.suffix in (".csv", ".xlsx"):
+                href = f"{HTML_TO_RELEASE}/{folder}/{path.name}"
+                links.append(f'<li><a href="{html.escape(href)}">{html.escape(path.name)}</a></li>')
+    if not links:
+        return _html("<p>No downloadable files in this release.</p>")
+    return _html('<ul class="downloads">' + "".join(links) + "</ul>")
+
+
+def chart(release: Release, name: str):
+    """Display one chart from ``charts/`` as an embedded PNG with its recorded alt text.
+
+    The PNG goes into the notebook output as a ``data:`` URI inside ``<img alt=...>`` so both
+    renderers carry it into a self-contained HTML file with the alt text the chart module wrote.
+    """
+    index_path = release.path / "charts" / "charts.json"
+    if not index_path.exists():
+        return _html(f'<p class="missing">Chart {html.escape(name)} not available in this release.</p>')
+    entries = {c["name"]: c for c in json.loads(index_path.read_text(encoding="utf-8"))["charts"]}
+    if name not in entries:
+        return _html(f'<p class="missing">Chart {html.escape(name)} not available in this release.</p>')
+    entry = entries[name]
+    png_name = (entry.get("files") or {}).get("png") or entry.get("png") or f"{name}.png"
+    png = release.path / "charts" / Path(png_name).name
+    data = base64.b64encode(png.read_bytes()).decode("ascii")
+    description = entry.get("description") or ""
+    return _html(
+        f'<figure class="chart" id="chart-{html.escape(name)}">'
+        f'<img src="data:image/png;base64,{data}" alt="{html.escape(entry["alt_text"], quote=True)}">'
+        f"<figcaption>{html.escape(entry['title'])}</figcaption>"
+        + (f'<details class="chart-description"><summary>Chart description and data</summary>'
+           f"<p>{html.escape(description)}</p></details>" if description else "")
+        + "</figure>"
+    )
+
+
+def charts(release: Release, names: tuple[str, ...]):
+    """Display several charts (see :func:`chart`), skipping none silently: a missing one says so."""
+    from IPython.display import HTML
+
+    return HTML("".join(chart(release, name).data for name in names))
+
+
+def england_trend_table(release: Release) -> pd.DataFrame:
+    """England people receiving long-term support at each month end, by support setting (published)."""
+    lts = release.csv("data/long_term_support.csv")
+    rows = lts[(lts["area_level"] == ENGLAND) & (lts["breakdown"] == "All")]
+    wide = rows.pivot(index="reference_date", columns="support_setting", values="value")
+    order = [s for s in ("All", "Community", "Residential care", "Nursing care", "Prison") if s in wide.columns]
+    wide = wide[order].map(_display_count).reset_index()
+    wide.columns.name = None
+    wide["reference_date"] = wide["reference_date"].map(fmt_day)
+    return wide.rename(columns={"reference_date": "Month end", "All": "All settings"})
+
+
+def region_table(release: Release) -> pd.DataFrame:
+    """Regions at the reference date: people receiving long-term support and rate per 100,000 adults."""
+    lts = release.csv("data/long_term_support.csv")
+    rates = release.csv("data/long_term_support_rates.csv")
+    keys = ["area_code", "area_name", "councils_included"]
+
+    def pick(frame):
+        return frame[
+            (frame["reference_date"] == release.reference_date) & (frame["area_level"].isin([ENGLAND, "Region"]))
+            & (frame["support_setting"] == "All") & (frame["breakdown"] == "All")
+        ]
+
+    table = pick(lts)[keys + ["value"]].merge(pick(rates)[["area_code", "rate"]], on="area_code", how="left")
+    table["value"] = table["value"].map(_display_count)
+    table = table.rename(columns={
+        "area_name": "Area", "value": "People", "rate": "Rate per 100,000 adults",
+        "councils_included": "Councils included",
+    })
+    return table[["Area", "People", "Rate per 100,000 adults", "Councils included"]]
+
+
+def breakdown_table(release: Release, breakdown: str) -> pd.DataFrame:
+    """England at the reference date by ``breakdown`` (rows) and support setting (columns), published."""
+    lts = release.csv("data/long_term_support.csv")
+    rows = lts[
+        (lts["reference_date"] == release.reference_date) & (lts["area_level"] == ENGLAND)
+        & (lts["breakdown"] == breakdown)
+    ]
+    if rows.empty:
+        raise CldstatsError(f"no England rows for breakdown {breakdown!r} at {release.reference_date}")
+    order = list(dict.fromkeys(rows["breakdown_value"]))
+    wide = rows.pivot(index="breakdown_value", columns="support_setting", values="value").reindex(order)
+    settings = [s for s in ("All", "Community", "Residential care", "Nursing care", "Prison") if s in wide.columns]
+    wide = wide[settings].map(_display_count).reset_index()
+    wide.columns.name = None
+    return wide.rename(columns={"breakdown_value": breakdown, "All": "All settings"})
+
+
+def assessments_table(release: Release, area_level: str = ENGLAND, breakdown: str = "All") -> pd.DataFrame:
+    """People assessed each month (and ``Total``) for England or each region, published cells."""
+    table = release.csv("data/assessments.csv")
+    rows = table[(table["area_level"] == area_level) & (table["breakdown"] == breakdown)]
+    wide = rows.pivot(index="reference_month", columns=["area_name", "breakdown_value"], values="value")
+    wide.columns = [name if value == "All" else f"{name}: {value}" if area_level != ENGLAND else value
+                    for name, value in wide.columns]
+    wide = wide.map(_display_count).reset_index()
+    wide["reference_month"] = wide["reference_month"].map(lambda m: m if m == "Total" else fmt_month(m))
+    return wide.rename(columns={"reference_month": "Month"})
+
+
+def table(frame: pd.DataFrame, caption: str, table_id: str):
+    """Display a frame built by this module as an accessible HTML table."""
+    return _html(_table_html(frame, caption, table_id=table_id))
+
+
+def related_reports():
+    """Display links from the publication report to the two topic pages rendered beside it."""
+    return _html(
+        '<ul class="related"><li><a href="long_term_support.html">People receiving long-term support: '
+        "region, age, gender and ethnicity tables</a></li>"
+        '<li><a href="assessments.html">People assessed: tables by month, age group and region</a></li></ul>'
+    )
+
+
+def notes():
+    """Display the notes on symbols and rounding every report carries."""
+    return _html(
+        '<dl class="notes">'
+        "<dt>[c]</dt><dd>confidential: a count of 1 to 4 before rounding</dd>"
+        "<dt>[x]</dt><dd>not available: the council's submission was missing or rejected</dd>"
+        "<dt>[z]</dt><dd>not applicable</dd>"
+        "<dt>[p]</dt><dd>provisional: every figure in this release</dd>"
+        "<dt>[r]</dt><dd>revised since the previous release of the same period</dd>"
+        "</dl><p>Counts are rounded to the nearest 5 and rates to whole numbers, each cell on its own, "
+        "so parts may not sum to totals.</p>"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# QA (restricted: reads qa/ and manifest.json)
+# ---------------------------------------------------------------------------------------------
+
+
+def gate_summary(release: Release):
+    """Display the publication gate: coverage, England month change, failures and any override."""
+    gate = release.manifest().get("gate")
+    if not gate:
+        return _html("<p>No manifest yet: the gate decision is recorded when the release is placed.</p>")
+    change = gate.get("month_change")
+    rows = [
+        ("Decision", gate.get("message", "")),
+        ("Councils with a selected file", f"{gate.get('councils_selected')} of 153"),
+        ("Coverage", f"{gate.get('coverage', 0):.1%}"),
+        ("England month-on-month change (unrounded)", "not available" if change is None else f"{change:.2%}"),
+        ("Gate failures", "; ".join(gate.get("failures") or []) or "none"),
+        ("Override reason", gate.get("override_reason") or "none"),
+    ]
+    rows += [(f"Submissions {k}", str(v)) for k, v in sorted((gate.get("submission_outcomes") or {}).items())]
+    frame = pd.DataFrame(rows, columns=["Item", "Value"])
+    return _html(_table_html(frame, "Publication gate", table_id="gate"))
+
+
+def validation_by_suite(release: Release) -> pd.DataFrame:
+    """Great Expectations results of every submission aggregated per suite.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per suite: submissions validated, submissions passing, expectations evaluated and
+        failed, and the most frequent failing checks.
+    """
+    folder = release.path / "qa" / "validation"
+    stats: dict[str, dict] = {}
+    for path in sorted(folder.glob("*.json")):
+        result = json.loads(path.read_text(encoding="utf-8"))
+        for suite_name, suite in (result.get("suites") or {}).items():
+            entry = stats.setdefault(suite_name, {"submissions": 0, "passed": 0, "evaluated": 0,
+                                                  "failed": 0, "checks": {}})
+            entry["submissions"] += 1
+            entry["passed"] += bool(suite.get("success"))
+            entry["evaluated"] += int(suite.get("statistics", {}).get("evaluated_expectations", 0))
+            entry["failed"] += int(suite.get("statistics", {}).get("unsuccessful_expectations", 0))
+            for item in suite.get("results", []):
+                if item.get("success"):
+                    continue
+                config = item.get("expectation_config", {})
+                meta = config.get("meta", {})
+                label = meta.get("check") or config.get("type", "?")
+                column = meta.get("field") or config.get("kwargs", {}).get("column")
+                label = f"{label} ({column})" if column else label
+                entry["checks"][label] = entry["checks"].get(label, 0) + 1
+    rows = []
+    for suite_name, e in sorted(stats.items()):
+        top = sorted(e["checks"].items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        rows.append({
+            "Suite": suite_name,
+            "Submissions": e["submissions"],
+            "Submissions passing": e["passed"],
+            "Expectations evaluated": e["evaluated"],
+            "Expectations failed": e["failed"],
+            "Most frequent failures (submissions)": "; ".join(f"{k}: {v}" for k, v in top) or "none",
+        })
+    return pd.DataFrame(rows, columns=["Suite", "Submissions", "Submissions passing", "Expectations evaluated",
+                                       "Expectations failed", "Most frequent failures (submissions)"])
+
+
+def _failed_counts(release: Release) -> pd.DataFrame:
+    """Field-level failures of the selected files from ``qa/data_quality/<LA>.csv``."""
+    frames = []
+    for path in sorted((release.path / "qa" / "data_quality").glob("E*.csv")):
+        if path.stem.endswith("_records"):
+            continue
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame["la_code"] = path.stem
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame(columns=["la_code", "file", "field", "label", "check", "status", "count"])
+    frame = pd.concat(frames, ignore_index=True)
+    frame["count"] = pd.to_numeric(frame["count"], errors="coerce").fillna(0).astype(int)
+    return frame[frame["status"].str.startswith("Failed") & (frame["count"] > 0)]
+
+
+def council_summary(release: Release) -> pd.DataFrame:
+    """Gate outcome per council: the selected file, its outcome, rows and failed field checks.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per council of the 153, with a ``Report`` column holding an HTML link to the
+        council's data quality report (relative to the HTML folder) where one exists.
+    """
+    from cldstats import reference
+
+    councils = reference.councils()[["la_code", "la_name", "region"]]
+    subs = release.csv("qa/submissions.csv").copy()
+    subs["selected"] = subs["selected"].str.lower() == "true"
+    files = subs.groupby("la_code").size().rename("files")
+    chosen = subs[subs["selected"]].drop_duplicates("la_code").set_index("la_code")
+    failed = _failed_counts(release)
+    selected_files = set(chosen["file"]) if len(chosen) else set()
+    failed = failed[failed["file"].isin(selected_files)] if "file" in failed else failed
+    failures = failed.groupby("la_code")["count"].sum()
+    rows = []
+    for c in councils.itertuples():
+        if c.la_code in chosen.index:
+            s = chosen.loc[c.la_code]
+            outcome, used, excluded = s["outcome"], s["rows_used"], s["rows_excluded"]
+        elif c.la_code in files.index:
+            last = subs[subs["la_code"] == c.la_code].iloc[-1]
+            outcome, used, excluded = f"not selected ({last['outcome']})", "0", last["rows_read"]
+        else:
+            outcome, used, excluded = "no submission [x]", "", ""
+        report = release.path / "qa" / "data_quality" / f"{c.la_code}.html"
+        link = (f'<a href="{HTML_TO_RELEASE}/qa/data_quality/{c.la_code}.html">{c.la_code}</a>'
+                if report.exists() else "")
+        rows.append({
+            "Council": c.la_name, "Code": c.la_code, "Region": c.region,
+            "Files": int(files.get(c.la_code, 0)), "Outcome": outcome, "Rows used": used,
+            "Rows excluded": excluded, "Failed values": int(failures.get(c.la_code, 0)), "Report": link,
+        })
+    return pd.DataFrame(rows)
+
+
+def council_table(release: Release):
+    """Display :func:`council_summary` with working links (the link column is HTML)."""
+    frame = council_summary(release)
+    escaped = frame.copy()
+    for column in escaped.columns:
+        if column != "Report":
+            escaped[column] = escaped[column].map(lambda v: html.escape(str(v)))
+    return _html(_table_html(escaped, "Data quality gate outcome per council", table_id="councils", escape=False))
+
+
+def main_failures(release: Release, top: int = 15) -> pd.DataFrame:
+    """The field checks failing most often across the selected files (values and councils)."""
+    failed = _failed_counts(release)
+    subs = release.csv("qa/submissions.csv")
+    selected = set(subs.loc[subs["selected"].str.lower() == "true", "file"])
+    failed = failed[failed["file"].isin(selected)]
+    if failed.empty:
+        return pd.DataFrame(columns=["Field", "Check", "Status", "Values", "Councils"])
+    grouped = failed.groupby(["label", "check", "status"]).agg(Values=("count", "sum"), Councils=("la_code", "nunique"))
+    grouped = grouped.reset_index().sort_values(["Values", "label"], ascending=[False, True]).head(top)
+    return grouped.rename(columns={"label": "Field", "check": "Check", "status": "Status"})
+
+
+def coverage_summary(release: Release) -> pd.DataFrame:
+    """Councils with data per region at the reference date (from the unrounded long-term support table)."""
+    from cldstats import reference
+
+    councils = reference.councils()
+    subs = release.csv("qa/submissions.csv")
+    selected = set(subs.loc[subs["selected"].str.lower() == "true", "la_code"])
+    councils["selected"] = councils["la_code"].isin(selected)
+    table = councils.groupby("region").agg(Councils=("la_code", "size"), With_data=("selected", "sum")).reset_index()
+    table["Coverage"] = (table["With_data"] / table["Councils"]).map(lambda v: f"{v:.0%}")
+    table["Missing"] = [
+        ", ".join(councils[(councils["region"] == r) & ~councils["selected"]]["la_name"]) or "none"
+        for r in table["region"]
+    ]
+    return table.rename(columns={"region": "Region", "With_data": "Councils with data"})
+
+
+def month_changes(release: Release, threshold: str = "0.05") -> pd.DataFrame:
+    """Areas whose unrounded count moved more than ``threshold`` on the previous month (QA only).
+
+    Parameters
+    ----------
+    release : Release
+    threshold : str
+        A share as a string (a notebook parameter), e.g. ``"0.05"`` for 5%.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long-term support at the reference date against the previous month end, and people
+        assessed in the month against the previous month, for England, regions and councils
+        (``All`` settings, no breakdown), beyond the threshold, largest first.
+    """
+    try:
+        limit = float(threshold)
+    except ValueError:
+        raise CldstatsError(f"change threshold must be a number as a string, not {threshold!r}") from None
+    out = []
+    specs = (("Long-term support", "qa/long_term_support_unrounded.csv", "reference_date", {"support_setting": "All"}),
+             ("Assessments", "qa/assessments_unrounded.csv", "reference_month", {}))
+    for measure, path, period_col, match in specs:
+        frame = release.csv(path)
+        frame = frame[(frame["breakdown"] == "All") & (frame["breakdown_value"] == "All")]
+        for key, value in match.items():
+            frame = frame[frame[key] == value]
+        periods = sorted(p for p in frame[period_col].unique() if p != "Total")
+        current = release.reference_date if period_col == "reference_date" else release.month
+        if current not in periods or periods.index(current) == 0:
+            continue
+        previous = periods[periods.index(current) - 1]
+        now = frame[frame[period_col] == current].set_index("area_code")
+        before = frame[frame[period_col] == previous].set_index("area_code")
+        both = now.join(before[["value"]].rename(columns={"value": "value_previous"}), how="inner")
+        both["now"] = pd.to_numeric(both["value"], errors="coerce")
+        both["before"] = pd.to_numeric(both["value_previous"], errors="coerce")
+        both = both.dropna(subset=["now", "before"])
+        both = both[both["before"] > 0]
+        both["change"] = (both["now"] - both["before"]) / both["before"]
+        moved = both[both["change"].abs() > limit]
+        for code, r in moved.iterrows():
+            out.append({"Measure": measure, "Area": r["area_name"], "Level": r["area_level"], "Code": code,
+                        "Previous": f"{int(r['before']):,}", "Current": f"{int(r['now']):,}",
+                        "Change": f"{r['change']:+.1%}", "_abs": abs(r["change"])})
+    frame = pd.DataFrame(out, columns=["Measure", "Area", "Level", "Code", "Previous", "Current", "Change", "_abs"])
+    return frame.sort_values(["_abs", "Code"], ascending=[False, True]).drop(columns="_abs").reset_index(drop=True)
+
+
+_KEYS = {
+    "long_term_support.csv": ["reference_date", "area_code", "support_setting", "breakdown", "breakdown_value"],
+    "long_term_support_rates.csv": ["reference_date", "area_code", "support_setting", "breakdown", "breakdown_value"],
+    "assessments.csv": ["reference_month", "area_code", "breakdown", "breakdown_value"],
+}
+
+
+def previous_release(release: Release) -> Path | None:
+    """The most recent earlier run of the same month kept under ``releases/<run id>/``, if any."""
+    runs = sorted(p for p in (release.path / "releases").glob("*") if (p / "data").is_dir())
+    return runs[-1] if runs else None
+
+
+def revisions(release: Release) -> pd.DataFrame:
+    """Cells flagged ``[r]`` in the published tables, with the earlier value where it is known.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Table, the cell's keys, the previous and current published value. The previous value comes
+        from the latest earlier run of the same month under ``<release>/releases/``; a revision
+        against the previous month's release (METHODOLOGY.md section 7) shows ``see <month>``.
+    """
+    earlier = previous_release(release)
+    rows = []
+    for name, keys in _KEYS.items():
+        frame = release.csv(f"data/{name}")
+        value_col = "rate" if "rates" in name else "value"
+        flagged = frame[frame["flags"].str.split().map(lambda f: "r" in f)]
+        if flagged.empty:
+            continue
+        old = None
+        if earlier is not None and (earlier / "data" / name).exists():
+            old = pd.read_csv(earlier / "data" / name, dtype=str, keep_default_na=False).set_index(keys)[value_col]
+        for _, r in flagged.iterrows():
+            key = tuple(r[k] for k in keys)
+            previous = old.get(key, "not in previous run") if old is not None else "previous release not kept here"
+            rows.append({"Table": name, "Period": r[keys[0]], "Area": r["area_name"],
+                         "Cell": " / ".join(r[k] for k in keys[2:]), "Previous": previous, "Current": r[value_col]})
+    return pd.DataFrame(rows, columns=["Table", "Period", "Area", "Cell", "Previous", "Current"])
+
+
+def qa_table(frame: pd.DataFrame, caption: str, table_id: str, limit: int = 200):
+    """Display a QA frame; long frames are cut at ``limit`` rows and say how many were left out."""
+    shown = frame.head(limit)
+    extra = (f"<p>{len(frame) - limit:,} more rows are in the QA files.</p>" if len(frame) > limit else "")
+    if frame.empty:
+        return _html(f"<p>{html.escape(caption)}: none.</p>")
+    return _html(_table_html(shown, caption, table_id=table_id) + extra)

@@ -1,0 +1,288 @@
+"""Notebooks and HTML reports end to end: a small synthetic release is published once per module,
+then the real notebooks run through papermill on the ``cldstats`` kernel and are rendered to HTML
+(nbconvert: Quarto is not installed here), and the HTML is loaded in headless Chromium."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from cldstats import render, report, synth
+from cldstats.errors import CldstatsError
+from cldstats.publish import publish_month
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+MONTH = "2024-03"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Publish a synthetic month for 8 councils, run the notebooks, render HTML, write the index."""
+    tmp = tmp_path_factory.mktemp("render")
+    data_dir = tmp / "data"
+    synth.generate(data_dir, councils=8)
+    params = tmp / "small.yaml"
+    params.write_text('override:\n  reason: "test run on 8 of 153 councils"\n', encoding="utf-8")
+    result = publish_month(MONTH, params_file=params, data_dir=data_dir, out_dir=tmp / "reports", progress=False)
+    release = result.release_dir
+    started = time.perf_counter()
+    executed = render.run_notebooks(release, MONTH, progress=False)
+    renderer = render.render_html(executed, release / "html")
+    index = render.write_index(tmp / "reports")
+    return {"release": release, "executed": executed, "renderer": renderer, "index": index,
+            "seconds": time.perf_counter() - started}
+
+
+def _text_without_data_uris(page: str) -> str:
+    # Base64 image data can contain any digit sequence; figures are searched in the text only.
+    return re.sub(r"data:[a-z/+]+;base64,[A-Za-z0-9+/=]+", "", page)
+
+
+def _html_files(built) -> list[Path]:
+    return sorted((built["release"] / "html").glob("*.html")) + [built["index"]]
+
+
+# ------------------------------------------------------------------------------ notebooks
+
+
+def test_committed_notebooks_are_thin_and_have_no_outputs():
+    for name in render.NOTEBOOKS:
+        nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+        nbformat.validate(nb)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert "parameters" in code[0].metadata.get("tags", []), name
+        for cell in code:
+            assert cell.outputs == [] and cell.execution_count is None, f"{name}: outputs committed"
+        # Parameters are strings only.
+        for line in code[0].source.splitlines():
+            if "=" in line and not line.lstrip().startswith("#"):
+                assert re.fullmatch(r'\s*\w+ = "[^"]*"\s*', line), f"{name}: {line}"
+        assert nb.metadata["kernelspec"]["name"] == "cldstats"
+
+
+def test_executed_notebooks_have_injected_parameters_and_no_errors(built):
+    assert [p.name for p in built["executed"]] == [f"{n}.ipynb" for n in render.NOTEBOOKS]
+    for path in built["executed"]:
+        nb = nbformat.read(path, as_version=4)
+        injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+        assert len(injected) == 1, path.name
+        assert f'month = "{MONTH}"' in injected[0].source
+        assert 'release_dir = "reports/2024-03"' in injected[0].source
+        for cell in nb.cells:
+            for output in cell.get("outputs", []):
+                assert output["output_type"] != "error", (path.name, output.get("evalue"))
+    assert nb.metadata["papermill"]["parameters"]["month"] == MONTH
+
+
+# ------------------------------------------------------------------------------ parameters
+
+
+def test_parameter_mismatch_is_an_error():
+    notebook = ROOT / "notebooks" / "publication.ipynb"
+    render.check_parameters(notebook, {"month": MONTH, "release_dir": "reports/2024-03"})
+    with pytest.raises(CldstatsError, match=r"publication.ipynb: unknown parameter\(s\) colour"):
+        render.check_parameters(notebook, {"month": MONTH, "release_dir": "x", "colour": "red"})
+    with pytest.raises(CldstatsError, match=r"publication.ipynb: missing parameter\(s\) release_dir"):
+        render.check_parameters(notebook, {"month": MONTH})
+    with pytest.raises(CldstatsError, match=r"not strings: month=202403 \(int\)"):
+        render.check_parameters(notebook, {"month": 202403, "release_dir": "x"})
+    with pytest.raises(CldstatsError, match="change_threshold"):
+        render.check_parameters(ROOT / "notebooks" / "data_quality.ipynb", {"month": MONTH, "release_dir": "x"})
+
+
+def test_run_notebooks_rejects_bad_month(tmp_path):
+    with pytest.raises(CldstatsError, match="YYYY-MM"):
+        render.run_notebooks(tmp_path, "2024-3")
+
+
+def test_failing_notebook_names_notebook_and_error(tmp_path):
+    source = tmp_path / "notebooks"
+    source.mkdir()
+    for name in render.NOTEBOOKS:
+        shutil.copy(ROOT / "notebooks" / f"{name}.ipynb", source / f"{name}.ipynb")
+    release = tmp_path / "reports" / MONTH
+    release.mkdir(parents=True)  # empty: the first notebook cannot open its tables
+    with pytest.raises(CldstatsError, match=r"notebook data_quality failed in cell \d+ \(CldstatsError:"):
+        render.run_notebooks(release, MONTH, notebooks_dir=source, progress=False, timeout=60)
+
+
+# ------------------------------------------------------------------------------ HTML content
+
+
+def test_renderer_and_files(built):
+    assert built["renderer"].startswith("nbconvert ") or built["renderer"].startswith("quarto ")
+    names = {p.name for p in (built["release"] / "html").glob("*.html")}
+    assert names == set(render.HTML_NAMES.values())
+
+
+def test_headline_equals_published_csv(built):
+    release = built["release"]
+    lts = pd.read_csv(release / "data" / "long_term_support.csv", dtype=str, keep_default_na=False)
+    england = lts[(lts["reference_date"] == "2024-03-31") & (lts["area_level"] == "England")
+                  & (lts["support_setting"] == "All") & (lts["breakdown"] == "All")]
+    published = int(england["value"].iloc[0])
+    page = (release / "html" / "publication.html").read_text(encoding="utf-8")
+    quoted = re.search(r'class="headline-figure" data-measure="long_term_support"[^>]*>([\d,]+)<', page)
+    assert quoted, "no headline figure in publication.html"
+    assert int(quoted.group(1).replace(",", "")) == published
+    assert "At 31 March 2024, " in page
+
+
+def test_publication_report_quotes_no_unrounded_figure(built):
+    release = built["release"]
+    unrounded = pd.read_csv(release / "qa" / "long_term_support_unrounded.csv", dtype=str)
+    rounded = pd.read_csv(release / "data" / "long_term_support.csv", dtype=str, keep_default_na=False)
+    keys = ["reference_date", "area_code", "support_setting", "breakdown", "breakdown_value"]
+    both = unrounded.merge(rounded, on=keys, suffixes=("_u", "_p"))
+    england = both[(both["area_code"] == "E92000001") & (both["support_setting"] == "All")
+                   & (both["breakdown"] == "All")]
+    differing = england[england["value_u"] != england["value_p"]]
+    assert len(differing), "no England cell where rounding changed the value: the check would be empty"
+    texts = {name: _text_without_data_uris((release / "html" / name).read_text(encoding="utf-8"))
+             for name in ("publication.html", "long_term_support.html", "assessments.html")}
+    for value in differing["value_u"]:
+        number = int(value)
+        for name, text in texts.items():
+            assert not re.search(rf"(?<![\d,.]){number:,}(?![\d,])", text), (name, number)
+            assert not re.search(rf"(?<![\d,.]){number}(?![\d,])", text) or number < 1000, (name, number)
+
+
+def test_commentary_from_numbers():
+    assert report.change_phrase(13825, 13725) == "up 100 (0.7%)"
+    assert report.change_phrase(100, 105) == "down 5 (4.8%)"
+    assert report.change_phrase(5, 5) == "unchanged"
+    assert report.fmt_day("2024-02-29") == "29 February 2024"
+
+
+def test_qa_report_sections(built):
+    page = (built["release"] / "html" / "qa.html").read_text(encoding="utf-8")
+    for text in ("Restricted", "Publication gate", "cld_submission", "cld_release1_fields", "cld_cross_field",
+                 "test run on 8 of 153 councils", "Revisions", "previous month"):
+        assert text in page, text
+    # Council reports are linked relative to the HTML folder and exist.
+    links = re.findall(r'href="(\.\./qa/data_quality/E\d+\.html)"', page)
+    assert links
+    for link in links:
+        assert (built["release"] / "html" / link).resolve().exists(), link
+
+
+def test_revisions_against_previous_run(built, tmp_path):
+    release = report.Release(built["release"], MONTH)
+    frame = release.csv("data/long_term_support.csv").copy()
+    assert report.revisions(release).empty or "Previous" in report.revisions(release)
+    # A fake earlier run with one different cell and the [r] flag on the current one.
+    copy = tmp_path / MONTH
+    shutil.copytree(built["release"] / "data", copy / "data")
+    frame.loc[0, "flags"] = "p r"
+    frame.to_csv(copy / "data" / "long_term_support.csv", index=False)
+    old = frame.copy()
+    old.loc[0, "value"] = "999995"
+    (copy / "releases" / "20240101T000000Z" / "data").mkdir(parents=True)
+    old.to_csv(copy / "releases" / "20240101T000000Z" / "data" / "long_term_support.csv", index=False)
+    revised = report.revisions(report.Release(copy, MONTH))
+    assert len(revised) == 1 and revised["Previous"].iloc[0] == "999995"
+
+
+def test_month_changes_threshold(built):
+    release = report.Release(built["release"], MONTH)
+    everything = report.month_changes(release, "0")
+    assert len(report.month_changes(release, "0.5")) <= len(everything)
+    with pytest.raises(CldstatsError):
+        report.month_changes(release, "five percent")
+
+
+# ------------------------------------------------------------------------------ self-contained
+
+
+def test_html_is_self_contained_and_accessible(built):
+    for path in _html_files(built):
+        page = path.read_text(encoding="utf-8")
+        assert page.startswith("<!DOCTYPE html>") and '<html lang="en">' in page, path.name
+        assert re.search(r"<title>[^<]+</title>", page), path.name
+        assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page, flags=re.I), path.name
+        assert not re.search(r"@import|url\(\s*['\"]?https?:", page), path.name
+        assert "require.js" not in page and "mathjax" not in page.lower(), path.name
+        for img in re.findall(r"<img\b[^>]*>", page):
+            assert re.search(r'src="data:image/(png|svg\+xml);base64,', img), (path.name, img[:80])
+            assert re.search(r'alt="[^"]+"', img), (path.name, "image without alt text")
+    publication = (built["release"] / "html" / "publication.html").read_text(encoding="utf-8")
+    assert publication.count("<img ") >= 3
+
+
+def test_render_is_deterministic_apart_from_run_time(built, tmp_path):
+    render.render_html(built["executed"], tmp_path / "again")
+    for path in (built["release"] / "html").glob("*.html"):
+        first = re.sub(r'<p class="run-time">.*</p>', "", path.read_text(encoding="utf-8"))
+        second = re.sub(r'<p class="run-time">.*</p>', "", (tmp_path / "again" / path.name).read_text(encoding="utf-8"))
+        assert first == second, path.name
+
+
+def test_index_lists_months_newest_first(built, tmp_path):
+    reports = tmp_path / "reports"
+    for month in ("2024-01", "2024-03", "2023-12"):
+        (reports / month / "html").mkdir(parents=True)
+        (reports / month / "html" / "publication.html").write_text("x", encoding="utf-8")
+    (reports / "releases-not-a-month").mkdir()
+    page = render.write_index(reports).read_text(encoding="utf-8")
+    positions = [page.index(f'id="m-{m}"') for m in ("2024-03", "2024-01", "2023-12")]
+    assert positions == sorted(positions)
+    assert "releases-not-a-month" not in page
+    built_index = built["index"].read_text(encoding="utf-8")
+    assert f'href="{MONTH}/html/publication.html"' in built_index
+    assert f'href="{MONTH}/data/long_term_support.csv"' in built_index
+    assert ".xlsx" in built_index
+
+
+# ------------------------------------------------------------------------------ Chromium
+
+_PROBE = """<script>
+window.addEventListener('load', function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  var broken = imgs.filter(function (i) { return !i.complete || i.naturalWidth === 0; }).length;
+  document.body.setAttribute('data-images', imgs.length + ':' + broken);
+});
+</script>"""
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed")
+def test_html_opens_in_headless_chromium_with_every_image_decoded(built, tmp_path):
+    jobs = []
+    for n, path in enumerate(_html_files(built)):
+        # A copy beside the original (same relative links) with a probe that counts undecoded images.
+        probe = path.with_name(f".probe-{path.name}")
+        probe.write_text(path.read_text(encoding="utf-8").replace("</body>", _PROBE + "</body>"), encoding="utf-8")
+        command = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                   f"--user-data-dir={tmp_path / f'profile-{n}'}", "--run-all-compositor-stages-before-draw",
+                   "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()]
+        job = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        jobs.append((path, probe, job))
+    try:
+        for path, _probe, job in jobs:
+            dom, _ = job.communicate(timeout=90)
+            found = re.search(r'data-images="(\d+):(\d+)"', dom)
+            assert found, f"{path.name}: page did not load in Chromium"
+            total, broken = map(int, found.groups())
+            assert broken == 0, f"{path.name}: {broken} of {total} images not decoded"
+            if path.name in ("publication.html", "long_term_support.html", "assessments.html"):
+                assert total >= 1, path.name
+    finally:
+        for _, probe, job in jobs:
+            if job.poll() is None:
+                job.kill()
+            probe.unlink(missing_ok=True)
+
+
+def test_timing_is_reported(built, capsys):
+    # Not a limit: the number goes into the hand-over notes (run_notebooks + render_html + index).
+    with capsys.disabled():
+        print(f"\nrun_notebooks + render_html + write_index: {built['seconds']:.1f} s")
+    assert built["seconds"] < 300
