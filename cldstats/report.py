@@ -351,7 +351,8 @@ def assessments_commentary(release: Release) -> str:
     total = england[england["reference_month"] == "Total"]
     if len(total) and _number(total["value"].iloc[0]) is not None and len(months):
         text += (f" Over {fmt_month(months['reference_month'].iloc[0])} to {fmt_month(release.month)}, "
-                 f"{fmt_count(_number(total['value'].iloc[0]))} people were assessed (each person counted once).")
+                 f"{fmt_count(_number(total['value'].iloc[0]))} people were assessed, counting each month "
+                 "separately (someone assessed in two months counts in both).")
     return f'<p class="commentary">{text}</p>'
 
 
