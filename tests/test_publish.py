@@ -44,10 +44,12 @@ def small_run_params(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def release(data_dir, small_run_params, tmp_path_factory) -> Path:
+    # Through the command line, as a statistician runs it: real kernel, real papermill.
     out = tmp_path_factory.mktemp("reports")
-    result = publish_month("2024-03", params_file=small_run_params, data_dir=data_dir, out_dir=out, progress=False)
-    assert result.release_dir == out / "2024-03"
-    return result.release_dir
+    argv = ["publish", "--month", "2024-03", "--params", str(small_run_params), "--data", str(data_dir),
+            "--out", str(out)]
+    assert cli.main(argv) == 0
+    return out / "2024-03"
 
 
 def test_contract_files_exist_with_their_columns(release):
@@ -58,6 +60,14 @@ def test_contract_files_exist_with_their_columns(release):
     assert list((release / "qa" / "validation").glob("*.json"))
     assert list((release / "qa" / "data_quality").glob("*.html"))
     assert (release / "manifest.json").exists()
+    html = sorted(p.name for p in (release / "html").iterdir())
+    assert {"publication.html", "qa.html"} <= set(html)
+    notebooks = sorted(p.stem for p in (release / "notebooks").glob("*.ipynb"))
+    assert notebooks == ["assessments", "data_quality", "long_term_support", "publication"]
+    assert "2024-03" in (release.parent / "index.html").read_text(encoding="utf-8")
+    manifest = json.loads((release / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["renderer"].startswith(("nbconvert ", "quarto "))
+    assert "html/publication.html" in manifest["outputs"]
     workbooks = sorted(p.name for p in (release / "spreadsheets").iterdir())
     assert workbooks == ["assessments.xlsx", "long_term_support.xlsx"]
     index = json.loads((release / "charts" / "charts.json").read_text(encoding="utf-8"))["charts"]
