@@ -485,13 +485,22 @@ def _england_trend_by_setting(lts: pd.DataFrame, out_dir: Path, rounding_base: i
     return Chart(name, title, alt_text, png, svg, description)
 
 
-def _rate_by_region(rates: pd.DataFrame, out_dir: Path) -> Chart:
-    name = "rate_by_region"
+def _latest_rates(rates: pd.DataFrame, area_level: str) -> tuple[str, pd.DataFrame, float]:
+    """The latest month end, its all-settings, all-people rate rows at one area level, and the
+    England rate (NaN when not published) to draw as the reference line."""
     date = _latest(rates, "reference_date")
     latest = _select(rates, reference_date=date, support_setting="All", breakdown="All", breakdown_value="All")
-    regions = latest[latest["area_level"].astype(str) == "Region"]
-    if regions.empty:
-        raise ValueError(f"long_term_support_rates has no Region rows for {date}")
+    rows = latest[latest["area_level"].astype(str) == area_level]
+    if rows.empty:
+        raise ValueError(f"long_term_support_rates has no {area_level} rows for {date}")
+    england = _select(latest, area_level="England")
+    england_rate = published_numbers(england["rate"]).iloc[0] if len(england) else np.nan
+    return date, rows, england_rate
+
+
+def _rate_by_region(rates: pd.DataFrame, out_dir: Path) -> Chart:
+    name = "rate_by_region"
+    date, regions, england_rate = _latest_rates(rates, "Region")
     table = pd.DataFrame({
         "area": regions["area_name"].astype(str).to_numpy(),
         "cell": regions["rate"].astype(str).to_numpy(),
@@ -501,8 +510,6 @@ def _rate_by_region(rates: pd.DataFrame, out_dir: Path) -> Chart:
     # Highest at the top; gaps after every number; ties by name, so the order never depends on input order.
     table = table.sort_values(["rate", "area"], ascending=[False, True], na_position="last", kind="stable")
     table = table.reset_index(drop=True)
-    england = _select(latest, area_level="England")
-    england_rate = published_numbers(england["rate"]).iloc[0] if len(england) else np.nan
     known = table.dropna(subset=["rate"])
 
     day = _day(date)
@@ -562,11 +569,7 @@ def _rate_by_region(rates: pd.DataFrame, out_dir: Path) -> Chart:
 
 def _council_rates_ranked(rates: pd.DataFrame, out_dir: Path, highlight: Sequence[str]) -> Chart:
     name = "council_rates_ranked"
-    date = _latest(rates, "reference_date")
-    latest = _select(rates, reference_date=date, support_setting="All", breakdown="All", breakdown_value="All")
-    councils = latest[latest["area_level"].astype(str) == "Local Authority"]
-    if councils.empty:
-        raise ValueError(f"long_term_support_rates has no Local Authority rows for {date}")
+    date, councils, england_rate = _latest_rates(rates, "Local Authority")
     table = pd.DataFrame({
         "code": councils["area_code"].astype(str).to_numpy(),
         "area": councils["area_name"].astype(str).to_numpy(),
@@ -575,8 +578,6 @@ def _council_rates_ranked(rates: pd.DataFrame, out_dir: Path, highlight: Sequenc
     })
     gaps = table[table["rate"].isna()].sort_values("area", kind="stable")
     ranked = (table.dropna(subset=["rate"]).sort_values(["rate", "area"], kind="stable").reset_index(drop=True))
-    england = _select(latest, area_level="England")
-    england_rate = published_numbers(england["rate"]).iloc[0] if len(england) else np.nan
     day = _day(date)
     n = len(ranked)
 
