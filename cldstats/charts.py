@@ -456,13 +456,7 @@ def _england_trend_by_setting(lts: pd.DataFrame, out_dir: Path, rounding_base: i
             colors.append(color)
     ax.set_ylim(bottom=0, top=max(1.0, np.nanmax(values.to_numpy(dtype=float), initial=0)) * 1.08)
     ax.set_xlim(-0.3, len(periods) - 1 + _label_room(len(periods), 0.19))  # room for the direct labels
-    _month_axis(ax, periods)
-    ax.spines["bottom"].set_bounds(0, len(periods) - 1)
-    _thousands(ax.yaxis)
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
-    ax.grid(axis="y")
-    ax.set_axisbelow(True)
-    ax.set_ylabel("People at the month end")
+    _monthly_axes(ax, periods, "People at the month end")
     _title(fig, title)
     notes = _councils_note(rows["councils_included"])
     _footnote(fig, "Counts rounded to the nearest 5; suppressed months ([c]) are gaps in the line.", notes)
@@ -496,6 +490,18 @@ def _latest_rates(rates: pd.DataFrame, area_level: str) -> tuple[str, pd.DataFra
     england = _select(latest, area_level="England")
     england_rate = published_numbers(england["rate"]).iloc[0] if len(england) else np.nan
     return date, rows, england_rate
+
+
+def _monthly_axes(ax, periods, ylabel: str) -> None:
+    """Axes of a monthly trend: month ticks, whole-number value axis with thousands separators and
+    a light grid behind the lines."""
+    _month_axis(ax, periods)
+    ax.spines["bottom"].set_bounds(0, len(periods) - 1)
+    _thousands(ax.yaxis)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+    ax.grid(axis="y")
+    ax.set_axisbelow(True)
+    ax.set_ylabel(ylabel)
 
 
 def _rate_by_region(rates: pd.DataFrame, out_dir: Path) -> Chart:
@@ -801,13 +807,7 @@ def _assessments_trend(assessments: pd.DataFrame, out_dir: Path, rounding_base: 
     ax.plot(x, values.to_numpy(), color=AF_PALETTE[0], linewidth=2.2, marker="o", markersize=4)
     ax.set_ylim(0, max(1.0, np.nanmax(values.to_numpy(dtype=float), initial=0)) * 1.15)
     ax.set_xlim(-0.3, len(periods) - 1 + _label_room(len(periods), 0.12))
-    _month_axis(ax, periods)
-    ax.spines["bottom"].set_bounds(0, len(periods) - 1)
-    _thousands(ax.yaxis)
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
-    ax.grid(axis="y")
-    ax.set_axisbelow(True)
-    ax.set_ylabel("People assessed in the month")
+    _monthly_axes(ax, periods, "People assessed in the month")
     _title(fig, title)
     if len(known):
         end = known.index[-1]
