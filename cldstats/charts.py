@@ -54,7 +54,7 @@ from matplotlib import font_manager, style
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from cldstats import __version__
+from cldstats import __version__, reference
 from cldstats.disclosure import CONFIDENTIAL, NOT_APPLICABLE, NOT_AVAILABLE
 
 __all__ = [
@@ -78,11 +78,11 @@ CHART_NAMES = (
     "assessments_trend",
 )
 SYMBOLS = (CONFIDENTIAL, NOT_AVAILABLE, NOT_APPLICABLE)
-SETTINGS = ("All", "Community", "Residential care", "Nursing care", "Prison")
+SETTINGS = reference.SETTINGS
 SETTING_LABELS = {"All": "All settings"}
 # Prison is a handful of people, mostly [c]: a panel of its own would be empty bars.
-PROFILE_SETTINGS = ("All", "Community", "Residential care", "Nursing care")
-AGE_BANDS = ("18 to 24", "25 to 44", "45 to 64", "65 to 74", "75 to 84", "85 to 94", "95 and above")
+PROFILE_SETTINGS = tuple(s for s in reference.SETTINGS if s != "Prison")
+AGE_BANDS = tuple(b.label for b in reference.AGE_BANDS)
 # GOV.UK ethnicity style: the five groups in alphabetical order, then the records with no ethnicity.
 ETHNICITY_GROUPS = (
     "Asian or Asian British",

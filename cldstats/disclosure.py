@@ -247,9 +247,7 @@ def published_rates(rates: pd.DataFrame, previous: pd.DataFrame | None = None, s
         ``reference_date, area_level, area_code, area_name, support_setting, breakdown,
         breakdown_value, population, rate, flags, councils_included``.
     """
-    applicable = rates["breakdown"].eq("All") | (
-        rates["breakdown"].eq("Age group") & rates["breakdown_value"].isin(["18 to 64", "65 and above"])
-    )
+    applicable = reference.rate_denominator(rates["breakdown"], rates["breakdown_value"]).notna()
     population, rate = publish_rates(rates["value"], rates["population"], applicable, suppress_max)
     out = rates[["reference_date", "area_level", "area_code", "area_name", "support_setting", "breakdown",
                  "breakdown_value"]].copy()

@@ -681,12 +681,10 @@ def _council_population(breakdown: pd.Series, value: pd.Series, la_code: pd.Seri
     adults = la_code.map(pops["adults_18plus"])
     older = la_code.map(pops["adults_65plus"])
     population = pd.Series(pd.NA, index=value.index, dtype="Int64")
-    is_all = breakdown.eq("All")
-    population[is_all] = adults[is_all]
-    older_rows = breakdown.eq("Age group") & value.eq("65 and above")
-    population[older_rows] = older[older_rows]
-    working = breakdown.eq("Age group") & value.eq("18 to 64")
-    population[working] = (adults - older)[working]
+    denominator = reference.rate_denominator(breakdown, value)
+    for kind, values in (("adults", adults), ("older", older), ("working_age", adults - older)):
+        rows = (denominator == kind).to_numpy()
+        population[rows] = values[rows]
     return population
 
 

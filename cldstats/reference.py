@@ -43,6 +43,7 @@ __all__ = [
     "SETTING_ALL",
     "SETTING_BY_SERVICE_TYPE",
     "SETTING_RANK",
+    "RATE_DENOMINATORS",
     "SYMBOLS",
     "UNKNOWN",
     "AgeBand",
@@ -54,6 +55,7 @@ __all__ = [
     "ethnicity_subgroup_label",
     "ethnicity_subgroup_labels",
     "genders",
+    "rate_denominator",
     "regions",
 ]
 
@@ -143,6 +145,29 @@ def ethnicity_groups() -> list[str]:
 def ethnicity_subgroup_labels() -> list[str]:
     """The 21 published ethnicity subgroup labels, in spec order."""
     return [ethnicity_subgroup_label(v) for v in load_spec().by_name["Ethnicity"].code_list]
+
+
+# ---------------------------------------------------------------------------------------------
+# Rate denominators (METHODOLOGY.md section 4): which breakdown values have a population.
+# ---------------------------------------------------------------------------------------------
+#: (breakdown, value) -> population: ``adults`` 18+, ``older`` 65+, ``working_age`` 18+ minus 65+.
+#: Every other breakdown value has no population, and its rate is published as ``[z]``.
+RATE_DENOMINATORS = {
+    ("All", "All"): "adults",
+    ("Age group", "18 to 64"): "working_age",
+    ("Age group", "65 and above"): "older",
+}
+
+
+def rate_denominator(breakdown: pd.Series, breakdown_value: pd.Series) -> pd.Series:
+    """The population each row's rate divides by (a :data:`RATE_DENOMINATORS` value), missing
+    where the breakdown value has none.
+
+    >>> rate_denominator(pd.Series(["All", "Age group", "Gender"]), pd.Series(["All", "65 and above", "Male"])).tolist()
+    ['adults', 'older', nan]
+    """
+    keys = pd.MultiIndex.from_arrays([breakdown.astype(str), breakdown_value.astype(str)])
+    return pd.Series(keys.map(RATE_DENOMINATORS), index=breakdown.index, dtype=object)
 
 
 # ---------------------------------------------------------------------------------------------

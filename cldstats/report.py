@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from cldstats import reference
 from cldstats.errors import CldstatsError
 
 #: From ``<release>/html/*.html`` back to the release folder: links to council reports, CSVs and
@@ -436,7 +437,7 @@ def england_trend_table(release: Release) -> pd.DataFrame:
     lts = release.csv("data/long_term_support.csv")
     rows = lts[(lts["area_level"] == ENGLAND) & (lts["breakdown"] == "All")]
     wide = rows.pivot(index="reference_date", columns="support_setting", values="value")
-    order = [s for s in ("All", "Community", "Residential care", "Nursing care", "Prison") if s in wide.columns]
+    order = [s for s in reference.SETTINGS if s in wide.columns]
     wide = wide[order].map(_display_count).reset_index()
     wide.columns.name = None
     wide["reference_date"] = wide["reference_date"].map(fmt_day)
@@ -475,7 +476,7 @@ def breakdown_table(release: Release, breakdown: str) -> pd.DataFrame:
         raise CldstatsError(f"no England rows for breakdown {breakdown!r} at {release.reference_date}")
     order = list(dict.fromkeys(rows["breakdown_value"]))
     wide = rows.pivot(index="breakdown_value", columns="support_setting", values="value").reindex(order)
-    settings = [s for s in ("All", "Community", "Residential care", "Nursing care", "Prison") if s in wide.columns]
+    settings = [s for s in reference.SETTINGS if s in wide.columns]
     wide = wide[settings].map(_display_count).reset_index()
     wide.columns.name = None
     return wide.rename(columns={"breakdown_value": breakdown, "All": "All settings"})
