@@ -2,9 +2,24 @@
 
 Benchmarks are not tests: this module measures, per stage, wall time, CPU time, peak resident memory
 and rows processed, and writes them to ``bench/results.json`` (git-ignored), together with the time of a
-plain ``pyarrow.csv`` read of the same files (the floor any pipeline pays). The synthetic dataset for a
+plain ``pyarrow.csv`` read of the same files (the floor any pipeline pays; read twice in the same run,
+the faster read counts). The synthetic dataset for a
 scale is generated once into ``bench/data-scale-<S>/`` and reused by later runs; its generation time is
 recorded when it happens.
+
+Two views of the same run are written:
+
+* ``stages``: each stage as ``publish`` times it (:class:`StageTimer`), with ``substages`` where a
+  stage measured its own parts. Validation runs in worker processes, which time their own phases
+  (ingest, pseudonymise, validate, hand back) and report them through :func:`record_substages`;
+  those ran *concurrently* in N workers, so their wall times are sums over the workers.
+* ``summary``: the issue's stages (ingest, pseudonymise, validate, select, measures, outputs,
+  notebooks, render), each the sum of the stages or sub-stages it covers, with the publication
+  total and the plain-read floor. :data:`SUMMARY_STAGES` says which is which.
+
+Peak memory is sampled every 50 ms over the whole process tree (this process and its live
+children, e.g. validation workers and the notebook kernel, at the same moment), so it is what the
+machine had to hold; ``peak_rss_mb_parent`` is this process alone.
 """
 
 from __future__ import annotations
@@ -16,21 +31,63 @@ import platform
 import resource
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
-__all__ = ["StageResult", "StageTimer", "run_benchmark", "run_cli"]
+__all__ = [
+    "SUMMARY_STAGES",
+    "StageResult",
+    "StageTimer",
+    "format_table",
+    "record_substages",
+    "run_benchmark",
+    "run_cli",
+    "summarise",
+]
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
-def _rss_bytes() -> int:
-    """Resident set size of this process now (Linux ``/proc``; 0 where unavailable)."""
+def _rss_bytes(pid: int | str = "self") -> int:
+    """Resident set size of a process now (Linux ``/proc``; 0 where unavailable or gone)."""
     try:
-        with open("/proc/self/statm", encoding="ascii") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        with open(f"/proc/{pid}/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * _PAGE
     except (OSError, ValueError, IndexError):
         return 0
+
+
+def _children(pid: int | str) -> list[str]:
+    """Process ids of the live children of ``pid`` (``/proc/<pid>/task/*/children``)."""
+    found: list[str] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as fh:
+                found += fh.read().split()
+        except OSError:
+            continue
+    return found
+
+
+def _tree_rss_bytes() -> tuple[int, int]:
+    """(resident bytes of this process and all its live descendants, of this process alone)."""
+    own = _rss_bytes()
+    total, pending, seen = own, _children(os.getpid()), set()
+    while pending:
+        pid = pending.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        total += _rss_bytes(pid)
+        pending += _children(pid)
+    return total, own
 
 
 def _children_cpu_seconds() -> float:
@@ -45,7 +102,13 @@ def _self_cpu_seconds() -> float:
 
 @dataclass
 class StageResult:
-    """Figures for one stage. CPU time includes finished child processes (worker pools)."""
+    """Figures for one stage.
+
+    CPU time includes finished child processes (worker pools, the notebook kernel). Peak memory is
+    the largest resident size of this process and its live children together (sampled);
+    ``peak_rss_mb_parent`` is this process alone. ``substages`` holds parts the stage measured
+    itself (see :func:`record_substages`).
+    """
 
     stage: str
     wall_seconds: float
@@ -53,6 +116,8 @@ class StageResult:
     peak_rss_mb: float
     rows: int | None = None
     notes: str = ""
+    peak_rss_mb_parent: float = 0.0
+    substages: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def rows_per_second(self) -> float | None:
@@ -60,13 +125,42 @@ class StageResult:
         return self.rows / self.wall_seconds if self.rows and self.wall_seconds >= 0.5 else None
 
 
+#: The stages now running (innermost last), for :func:`record_substages`.
+_RUNNING: list[StageResult] = []
+
+
+def record_substages(substages: Sequence[Mapping[str, Any]], note: str = "") -> bool:
+    """Attach externally measured sub-stages to the innermost stage a :class:`StageTimer` is timing.
+
+    Code that measures its own parts (validation's worker processes time ingest, pseudonymise and
+    validate) calls this; outside a timed stage it does nothing, so the caller needs no timer.
+
+    Parameters
+    ----------
+    substages : sequence of mapping
+        Each at least ``stage``, ``wall_seconds``, ``cpu_seconds``; usually also ``peak_rss_mb``,
+        ``rows``, ``notes``, ``process``.
+    note : str
+        Appended to the stage's notes (e.g. that the sub-stages ran concurrently in N workers).
+
+    Returns
+    -------
+    bool
+        True when a running stage received them.
+    """
+    if not _RUNNING:
+        return False
+    return StageTimer.add_substages(_RUNNING[-1], substages, note)
+
+
 @dataclass
 class StageTimer:
-    """Times stages and samples this process's peak memory while each one runs.
+    """Times stages and samples peak memory while each one runs.
 
     ``ru_maxrss`` only gives the lifetime peak of a process, so a sampling thread reads the current
-    resident size every ``interval`` seconds to get each stage's own peak. Worker processes report
-    their peak through ``RUSAGE_CHILDREN`` once they end; the larger of the two is recorded.
+    resident size of this process and its live children every ``interval`` seconds to get each
+    stage's own peak (children that start and end between two samples are caught, for their own
+    peak, through ``RUSAGE_CHILDREN`` when they end).
     """
 
     interval: float = 0.05
@@ -76,26 +170,46 @@ class StageTimer:
     def stage(self, name: str, rows: int | None = None, notes: str = "") -> Iterator[StageResult]:
         """Measure the ``with`` block as stage ``name``; set ``.rows`` on the yielded result."""
         result = StageResult(name, 0.0, 0.0, 0.0, rows, notes)
-        peak = [_rss_bytes()]
+        tree, own = _tree_rss_bytes()
+        peak, peak_own = [tree], [own]
         stop = threading.Event()
 
         def sample() -> None:
             while not stop.wait(self.interval):
-                peak[0] = max(peak[0], _rss_bytes())
+                tree, own = _tree_rss_bytes()
+                peak[0], peak_own[0] = max(peak[0], tree), max(peak_own[0], own)
 
         sampler = threading.Thread(target=sample, daemon=True)
+        children_peak0 = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         wall0, cpu0, child0 = time.perf_counter(), _self_cpu_seconds(), _children_cpu_seconds()
         sampler.start()
+        _RUNNING.append(result)
         try:
             yield result
         finally:
+            for position in range(len(_RUNNING) - 1, -1, -1):  # by identity: results compare by value
+                if _RUNNING[position] is result:
+                    del _RUNNING[position]
+                    break
             stop.set()
             sampler.join()
             result.wall_seconds = round(time.perf_counter() - wall0, 3)
             result.cpu_seconds = round(_self_cpu_seconds() - cpu0 + _children_cpu_seconds() - child0, 3)
-            children_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-            result.peak_rss_mb = round(max(peak[0], _rss_bytes(), children_peak) / 2**20, 1)
+            # A child's lifetime peak counts only when a child of this stage raised it.
+            children_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            child_bytes = children_peak * 1024 if children_peak > children_peak0 else 0
+            tree, own = _tree_rss_bytes()
+            result.peak_rss_mb = round(max(peak[0], tree, child_bytes) / 2**20, 1)
+            result.peak_rss_mb_parent = round(max(peak_own[0], own) / 2**20, 1)
             self.results.append(result)
+
+    @staticmethod
+    def add_substages(result: StageResult, substages: Sequence[Mapping[str, Any]], note: str = "") -> bool:
+        """Record sub-stages measured elsewhere (worker processes) on ``result``; see :func:`record_substages`."""
+        result.substages.extend(dict(s) for s in substages)
+        if note:
+            result.notes = f"{result.notes}; {note}" if result.notes else note
+        return True
 
 
 def _machine() -> dict[str, object]:
@@ -103,6 +217,7 @@ def _machine() -> dict[str, object]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
+        "load_average_1_5_15": [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None,
     }
 
 
@@ -112,6 +227,106 @@ def _plain_read_rows(paths: list[Path]) -> int:
 
     options = pacsv.ReadOptions(encoding="cp1252")
     return sum(pacsv.read_csv(path, read_options=options).num_rows for path in paths)
+
+
+# ---------------------------------------------------------------------------------------------
+# The issue's view: ingest, pseudonymise, validate, select, measures, outputs, notebooks, render
+# ---------------------------------------------------------------------------------------------
+#: Summary stage -> what it covers (sub-stage names of the validation stage, or words that the
+#: publication's own stage names contain). Publication stages matched by none go to ``outputs``.
+SUMMARY_STAGES: dict[str, dict[str, tuple[str, ...]]] = {
+    "ingest": {"substages": ("ingest",)},
+    "pseudonymise": {"substages": ("pseudonymise",)},
+    "validate": {"substages": ("start-up", "validate", "hand back", "hand back (parent)", "qa outputs (parent)")},
+    "select": {"stages": ("select",)},
+    "measures": {"stages": ("measure",)},
+    "outputs": {"stages": ()},
+    "notebooks": {"stages": ("notebook", "papermill")},
+    "render": {"stages": ("html", "render", "quarto")},
+}
+_FLOOR = "plain pyarrow.csv read"
+_SYNTH = "synth"
+
+
+def _kind(stage: StageResult) -> str:
+    """Summary stage of a publication stage: ``parallel`` for the one that has sub-stages."""
+    if stage.substages:
+        return "parallel"
+    name = stage.stage.lower()
+    for summary, covers in SUMMARY_STAGES.items():
+        if any(word in name for word in covers.get("stages", ())):
+            return summary
+    return "outputs"
+
+
+def summarise(publication: Sequence[StageResult]) -> list[dict[str, Any]]:
+    """The issue's eight stages from the publication's stages and sub-stages.
+
+    Parameters
+    ----------
+    publication : sequence of StageResult
+        The stages of one publication run (no floor, no dataset generation).
+
+    Returns
+    -------
+    list of dict
+        One per :data:`SUMMARY_STAGES` entry: ``stage, wall_seconds, cpu_seconds, peak_rss_mb, rows,
+        covers`` (what it sums) and ``notes``. The first three come from sub-stages: their wall
+        seconds are summed over concurrent workers (see the note), and ``peak_rss_mb`` is then
+        the largest worker's.
+    """
+    parallel = [s for s in publication if _kind(s) == "parallel"]
+    out = []
+    for summary, covers in SUMMARY_STAGES.items():
+        if "substages" in covers:
+            parts = [
+                (stage, sub) for stage in parallel for sub in stage.substages if sub.get("stage") in covers["substages"]
+            ]
+            peaks = [sub.get("peak_rss_mb") for _, sub in parts if sub.get("peak_rss_mb") is not None]
+            rows = [sub.get("rows") for _, sub in parts if sub.get("process") != "parent" and sub.get("rows")]
+            workers = {stage.notes for stage, _ in parts}
+            out.append({
+                "stage": summary,
+                "wall_seconds": round(sum(float(sub["wall_seconds"]) for _, sub in parts), 3),
+                "cpu_seconds": round(sum(float(sub["cpu_seconds"]) for _, sub in parts), 3),
+                "peak_rss_mb": max(peaks) if peaks else None,
+                "rows": max(rows) if rows else None,
+                "covers": [f"{stage.stage} / {sub['stage']}" for stage, sub in parts],
+                "notes": "; ".join(sorted(n for n in workers if n)),
+            })
+            continue
+        stages = [s for s in publication if _kind(s) == summary]
+        rows = [s.rows for s in stages if s.rows]
+        out.append({
+            "stage": summary,
+            "wall_seconds": round(sum(s.wall_seconds for s in stages), 3),
+            "cpu_seconds": round(sum(s.cpu_seconds for s in stages), 3),
+            "peak_rss_mb": max((s.peak_rss_mb for s in stages), default=None),
+            "rows": max(rows) if rows else None,
+            "covers": [s.stage for s in stages],
+            "notes": "",
+        })
+    return out
+
+
+def _results(timer: StageTimer, first_publication_stage: int, **info: Any) -> dict[str, Any]:
+    """The content of ``results.json`` from a timer holding the floor and the publication's stages."""
+    floor = min((r for r in timer.results if r.stage.startswith(_FLOOR)), key=lambda r: r.wall_seconds)
+    publication = timer.results[first_publication_stage:]
+    publication_wall = round(sum(r.wall_seconds for r in publication), 3)
+    return {
+        **info,
+        "machine": _machine(),
+        "stages": [asdict(r) | {"rows_per_second": r.rows_per_second} for r in timer.results],
+        "summary": summarise(publication),
+        "publication_wall_seconds": publication_wall,
+        "publication_cpu_seconds": round(sum(r.cpu_seconds for r in publication), 3),
+        "publication_peak_rss_mb": max(r.peak_rss_mb for r in publication),
+        "floor_stage": floor.stage,
+        "floor_wall_seconds": floor.wall_seconds,
+        "floor_cpu_seconds": floor.cpu_seconds,
+        "publication_over_floor": round(publication_wall / floor.wall_seconds, 2) if floor.wall_seconds else None,
+    }
 
 
 def run_benchmark(scale: float, out: Path, seed: int = 2023, month: str = "2024-03") -> dict[str, object]:
@@ -132,7 +347,8 @@ def run_benchmark(scale: float, out: Path, seed: int = 2023, month: str = "2024-
     -------
     dict
         ``scale``, ``machine``, ``stages`` (one entry per stage: wall and CPU seconds, peak memory,
-        rows), ``publication_wall_seconds``, ``floor_wall_seconds`` and their ratio.
+        rows, sub-stages), ``summary`` (the issue's eight stages), ``publication_wall_seconds``,
+        ``floor_wall_seconds`` and their ratio.
     """
     from cldstats import publish, synth
     from cldstats.params import load_params
@@ -141,48 +357,71 @@ def run_benchmark(scale: float, out: Path, seed: int = 2023, month: str = "2024-
     data_dir = out / f"data-scale-{scale:g}"
     timer = StageTimer()
     if not (data_dir / "synthetic.json").exists():
-        with timer.stage("synth (generate dataset, once per scale)") as stage:
+        with timer.stage(f"{_SYNTH} (generate dataset, once per scale)") as stage:
             summary = synth.generate(data_dir, scale=scale, seed=seed, compress=True)
             stage.rows = int(summary["rows"])
     params = load_params(month)
     window = publish._window_files(data_dir, month, dt.date.fromisoformat(params["cutoff"]))
-    with timer.stage("plain pyarrow.csv read of the month's files (floor)") as stage:
-        stage.rows = _plain_read_rows(window)
-    floor = timer.results[-1]
+    # The floor is read twice and the faster read counts: on a shared machine a single read can
+    # be slowed by other work, which would flatter the pipeline's ratio to it.
+    for attempt in (1, 2):
+        with timer.stage(f"{_FLOOR} of the month's files (floor, read {attempt} of 2)") as stage:
+            stage.rows = _plain_read_rows(window)
     first_publication_stage = len(timer.results)
     publish.publish_month(month, data_dir=data_dir, out_dir=out / "reports", progress=False, timer=timer)
-    publication = timer.results[first_publication_stage:]
-    publication_wall = round(sum(r.wall_seconds for r in publication), 3)
-    stages = [asdict(r) | {"rows_per_second": r.rows_per_second} for r in timer.results]
-    results = {
-        "scale": scale,
-        "seed": seed,
-        "month": month,
-        "dataset": str(data_dir),
-        "files_in_month_window": len(window),
-        "machine": _machine(),
-        "stages": stages,
-        "publication_wall_seconds": publication_wall,
-        "publication_peak_rss_mb": max(r.peak_rss_mb for r in publication),
-        "floor_wall_seconds": floor.wall_seconds,
-        "publication_over_floor": round(publication_wall / floor.wall_seconds, 2) if floor.wall_seconds else None,
-    }
+    results = _results(
+        timer,
+        first_publication_stage,
+        scale=scale,
+        seed=seed,
+        month=month,
+        dataset=str(data_dir),
+        files_in_month_window=len(window),
+    )
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return results
+
+
+def _fmt(value: Any, spec: str) -> str:
+    return "" if value is None else format(value, spec)
+
+
+def format_table(results: Mapping[str, Any]) -> str:
+    """The figures of ``results.json`` as a plain-text table (what ``cldstats bench`` prints)."""
+    header = f"{'stage':<58} {'wall s':>8} {'CPU s':>8} {'peak MB':>8} {'rows':>11}"
+    lines = [header, "-" * len(header)]
+
+    def line(name: str, item: Mapping[str, Any]) -> str:
+        return (
+            f"{name[:58]:<58} {_fmt(item['wall_seconds'], '8.1f')} {_fmt(item['cpu_seconds'], '8.1f')} "
+            f"{_fmt(item.get('peak_rss_mb'), '8,.0f')} {_fmt(item.get('rows'), '11,')}"
+        )
+
+    for stage in results["stages"]:
+        lines.append(line(stage["stage"], stage))
+        for sub in stage.get("substages", []):
+            lines.append(line(f"  - {sub['stage']} ({sub.get('process', '')})", sub))
+    lines.append("")
+    lines.append("by the issue's stages (ingest, pseudonymise, validate: summed over concurrent workers)")
+    lines.append(header)
+    lines.append("-" * len(header))
+    for item in results["summary"]:
+        lines.append(line(item["stage"], item))
+    lines.append(line("publication (total)", {
+        "wall_seconds": results["publication_wall_seconds"], "cpu_seconds": results["publication_cpu_seconds"],
+        "peak_rss_mb": results["publication_peak_rss_mb"], "rows": None,
+    }))
+    lines.append(line("plain pyarrow.csv read (floor)", {
+        "wall_seconds": results["floor_wall_seconds"], "cpu_seconds": results["floor_cpu_seconds"],
+        "peak_rss_mb": None, "rows": None,
+    }))
+    lines.append(f"publication / floor: {results['publication_over_floor']}x")
+    return "\n".join(lines)
 
 
 def run_cli(args) -> int:
     """``cldstats bench``: run the benchmark and print each stage's figures."""
     results = run_benchmark(args.scale, args.out, args.seed)
-    for stage in results["stages"]:
-        rate = f", {stage['rows_per_second']:,.0f} rows/s" if stage["rows_per_second"] else ""
-        print(
-            f"{stage['stage']}: {stage['wall_seconds']:.1f} s wall, {stage['cpu_seconds']:.1f} s CPU, "
-            f"peak {stage['peak_rss_mb']:,.0f} MB{rate}"
-        )
-    print(
-        f"publication: {results['publication_wall_seconds']:.1f} s, peak {results['publication_peak_rss_mb']:,.0f} MB, "
-        f"{results['publication_over_floor']}x the plain read"
-    )
+    print(format_table(results))
     print(f"figures written to {args.out / 'results.json'}")
     return 0

@@ -1,13 +1,32 @@
 """The ``cldstats`` command line (DESIGN.md, command-line contract).
 
 Each subcommand parses its options here and hands them to the stage module that does the work, so
-the command line holds no logic of its own. Errors the user can act on print one line and exit
-non-zero; ``--debug`` shows the traceback as well.
+the command line holds no logic of its own.
+
+Every failure ends with exactly one line on stderr, ``cldstats <command>: <reason>``, and no
+traceback unless ``--debug`` is given (then the traceback comes first, the line last):
+
+=======================================  =========  ==================================================
+failure                                  exit code  the line
+=======================================  =========  ==================================================
+bad option or argument                   2          argparse's message and ``(see cldstats … --help)``
+bad input, bad params (CldstatsError)    2          the error's own reason (it names the file/option)
+publication gate stop (GateStop)         3          the gate's reason and where the QA outputs are
+another run holds the month's lock       4          (publish) the holder
+interrupted (Ctrl-C)                     130        ``interrupted``
+file system error (OSError)              2          the system's reason and the path, e.g. a full disk
+anything else (a bug)                    1          ``internal error: <type> at <file:line> …; run
+                                                    again with --debug for the traceback``
+=======================================  =========  ==================================================
+
+An unexpected error's own message is not printed: it could quote a value read from a submission.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -16,6 +35,13 @@ from cldstats import __version__
 from cldstats.errors import CldstatsError
 
 __all__ = ["build_parser", "main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, like every other failure of the command."""
+
+    def error(self, message: str):  # argparse calls this for a bad option or argument
+        self.exit(2, f"{self.prog}: {_one_line(message)} (see {self.prog} --help)\n")
 
 
 def _councils(value: str) -> int | list[str]:
@@ -41,7 +67,7 @@ def _positive_float(value: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cldstats",
         description="Monthly official statistics from Adult Social Care Client Level Data (CLD).",
     )
@@ -78,9 +104,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_options(args: argparse.Namespace) -> None:
+    """Refuse a malformed ``--month`` before any work, naming the option."""
+    month = getattr(args, "month", None)
+    if args.command in ("publish", "validate") and month is not None:
+        from cldstats.params import MONTH_PATTERN
+
+        if not MONTH_PATTERN.match(month):
+            raise CldstatsError(f"--month {month!r} is not a month: use YYYY-MM, e.g. 2024-03")
+
+
 def _run(args: argparse.Namespace) -> int:
     # Stage modules are imported only when their command runs: great_expectations alone takes
     # seconds to import, and `cldstats synth` does not need it.
+    _check_options(args)
     if args.command == "synth":
         from cldstats import synth
 
@@ -100,16 +137,73 @@ def _run(args: argparse.Namespace) -> int:
     raise AssertionError(args.command)
 
 
+def _one_line(message: str) -> str:
+    """``message`` on one line (a reason with a line break would break the one-line contract)."""
+    return " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+
+
+def _path_of(exc: OSError) -> str | None:
+    """The file an OSError is about: its own ``filename``, else the file or path being written
+    in the innermost frames (``write()`` on a full disk raises ENOSPC without a file name)."""
+    if exc.filename is not None:
+        path = os.fsdecode(exc.filename) if isinstance(exc.filename, (str, bytes, os.PathLike)) else str(exc.filename)
+        if exc.filename2 is not None:
+            path += f" -> {os.fsdecode(exc.filename2)}"
+        return path
+    frames = []
+    tb = exc.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    for frame in reversed(frames[-4:]):
+        for value in frame.f_locals.values():
+            name = getattr(value, "name", None)
+            if isinstance(value, io.IOBase) and isinstance(name, str):
+                return name
+            if isinstance(value, os.PathLike):
+                return os.fspath(value)
+    return None
+
+
+def _os_error(exc: OSError) -> str:
+    """One line for a file system error: the system's reason and the path."""
+    reason = exc.strerror or _one_line(str(exc)) or type(exc).__name__
+    path = _path_of(exc)
+    return f"{reason}: {path}" if path else f"{reason} ({type(exc).__name__}, no file named)"
+
+
+def _internal_error(exc: BaseException) -> str:
+    """Where a bug surfaced: the exception type and the innermost cldstats frame, not the message."""
+    package = Path(__file__).resolve().parent
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if Path(f.filename).resolve().is_relative_to(package)] or frames
+    if not ours:
+        return f"internal error: {type(exc).__name__}"
+    frame = ours[-1]
+    path = Path(frame.filename).resolve()
+    short = path.relative_to(package.parent).as_posix() if path.is_relative_to(package) else path.name
+    return f"internal error: {type(exc).__name__} at {short}:{frame.lineno} ({frame.name})"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the process exit code."""
+    """Run the command line; returns the process exit code (see the module docstring)."""
     args = build_parser().parse_args(argv)
+    command = f"cldstats {args.command}"
+
+    def fail(message: str, exit_code: int) -> int:
+        if args.debug:
+            traceback.print_exc()
+        print(f"{command}: {_one_line(message)}", file=sys.stderr, flush=True)
+        return exit_code
+
     try:
         return _run(args)
     except CldstatsError as exc:
-        if args.debug:
-            traceback.print_exc()
-        print(f"cldstats {args.command}: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
-        print(f"cldstats {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return fail("interrupted", 130)
+    except OSError as exc:
+        return fail(_os_error(exc), 2)
+    except Exception as exc:
+        hint = "; the traceback is above" if args.debug else "; run again with --debug for the traceback"
+        return fail(_internal_error(exc) + hint, 1)

@@ -89,6 +89,39 @@ def day_numbers(dates, missing: int | None = None) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
+# Text comparisons, once per category
+# ---------------------------------------------------------------------------------------------
+def _equals(values, value: str) -> np.ndarray:
+    """``values == value`` as text, missing -> False.
+
+    Code fields arrive as Categoricals: comparing the few categories and spreading the answer
+    through the codes costs one take per row, where turning every row into text first (the plain
+    path) cost seconds per million rows at national scale.
+    """
+    series = values if isinstance(values, pd.Series) else pd.Series(values)
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        hit = pd.Index(series.cat.categories).astype("string").to_numpy(dtype=object) == value
+        # code -1 (missing) indexes the appended False
+        return np.append(np.asarray(hit, dtype=bool), False)[series.cat.codes.to_numpy()]
+    return series.astype("string").eq(value).fillna(False).to_numpy(dtype=bool)
+
+
+def _mapped_codes(values, mapping: dict[str, str], categories: list[str]) -> np.ndarray:
+    """Position in ``categories`` of ``mapping[value as text]`` per value (-1: missing or unmapped).
+
+    Categoricals are mapped once per category (see :func:`_equals`); anything else row by row
+    through pandas' vectorised ``map``.
+    """
+    series = values if isinstance(values, pd.Series) else pd.Series(values)
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        texts = pd.Index(series.cat.categories).astype("string")
+        codes = pd.Index(categories).get_indexer(texts.map(mapping).astype(object))
+        return np.append(codes, -1)[series.cat.codes.to_numpy()]
+    mapped = series.astype("string").map(mapping, na_action="ignore")
+    return pd.Index(categories).get_indexer(mapped.astype(object))
+
+
+# ---------------------------------------------------------------------------------------------
 # Exclusions
 # ---------------------------------------------------------------------------------------------
 def exclusion_reasons(records: pd.DataFrame, status: pd.DataFrame | None = None) -> pd.Series:
@@ -122,24 +155,25 @@ def exclusion_reasons(records: pd.DataFrame, status: pd.DataFrame | None = None)
     """
     start = records["Event_Start_Date"]
     end = records["Event_End_Date"]
-    source = records["person_id_source"].astype("string")
+    source = records["person_id_source"]
+    end_missing = end.isna().to_numpy(dtype=bool)
     if status is not None:
-        end_invalid = end.isna() & (status["Event_End_Date"].to_numpy() >= _FIRST_INVALID_STATUS)
+        end_invalid = end_missing & (status["Event_End_Date"].to_numpy() >= _FIRST_INVALID_STATUS)
     else:
-        end_invalid = pd.Series(False, index=records.index)
-    ambiguous = source.eq("ambiguous").fillna(False)
+        end_invalid = np.zeros(len(records), dtype=bool)
+    ambiguous = _equals(source, "ambiguous")
     # A missing person_id that is not "ambiguous" is treated as no ID whatever the source says,
     # so no row without an ID can reach the measures.
-    no_id = source.eq("none").fillna(False)
+    no_id = _equals(source, "none")
     if "person_id" in records:
-        no_id |= records["person_id"].isna() & ~ambiguous
+        no_id |= records["person_id"].isna().to_numpy(dtype=bool) & ~ambiguous
     conditions = [
-        records["Client_Type"].astype("string").eq("Carer known by association").fillna(False),
+        _equals(records["Client_Type"], "Carer known by association"),
         no_id,
-        source.eq("ambiguous").fillna(False),
-        start.isna(),
+        ambiguous,
+        start.isna().to_numpy(dtype=bool),
         end_invalid,
-        (end < start).fillna(False),
+        (end < start).fillna(False).to_numpy(dtype=bool),
     ]
     codes = np.full(len(records), -1, dtype=np.int8)
     # Assign in reverse order so that the earliest reason in the precedence list wins.
@@ -304,6 +338,7 @@ def gender_label(gender) -> pd.Categorical:
 # Support setting and dates
 # ---------------------------------------------------------------------------------------------
 _LTS_SETTINGS = list(reference.SETTING_RANK)  # rank order: Nursing, Residential, Community, Prison
+_LTS_SETTINGS_DTYPE = pd.CategoricalDtype(_LTS_SETTINGS)
 
 
 def support_setting(service_type) -> pd.Categorical:
@@ -316,8 +351,8 @@ def support_setting(service_type) -> pd.Categorical:
     >>> list(support_setting(pd.Series(["Long Term Support: Prison", "Short Term Support: ST-Max", None])))
     ['Prison', nan, nan]
     """
-    values = pd.Series(service_type).astype("string").map(reference.SETTING_BY_SERVICE_TYPE, na_action="ignore")
-    return pd.Categorical(values.astype(object), categories=_LTS_SETTINGS)
+    codes = _mapped_codes(service_type, reference.SETTING_BY_SERVICE_TYPE, _LTS_SETTINGS)
+    return pd.Categorical.from_codes(codes, dtype=_LTS_SETTINGS_DTYPE)
 
 
 def setting_rank(service_type) -> np.ndarray:

@@ -17,13 +17,19 @@ of DESIGN.md's output contract out (``data/long_term_support.csv``,
 * ``councils_included`` is carried over from the unrounded table: ``"<n> of <N>"`` (see
   :mod:`cldstats.measures`).
 
+:func:`revisions_table` lists every revised cell with its previous and new published value (the
+restricted ``qa/revisions.csv`` and the spreadsheets' Revisions sheet); :func:`previous_release_label`
+names the release the cells were compared with.
+
 :func:`consistency_frames` gives one frame per consistency check (one row per checked target with
 the compared numbers and an ``ok`` column) for tests and Great Expectations.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,18 +40,32 @@ from cldstats import reference
 __all__ = [
     "consistency_frames",
     "disclosure_settings",
+    "previous_release_label",
     "publish_counts",
     "publish_rates",
     "published_assessments",
     "published_long_term_support",
     "published_rates",
     "revision_flags",
+    "revisions_table",
     "round_half_up_ratio",
     "round_to_base",
 ]
 
 CONFIDENTIAL, NOT_AVAILABLE, NOT_APPLICABLE = "[c]", "[x]", "[z]"
 PROVISIONAL_FLAG, REVISED_FLAG = "p", "p r"
+
+#: The published tables and the columns whose change marks a cell revised (:func:`revision_flags`).
+COMPARED_COLUMNS = {
+    "long_term_support": ("value",),
+    "long_term_support_rates": ("rate", "population"),
+    "assessments": ("value",),
+}
+#: Columns of :func:`revisions_table` (``qa/revisions.csv``).
+REVISION_COLUMNS = [
+    "table", "reference_period", "area_level", "area_code", "area_name", "support_setting", "breakdown",
+    "breakdown_value", "measure", "previous_value", "new_value", "previous_release",
+]
 
 
 def disclosure_settings(params: Mapping[str, Any] | None) -> dict[str, int]:
@@ -193,6 +213,114 @@ def revision_flags(current: pd.DataFrame, previous: pd.DataFrame | None, keys: S
     revised = changed & (merged["_merge"] == "both").to_numpy()
     flags.loc[merged.loc[revised, "index"].to_numpy()] = REVISED_FLAG
     return flags
+
+
+def revisions_table(published: Mapping[str, pd.DataFrame], previous: Mapping[str, pd.DataFrame | None],
+                    previous_release: str | Mapping[str, str] = "") -> pd.DataFrame:
+    """Every revised published cell with its value in the earlier release and now.
+
+    The same comparison as :func:`revision_flags` (a cell absent from the earlier release is not
+    revised), so the rows are exactly the cells flagged ``p r``; a rates cell whose rate and
+    population both changed gives one row per measure. Published values only (rounded counts,
+    rates, populations or symbols), never unrounded ones.
+
+    Parameters
+    ----------
+    published : mapping of str to pandas.DataFrame
+        This release's published frames, keyed as :data:`COMPARED_COLUMNS`; missing keys are skipped.
+    previous : mapping of str to pandas.DataFrame or None
+        The same tables in the most recent earlier release that contains them (None: no earlier
+        release, nothing revised).
+    previous_release : str or mapping of str to str
+        What to call that release in the ``previous_release`` column (one label, or one per table).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`REVISION_COLUMNS`, all strings, in the published tables' row order (tables in
+        :data:`COMPARED_COLUMNS` order): ``reference_period`` is the cell's reference date or month,
+        ``support_setting`` is empty for assessments, ``measure`` the compared column (``value``,
+        ``rate`` or ``population``). No rows when nothing is revised.
+
+    Examples
+    --------
+    >>> cur = {"assessments": pd.DataFrame({"reference_month": ["2024-02", "2024-03"], "area_level": "England",
+    ...     "area_code": "E92000001", "area_name": "England", "breakdown": "All", "breakdown_value": "All",
+    ...     "value": ["15", "20"], "flags": ["p r", "p"]})}
+    >>> old = {"assessments": cur["assessments"].assign(value=["10", "20"])}
+    >>> rows = revisions_table(cur, old, "2024-03 release")
+    >>> rows[["reference_period", "previous_value", "new_value"]].to_numpy().tolist()
+    [['2024-02', '10', '15']]
+    """
+    frames = []
+    for name, compare in COMPARED_COLUMNS.items():
+        current, before = published.get(name), previous.get(name)
+        if current is None or before is None or len(before) == 0 or len(current) == 0:
+            continue
+        keys = _cell_keys(current)
+        old = before[keys + list(compare)].drop_duplicates(keys)
+        # An inner merge keeps the order of the current table's rows.
+        merged = current.merge(old, on=keys, how="inner", suffixes=("", "_previous"), sort=False)
+        label = previous_release if isinstance(previous_release, str) else previous_release.get(name, "")
+        for order, column in enumerate(compare):
+            new, was = merged[column].astype(str), merged[f"{column}_previous"].astype(str)
+            changed = merged[new.ne(was).to_numpy()]
+            if changed.empty:
+                continue
+            frames.append(pd.DataFrame({
+                "table": name,
+                "reference_period": changed[keys[0]].astype(str).to_numpy(),
+                "area_level": changed["area_level"].astype(str).to_numpy(),
+                "area_code": changed["area_code"].astype(str).to_numpy(),
+                "area_name": changed["area_name"].astype(str).to_numpy(),
+                "support_setting": (changed["support_setting"].astype(str).to_numpy()
+                                    if "support_setting" in changed else ""),
+                "breakdown": changed["breakdown"].astype(str).to_numpy(),
+                "breakdown_value": changed["breakdown_value"].astype(str).to_numpy(),
+                "measure": column,
+                "previous_value": was[changed.index].to_numpy(),
+                "new_value": new[changed.index].to_numpy(),
+                "previous_release": label,
+                "_row": changed.index.to_numpy() * len(compare) + order,
+            }))
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in REVISION_COLUMNS})
+    out = pd.concat(frames, ignore_index=True)
+    tables = {name: i for i, name in enumerate(COMPARED_COLUMNS)}
+    out = out.sort_values(["table", "_row"], key=lambda s: s.map(tables) if s.name == "table" else s,
+                          kind="mergesort")
+    return out[REVISION_COLUMNS].astype(object).reset_index(drop=True)
+
+
+def previous_release_label(out_dir: Path, month: str, name: str = "long_term_support") -> str:
+    """Name the release whose table ``name`` the ``[r]`` flags were set against.
+
+    The same search as :func:`cldstats.publish._previous_release` (the current release of
+    ``month`` under ``out_dir``, else the latest earlier month's), read before the new release
+    replaces it; the run id comes from that release's ``manifest.json``.
+
+    Returns
+    -------
+    str
+        ``"2024-03 release of run 20240601T090000Z"`` (or without the run when the manifest does
+        not say), or ``""`` when there is no earlier release.
+    """
+    out_dir = Path(out_dir)
+    candidates = [out_dir / month] + sorted(
+        (p for p in out_dir.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]") if p.is_dir() and p.name < month),
+        key=lambda p: p.name, reverse=True,
+    )
+    for folder in candidates:
+        if not (folder / "data" / f"{name}.csv").exists():
+            continue
+        run_id = ""
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+            run_id = (manifest.get("may_differ") or manifest.get("run") or {}).get("run_id", "")
+        except (OSError, ValueError, AttributeError):
+            pass
+        return f"{folder.name} release" + (f" of run {run_id}" if run_id else "")
+    return ""
 
 
 def _cell_keys(frame: pd.DataFrame) -> list[str]:

@@ -45,6 +45,7 @@ import io
 import os
 import re
 import sys
+import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -190,6 +191,10 @@ class Submission:
     records: pd.DataFrame | None = None
     status: pd.DataFrame | None = None
     invalid_values: pd.DataFrame = field(default_factory=_empty_invalid_values)
+    #: Wall and CPU seconds (``time.process_time``: every thread of the process) spent in
+    #: :func:`read_submission` (``read``, all of it) and in its pseudonymisation step
+    #: (``pseudonymise``, part of ``read``), for the benchmark's per-stage figures.
+    timings: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def readable(self) -> bool:
@@ -1053,6 +1058,7 @@ def _build(raw: _RawTable, file_la_code: str | None, key: PseudonymKey, name: st
     # person keeps the same ID in every file of that LA even when a row's LA Code is mistyped.
     # Hashes are computed per distinct value; the LA ID hash of a row is the same for its
     # LA_Person_Unique_Identifier and for its person ID under rule 3, so it is computed once.
+    pseudonymise_started = time.perf_counter(), time.process_time()
     la_code: str | pd.Series = file_la_code if file_la_code else typed["LA_Code"].fillna("")
     hashed: dict[str, pa.Array] = {}
     for spec_field in spec.fields:
@@ -1076,6 +1082,9 @@ def _build(raw: _RawTable, file_la_code: str | None, key: PseudonymKey, name: st
         hashed["LA_Person_Unique_Identifier"],
         key,
     )
+    pseudonymise_seconds = (
+        time.perf_counter() - pseudonymise_started[0], time.process_time() - pseudonymise_started[1]
+    )
 
     records: dict[str, object] = {
         "row_number": pd.Series(raw.row_numbers, dtype="int32"),
@@ -1098,7 +1107,7 @@ def _build(raw: _RawTable, file_la_code: str | None, key: PseudonymKey, name: st
                 records[spec_field.name] = records[spec_field.name].mask(suspect)
     frame = pd.DataFrame({k: (v.reset_index(drop=True) if isinstance(v, pd.Series) else v) for k, v in records.items()})
     status_frame = pd.DataFrame(status, index=frame.index)
-    return frame, status_frame, _invalid_values(columns, raw.row_numbers, suspect, spec)
+    return frame, status_frame, _invalid_values(columns, raw.row_numbers, suspect, spec), pseudonymise_seconds
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1123,6 +1132,7 @@ def read_submission(path: str | Path, key: PseudonymKey) -> Submission:
         ``records`` is None (with an ``unreadable`` issue naming the file and the reason) only when
         the file cannot be read at all. See the module docstring for what each step reports.
     """
+    started = time.perf_counter(), time.process_time()
     path = Path(path)
     name = path.name
     issues: list[FileIssue] = []
@@ -1164,10 +1174,15 @@ def read_submission(path: str | Path, key: PseudonymKey) -> Submission:
                 failure = error
             del content
     if raw is None:
-        return _reject(submission, failure)
-    submission.encoding = raw.encoding
-    submission.rows_read = len(raw.row_numbers)
-    submission.records, submission.status, submission.invalid_values = _build(raw, la_code, key, name, issues)
+        submission = _reject(submission, failure)
+    else:
+        submission.encoding = raw.encoding
+        submission.rows_read = len(raw.row_numbers)
+        submission.records, submission.status, submission.invalid_values, pseudonymise_seconds = _build(
+            raw, la_code, key, name, issues
+        )
+        submission.timings["pseudonymise"] = pseudonymise_seconds
+    submission.timings["read"] = (time.perf_counter() - started[0], time.process_time() - started[1])
     return submission
 
 

@@ -10,14 +10,18 @@
 
 How it is computed (national scale: ~5M rows, ~680k people at a month end)
 ------------------------------------------------------------------------------
-Each selected file is reduced once to compact integer arrays (person code, day numbers, setting
-rank, attribute codes). For measure 1 a rows x month-ends boolean matrix (numpy broadcasting on day
-numbers) says which month ends each qualifying row covers; its non-zero cells are the
-(row, month end) pairs. One sort on an ``int64`` key (file, month end, person, rank) makes every
-person-month a contiguous run; the best rank is the run's first row, and each attribute is chosen
-with ``ufunc.reduceat`` over the runs (no per-person Python). Counts come from one ``bincount``
-over (file, month end, setting, age band, gender, ethnicity), and every published breakdown is a
-sum over that cube's axes, so breakdowns add up to ``All`` by construction.
+Each selected file is reduced once to whole-column integer arrays (person number within the file,
+day numbers, setting rank, attribute codes; ``SelectedFile._rows``), shared by both measures;
+categorical columns are compared once per category, never row by row as text. For measure 1 the
+qualifying rows of all files are sorted once by (file, person, rank); a month ends x rows boolean
+matrix (numpy broadcasting on day numbers) says which month ends each row covers, and its non-zero
+cells, taken month end first, are the (month end, row) pairs already grouped by person-month. A
+person with one qualifying row in the file (70% of rows) is counted directly at each month end it
+covers; for the others the best rank is each run's first row and each attribute is chosen with
+``ufunc.reduceat`` over the runs of more than one row (no per-person Python). Measure 2 joins
+assessments to prior long-term support rows on (file, person) with sorted keys. Counts come from
+one ``bincount`` over (file, month end, setting, age band, gender, ethnicity), and every published
+breakdown is a sum over that cube's axes, so breakdowns add up to ``All`` by construction.
 
 Decisions where METHODOLOGY.md is silent (documented here, tested in ``tests/test_measures.py``)
 -----------------------------------------------------------------------------------------------
@@ -47,8 +51,9 @@ Decisions where METHODOLOGY.md is silent (documented here, tested in ``tests/tes
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -58,6 +63,8 @@ from cldstats.spec import load_spec
 
 __all__ = [
     "BREAKDOWN_VALUES",
+    "RECORD_COLUMNS",
+    "STATUS_COLUMNS",
     "TOTAL",
     "SelectedFile",
     "area_table",
@@ -69,6 +76,27 @@ __all__ = [
 ]
 
 TOTAL = "Total"
+
+#: The Contract 1 ``records`` columns the measures (and ``derive.exclusion_reasons``) read: all a
+#: :class:`SelectedFile` needs. Validation workers hand back only these (``keep_submissions``).
+RECORD_COLUMNS = (
+    "person_id",
+    "person_id_source",
+    "birth_year",
+    "birth_month",
+    "Client_Type",
+    "Event_Type",
+    "Service_Type",
+    "Assessment_Type",
+    "Gender",
+    "Ethnicity",
+    "Event_Start_Date",
+    "Event_End_Date",
+    "Date_of_Death",
+    "Reporting_Period_Start_Date",
+)
+#: The Contract 1 ``status`` columns the measures read (an invalid end date told from a blank one).
+STATUS_COLUMNS = ("Event_End_Date",)
 
 # ---------------------------------------------------------------------------------------------
 # Published categories and the cube axes they are sums over
@@ -137,6 +165,72 @@ class SelectedFile:
             return _MIN_DAY
         return int(derive.day_numbers(pd.Timestamp(start)))
 
+    @functools.cached_property
+    def _rows(self) -> _FileRows:
+        # Computed on first use and kept with the file: both measures read the same arrays.
+        return _file_rows(self)
+
+
+@dataclass(frozen=True)
+class _FileRows:
+    """Per-row arrays of one selected file that both measures read (whole columns, row order).
+
+    ``usable``: no exclusion reason; ``service_user``, ``service``, ``assessment``, ``financial``:
+    ``Client_Type``, ``Event_Type`` and ``Assessment_Type`` tests; ``rank``: setting rank (0 not
+    long-term); ``person``: person number within the file; ``gender``, ``ethnicity``: codes, -1
+    unknown; ``first_day``: first day of the birth month (``OPEN_END`` unknown); ``start``,
+    ``end``: event start and end day (``_MIN_DAY`` when missing); ``adjusted_end``: death-adjusted
+    end day (``OPEN_END`` when open).
+    """
+
+    usable: np.ndarray
+    service_user: np.ndarray
+    service: np.ndarray
+    assessment: np.ndarray
+    financial: np.ndarray
+    rank: np.ndarray
+    person: np.ndarray
+    gender: np.ndarray
+    ethnicity: np.ndarray
+    first_day: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    adjusted_end: np.ndarray
+
+
+def _file_rows(selected: SelectedFile) -> _FileRows:
+    """The :class:`_FileRows` of a file: each column turned into numbers once, by whole columns."""
+    records = selected.records
+    gender = _codes(records["Gender"], _GENDERS)
+    gender[gender == _GENDERS.index(reference.UNKNOWN)] = -1
+    ethnicity = _codes(records["Ethnicity"], _ETHNICITY_VALUES)
+    ethnicity[ethnicity == _ETHNICITY_UNKNOWN_CODE] = -1
+    return _FileRows(
+        usable=_usable(selected),
+        service_user=_equals(records["Client_Type"], "Service User"),
+        service=_equals(records["Event_Type"], "Service"),
+        assessment=_equals(records["Event_Type"], "Assessment"),
+        financial=_starts_with(records["Assessment_Type"], "Financial Assessment"),
+        rank=derive.setting_rank(records["Service_Type"]),
+        person=_person_codes(records),
+        gender=gender,
+        ethnicity=ethnicity,
+        first_day=_birth_first_days(_birth_month_index(records["birth_year"], records["birth_month"])),
+        start=_days(records["Event_Start_Date"], _MIN_DAY),
+        end=_days(records["Event_End_Date"], _MIN_DAY),
+        adjusted_end=_days(derive.death_adjusted_end(records["Event_End_Date"], records["Date_of_Death"]),
+                           derive.OPEN_END),
+    )
+
+
+def _birth_month_index(birth_year: pd.Series, birth_month: pd.Series) -> np.ndarray:
+    """:func:`cldstats.derive.birth_month_index` on plain arrays (no nullable-integer arithmetic)."""
+    year = birth_year.to_numpy(dtype=np.float64, na_value=np.nan)
+    month = birth_month.to_numpy(dtype=np.float64, na_value=np.nan)
+    known = ~np.isnan(year) & (month >= 1) & (month <= 12)  # NaN compares False
+    index = np.where(known, (year - 1970) * 12 + (month - 1), derive.UNKNOWN_BIRTH)
+    return index.astype(np.int64)
+
 
 # ---------------------------------------------------------------------------------------------
 # Row-level preparation
@@ -173,15 +267,15 @@ def _days(column: pd.Series, missing: int) -> np.ndarray:
     return derive.day_numbers(column.astype("datetime64[s]"), missing=missing)
 
 
-def _attribute_codes(records: pd.DataFrame, rows: np.ndarray) -> dict[str, np.ndarray]:
-    """Gender, ethnicity and birth codes of ``rows``, -1 (birth: UNKNOWN_BIRTH) where unknown."""
-    subset = records.iloc[rows] if len(rows) != len(records) else records
-    gender = _codes(subset["Gender"], _GENDERS)
-    gender[gender == _GENDERS.index(reference.UNKNOWN)] = -1
-    ethnicity = _codes(subset["Ethnicity"], _ETHNICITY_VALUES)
-    ethnicity[ethnicity == _ETHNICITY_UNKNOWN_CODE] = -1
-    birth = derive.birth_month_index(subset["birth_year"], subset["birth_month"])
-    return {"gender": gender, "ethnicity": ethnicity, "birth": birth}
+def _person_codes(records: pd.DataFrame) -> np.ndarray:
+    """Per row, a number for its person ID that is unique within the file (-1 when missing).
+
+    Every grouping key of the measures starts with the file, so a person needs a number only
+    within its file: factorising each file's Arrow-backed strings is a hash pass in C, where
+    turning millions of IDs into Python strings to factorise them across files cost seconds.
+    """
+    codes, _ = pd.factorize(records["person_id"], use_na_sentinel=True)
+    return codes.astype(np.int64, copy=False)
 
 
 def _birth_first_days(birth: np.ndarray) -> np.ndarray:
@@ -199,24 +293,40 @@ def _ages(first_days: np.ndarray, at_days: np.ndarray) -> np.ndarray:
     return np.where(unknown, -1, age)
 
 
+#: Largest number of days from the first day of the birth month that still gives a known age
+#: (``floor(4 * days / 1461) <= MAX_AGE``): "age known" is then one range test per value.
+_MAX_KNOWN_ELAPSED = ((derive.MAX_AGE + 1) * 1461 - 1) // 4
+
+
+def _age_known(first_days: np.ndarray, at_days: np.ndarray) -> np.ndarray:
+    """``_ages(first_days, at_days) >= 0`` without the division (millions of person-months).
+
+    An unknown birth (``OPEN_END``) gives a hugely negative elapsed time, so it fails the test too.
+    """
+    elapsed = at_days - first_days
+    return (elapsed >= 0) & (elapsed <= _MAX_KNOWN_ELAPSED)
+
+
+def _band_of_age() -> np.ndarray:
+    """Look-up table: age + 1 (ages -1 to MAX_AGE) -> index into the 8 age bands."""
+    ages = np.arange(-1, derive.MAX_AGE + 1)
+    band = np.searchsorted(_BAND_LOWS, ages, side="right") - 1
+    return np.where(ages < reference.AGE_BANDS[0].low, len(_BAND_LOWS), band)
+
+
+_BAND_OF_AGE = _band_of_age()
+
+
 def _band_index(age: np.ndarray) -> np.ndarray:
-    """Index into the 8 age bands; ``Unknown`` (7) for an unknown age (-1)."""
-    band = np.searchsorted(_BAND_LOWS, age, side="right") - 1
-    return np.where(age < reference.AGE_BANDS[0].low, len(_BAND_LOWS), band)
+    """Index into the 8 age bands; ``Unknown`` (7) for an unknown age (-1).
+
+    A table look-up: ages from :func:`_ages` are -1 or 0 to ``MAX_AGE``.
+    """
+    return _BAND_OF_AGE[age + 1]
 
 
 def _usable(selected: SelectedFile) -> np.ndarray:
     return derive.exclusion_reasons(selected.records, selected.status).isna().to_numpy()
-
-
-def _long_term_rows(selected: SelectedFile, usable: np.ndarray, services_only: bool) -> np.ndarray:
-    """Row positions of usable Service User rows of a long-term service type."""
-    records = selected.records
-    keep = usable & _equals(records["Client_Type"], "Service User")
-    keep &= derive.setting_rank(records["Service_Type"]) > 0
-    if services_only:
-        keep &= _equals(records["Event_Type"], "Service")
-    return np.flatnonzero(keep)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -229,7 +339,27 @@ def _choose(starts: np.ndarray, group_of_row: np.ndarray, known: np.ndarray, sta
     Among a group's rows: drop unknown values where a known one exists; keep the rows with the
     latest start day; if those hold one distinct value it is the answer, else ``unknown_value``.
     Rows must be sorted so that each group is contiguous; ``starts`` are the groups' first rows.
+
+    A group of one row needs no choosing (its value if known, else unknown): at national scale
+    about 90% of person-month groups are single rows, so only the others go through the
+    ``reduceat`` passes of :func:`_choose_among`.
     """
+    if len(starts) == 0:
+        return np.zeros(0, dtype=np.result_type(value, np.int64))
+    sizes = np.diff(starts, append=len(group_of_row))
+    single = sizes == 1
+    chosen = np.where(known[starts], value[starts], unknown_value)
+    if not single.all():
+        several = ~single[group_of_row]
+        sub_starts, sub_group = _group_starts(group_of_row[several])
+        chosen[~single] = _choose_among(sub_starts, sub_group, known[several], start_day[several], value[several],
+                                        unknown_value)
+    return chosen
+
+
+def _choose_among(starts: np.ndarray, group_of_row: np.ndarray, known: np.ndarray, start_day: np.ndarray,
+                  value: np.ndarray, unknown_value: int) -> np.ndarray:
+    """:func:`_choose` by ``reduceat`` over every group (groups of any size)."""
     any_known = np.maximum.reduceat(known.astype(np.int8), starts).astype(bool)
     eligible = known == any_known[group_of_row]
     latest = np.maximum.reduceat(np.where(eligible, start_day, _MIN_DAY), starts)
@@ -311,65 +441,45 @@ def long_term_support(files: Sequence[SelectedFile], month_ends: Sequence[dt.dat
     available = np.zeros((n_files, n_ends), dtype=bool)
     for i, selected in enumerate(files):
         available[i] = ends >= selected.start_day()
-        rows = _long_term_rows(selected, _usable(selected), services_only=True)
-        records = selected.records.iloc[rows]
+        arrays = selected._rows
+        rows = np.flatnonzero(arrays.usable & arrays.service_user & (arrays.rank > 0) & arrays.service)
         file_idx.append(np.full(len(rows), i, dtype=np.int64))
-        person.append(records["person_id"].astype(object).to_numpy())
-        start.append(_days(records["Event_Start_Date"], _MIN_DAY))
-        adjusted = derive.death_adjusted_end(records["Event_End_Date"], records["Date_of_Death"])
-        end.append(_days(adjusted, derive.OPEN_END))
-        rank.append(derive.setting_rank(records["Service_Type"]).astype(np.int64))
-        codes = _attribute_codes(selected.records, rows)
-        gender.append(codes["gender"])
-        ethnicity.append(codes["ethnicity"])
-        birth.append(codes["birth"])
+        person.append(arrays.person[rows])
+        start.append(arrays.start[rows])
+        end.append(arrays.adjusted_end[rows])
+        rank.append(arrays.rank[rows].astype(np.int64))
+        gender.append(arrays.gender[rows])
+        ethnicity.append(arrays.ethnicity[rows])
+        birth.append(arrays.first_day[rows])
 
     cube_shape = (n_files, n_ends, len(_RANKED_SETTINGS), len(_BANDS), len(_GENDERS), len(_ETHNICITY_VALUES))
     counts = np.zeros(int(np.prod(cube_shape)), dtype=np.int64)
     if n_files and sum(len(p) for p in person):
         file_idx, start, end, rank = (np.concatenate(a) for a in (file_idx, start, end, rank))
-        gender, ethnicity, birth = (np.concatenate(a) for a in (gender, ethnicity, birth))
-        person_code, uniques = pd.factorize(np.concatenate(person))
-        n_people = max(len(uniques), 1)
+        gender, ethnicity = (np.concatenate(a) for a in (gender, ethnicity))
+        # Birth as the day number of the first day of the birth month (OPEN_END when unknown):
+        # the same value decides "known at D", equality and the age.
+        first_day = np.concatenate(birth)
+        person_code = np.concatenate(person)  # numbered within each file (see _person_codes)
+        n_people = max(int(person_code.max(initial=-1)) + 1, 1)
 
-        # Which month ends each row covers: start <= D <= adjusted end, and D available in its file.
-        covers = (start[:, None] <= ends[None, :]) & (end[:, None] >= ends[None, :]) & available[file_idx]
-        row, end_idx = np.nonzero(covers)
-        del covers
-        group_key = (file_idx[row] * n_ends + end_idx) * n_people + person_code[row]
-        order = np.argsort(group_key * 8 + rank[row], kind="stable")
-        row, end_idx, group_key = row[order], end_idx[order], group_key[order]
+        # Rows sorted once by (file, person, rank): about 1M rows at national scale, where sorting
+        # the (row, month end) pairs below meant sorting about 9M. Stable, so ties keep file order.
+        order = np.argsort((file_idx * n_people + person_code) * 8 + rank, kind="stable")
+        rows = _LtsRows(*(a[order] for a in (file_idx, person_code, start, end, rank, gender, ethnicity, first_day)))
         del order
-
-        # Best rank: the first row of each person-month run; keep only rows of that setting.
-        starts, group_of_row = _group_starts(group_key)
-        best_rank = rank[row][starts]
-        keep = rank[row] == best_rank[group_of_row]
-        row, end_idx, group_key = row[keep], end_idx[keep], group_key[keep]
-        starts, group_of_row = _group_starts(group_key)
-
-        row_start = start[row]
-        chosen_gender = _choose(starts, group_of_row, gender[row] >= 0, row_start, gender[row].astype(np.int64), -1)
-        chosen_ethnicity = _choose(starts, group_of_row, ethnicity[row] >= 0, row_start,
-                                   ethnicity[row].astype(np.int64), -1)
-        first_days = _birth_first_days(birth[row])
-        birth_known = _ages(first_days, ends[end_idx]) >= 0
-        chosen_birth = _choose(starts, group_of_row, birth_known, row_start, birth[row], derive.UNKNOWN_BIRTH)
-
-        group_file = file_idx[row[starts]]
-        group_end = end_idx[starts]
-        age = _ages(_birth_first_days(chosen_birth), ends[group_end])
-        adult = (age < 0) | (age >= 18)
-        flat, _ = _cube_index(
-            (group_file[adult], n_files),
-            (group_end[adult], n_ends),
-            (best_rank[adult] - 1, len(_RANKED_SETTINGS)),
-            (_band_index(age[adult]), len(_BANDS)),
-            (np.where(chosen_gender[adult] < 0, _GENDERS.index(reference.UNKNOWN), chosen_gender[adult]),
-             len(_GENDERS)),
-            (np.where(chosen_ethnicity[adult] < 0, _ETHNICITY_UNKNOWN_CODE, chosen_ethnicity[adult]),
-             len(_ETHNICITY_VALUES)),
-        )
+        # 70% of rows (national scale) are a person's only qualifying row in the file: each month
+        # end they cover is a one-row person-month, counted directly; the rest are chosen between.
+        run_key = rows.file * n_people + rows.person
+        new_run = np.ones(len(run_key), dtype=bool)
+        np.not_equal(run_key[1:], run_key[:-1], out=new_run[1:])
+        run_size = np.diff(np.flatnonzero(np.append(new_run, True)))
+        alone = np.repeat(run_size == 1, run_size)
+        del run_key, new_run, run_size
+        flat = np.concatenate([
+            _lts_alone(rows.subset(np.flatnonzero(alone)), ends, available, n_files),
+            _lts_chosen(rows.subset(np.flatnonzero(~alone)), ends, available, n_files, n_people),
+        ])
         counts = np.bincount(flat, minlength=counts.size)
     cube = counts.reshape(cube_shape)
 
@@ -378,6 +488,92 @@ def long_term_support(files: Sequence[SelectedFile], month_ends: Sequence[dt.dat
     table = _breakdown_axis(np.stack(by_setting, axis=2))  # [file, end, setting, 43]
     labels = [d.isoformat() for d in month_ends]
     return _long_frame(table, files, labels, available, "reference_date", list(reference.SETTINGS))
+
+
+@dataclass(frozen=True)
+class _LtsRows:
+    """Measure-1 rows of every selected file as parallel arrays (one entry per qualifying row):
+    file index, person number (within the file), start and death-adjusted end day, setting rank,
+    gender and ethnicity codes (-1 unknown), first day of the birth month (``OPEN_END`` unknown)."""
+
+    file: np.ndarray
+    person: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    rank: np.ndarray
+    gender: np.ndarray
+    ethnicity: np.ndarray
+    first_day: np.ndarray
+
+    def subset(self, positions: np.ndarray) -> _LtsRows:
+        return _LtsRows(*(getattr(self, f.name)[positions] for f in fields(self)))
+
+
+def _covered(rows: _LtsRows, ends: np.ndarray, available: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(month end index, row) of every month end each row covers: start <= D <= adjusted end, and D
+    available in its file. Month ends on the first axis: pairs come out ordered by month end, then
+    row (so rows sorted by file and person give contiguous person-months)."""
+    covers = (rows.start[None, :] <= ends[:, None]) & (rows.end[None, :] >= ends[:, None]) & available[rows.file].T
+    return np.nonzero(covers)
+
+
+def _lts_cube_index(file: np.ndarray, end_idx: np.ndarray, rank: np.ndarray, age: np.ndarray, gender: np.ndarray,
+                    ethnicity: np.ndarray, n_files: int, n_ends: int) -> np.ndarray:
+    """Flat index into the measure-1 cube of each adult person-month (children dropped)."""
+    adult = (age < 0) | (age >= 18)
+    flat, _ = _cube_index(
+        (file[adult], n_files),
+        (end_idx[adult], n_ends),
+        (rank[adult] - 1, len(_RANKED_SETTINGS)),
+        (_band_index(age[adult]), len(_BANDS)),
+        (np.where(gender[adult] < 0, _GENDERS.index(reference.UNKNOWN), gender[adult]), len(_GENDERS)),
+        (np.where(ethnicity[adult] < 0, _ETHNICITY_UNKNOWN_CODE, ethnicity[adult]), len(_ETHNICITY_VALUES)),
+    )
+    return flat
+
+
+def _lts_alone(rows: _LtsRows, ends: np.ndarray, available: np.ndarray, n_files: int) -> np.ndarray:
+    """Cube indices of the person-months of people with one qualifying row in their file.
+
+    A person-month of one row needs no choosing: the row's setting; its gender and ethnicity,
+    unknown if unknown; its birth month if that gives a known age at D (:func:`_ages` is -1
+    otherwise) -- what :func:`_lts_chosen` gives for a one-row group, with far fewer passes.
+    """
+    end_idx, row = _covered(rows, ends, available)
+    age = _ages(rows.first_day[row], ends[end_idx])
+    return _lts_cube_index(rows.file[row], end_idx, rows.rank[row], age, rows.gender[row], rows.ethnicity[row],
+                           n_files, len(ends))
+
+
+def _lts_chosen(rows: _LtsRows, ends: np.ndarray, available: np.ndarray, n_files: int,
+                n_people: int) -> np.ndarray:
+    """Cube indices of every person-month of ``rows`` (sorted by file, person, rank): the best
+    setting, then each attribute chosen among that setting's rows (METHODOLOGY section 4)."""
+    end_idx, row = _covered(rows, ends, available)
+    group_key = (end_idx * n_files + rows.file[row]) * n_people + rows.person[row]
+
+    # Best rank: the first row of each person-month run; keep only rows of that setting.
+    starts, group_of_row = _group_starts(group_key)
+    row_rank = rows.rank[row]
+    best_rank = row_rank[starts]
+    keep = row_rank == best_rank[group_of_row]
+    if not keep.all():
+        row, end_idx, group_key = row[keep], end_idx[keep], group_key[keep]
+        starts, group_of_row = _group_starts(group_key)
+    del group_key, row_rank, keep
+
+    row_start = rows.start[row]
+    row_gender, row_ethnicity = rows.gender[row].astype(np.int64), rows.ethnicity[row].astype(np.int64)
+    chosen_gender = _choose(starts, group_of_row, row_gender >= 0, row_start, row_gender, -1)
+    chosen_ethnicity = _choose(starts, group_of_row, row_ethnicity >= 0, row_start, row_ethnicity, -1)
+    row_first_day = rows.first_day[row]
+    birth_known = _age_known(row_first_day, ends[end_idx])
+    chosen_first_day = _choose(starts, group_of_row, birth_known, row_start, row_first_day, derive.OPEN_END)
+
+    group_end = end_idx[starts]
+    age = _ages(chosen_first_day, ends[group_end])
+    return _lts_cube_index(rows.file[row[starts]], group_end, best_rank, age, chosen_gender, chosen_ethnicity,
+                           n_files, len(ends))
 
 
 def _long_frame(table: np.ndarray, files: Sequence[SelectedFile], period_labels: list[str],
@@ -439,21 +635,27 @@ def people_assessed(files: Sequence[SelectedFile], month_ends: Sequence[dt.date]
     counts = np.zeros(int(np.prod(cube_shape)), dtype=np.int64)
     available = np.zeros((n_files, n_months), dtype=bool)
 
-    parts = []
+    parts, lts_parts = [], []
     for i, selected in enumerate(files):
         available[i] = ends >= selected.start_day()
-        parts.append(_assessments_of_file(i, selected, ends, month_starts, available[i]))
-    assessed = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        assessments, lts = _assessments_of_file(i, selected, ends, month_starts, available[i])
+        parts.append(assessments)
+        lts_parts.append(lts)
+    assessed = {k: np.concatenate([p[k] for p in parts]) for k in _ASSESSMENT_COLUMNS} if parts else {}
 
-    if len(assessed):
-        person_code, uniques = pd.factorize(assessed["person"].to_numpy())
-        n_people = max(len(uniques), 1)
-        file_idx = assessed["file_idx"].to_numpy()
-        month_idx = assessed["month_idx"].to_numpy()
-        end_day = assessed["end"].to_numpy()
+    if parts and len(assessed["person"]):
+        person_code = assessed["person"]  # numbered within each file (see _person_codes)
+        n_people = max(int(person_code.max()) + 1, 1)
+        lts = {k: np.concatenate([p[k] for p in lts_parts]) for k in ("file_idx", "person", "start", "end")}
+        n_people = max(n_people, int(lts["person"].max(initial=-1)) + 1)
+        keep = ~_had_long_term_support(assessed, lts, n_people)
+        assessed = {k: v[keep] for k, v in assessed.items()}
+    if parts and len(assessed["person"]):
+        file_idx, month_idx, person_code = assessed["file_idx"], assessed["month_idx"], assessed["person"]
+        end_day = assessed["end"]
         group_key = (file_idx * n_months + month_idx) * n_people + person_code
         order = np.lexsort((-end_day, group_key))
-        sorted_cols = {c: assessed[c].to_numpy()[order] for c in ("start", "end", "gender", "ethnicity", "birth")}
+        sorted_cols = {c: assessed[c][order] for c in ("start", "end", "gender", "ethnicity", "first_day")}
         group_key = group_key[order]
         starts, group_of_row = _group_starts(group_key)
         # The latest assessment in the month: rows sharing the group's latest end date (first row).
@@ -467,9 +669,10 @@ def people_assessed(files: Sequence[SelectedFile], month_ends: Sequence[dt.date]
                                 cols["gender"].astype(np.int64), -1)
         chosen_ethnicity = _choose(starts, group_of_row, cols["ethnicity"] >= 0, cols["start"],
                                    cols["ethnicity"].astype(np.int64), -1)
-        birth_known = _ages(_birth_first_days(cols["birth"]), cols["end"]) >= 0
-        chosen_birth = _choose(starts, group_of_row, birth_known, cols["start"], cols["birth"], derive.UNKNOWN_BIRTH)
-        age = _ages(_birth_first_days(chosen_birth), latest_end)
+        birth_known = _age_known(cols["first_day"], cols["end"])
+        chosen_first_day = _choose(starts, group_of_row, birth_known, cols["start"], cols["first_day"],
+                                   derive.OPEN_END)
+        age = _ages(chosen_first_day, latest_end)
         first_rows = order[rows[starts]]
         flat, _ = _cube_index(
             (file_idx[first_rows], n_files),
@@ -488,62 +691,74 @@ def people_assessed(files: Sequence[SelectedFile], month_ends: Sequence[dt.date]
     return _long_frame(table, files, labels, available, "reference_month", None)
 
 
+#: The arrays :func:`_assessments_of_file` gives per qualifying assessment row.
+_ASSESSMENT_COLUMNS = ("file_idx", "month_idx", "person", "start", "end", "gender", "ethnicity", "first_day")
+
+
 def _assessments_of_file(file_index: int, selected: SelectedFile, ends: np.ndarray, month_starts: np.ndarray,
-                         available: np.ndarray) -> pd.DataFrame:
-    """Qualifying assessment rows of one file (adults, no prior long-term support), one row each:
-    ``file_idx, month_idx, person, start, end, gender, ethnicity, birth``."""
-    records = selected.records
-    usable = _usable(selected)
+                         available: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Candidate assessment rows of one file (adults, in an available release month), one entry
+    each: ``file_idx, month_idx, person, start, end, gender, ethnicity, first_day``; and the
+    file's long-term support rows for the prior-support check: ``file_idx, person, start, end``
+    (death-adjusted end)."""
+    arrays = selected._rows
     candidate = (
-        usable
-        & _equals(records["Client_Type"], "Service User")
-        & _equals(records["Event_Type"], "Assessment")
-        & ~_starts_with(records["Assessment_Type"], "Financial Assessment")
-        & records["Event_End_Date"].notna().to_numpy()
+        arrays.usable & arrays.service_user & arrays.assessment & ~arrays.financial & (arrays.end != _MIN_DAY)
     )
     rows = np.flatnonzero(candidate)
-    end = _days(records["Event_End_Date"].iloc[rows], _MIN_DAY)
+    end = arrays.end[rows]
     # Calendar month of the end date among the release months (month_starts ascending).
     month_idx = np.searchsorted(month_starts, end, side="right") - 1
     in_release = (month_idx >= 0) & (end <= ends[np.maximum(month_idx, 0)])
     in_release &= available[np.maximum(month_idx, 0)]
     rows, end, month_idx = rows[in_release], end[in_release], month_idx[in_release]
-
-    codes = _attribute_codes(records, rows)
     # Adults only, first: drop rows under 18 at the assessment end date (unknown age is kept).
-    age = _ages(_birth_first_days(codes["birth"]), end)
+    age = _ages(arrays.first_day[rows], end)
     adult = (age < 0) | (age >= 18)
     rows, end, month_idx = rows[adult], end[adult], month_idx[adult]
-    codes = {k: v[adult] for k, v in codes.items()}
-    start = _days(records["Event_Start_Date"].iloc[rows], _MIN_DAY)
-    person = records["person_id"].iloc[rows].astype(object).to_numpy()
+    assessments = {
+        "file_idx": np.full(len(rows), file_index, dtype=np.int64),
+        "month_idx": month_idx.astype(np.int64),
+        "person": arrays.person[rows],
+        "start": arrays.start[rows],
+        "end": end,
+        "gender": arrays.gender[rows],
+        "ethnicity": arrays.ethnicity[rows],
+        "first_day": arrays.first_day[rows],
+    }
+    # Prior support: usable Service User rows of a long-term service type, whatever the event type.
+    lts_rows = np.flatnonzero(arrays.usable & arrays.service_user & (arrays.rank > 0))
+    lts = {
+        "file_idx": np.full(len(lts_rows), file_index, dtype=np.int64),
+        "person": arrays.person[lts_rows],
+        "start": arrays.start[lts_rows],
+        "end": arrays.adjusted_end[lts_rows],
+    }
+    return assessments, lts
 
-    # No long-term support in the previous 12 months: no usable Service User row of a long-term
-    # service type for the person in this file, starting before the assessment's start and with a
-    # death-adjusted end blank or on/after (assessment start - 365 days).
-    lts_rows = _long_term_rows(selected, usable, services_only=False)
-    lts = pd.DataFrame({
-        "person": records["person_id"].iloc[lts_rows].astype(object).to_numpy(),
-        "lts_start": _days(records["Event_Start_Date"].iloc[lts_rows], _MIN_DAY),
-        "lts_end": _days(derive.death_adjusted_end(records["Event_End_Date"].iloc[lts_rows],
-                                                   records["Date_of_Death"].iloc[lts_rows]), derive.OPEN_END),
-    })
-    assessments = pd.DataFrame({"a": np.arange(len(rows)), "person": person, "a_start": start})
-    pairs = assessments.merge(lts, on="person", how="inner")
-    prior = (pairs["lts_start"] < pairs["a_start"]) & (pairs["lts_end"] >= pairs["a_start"] - _DAYS_365)
-    had_support = np.zeros(len(rows), dtype=bool)
-    had_support[pairs.loc[prior, "a"].to_numpy()] = True
-    keep = ~had_support
-    return pd.DataFrame({
-        "file_idx": np.full(int(keep.sum()), file_index, dtype=np.int64),
-        "month_idx": month_idx[keep].astype(np.int64),
-        "person": person[keep],
-        "start": start[keep],
-        "end": end[keep],
-        "gender": codes["gender"][keep],
-        "ethnicity": codes["ethnicity"][keep],
-        "birth": codes["birth"][keep],
-    })
+
+def _had_long_term_support(assessed: dict[str, np.ndarray], lts: dict[str, np.ndarray], n_people: int) -> np.ndarray:
+    """Per assessment: whether its person had long-term support in the previous 12 months.
+
+    That is a row of ``lts`` for the same person in the same file starting before the assessment's
+    start, with a death-adjusted end blank or on/after (assessment start - 365 days). A join on
+    (file, person) done once for all files with sorted keys and ``searchsorted``: the pairs of an
+    assessment with its person's support rows, tested at once.
+    """
+    a_key = assessed["file_idx"] * n_people + assessed["person"]
+    l_key = lts["file_idx"] * n_people + lts["person"]
+    order = np.argsort(l_key, kind="stable")
+    l_key, l_start, l_end = l_key[order], lts["start"][order], lts["end"][order]
+    low = np.searchsorted(l_key, a_key, side="left")
+    size = np.searchsorted(l_key, a_key, side="right") - low
+    a_of_pair = np.repeat(np.arange(len(a_key)), size)
+    offsets = np.cumsum(size) - size
+    l_of_pair = np.arange(int(size.sum())) - np.repeat(offsets, size) + np.repeat(low, size)
+    a_start = assessed["start"][a_of_pair]
+    prior = (l_start[l_of_pair] < a_start) & (l_end[l_of_pair] >= a_start - _DAYS_365)
+    had = np.zeros(len(a_key), dtype=bool)
+    had[a_of_pair[prior]] = True
+    return had
 
 
 # ---------------------------------------------------------------------------------------------
@@ -681,7 +896,15 @@ def _council_population(breakdown: pd.Series, value: pd.Series, la_code: pd.Seri
     adults = la_code.map(pops["adults_18plus"])
     older = la_code.map(pops["adults_65plus"])
     population = pd.Series(pd.NA, index=value.index, dtype="Int64")
-    denominator = reference.rate_denominator(breakdown, value)
+    # The denominator depends on the (breakdown, value) pair only: looked up once per distinct
+    # pair (43) and spread to the rows (400,000 council rows at national scale).
+    pairs = pd.DataFrame({"breakdown": breakdown.to_numpy(), "value": value.to_numpy()})
+    distinct = pairs.drop_duplicates(ignore_index=True)
+    position = pd.MultiIndex.from_frame(distinct).get_indexer(pd.MultiIndex.from_frame(pairs))
+    denominator = pd.Series(
+        reference.rate_denominator(distinct["breakdown"], distinct["value"]).to_numpy(dtype=object)[position],
+        index=value.index,
+    )
     for kind, values in (("adults", adults), ("older", older), ("working_age", adults - older)):
         rows = (denominator == kind).to_numpy()
         population[rows] = values[rows]

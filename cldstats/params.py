@@ -3,7 +3,14 @@
 Parameters are data: the month is never edited in code. Every key has a default in
 ``params/defaults.yaml``; a month file (``params/<YYYY-MM>.yaml``) and an optional ``--params FILE``
 override only the keys they name, and a key that is not in the defaults is an error (a misspelt
-key must not be silently ignored in an official statistics run).
+key must not be silently ignored in an official statistics run). Every error names the file it
+comes from and fits on one line, because the command line prints it as its one-line reason.
+
+**Which reference months can be published** (:func:`check_month`): a ``"YYYY-MM"`` string whose
+month ended before today (a month's submissions are made after its last day) and not before the
+first month of the collection (``collection_start``, April 2023: no council data exists before it,
+and :func:`release_month_ends` would give a release with no month end at all). Anything else is a
+:class:`ParamsError` before any data is read.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from cldstats.errors import CldstatsError
 
 __all__ = [
     "ParamsError",
+    "check_month",
     "default_cutoff",
     "deep_merge",
     "default_params_dir",
@@ -48,6 +56,55 @@ def parse_month(month: Any) -> tuple[int, int]:
         raise ParamsError(f"month must be a quoted 'YYYY-MM' string, got {month!r}")
     year, mon = month.split("-")
     return int(year), int(mon)
+
+
+def check_month(
+    month: Any,
+    *,
+    collection_start: str = "2023-04-01",
+    today: dt.date | None = None,
+    what: str = "month",
+) -> None:
+    """Refuse a reference month that cannot be published (see the module docstring).
+
+    Parameters
+    ----------
+    month : str
+        The reference month, ``"YYYY-MM"``.
+    collection_start : str
+        ``"YYYY-MM-DD"``: the first day of the collection (params ``collection_start``).
+    today : datetime.date, optional
+        The date of the run (default: today); the month must have ended before it.
+    what : str
+        How the error names the month: ``"month"`` for params, ``"--month"`` on the command line.
+
+    Raises
+    ------
+    ParamsError
+        With a one-line reason naming ``what`` and the month.
+
+    Examples
+    --------
+    >>> check_month("2024-03", today=dt.date(2024, 4, 1))
+    >>> check_month("2023-03", today=dt.date(2024, 4, 1))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cldstats.params.ParamsError: month 2023-03 is before the collection started (2023-04): ...
+    """
+    if not isinstance(month, str) or not MONTH_PATTERN.match(month):
+        raise ParamsError(f"{what} must be a 'YYYY-MM' string such as '2024-03', got {month!r}")
+    first = str(collection_start)[:7]
+    if month_end(month) < month_end(first):
+        raise ParamsError(
+            f"{what} {month} is before the collection started ({first}): the first month that can be "
+            f"published is {first}"
+        )
+    today = today if today is not None else dt.date.today()
+    if month_end(month) >= today:
+        raise ParamsError(
+            f"{what} {month} has not ended yet (today is {today.isoformat()}): a month can be published "
+            "only after its last day, from its councils' later submissions"
+        )
 
 
 def month_end(month: str) -> dt.date:
@@ -123,15 +180,58 @@ def _read(path: Path) -> dict[str, Any]:
         raise ParamsError(f"params file not found: {path}") from None
     except OSError as exc:
         raise ParamsError(f"cannot read params file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ParamsError(f"params file {path} is not UTF-8 text (byte {exc.start})") from None
     try:
         loaded = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ParamsError(f"params file {path} is not valid YAML: {exc}") from None
+        raise ParamsError(f"params file {path} is not valid YAML: {_yaml_problem(exc)}") from None
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
         raise ParamsError(f"params file {path} must hold a mapping of keys")
     return loaded
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's several-line message as one line: what it was reading, the problem, and where."""
+
+    def at(mark) -> str:
+        return f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+
+    problem = getattr(exc, "problem", None)
+    if not problem:
+        return " ".join(str(exc).split())
+    context = getattr(exc, "context", None)
+    lead = f"{context}{at(getattr(exc, 'context_mark', None))}: " if context else ""
+    return f"{lead}{problem}{at(getattr(exc, 'problem_mark', None))}"
+
+
+def _merge_file(params: dict[str, Any], path: Path, defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` with the file at ``path`` merged in; an unknown or mistyped key names the file."""
+    loaded = _read(path)
+    try:
+        merged = deep_merge(params, loaded)
+        _check_file_types(loaded, defaults)
+    except ParamsError as exc:
+        raise ParamsError(f"params file {path}: {exc}") from None
+    return merged
+
+
+def _check_file_types(loaded: Mapping[str, Any], defaults: Mapping[str, Any], where: str = "") -> None:
+    """The types of the keys one file sets (its dates too), so that a wrong value names its file."""
+    for key, value in loaded.items():
+        default, path = defaults[key], f"{where}{key}"
+        if isinstance(default, Mapping):
+            _check_file_types(value, default, f"{path}.")
+        elif path in DATE_KEYS and value not in ("", None):
+            _as_date_string(value, path)
+        else:
+            _check_types({key: value}, {key: default}, where)
+
+
+#: Keys holding an ISO date (``""``: derived); YAML reads an unquoted 2024-05-31 as a date.
+DATE_KEYS = ("cutoff", "collection_start", "publication.date")
 
 
 def _as_date_string(value: Any, key: str) -> str:
@@ -175,6 +275,7 @@ def load_params(
     month: str | None = None,
     params_file: str | Path | None = None,
     params_dir: str | Path | None = None,
+    today: dt.date | None = None,
 ) -> dict[str, Any]:
     """Resolve the parameters of one run.
 
@@ -187,6 +288,8 @@ def load_params(
         A further file merged last (``--params FILE``); it must exist.
     params_dir : path, optional
         Folder holding ``defaults.yaml`` and the month files (default :func:`default_params_dir`).
+    today : datetime.date, optional
+        The run's date for :func:`check_month` (default: today).
 
     Returns
     -------
@@ -197,7 +300,8 @@ def load_params(
     Raises
     ------
     ParamsError
-        Missing defaults or params file, unknown key, wrong type, month mismatch.
+        Missing, unreadable or invalid params file (the message names it), unknown key, wrong type,
+        month mismatch, a month that cannot be published (:func:`check_month`).
     """
     params_dir = Path(params_dir) if params_dir is not None else default_params_dir()
     defaults = _read(params_dir / "defaults.yaml")
@@ -206,10 +310,10 @@ def load_params(
         parse_month(month)
         month_file = params_dir / f"{month}.yaml"
         if month_file.exists():
-            params = deep_merge(params, _read(month_file))
+            params = _merge_file(params, month_file, defaults)
         params = deep_merge(params, {"month": month})
     if params_file is not None:
-        params = deep_merge(params, _read(Path(params_file)))
+        params = _merge_file(params, Path(params_file), defaults)
     if month is not None and params["month"] != month:
         raise ParamsError(f"params file sets month {params['month']!r} but the run is for {month!r}")
     for section, key in ((params, "cutoff"), (params, "collection_start"), (params["publication"], "date")):
@@ -222,6 +326,7 @@ def load_params(
         _as_date_string(params["cutoff"], "cutoff") if params["cutoff"] else default_cutoff(params["month"]).isoformat()
     )
     params["collection_start"] = _as_date_string(params["collection_start"], "collection_start")
+    check_month(params["month"], collection_start=params["collection_start"], today=today)
     publication = params["publication"]
     publication["date"] = (
         _as_date_string(publication["date"], "publication.date")

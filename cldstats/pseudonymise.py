@@ -60,7 +60,7 @@ PERSON_ID_SOURCES = ("NHS number", "NHS number via LA ID", "LA ID", "ambiguous",
 
 _NO_KEY_MESSAGE = (
     "no pseudonymisation key: set CLDSTATS_PSEUDO_KEY or params pseudonymisation.key_file "
-    "(real data needs a secret key)"
+    "(the data folder has no synthetic.json, so its data is treated as real and needs a secret key)"
 )
 
 

@@ -12,9 +12,34 @@ The run, in order (DESIGN.md flow; METHODOLOGY.md sections 2 to 7):
 7. check the published tables' consistency with a Great Expectations suite;
 8. write the tables and ``manifest.json``, all in a temporary folder that replaces
    ``reports/<YYYY-MM>/`` only when everything passed; the replaced release is kept under
-   ``reports/<YYYY-MM>/releases/<its run time>/``.
+   ``reports/<YYYY-MM>/releases/<its run id>/``.
 
 Unrounded figures are written only under ``qa/``.
+
+**One run per month, and nothing lost when a run dies** (:mod:`cldstats.runlock` has the folder
+layout). Bad input (params, data folder, key, a month with no submissions in its window) is refused
+before anything is written. The run then takes the month's lock ``reports/.lock-<YYYY-MM>`` (a second
+run is refused, exit code 4, naming the holder's pid, host and start time; a lock left by a killed
+run is stale and taken over), cleans up after any killed earlier run of the month, builds in
+``reports/.building-<YYYY-MM>-<run id>-<pid>/`` and moves the result into place with two renames.
+Killed at any moment, the previous release stays complete at ``reports/<YYYY-MM>/`` (or, between
+the two renames, at ``reports/.replaced-<YYYY-MM>-<run id>/``, which the next run moves back).
+
+**Run log.** Logger ``"cldstats"``: each stage's start and finish (seconds, rows, counts), recovery
+actions and the outcome go to stderr (when ``progress``) and to ``reports/logs/<YYYY-MM>-<run
+id>.log``, written line by line so it survives failed and killed runs. It holds stage names, counts,
+file names and cldstats's own messages only, never a value read from a submission; for an
+unexpected error it records the exception type, not its message (which could quote data).
+
+**Manifest.** ``manifest.json`` separates what must match from what may differ. At the top level,
+everything that two runs on the same inputs, params and code must reproduce exactly: ``month``,
+``reference_date``, ``params``, ``synthetic_data``, ``pseudonymisation_key``, ``inputs`` (file,
+SHA-256, selected), ``versions``, ``git_commit``, ``gate``, ``renderer`` and ``outputs`` (SHA-256 of
+every file except the executed notebooks and the rendered reports). Under ``may_differ``:
+``run_id``, ``host``, ``pid``, ``started_at``, ``seconds``, ``argv``, ``log_file`` (relative to the
+reports folder) and ``outputs`` with the SHA-256 of every ``*.ipynb`` (papermill records execution
+times and paths) and of every HTML report holding the run-time line ``<p class="run-time">`` (by
+which alone two runs' reports may differ).
 """
 
 from __future__ import annotations
@@ -23,21 +48,25 @@ import datetime as dt
 import hashlib
 import importlib.metadata
 import json
+import logging
 import os
 import platform
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from cldstats import __version__
-from cldstats.bench import StageTimer
+from cldstats.bench import StageResult, StageTimer
 from cldstats.errors import CldstatsError, GateStop
 from cldstats.params import load_params, month_end, release_month_ends
+from cldstats.runlock import MonthLock, build_folder, place_release, recover
 
 __all__ = ["PublishResult", "ensure_data", "publish_month", "run_cli"]
 
@@ -48,6 +77,12 @@ RECORDED_DEPENDENCIES = (
     "great-expectations", "gptables", "matplotlib", "nbclient", "nbconvert", "numpy", "pandas",
     "papermill", "pyarrow", "pyyaml",
 )
+#: The one line an HTML report may differ by between two runs on the same inputs (render.py).
+RUN_TIME_LINE = b'<p class="run-time">'
+#: Rejected files named in the command line's summary; the rest are counted.
+REJECTED_NAMED = 5
+
+LOG = logging.getLogger("cldstats")
 
 
 @dataclass
@@ -61,6 +96,68 @@ class PublishResult:
     councils_selected: int = 0
     seconds: float = 0.0
     timer: StageTimer = field(default_factory=StageTimer)
+    run_id: str = ""
+    log_file: Path | None = None
+    #: Submissions in the month's window per outcome: accepted, accepted with warnings, rejected.
+    submission_outcomes: dict[str, int] = field(default_factory=dict)
+    rejected_files: list[str] = field(default_factory=list)
+    #: Where the release this one replaced was filed (``releases/<run id>``), if any.
+    previous_release: Path | None = None
+
+
+class _UTCFormatter(logging.Formatter):
+    converter = time.gmtime
+    default_time_format = "%Y-%m-%dT%H:%M:%S"
+    default_msec_format = "%s.%03dZ"
+
+
+@contextmanager
+def _run_log(log_file: Path, *, to_stderr: bool) -> Iterator[Path]:
+    """Send the ``cldstats`` logger to ``log_file`` (and stderr) for one run."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    # A FileHandler flushes every record: the log is complete up to the moment a run is killed.
+    handlers: list[logging.Handler] = [logging.FileHandler(log_file, encoding="utf-8")]
+    if to_stderr:
+        handlers.append(logging.StreamHandler(sys.stderr))
+    formatter = _UTCFormatter("%(asctime)s %(levelname)s %(message)s")
+    level = LOG.level
+    LOG.setLevel(logging.INFO)
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        LOG.addHandler(handler)
+    try:
+        yield log_file
+    finally:
+        for handler in handlers:
+            LOG.removeHandler(handler)
+            handler.close()
+        LOG.setLevel(level)
+
+
+def _failure(exc: BaseException) -> str:
+    """An unexpected error for the log: its type, and for a file system error the reason and path;
+    never an arbitrary message, which could quote a value read from a submission."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{type(exc).__name__}: {exc.strerror}" + (f": {exc.filename}" if exc.filename else "")
+    return type(exc).__name__
+
+
+@contextmanager
+def _stage(timer: StageTimer, name: str) -> Iterator[StageResult]:
+    """A timed stage whose start and finish are logged; set ``.rows`` and ``.notes`` for counts."""
+    LOG.info("stage start: %s", name)
+    try:
+        with timer.stage(name) as result:
+            yield result
+    except CldstatsError as exc:
+        LOG.error("stage stopped: %s: %s", name, exc)
+        raise
+    except BaseException as exc:
+        LOG.error("stage failed: %s: %s", name, _failure(exc))
+        raise
+    counts = [f"{result.rows:,} rows"] if result.rows is not None else []
+    counts += [result.notes] if result.notes else []
+    LOG.info("stage done: %s in %.1f s%s", name, result.wall_seconds, "; " + "; ".join(counts) if counts else "")
 
 
 def ensure_data(data_dir: Path, *, generate_if_empty: bool) -> bool:
@@ -189,29 +286,43 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def _place_release(build_dir: Path, release_dir: Path, run_stamp: str) -> None:
-    """Move the finished build into ``release_dir``, keeping the release it replaces.
+def _may_differ(path: Path) -> bool:
+    """Executed notebooks (papermill's execution times) and HTML with a run-time line."""
+    if path.suffix == ".ipynb":
+        return True
+    return path.suffix == ".html" and RUN_TIME_LINE in path.read_bytes()
 
-    The old release is first renamed aside, so at every moment either the old or the new release
-    is complete at ``release_dir``; its history and itself then move under ``releases/``.
+
+def _output_digests(build: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """SHA-256 of every file of the build but the manifest: (must match, may differ)."""
+    must, may = {}, {}
+    for path in sorted(p for p in build.rglob("*") if p.is_file() and p.name != "manifest.json"):
+        (may if _may_differ(path) else must)[path.relative_to(build).as_posix()] = _sha256(path)
+    return must, may
+
+
+def _fix_injected_cell_ids(executed: list[Path]) -> None:
+    """Give papermill's injected-parameters cell a fixed id instead of a random one.
+
+    The id is written into the HTML (``id="cell-id=…"``), which must not differ between two runs
+    apart from its run-time line.
     """
-    aside = None
-    if release_dir.exists():
-        aside = release_dir.with_name(f".replaced-{release_dir.name}-{run_stamp}")
-        release_dir.rename(aside)
-    build_dir.rename(release_dir)
-    if aside is not None:
-        history = release_dir / "releases"
-        history.mkdir(exist_ok=True)
-        if (aside / "releases").is_dir():
-            for old in sorted((aside / "releases").iterdir()):
-                old.rename(history / old.name)
-            (aside / "releases").rmdir()
-        previous_stamp = "previous"
-        manifest = aside / "manifest.json"
-        if manifest.exists():
-            previous_stamp = json.loads(manifest.read_text(encoding="utf-8"))["run"]["run_id"]
-        aside.rename(history / previous_stamp)
+    import nbformat
+
+    for path in executed:
+        nb = nbformat.read(path, as_version=4)
+        cells = [c for c in nb.cells if "injected-parameters" in c.get("metadata", {}).get("tags", [])]
+        if cells and any(c.get("id") != "injected-parameters" for c in cells):
+            for number, cell in enumerate(cells):
+                cell["id"] = "injected-parameters" + (f"-{number}" if number else "")
+            nbformat.write(nb, path)
+
+
+def _rejected_files(table: pd.DataFrame) -> list[str]:
+    if not len(table):
+        return []
+    rejected = table["outcome"].astype(str).str.startswith("rejected")
+    return table.loc[rejected, "file"].astype(str).tolist()
 
 
 def _disclose_and_check(params, out_dir: Path, month: str, lts_area, rates, assessed_area):
@@ -262,7 +373,7 @@ def publish_month(
     out_dir : Path
         Reports folder; the release goes to ``out_dir/<month>/``.
     progress : bool
-        Show progress on stderr.
+        Show progress bars and the run log on stderr (the log file is written either way).
     timer : cldstats.bench.StageTimer, optional
         Receives wall time, CPU time, peak memory and rows of each stage (``make bench``).
 
@@ -276,6 +387,8 @@ def publish_month(
         Bad params, no data, no key for real data, unwritable output folder.
     GateStop
         The publication-level gate stopped the run (its QA outputs are kept and named).
+    cldstats.runlock.RunLocked
+        Another run is publishing the same month (exit code 4; the message names it).
     """
 
     started = time.perf_counter()
@@ -289,27 +402,11 @@ def publish_month(
         raise CldstatsError(f"cannot create the reports folder {out_dir}: {exc.strerror}") from None
     if not os.access(out_dir, os.W_OK):
         raise CldstatsError(f"the reports folder {out_dir} is not writable")
-    run_stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    build_dir = out_dir / f".building-{month}-{run_stamp}-{os.getpid()}"
-    build_dir.mkdir()
-    try:
-        return _build_release(
-            month, params, data_dir, out_dir, build_dir, run_stamp, started, timer, progress
-        )
-    finally:
-        # Whatever stopped the run, no half-built release is left behind (a gate stop has moved
-        # its QA outputs aside and says where).
-        if build_dir.exists():
-            shutil.rmtree(build_dir, ignore_errors=True)
-
-
-def _build_release(month, params, data_dir, out_dir, build_dir, run_stamp, started, timer, progress):
-    """The body of :func:`publish_month`, filling ``build_dir`` and moving it into place."""
-    from cldstats import charts, disclosure, ingest, measures, pseudonymise, quality, render, tables
-    from cldstats import select as selection
-
+    # Bad input is refused before the run takes the lock or writes anything.
     cutoff = dt.date.fromisoformat(params["cutoff"])
     synthetic = (data_dir / "synthetic.json").exists()
+    from cldstats import pseudonymise
+
     key = pseudonymise.load_key(params["pseudonymisation"]["key_file"] or None, synthetic=synthetic)
     window = _window_files(data_dir, month, cutoff)
     if not window:
@@ -318,15 +415,82 @@ def _build_release(month, params, data_dir, out_dir, build_dir, run_stamp, start
             f"the cut-off {cutoff}: nothing can be published for {month}"
         )
 
-    with timer.stage("ingest and validate (files in the month's window)") as stage:
+    started_at = dt.datetime.now(dt.UTC)
+    run_id = started_at.strftime("%Y%m%dT%H%M%SZ")
+    log_name = f"logs/{month}-{run_id}.log"
+    lock = MonthLock(out_dir, month, details={"run_id": run_id, "log_file": log_name})
+    with lock, _run_log(out_dir / log_name, to_stderr=progress):
+        LOG.info("publish %s: run %s (pid %d), %d submissions in the month's window, reports folder %s",
+                 month, run_id, os.getpid(), len(window), out_dir)
+        if lock.stale:
+            LOG.warning(
+                "recovery: the lock %s was left by run %s (pid %s on %s since %s, log %s), which is no "
+                "longer running: taken over", lock.path.name, lock.stale.get("run_id", "?"), lock.stale.get("pid", "?"),
+                lock.stale.get("host", "?"), lock.stale.get("since", "?"), lock.stale.get("log_file", "?"),
+            )
+        recover(out_dir, month)
+        build = build_folder(out_dir, month, run_id)
+        build.mkdir()
+        run = _Run(month, params, data_dir, out_dir, build, run_id, started, started_at, log_name, synthetic, key,
+                   window)
+        try:
+            result = _build_release(run, timer, progress)
+        except CldstatsError as exc:
+            LOG.error("run stopped: %s", exc)
+            raise
+        except BaseException as exc:
+            LOG.error("run failed: %s", _failure(exc))
+            raise
+        finally:
+            # Whatever stopped the run, no half-built release is left behind (a gate stop has
+            # moved its QA outputs aside and says where).
+            if build.exists():
+                shutil.rmtree(build, ignore_errors=True)
+        LOG.info("published %s in %.0f s: release %s%s", month, time.perf_counter() - started, result.release_dir,
+                 f"; the previous release is kept in {result.previous_release}" if result.previous_release else "")
+        result.seconds = time.perf_counter() - started
+        return result
+
+
+@dataclass
+class _Run:
+    """What :func:`publish_month` settled before building: the inputs of :func:`_build_release`."""
+
+    month: str
+    params: dict
+    data_dir: Path
+    out_dir: Path
+    build: Path
+    run_id: str
+    started: float
+    started_at: dt.datetime
+    log_name: str
+    synthetic: bool
+    key: object
+    window: list[Path]
+
+
+def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
+    """The body of :func:`publish_month`, filling ``r.build`` and moving it into place."""
+    from cldstats import charts, disclosure, ingest, measures, quality, render, tables
+    from cldstats import select as selection
+
+    month, params, data_dir, out_dir, build_dir, key, window = (
+        r.month, r.params, r.data_dir, r.out_dir, r.build, r.key, r.window
+    )
+
+    with _stage(timer, "ingest and validate (files in the month's window)") as stage:
         # Validation hands back what it read, so the selected files are not read twice.
         run = quality.validate_folder(
             data_dir, build_dir, params, progress=progress, key=key, files=[p.name for p in window],
             keep_submissions=True,
         )
         stage.rows = run.rows_read
+        outcomes = run.outcome_counts()
+        rejected_files = _rejected_files(run.submissions_table)
+        stage.notes = f"{len(window)} files: " + ", ".join(f"{count} {outcome}" for outcome, count in outcomes.items())
 
-    with timer.stage("select") as stage:
+    with _stage(timer, "select") as stage:
         catalogue = run.catalogue
         chosen = catalogue[catalogue["selected"].astype(bool)].sort_values("la_code")
         selected_files = []
@@ -338,8 +502,18 @@ def _build_release(month, params, data_dir, out_dir, build_dir, run_stamp, start
             )
         run.submissions.clear()  # the unselected ones are not needed any more
         stage.rows = sum(len(f.records) for f in selected_files)
+        stage.notes = f"{len(selected_files)} files selected"
+    if not selected_files:
+        # No override can publish a release with no council in it: the QA outputs say why.
+        stopped = out_dir / f".stopped-{month}-{r.run_id}"
+        build_dir.rename(stopped)
+        raise CldstatsError(
+            f"no submission can be selected for {month}: {len(window)} in the month's window, "
+            f"{outcomes.get('rejected', 0)} rejected by the data quality gate; nothing can be published "
+            f"(see {stopped / 'qa' / 'submissions.csv'})"
+        )
 
-    with timer.stage("measures") as stage:
+    with _stage(timer, "measures") as stage:
         month_ends = release_month_ends(month, int(params["release_month_ends"]), params["collection_start"])
         council_lts = measures.long_term_support(selected_files, month_ends)
         council_assessed = measures.people_assessed(selected_files, month_ends)
@@ -349,25 +523,27 @@ def _build_release(month, params, data_dir, out_dir, build_dir, run_stamp, start
         rates = measures.rates_unrounded(lts_area)
         assessed_area = measures.area_table(council_assessed, assessed_periods)
         stage.rows = sum(len(f.records) for f in selected_files)
+        stage.notes = f"{len(lts_area):,} long-term support cells, {len(assessed_area):,} assessment cells"
 
     councils_selected, share = selection.coverage(catalogue)
     decision = quality.publication_gate(share, _england_totals(council_lts, month_ends), params)
+    LOG.info("gate: %s", decision.message())
     if not decision.proceed:
-        stopped = out_dir / f".stopped-{month}-{run_stamp}"
+        stopped = out_dir / f".stopped-{month}-{r.run_id}"
         build_dir.rename(stopped)
         raise GateStop(f"{decision.message()}; data quality outputs of this run are in {stopped / 'qa'}")
 
-    with timer.stage("disclosure control and output checks"):
+    with _stage(timer, "disclosure control and output checks"):
         published, unrounded, consistency = _disclose_and_check(
             params, out_dir, month, lts_area, rates, assessed_area
         )
     if not consistency["success"]:
         failed = ", ".join(consistency["failed_checks"])
-        stopped = out_dir / f".stopped-{month}-{run_stamp}"
+        stopped = out_dir / f".stopped-{month}-{r.run_id}"
         build_dir.rename(stopped)
         raise CldstatsError(f"output consistency checks failed ({failed}); outputs kept in {stopped}")
 
-    with timer.stage("write tables and QA outputs"):
+    with _stage(timer, "write tables and QA outputs") as stage:
         files: dict[str, Path] = {}
         for name, frame in published.items():
             files[f"data/{name}.csv"] = _write_csv(frame, build_dir / "data" / f"{name}.csv")
@@ -375,7 +551,15 @@ def _build_release(month, params, data_dir, out_dir, build_dir, run_stamp, start
             files[f"qa/{name}_unrounded.csv"] = _write_csv(frame, build_dir / "qa" / f"{name}_unrounded.csv")
         consistency_path = build_dir / "qa" / "output_consistency.json"
         consistency_path.write_text(json.dumps(consistency, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    with timer.stage("accessible spreadsheets"):
+        # Revisions (METHODOLOGY.md section 7): each [r] cell with its published value in the release
+        # it was compared with and now; header only when nothing is revised. Restricted: QA reads it.
+        compared_with = disclosure.previous_release_label(out_dir, month)
+        revisions = disclosure.revisions_table(
+            published, {name: _previous_release(out_dir, month, name) for name in published}, compared_with
+        )
+        files["qa/revisions.csv"] = _write_csv(revisions, build_dir / "qa" / "revisions.csv")
+        stage.notes = f"{len(files)} CSV files; {len(revisions)} revisions"
+    with _stage(timer, "accessible spreadsheets"):
         release_info = tables.ReleaseInfo(
             month=month,
             reference_date=month_end(month),
@@ -385,21 +569,24 @@ def _build_release(month, params, data_dir, out_dir, build_dir, run_stamp, start
             override_reason=decision.override_reason,
             gate_message=decision.message(),
             contact_email=params["publication"]["contact_email"],
+            previous_release=compared_with,
         )
-        for path in tables.write_workbooks(published, release_info, build_dir / "spreadsheets"):
+        for path in tables.write_workbooks(published, release_info, build_dir / "spreadsheets", revisions=revisions):
             files[f"spreadsheets/{path.name}"] = path
-    with timer.stage("charts"):
+    with _stage(timer, "charts") as stage:
         rounding_base = disclosure.disclosure_settings(params)["rounding_base"]
-        for chart in charts.make_charts(published, build_dir / "charts", rounding_base=rounding_base):
+        made = charts.make_charts(published, build_dir / "charts", rounding_base=rounding_base)
+        for chart in made:
             files[f"charts/{chart.png.name}"] = chart.png
             files[f"charts/{chart.svg.name}"] = chart.svg
-    with timer.stage("manifest"):
+        stage.notes = f"{len(made)} charts"
+    with _stage(timer, "manifest"):
         selected_names = set(chosen["file"])
         manifest = {
             "month": month,
             "reference_date": month_end(month).isoformat(),
             "params": params,
-            "synthetic_data": synthetic,
+            "synthetic_data": r.synthetic,
             "pseudonymisation_key": key.source,
             "inputs": [{"file": p.name, "sha256": _sha256(p), "selected": p.name in selected_names} for p in window],
             "versions": _versions(),
@@ -407,43 +594,49 @@ def _build_release(month, params, data_dir, out_dir, build_dir, run_stamp, start
             "gate": {
                 "coverage": round(decision.coverage, 4),
                 "councils_selected": councils_selected,
-                "month_change": None if decision.month_change is None else round(decision.month_change, 6),
+                # To 0.01%: enough to audit the gate, too coarse to rebuild unrounded England totals.
+                "month_change": None if decision.month_change is None else round(decision.month_change, 4),
                 "failures": list(decision.failures),
                 "override_reason": decision.override_reason,
                 "message": decision.message(),
-                "submission_outcomes": run.outcome_counts(),
+                "submission_outcomes": outcomes,
             },
-            "outputs": {
-                path.relative_to(build_dir).as_posix(): _sha256(path)
-                for path in sorted(p for p in build_dir.rglob("*") if p.is_file())
+            "outputs": _output_digests(build_dir)[0],
+            # Everything above must match between two runs on the same inputs, params and code;
+            # only what is below may differ (module docstring).
+            "may_differ": {
+                "run_id": r.run_id,
+                "host": platform.node(),
+                "pid": os.getpid(),
+                "started_at": r.started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "seconds": None,
+                "argv": sys.argv[1:],
+                "log_file": r.log_name,
+                "outputs": {},
             },
-            # What may differ between two runs on the same inputs; everything else must match.
-            "run": {"run_id": run_stamp, "host": platform.node(), "seconds": None, "argv": sys.argv[1:]},
-            "may_differ_between_runs": [
-                "run",
-                "git_commit",
-                "outputs of notebooks/*.ipynb (papermill records execution times)",
-                "outputs of html/*.html (one declared run-time line)",
-            ],
         }
         # Written now so the QA report's gate section can read it; rewritten below with the reports.
         _write_manifest(build_dir, manifest)
 
-    with timer.stage("notebooks (papermill)"):
+    with _stage(timer, "notebooks (papermill)") as stage:
         executed = render.run_notebooks(
             build_dir, month, progress=progress, change_threshold=str(params["gate"]["max_month_change"]), inside=True
         )
-    with timer.stage("HTML reports"):
-        manifest["renderer"] = render.render_html(executed, build_dir / "html")
-        manifest["outputs"] = {
-            path.relative_to(build_dir).as_posix(): _sha256(path)
-            for path in sorted(p for p in build_dir.rglob("*") if p.is_file() and p.name != "manifest.json")
-        }
-        manifest["run"]["seconds"] = round(time.perf_counter() - started, 1)
+        _fix_injected_cell_ids(executed)
+        stage.notes = f"{len(executed)} notebooks executed"
+    with _stage(timer, "HTML reports") as stage:
+        renderer = render.render_html(executed, build_dir / "html")
+        may_differ = manifest.pop("may_differ")
+        manifest["renderer"] = renderer
+        manifest["outputs"], may_differ["outputs"] = _output_digests(build_dir)
+        may_differ["seconds"] = round(time.perf_counter() - r.started, 1)
+        manifest["may_differ"] = may_differ  # kept last
         _write_manifest(build_dir, manifest)
+        stage.notes = f"rendered by {renderer}"
 
     release_dir = out_dir / month
-    _place_release(build_dir, release_dir, run_stamp)
+    LOG.info("placing the release: %s -> %s", build_dir.name, month)
+    previous = place_release(build_dir, release_dir, r.run_id)
     render.write_index(out_dir)
     return PublishResult(
         month=month,
@@ -451,8 +644,13 @@ def _build_release(month, params, data_dir, out_dir, build_dir, run_stamp, start
         files={k: release_dir / k for k in files},
         gate_message=decision.message(),
         councils_selected=councils_selected,
-        seconds=time.perf_counter() - started,
+        seconds=time.perf_counter() - r.started,
         timer=timer,
+        run_id=r.run_id,
+        log_file=out_dir / r.log_name,
+        submission_outcomes=outcomes,
+        rejected_files=rejected_files,
+        previous_release=previous,
     )
 
 
@@ -462,14 +660,26 @@ def run_cli(args) -> int:
     release = result.release_dir
     print(f"Published {result.month} in {result.seconds:.0f} s: {result.councils_selected} of 153 councils selected.")
     print(f"  {result.gate_message}")
+    outcomes = result.submission_outcomes
+    print(f"  submissions:        {sum(outcomes.values())} in the month's window: "
+          f"{outcomes.get('accepted', 0)} accepted, {outcomes.get('accepted with warnings', 0)} accepted with "
+          f"warnings, {outcomes.get('rejected', 0)} rejected")
+    if result.rejected_files:
+        named = ", ".join(result.rejected_files[:REJECTED_NAMED])
+        more = len(result.rejected_files) - REJECTED_NAMED
+        where = release / "qa" / "submissions.csv"
+        print(f"  rejected:           {named}" + (f" and {more} more, see {where}" if more > 0 else f" (see {where})"))
     print(f"  release folder:     {release}")
     print(f"  published tables:   {release / 'data'}")
     print(f"  spreadsheets:       {release / 'spreadsheets'}")
     print(f"  charts:             {release / 'charts'}")
     print(f"  data quality (QA):  {release / 'qa' / 'data_quality'}")
-    print(f"  executed notebooks: {release / 'notebooks'}")
+    print(f"  executed notebooks: {release / 'notebooks'} (QA: {release / 'qa' / 'notebooks'})")
     print("HTML reports:")
     print(f"  publication report: {release / 'html' / 'publication.html'}")
-    print(f"  QA report:          {release / 'html' / 'qa.html'}")
+    print(f"  QA report:          {release / 'qa' / 'qa.html'} (restricted)")
     print(f"  all releases:       {args.out / 'index.html'}")
+    if result.previous_release is not None:
+        print(f"  previous release:   {result.previous_release}")
+    print(f"  run log:            {result.log_file}")
     return 0

@@ -50,9 +50,11 @@ import os
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
 
 import argparse  # noqa: E402
+import dataclasses  # noqa: E402
 import datetime as dt  # noqa: E402
 import html  # noqa: E402
 import json  # noqa: E402
+import pickle  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
@@ -64,6 +66,8 @@ from typing import Any  # noqa: E402
 import great_expectations as gx  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import pyarrow.compute as pc  # noqa: E402
 
 from cldstats import reference  # noqa: E402
 from cldstats.errors import CldstatsError, GateStop  # noqa: E402
@@ -391,7 +395,41 @@ def _row_fingerprints(records: pd.DataFrame) -> np.ndarray:
     here: the duplicate-row check is a warning.
     """
     values = records.drop(columns=["row_number"], errors="ignore")
-    return pd.util.hash_pandas_object(values, index=False).to_numpy()
+    if values.shape[1] == 0:
+        return pd.util.hash_pandas_object(values, index=False).to_numpy()
+    # Each column is first turned into whole numbers that are equal exactly when the values are
+    # (categorical codes, dictionary indices of strings, date and float bits); hashing those is
+    # ~10x faster than hashing the strings themselves (0.5 s of CPU per 600,000 rows before).
+    return pd.util.hash_pandas_object(
+        pd.DataFrame({i: _value_ids(values.iloc[:, i]) for i in range(values.shape[1])}), index=False
+    ).to_numpy()
+
+
+_MISSING_ID = np.int64(-(2**62))
+
+
+def _value_ids(column: pd.Series) -> np.ndarray:
+    """Per row an ``int64`` equal between two rows exactly when their values are equal (missing
+    equals missing), for :func:`_row_fingerprints`; numbers are comparable within one column only."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy().astype(np.int64)
+    if isinstance(dtype, pd.StringDtype):
+        encoded = pc.dictionary_encode(pa.array(column.array, from_pandas=True))
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
+        return pc.fill_null(encoded.indices.cast(pa.int64()), -1).to_numpy(zero_copy_only=False)
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return column.to_numpy().view(np.int64)  # NaT is one value, the smallest int64
+    if isinstance(dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_integer_dtype(dtype):
+        return column.to_numpy(dtype=np.int64, na_value=_MISSING_ID)
+    if pd.api.types.is_float_dtype(dtype):
+        values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        values = np.where(values == 0, 0.0, values)  # -0.0 equals 0.0
+        return np.where(np.isnan(values), np.nan, values).view(np.int64)  # one bit pattern for NaN
+    if pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        return column.to_numpy().astype(np.int64)
+    return pd.util.hash_array(column.to_numpy(dtype=object)).view(np.int64)
 
 
 def field_status_codes(
@@ -437,20 +475,71 @@ def field_status_codes(
             nonlocal age_at_period_end
             if "age_between" in key and age_at_period_end is None:
                 age_at_period_end = _age_at_period_end(records)
-            cache[key] = evaluate_condition(rule, records, age_at_period_end)
+            cache[key] = _evaluate(rule, records, age_at_period_end, cache)
         return cache[key]
 
     codes = {}
+    # Row offsets into the flattened look-up table, per distinct (applies, mandatory) pair: many
+    # fields share their conditions, and a flat take is cheaper than 2-D fancy indexing.
+    offsets: dict[tuple[int, int], np.ndarray] = {}
+    flat = _DQ_LOOKUP.ravel()
     for spec_field in spec.fields:
         applies = condition(spec_field.applies)
         mandatory = condition(spec_field.mandatory)
-        state = applies.astype(np.int8) + (applies & mandatory).astype(np.int8)
+        pair = (id(applies), id(mandatory))
+        if pair not in offsets:
+            state = applies.astype(np.int16) + (applies & mandatory)
+            offsets[pair] = state * np.int16(_N_VALUE_STATUSES)
         if spec_field.name in status.columns:
             values = status[spec_field.name].to_numpy(dtype=np.int8)
         else:  # a status column ingest did not give: the cells count as blank
             values = np.zeros(n, dtype=np.int8)
-        codes[spec_field.name] = _DQ_LOOKUP[state, values]
+        codes[spec_field.name] = flat.take(offsets[pair] + values)
     return codes
+
+
+def _evaluate(rule: Any, records: pd.DataFrame, age_at_period_end: pd.Series | None,
+              cache: dict[str, np.ndarray]) -> np.ndarray:
+    """:func:`cldstats.spec.evaluate_condition`, with each field test on a categorical column
+    evaluated once per category.
+
+    ``all``/``any``/``not`` combine their parts as the spec does; a test on one field
+    (``present``, ``in``, ``not_in``, ``startswith``, ``contains``) depends only on the cell's
+    value, so on a categorical column the spec's own function is applied to the categories and to
+    one missing value, and the answers spread to the rows through the codes: the same result,
+    without turning every row into text (which ``startswith`` otherwise does). Parts are cached in
+    ``cache`` by their JSON, so a part shared by several fields' conditions is evaluated once.
+    """
+    key = json.dumps(rule, sort_keys=True)
+    if key in cache:
+        return cache[key]
+    n = len(records)
+    if isinstance(rule, Mapping) and "all" in rule:
+        result = np.ones(n, dtype=bool)
+        for sub in rule["all"]:
+            result = result & _evaluate(sub, records, age_at_period_end, cache)
+    elif isinstance(rule, Mapping) and "any" in rule:
+        result = np.zeros(n, dtype=bool)
+        for sub in rule["any"]:
+            result = result | _evaluate(sub, records, age_at_period_end, cache)
+    elif isinstance(rule, Mapping) and "not" in rule:
+        result = ~_evaluate(rule["not"], records, age_at_period_end, cache)
+    elif (
+        isinstance(rule, Mapping)
+        and "field" in rule
+        and rule["field"] in records.columns
+        and isinstance(records[rule["field"]].dtype, pd.CategoricalDtype)
+    ):
+        column = records[rule["field"]]
+        values = pd.concat(
+            [pd.Series(column.cat.categories, dtype=object), pd.Series([None], dtype=object)], ignore_index=True
+        )
+        per_value = evaluate_condition(rule, pd.DataFrame({rule["field"]: values}))
+        result = per_value[column.cat.codes.to_numpy()]  # code -1 (missing) takes the last entry
+    else:
+        result = evaluate_condition(rule, records, age_at_period_end)
+    cache[key] = result
+    return result
 
 
 def validation_frame(records: pd.DataFrame, status: pd.DataFrame, spec: Spec | None = None) -> pd.DataFrame:
@@ -469,7 +558,14 @@ def validation_frame(records: pd.DataFrame, status: pd.DataFrame, spec: Spec | N
     for name, field_codes in codes.items():
         columns[dq_column(name)] = pd.Categorical.from_codes(field_codes, dtype=_DQ_DTYPE, validate=False)
     for name in FRAME_RECORD_COLUMNS:
-        columns[name] = records[name].to_numpy() if name in records.columns else np.full(len(records), None)
+        if name not in records.columns:
+            columns[name] = np.full(len(records), None)
+        elif isinstance(records[name].dtype, pd.CategoricalDtype):
+            # Kept categorical: GX's set and row-condition checks then compare a few categories,
+            # not a string per row (same answers, missing values included).
+            columns[name] = records[name].array
+        else:
+            columns[name] = records[name].to_numpy()
     columns["age_at_period_end"] = age.to_numpy()
     columns["row_fingerprint"] = _row_fingerprints(records)
     return pd.DataFrame(columns, index=records.index)
@@ -572,9 +668,9 @@ def failing_rows(
         column = frame[kwargs["column"]]
         present = column.notna().to_numpy(dtype=bool)
         if kind == "expect_column_values_to_be_in_set":
-            mask = present & ~column.isin(kwargs["value_set"]).to_numpy(dtype=bool)
+            mask = present & ~_isin(column, kwargs["value_set"])
         elif kind == "expect_column_values_to_not_be_in_set":
-            mask = present & column.isin(kwargs["value_set"]).to_numpy(dtype=bool)
+            mask = present & _isin(column, kwargs["value_set"])
         elif kind == "expect_column_values_to_be_unique":
             mask = present & column.duplicated(keep=False).to_numpy(dtype=bool)
         elif kind == "expect_column_values_to_not_be_null":
@@ -598,6 +694,15 @@ def failing_rows(
         else:
             raise ValueError(f"expectation type {kind} is not mirrored by failing_rows")
     return _narrowed(mask, kwargs, frame)
+
+
+def _isin(column: pd.Series, values: Any) -> np.ndarray:
+    """``column.isin(values)`` as a bool array; a categorical is tested once per category (the
+    answer for a missing value is only ever used masked out by the callers)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        hit = pd.Index(column.cat.categories).isin(list(values))
+        return np.append(hit, False)[column.cat.codes.to_numpy()]
+    return column.isin(values).to_numpy(dtype=bool)
 
 
 def _narrowed(mask: np.ndarray, kwargs: Mapping[str, Any], frame: pd.DataFrame) -> np.ndarray:
@@ -718,6 +823,32 @@ def check_frame(frames: Sequence[pd.DataFrame], files: Sequence[str], parameters
     )
 
 
+def _columns_named(config: Mapping[str, Any]) -> set[str] | None:
+    """Columns an expectation configuration reads (its column(s) and its row condition's), or
+    None when that cannot be told (a pandas query string as row condition)."""
+    kwargs = config.get("kwargs", {})
+    names = {kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs}
+    names.update(kwargs.get("column_list", []) or [])
+    pending = [kwargs.get("row_condition")]
+    while pending:
+        condition = pending.pop()
+        if not condition:
+            continue
+        if isinstance(condition, str) or condition.get("type") == "pass_through":
+            return None
+        if isinstance(condition.get("column"), Mapping):
+            names.add(condition["column"]["name"])
+        pending.extend(condition.get("conditions", []) or [])
+    return names
+
+
+def _copies_frame(config: Mapping[str, Any]) -> bool:
+    """Whether GX's pandas engine copies the whole batch frame for this expectation's metrics:
+    a row condition (``DataFrame.query``) or a column pair or list (``dropna``)."""
+    kwargs = config.get("kwargs", {})
+    return bool(kwargs.get("row_condition")) or any(k in kwargs for k in ("column_A", "column_list"))
+
+
 def _batch_fingerprints(fingerprints: np.ndarray, submission: int) -> np.ndarray:
     """Row fingerprints made distinct between submissions (duplicates count within a file only).
 
@@ -739,7 +870,9 @@ class _Pending:
     submission: Any
     started: float
     summary_rows: list[tuple]
-    failing_parts: list[pd.DataFrame]
+    #: (field, check, status, row numbers, event references) per listed check; one frame is
+    #: built from them at the end (a small DataFrame per check cost ~1.5 ms, tens per file)
+    failing_parts: list[tuple[str, str, str, np.ndarray, np.ndarray]]
     failed: dict[str, list[str]]
     invalid_values: pd.DataFrame
     frame: pd.DataFrame | None = None
@@ -758,6 +891,13 @@ class QualityRunner:
     whose) and each suite is validated once per batch; the file-level checks run on the small
     :func:`check_frame`. Per-submission counts, verdicts and row lists come from our own pandas
     mirror (:func:`failing_rows`) split by submission, and are checked against GX's batch totals.
+
+    GX's pandas engine copies the *whole* frame for every metric of an expectation with a
+    ``row_condition`` (``DataFrame.query``) or a column pair (``dropna``), several times per
+    expectation. Those expectations are therefore validated on a narrow copy of the stacked frame
+    holding only the columns they name (:attr:`narrow_columns`); the single-column expectations,
+    which GX reads in place, run on the full frame. Measured on 613,000 rows: 3.6 s of GX CPU time
+    as one suite on the full frame, 1.8 s split this way.
 
     Parameters
     ----------
@@ -784,17 +924,33 @@ class QualityRunner:
         self.configs = {
             name: [e.configuration.to_json_dict() for e in suite.expectations] for name, suite in self.suites.items()
         }
-        # All suites validated as one per frame: GX hashes and sizes the whole frame once per
+        # All suites validated as few per frame: GX hashes and sizes the whole frame once per
         # validation. meta.suite and meta.index say where each result belongs.
-        rows, files = [], []
+        rows, narrow, files = [], [], []
+        narrow_columns: set[str] = set()
+        wide_columns: set[str] | None = set()
         for name, configs in self.configs.items():
             for index, config in enumerate(configs):
                 config = {k: v for k, v in config.items() if k != "id"}
                 meta = config.get("meta", {})
                 config["meta"] = {**meta, "suite": name, "index": index}
-                (files if meta.get("frame") == FILES_FRAME else rows).append(config)
+                if meta.get("frame") == FILES_FRAME:
+                    files.append(config)
+                elif _copies_frame(config) and _columns_named(config) is not None:
+                    narrow.append(config)
+                    narrow_columns |= _columns_named(config)
+                else:
+                    rows.append(config)
+                    named = _columns_named(config)
+                    wide_columns = None if not named or wide_columns is None else wide_columns | named
         self.run_suite = self.context.suites.add(gx.ExpectationSuite(name="cld_run", expectations=rows))
+        self.narrow_suite = self.context.suites.add(gx.ExpectationSuite(name="cld_run_narrow", expectations=narrow))
         self.files_suite = self.context.suites.add(gx.ExpectationSuite(name="cld_run_files", expectations=files))
+        #: Columns of the stacked frame the narrow suite reads (in a fixed order).
+        self.narrow_columns = sorted(narrow_columns)
+        #: Columns the other row expectations read (None: all, e.g. a table-level expectation).
+        #: GX hashes every column of the frame it is given, so it is given only these.
+        self.wide_columns = sorted(wide_columns) if wide_columns else None
 
     def check(self, submission: Any, params: Mapping[str, Any]) -> QualityResult:
         """Check one submission; see :func:`check_submission`."""
@@ -860,15 +1016,7 @@ class QualityRunner:
         rows = np.flatnonzero(mask)[:cap]
         if len(rows):
             pending.failing_parts.append(
-                pd.DataFrame(
-                    {
-                        "field": field_name,
-                        "check": check,
-                        "status": record_status,
-                        "row_number": pending.row_numbers[rows],
-                        "event_reference": pending.event_refs[rows],
-                    }
-                )
+                (field_name, check, record_status, pending.row_numbers[rows], pending.event_refs[rows])
             )
 
     # -- a batch ---------------------------------------------------------------------------------
@@ -911,16 +1059,27 @@ class QualityRunner:
         for number, p in enumerate(readable):
             part = p.frame.reset_index(drop=True)
             part["row_fingerprint"] = _batch_fingerprints(part["row_fingerprint"].to_numpy(), number)
-            part["file_la_code"] = p.submission.la_code or "(file name without an LA code)"
             parts.append(part)
         rows = pd.concat(parts, ignore_index=True) if n_files > 1 else parts[0]
         del parts
         rows["submission"] = pd.Categorical.from_codes(owner, categories=range(n_files))
+        # The row's LA code and its file name's, as categoricals over the same categories: GX's
+        # pair check compares them with ``==`` (which needs identical categories), and copies
+        # and compares integer codes instead of a string per row.
+        file_codes = [p.submission.la_code or "(file name without an LA code)" for p in readable]
+        la_codes = rows["LA_Code"]
+        la_dtype = pd.CategoricalDtype(sorted(set(file_codes) | {str(v) for v in la_codes.dropna().unique()}))
+        rows["LA_Code"] = pd.Categorical(la_codes, dtype=la_dtype)
+        rows["file_la_code"] = pd.Categorical.from_codes(
+            la_dtype.categories.get_indexer(file_codes)[owner], dtype=la_dtype, validate=False
+        )
         files = check_frame([p.frame for p in readable], [p.submission.file_name for p in readable], parameters)
 
         verdicts = {}
         for suite, frame, definition in (
-            (self.run_suite, rows, self.batch_definition),
+            (self.run_suite, rows[self.wide_columns] if self.wide_columns else rows, self.batch_definition),
+            (self.narrow_suite, rows[self.narrow_columns] if self.narrow_suite.expectations else rows,
+             self.batch_definition),
             (self.files_suite, files, self.files_batch_definition),
         ):
             if not suite.expectations:
@@ -1015,11 +1174,7 @@ class QualityRunner:
             outcome = ACCEPTED
         summary = pd.DataFrame(p.summary_rows, columns=list(SUMMARY_COLUMNS))
         summary["count"] = summary["count"].astype("int64")
-        failing = (
-            pd.concat(p.failing_parts, ignore_index=True)
-            if p.failing_parts
-            else pd.DataFrame({c: pd.Series(dtype="object") for c in FAILING_COLUMNS})
-        )
+        failing = _failing_frame(p.failing_parts)
         submission = p.submission
         return QualityResult(
             file=submission.file_name,
@@ -1037,6 +1192,24 @@ class QualityRunner:
             invalid_values=p.invalid_values,
             seconds=time.perf_counter() - p.started,
         )
+
+
+def _failing_frame(parts: Sequence[tuple[str, str, str, np.ndarray, np.ndarray]]) -> pd.DataFrame:
+    """``field, check, status, row_number, event_reference``: one row per listed failing record."""
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in FAILING_COLUMNS})
+    lengths = [len(part[3]) for part in parts]
+    labels = {
+        name: np.repeat(np.array([part[i] for part in parts], dtype=object), lengths)
+        for i, name in enumerate(FAILING_COLUMNS[:3])
+    }
+    return pd.DataFrame(
+        {
+            **labels,
+            "row_number": np.concatenate([part[3] for part in parts]),
+            "event_reference": np.concatenate([part[4] for part in parts]),
+        }
+    )
 
 
 def _suite_results(results: Mapping[str, list[dict[str, Any]]], suite_names: Sequence[str]) -> dict[str, Any]:
@@ -1577,6 +1750,9 @@ class ValidationRun:
         Files written under ``OUT/qa``.
     seconds : float
         Wall time of the run.
+    phases : dict
+        Figures per phase of the run (see :func:`validate_folder`): ``workers``, ``note``,
+        ``phases`` (list of ``stage, wall_seconds, cpu_seconds, peak_rss_mb, rows, notes, process``).
     """
 
     results: list[QualityResult]
@@ -1589,6 +1765,7 @@ class ValidationRun:
     written: list[Path] = field(default_factory=list)
     seconds: float = 0.0
     key_source: str = ""
+    phases: dict[str, Any] = field(default_factory=dict)
 
     @property
     def rows_read(self) -> int:
@@ -1682,18 +1859,99 @@ def _batches(paths: Sequence[Path], workers: int) -> list[list[Path]]:
     return batches
 
 
+#: What a batch hands back per file: its result, the exclusion counts of a usable file, and its
+#: (trimmed) Submission when kept.
+_Checked = tuple["QualityResult", "dict[str, int] | None", Any]
+
+#: Sub-stages of validation measured inside each worker (``ValidationRun.phases``), in order.
+PHASES = ("start-up", "ingest", "pseudonymise", "validate", "hand back")
+_PHASE_NOTES = {
+    "start-up": "starting each worker process: importing pandas, pyarrow and Great Expectations, and building "
+                "its GX context with the suites",
+    "ingest": "read, decompress, decode, parse and type the cells, per-cell statuses (ingest.read_submission "
+              "less its pseudonymisation step)",
+    "pseudonymise": "keyed hashes of the identifiers and person IDs (inside ingest.read_submission)",
+    "validate": "validation frames, Great Expectations batch validation, council results, exclusion counts, "
+                "qa/validation JSON",
+    "hand back": "serialising each batch's results and kept records for the parent process (in the worker)",
+}
+
+
+class _PhaseClock:
+    """Wall and CPU seconds of this process per named phase.
+
+    CPU is ``time.process_time``: every thread of the process (ingest reads a big file's fields in
+    threads), not of the children.
+    """
+
+    def __init__(self) -> None:
+        self.figures: dict[str, dict[str, float]] = {}
+
+    def add(self, name: str, wall: float, cpu: float, rows: int = 0) -> None:
+        entry = self.figures.setdefault(name, {"wall_seconds": 0.0, "cpu_seconds": 0.0, "rows": 0})
+        entry["wall_seconds"] += wall
+        entry["cpu_seconds"] += cpu
+        entry["rows"] += rows
+
+    def start(self) -> tuple[float, float]:
+        return time.perf_counter(), time.process_time()
+
+    def stop(self, name: str, started: tuple[float, float], rows: int = 0) -> None:
+        self.add(name, time.perf_counter() - started[0], time.process_time() - started[1], rows)
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory so far (``ru_maxrss``; kilobytes on Linux)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _kept_submission(submission: Any, keep: bool | str) -> Any:
+    """What the parent keeps of a usable submission: with ``keep`` True or ``"measures"`` only the
+    ``records`` columns the measures read and the ``Event_End_Date`` status (see
+    ``measures.RECORD_COLUMNS``); with ``"all"`` the whole Submission.
+
+    The measures read 14 of the 48 ``records`` columns and one of the 50 status columns: sending
+    only those back from a worker cut what is pickled, copied between processes and held in the
+    parent by about 80% at national scale.
+    """
+    if keep == "all":
+        return submission
+    from cldstats.measures import RECORD_COLUMNS, STATUS_COLUMNS
+
+    records = submission.records
+    status = submission.status
+    return dataclasses.replace(
+        submission,
+        records=records[[c for c in RECORD_COLUMNS if c in records.columns]],
+        status=status[[c for c in STATUS_COLUMNS if c in status.columns]],
+        invalid_values=submission.invalid_values.iloc[:0],
+    )
+
+
 def _check_batch(
     paths: Sequence[Path], runner: QualityRunner, key: Any, params: Mapping[str, Any], validation_dir: Path,
-    keep: bool,
-) -> list[tuple[QualityResult, dict[str, int] | None, Any]]:
+    keep: bool | str,
+) -> tuple[list[_Checked], dict[str, Any]]:
     """Read and check a batch of files (one GX validation per suite), save each file's GX results.
 
-    Returns, per file: its result, the exclusion counts of a usable file, and its Submission when
-    ``keep`` and the file is not rejected.
+    Returns, per file: its result, the exclusion counts of a usable file, and its Submission
+    (trimmed, see :func:`_kept_submission`) when ``keep`` and the file is not rejected; and the
+    batch's figures: wall and CPU seconds and rows of each phase of :data:`PHASES` (``hand back``
+    is added by the worker), the process id and its peak memory.
     """
     from cldstats import ingest
 
+    clock = _PhaseClock()
     submissions = [ingest.read_submission(path, key) for path in paths]
+    rows = sum(int(s.rows_read) for s in submissions)
+    read = np.array([s.timings.get("read", (0.0, 0.0)) for s in submissions]).reshape(-1, 2).sum(axis=0)
+    hashing = np.array([s.timings.get("pseudonymise", (0.0, 0.0)) for s in submissions]).reshape(-1, 2).sum(axis=0)
+    clock.add("ingest", float(read[0] - hashing[0]), float(read[1] - hashing[1]), rows)
+    clock.add("pseudonymise", float(hashing[0]), float(hashing[1]), rows)
+
+    started = clock.start()
     results = runner.check_many(submissions, params)
     out = []
     for submission, result in zip(submissions, results, strict=True):
@@ -1705,28 +1963,75 @@ def _check_batch(
                        default=str),
             encoding="utf-8",
         )
-        out.append((result, exclusions, submission if keep and not result.rejected else None))
-    return out
+        kept = _kept_submission(submission, keep) if keep and not result.rejected else None
+        out.append((result, exclusions, kept))
+    del submissions
+    clock.stop("validate", started, rows)
+    figures = {"pid": os.getpid(), "files": len(paths), "rows": rows, "phases": clock.figures,
+               "peak_rss_mb": _peak_rss_mb()}
+    return out, figures
 
 
-def _worker_init(suites_dir: Any, key: Any, params: Mapping[str, Any], validation_dir: Path, keep: bool) -> None:
+def _process_age() -> tuple[float, float]:
+    """(wall, CPU) seconds since this process started (Linux ``/proc``; (0, CPU) elsewhere)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    try:
+        with open("/proc/self/stat", encoding="ascii") as fh:
+            start_ticks = int(fh.read().rsplit(")", 1)[1].split()[19])  # field 22: start time
+        with open("/proc/uptime", encoding="ascii") as fh:
+            uptime = float(fh.read().split()[0])
+        wall = max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        wall = 0.0
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def _worker_init(suites_dir: Any, key: Any, params: Mapping[str, Any], validation_dir: Path, keep: bool | str) -> None:
     _WORKER.update(runner=QualityRunner(suites_dir), key=key, params=params, validation_dir=validation_dir, keep=keep)
+    # Reported with the worker's first batch: the time from its spawn to being ready.
+    _WORKER["start-up"] = _process_age()
 
 
-def _worker_check(paths: list[Path]) -> list[tuple[QualityResult, dict[str, int] | None, Any]]:
+def _worker_check(paths: list[Path]) -> bytes:
+    """A batch checked in a worker process, pickled here so the worker can time handing it back
+    (``ProcessPoolExecutor`` would pickle it after this function returns, out of sight)."""
     w = _WORKER
-    return _check_batch(paths, w["runner"], w["key"], w["params"], w["validation_dir"], w["keep"])
+    out, figures = _check_batch(paths, w["runner"], w["key"], w["params"], w["validation_dir"], w["keep"])
+    started = time.perf_counter(), time.process_time()
+    payload = pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
+    figures["phases"]["hand back"] = {
+        "wall_seconds": time.perf_counter() - started[0],
+        "cpu_seconds": time.process_time() - started[1],
+        "rows": figures["rows"],
+    }
+    figures["bytes_handed_back"] = len(payload)
+    figures["peak_rss_mb"] = _peak_rss_mb()
+    if "start-up" in w:
+        wall, cpu = w.pop("start-up")
+        figures["phases"]["start-up"] = {"wall_seconds": wall, "cpu_seconds": cpu, "rows": 0}
+    return pickle.dumps((payload, figures), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _checked_batches(
     batches: list[list[Path]], workers: int, suites_dir: Any, key: Any, params: Mapping[str, Any],
-    validation_dir: Path, keep: bool,
-) -> Iterable[list[tuple[QualityResult, dict[str, int] | None, Any]]]:
-    """Results of every batch, in batch order, from ``workers`` processes (or this one)."""
+    validation_dir: Path, keep: bool | str, receive: _PhaseClock,
+) -> Iterable[tuple[list[_Checked], dict[str, Any]]]:
+    """Results and figures of every batch, in batch order, from ``workers`` processes (or this one).
+
+    ``receive`` collects the parent's own time spent unpickling what the workers hand back.
+    """
     if workers <= 1:
+        started = time.perf_counter(), time.process_time()
         runner = QualityRunner(suites_dir)
+        startup = {"wall_seconds": time.perf_counter() - started[0], "cpu_seconds": time.process_time() - started[1],
+                   "rows": 0}
         for batch in batches:
-            yield _check_batch(batch, runner, key, params, validation_dir, keep)
+            out, figures = _check_batch(batch, runner, key, params, validation_dir, keep)
+            if startup is not None:
+                figures["phases"]["start-up"], startup = startup, None
+            yield out, figures
         return
     import concurrent.futures
     import multiprocessing
@@ -1744,16 +2049,75 @@ def _checked_batches(
     try:
         for batch, future in zip(batches, futures, strict=True):
             try:
-                yield future.result()
+                handed_back = future.result()
             except BrokenProcessPool as error:
                 raise CldstatsError(
                     f"a validation worker process stopped unexpectedly (killed or out of memory?) while "
                     f"checking {len(batch)} files from {batch[0].name}; rerun with fewer workers"
                 ) from error
+            started = receive.start()
+            payload, figures = pickle.loads(handed_back)
+            del handed_back
+            out = pickle.loads(payload)
+            del payload
+            receive.stop("hand back (parent)", started, figures["rows"])
+            yield out, figures
     finally:
         for future in futures:
             future.cancel()
         executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _phase_summary(batch_figures: Sequence[Mapping[str, Any]], parent: _PhaseClock, workers: int) -> dict[str, Any]:
+    """``ValidationRun.phases``: each phase summed over batches and workers, plus the parent's.
+
+    Worker phases ran concurrently in ``workers`` processes, so their wall times add up across
+    workers (the sum can exceed the stage's wall time); CPU seconds are what each phase cost.
+    """
+    by_worker: dict[int, float] = {}
+    for figures in batch_figures:
+        pid = int(figures["pid"])
+        by_worker[pid] = max(by_worker.get(pid, 0.0), float(figures["peak_rss_mb"]))
+    phases = []
+    names = [p for p in PHASES if any(p in f["phases"] for f in batch_figures)]
+    for name in names:
+        entries = [f["phases"][name] for f in batch_figures if name in f["phases"]]
+        phases.append({
+            "stage": name,
+            "wall_seconds": round(sum(e["wall_seconds"] for e in entries), 3),
+            "cpu_seconds": round(sum(e["cpu_seconds"] for e in entries), 3),
+            "peak_rss_mb": round(max(by_worker.values()), 1) if by_worker else None,
+            "rows": int(sum(e["rows"] for e in entries)) or None,
+            "notes": _PHASE_NOTES[name] if name != "start-up" or workers > 1 else "building the GX context",
+            "process": "workers" if workers > 1 else "this process",
+        })
+    for name, entry in parent.figures.items():
+        phases.append({
+            "stage": name,
+            "wall_seconds": round(entry["wall_seconds"], 3),
+            "cpu_seconds": round(entry["cpu_seconds"], 3),
+            "peak_rss_mb": round(_peak_rss_mb(), 1),
+            "rows": int(entry["rows"]) or None,
+            "notes": {
+                "hand back (parent)": "unpickling each batch handed back by a worker",
+                "qa outputs (parent)": "selection, qa/submissions.csv, qa/exclusions.csv and the council data "
+                                       "quality reports, after the last batch",
+            }.get(name, ""),
+            "process": "parent",
+        })
+    return {
+        "workers": workers,
+        "batches": len(batch_figures),
+        "worker_peak_rss_mb": {str(pid): round(mb, 1) for pid, mb in sorted(by_worker.items())},
+        "bytes_handed_back": int(sum(f.get("bytes_handed_back", 0) for f in batch_figures)),
+        "note": (
+            f"start-up, ingest, pseudonymise, validate and hand back ran concurrently in {workers} worker process"
+            f"{'es' if workers != 1 else ''}: their wall seconds are summed over the workers (each worker timed "
+            "its own phases), so they add up to more than the stage's wall time; CPU seconds are each phase's cost"
+            if workers > 1 else "all phases ran one after the other in this process"
+        ),
+        "phases": phases,
+    }
 
 
 def validate_folder(
@@ -1763,7 +2127,7 @@ def validate_folder(
     *,
     suites_dir: str | Path | None = None,
     progress: bool = False,
-    keep_submissions: bool = False,
+    keep_submissions: bool | str = False,
     key: Any = None,
     workers: int | None = None,
     files: Iterable[str] | None = None,
@@ -1785,9 +2149,11 @@ def validate_folder(
         Suite folder (default: the repository's ``expectations/``).
     progress : bool
         Show a tqdm progress bar over files on stderr.
-    keep_submissions : bool
-        Keep the non-rejected ``Submission`` objects in the result (memory: all their records);
-        with workers they are sent back to this process.
+    keep_submissions : bool or str
+        Keep the non-rejected ``Submission`` objects in the result; with workers they are sent
+        back to this process. True (or ``"measures"``) keeps only what the measures read: the
+        ``records`` columns of ``measures.RECORD_COLUMNS`` and the ``status`` columns of
+        ``measures.STATUS_COLUMNS``; ``"all"`` keeps every column (memory: all their records).
     key : pseudonymise.PseudonymKey, optional
         Defaults to ``pseudonymise.load_key(params key_file, synthetic=data_dir/synthetic.json exists)``.
     workers : int or None
@@ -1799,6 +2165,9 @@ def validate_folder(
     Returns
     -------
     ValidationRun
+        With ``phases``: wall and CPU seconds, peak memory and rows of each phase (ingest,
+        pseudonymise, validate, hand back; measured inside the workers) and of the parent's own
+        work; also reported to a running :class:`cldstats.bench.StageTimer` stage as sub-stages.
 
     Raises
     ------
@@ -1837,14 +2206,19 @@ def validate_folder(
     workers = max(1, int(workers))
     batches = _batches(paths, workers)
     workers = min(workers, len(batches))
-    checked = _checked_batches(batches, workers, suites_dir, key, params, validation_dir, keep_submissions)
+    parent = _PhaseClock()
+    batch_figures: list[dict[str, Any]] = []
+    checked = _checked_batches(
+        batches, workers, suites_dir, key, params, validation_dir, keep_submissions, parent
+    )
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=len(paths), desc="validating", unit="file", file=sys.stderr, dynamic_ncols=True)
     try:
-        for batch_results in checked:
+        for batch_results, figures in checked:
+            batch_figures.append(figures)
             for result, exclusions_of_file, submission in batch_results:
                 results.append(result)
                 if exclusions_of_file is not None:
@@ -1859,6 +2233,7 @@ def validate_folder(
         close = getattr(checked, "close", None)
         if close is not None:
             close()
+    reports_started = parent.start()
     written: list[Path] = [validation_dir / f"{_file_stem(r.file)}.json" for r in results]
 
     catalogue = pd.DataFrame([_catalogue_row(r) for r in results])
@@ -1901,6 +2276,11 @@ def validate_folder(
     exclusions.to_csv(qa_dir / "exclusions.csv", index=False)
     written += [qa_dir / "submissions.csv", qa_dir / "exclusions.csv"]
     written += write_council_reports(results, qa_dir / "data_quality")
+    parent.stop("qa outputs (parent)", reports_started)
+    phases = _phase_summary(batch_figures, parent, workers)
+    from cldstats import bench
+
+    bench.record_substages(phases["phases"], note=phases["note"])
     return ValidationRun(
         results=results,
         catalogue=selected,
@@ -1912,6 +2292,7 @@ def validate_folder(
         written=written,
         seconds=time.perf_counter() - started,
         key_source=getattr(key, "source", ""),
+        phases=phases,
     )
 
 

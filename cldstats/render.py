@@ -5,27 +5,37 @@ Flow (DESIGN.md): ``params -> papermill -> notebooks/*.ipynb executed -> Quarto 
 * :func:`run_notebooks` executes ``notebooks/<name>.ipynb`` for one release with papermill's Python
   API (explicit kernel, working directory and timeout) after :func:`check_parameters` has checked
   the parameters against the notebook's ``parameters`` cell (papermill itself only warns). The
-  executed copies go to ``<release>/notebooks/`` and are the audit record.
-* :func:`render_html` turns the executed notebooks into ``<release>/html/*.html``: with Quarto when
+  executed copies are the audit record: the published notebooks go to ``<release>/notebooks/``,
+  the restricted QA notebook to ``<release>/qa/notebooks/`` (:data:`RESTRICTED`).
+* :func:`render_html` turns the executed notebooks into ``<release>/html/*.html`` (published) and
+  ``<release>/qa/qa.html`` (the restricted QA report): with Quarto when
   ``quarto`` is on PATH (project file ``reports/_quarto.yml``: ``execute: enabled: false``,
   ``echo: false``, ``embed-resources: true``), else with nbconvert's ``basic`` template (input
   cells and prompts removed) inside a small accessible page with the CSS inlined. Either way the
   file loads nothing from the network: charts are ``data:`` URIs written by :mod:`cldstats.report`.
-  The nbconvert output is byte-identical between two renders except the one line
-  ``<p class="run-time">``.
+  The nbconvert output is byte-identical between two renders (and two executions of the same
+  release) except the one line ``<p class="run-time">``.
 * :func:`write_index` writes ``reports/index.html`` listing every release, newest first.
 
 Which notebook becomes which page (all four are rendered; the publication report links the two
 topic pages, which hold the detailed tables):
 
-================== ============================ ==============================================
-notebook           HTML                         audience
-================== ============================ ==============================================
-publication        ``publication.html``         the publication report (published figures)
-long_term_support  ``long_term_support.html``   topic page, published figures
-assessments        ``assessments.html``         topic page, published figures
-data_quality       ``qa.html``                  the QA report: restricted, quotes unrounded data
-================== ============================ ==============================================
+================== ================================= =========================================
+notebook           HTML (executed notebook)          audience
+================== ================================= =========================================
+publication        ``html/publication.html``         the publication report (published figures)
+                   (``notebooks/publication.ipynb``)
+long_term_support  ``html/long_term_support.html``   topic page, published figures
+assessments        ``html/assessments.html``         topic page, published figures
+data_quality       ``qa/qa.html``                    the QA report: restricted, quotes unrounded
+                   (``qa/notebooks/...``)            data, so it stays under ``qa/``
+================== ================================= =========================================
+
+Unrounded figures exist only under ``qa/`` (METHODOLOGY.md section 7): DESIGN.md's output contract
+put the QA report in ``html/`` and its notebook in ``notebooks/``; keeping them under ``qa/`` is a
+deliberate refinement, so ``html/`` and ``notebooks/`` can be released as they are. The published
+pages' navigation does not link the QA report; the QA report links the published pages
+(``../html/<page>``).
 
 Working directory: papermill runs each notebook with ``cwd = <release>.parent.parent`` (the
 repository root for ``reports/<month>``) and passes ``release_dir`` relative to it, e.g.
@@ -57,7 +67,10 @@ CSS_FILE = REPO / "reports" / "cldstats.css"
 #: Executed in this order: the QA report first, so a data problem shows there before anything else.
 NOTEBOOKS = ("data_quality", "long_term_support", "assessments", "publication")
 
-#: The HTML file each notebook becomes under ``<release>/html/``.
+#: Notebooks whose executed copy and HTML are restricted: written under ``<release>/qa/``.
+RESTRICTED = ("data_quality",)
+
+#: The HTML file each notebook becomes (under ``<release>/html/``, or ``<release>/qa/`` if restricted).
 HTML_NAMES = {
     "data_quality": "qa.html",
     "long_term_support": "long_term_support.html",
@@ -123,6 +136,24 @@ def check_parameters(notebook_path: Path, parameters: dict) -> None:
         raise CldstatsError(f"notebook {notebook_path.name}: " + "; ".join(problems))
 
 
+def executed_path(release_dir: Path, name: str) -> Path:
+    """Where the executed copy of notebook ``name`` goes: ``<release>/notebooks/<name>.ipynb``, or
+    ``<release>/qa/notebooks/<name>.ipynb`` for a restricted notebook (:data:`RESTRICTED`)."""
+    folder = Path(release_dir) / ("qa/notebooks" if name in RESTRICTED else "notebooks")
+    return folder / f"{name}.ipynb"
+
+
+def _fix_injected_cell_id(path: Path) -> None:
+    # papermill gives its injected-parameters cell a random id, which nbconvert writes into the
+    # HTML (id="cell-id=..."): a fixed id keeps two executions' HTML identical.
+    nb = nbformat.read(path, as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.get("metadata", {}).get("tags", [])]
+    if injected and any(c.get("id") != "injected-parameters" for c in injected):
+        for number, cell in enumerate(injected):
+            cell["id"] = "injected-parameters" + (f"-{number}" if number else "")
+        nbformat.write(nb, path)
+
+
 def notebook_parameters(
     release_dir: Path, month: str, *, change_threshold: str = "0.05", inside: bool = False
 ) -> dict[str, dict]:
@@ -175,7 +206,8 @@ def run_notebooks(
     Returns
     -------
     list of Path
-        ``<release>/notebooks/<name>.ipynb``, in :data:`NOTEBOOKS` order.
+        The executed notebooks (:func:`executed_path`: ``<release>/notebooks/<name>.ipynb``, the QA
+        notebook under ``<release>/qa/notebooks/``), in :data:`NOTEBOOKS` order.
 
     Raises
     ------
@@ -191,8 +223,6 @@ def run_notebooks(
     release_dir = Path(release_dir).resolve()
     if not release_dir.is_dir():
         raise CldstatsError(f"release folder {release_dir} not found")
-    out_dir = release_dir / "notebooks"
-    out_dir.mkdir(parents=True, exist_ok=True)
     cwd = release_dir if inside else release_dir.parent.parent
     all_parameters = notebook_parameters(release_dir, month, change_threshold=change_threshold, inside=inside)
     executed = []
@@ -200,7 +230,8 @@ def run_notebooks(
         source = Path(notebooks_dir) / f"{name}.ipynb"
         parameters = all_parameters[name]
         check_parameters(source, parameters)
-        target = out_dir / f"{name}.ipynb"
+        target = executed_path(release_dir, name)
+        target.parent.mkdir(parents=True, exist_ok=True)
         try:
             papermill.execute_notebook(
                 str(source), str(target), parameters=parameters, kernel_name=kernel_name, cwd=str(cwd),
@@ -214,6 +245,7 @@ def run_notebooks(
             ) from None
         except Exception as exc:  # kernel missing or dead, timeout: all mean the notebook did not run
             raise CldstatsError(f"notebook {name} did not run: {type(exc).__name__}: {exc}") from None
+        _fix_injected_cell_id(target)
         executed.append(target)
     return executed
 
@@ -259,10 +291,17 @@ def _title(nb: nbformat.NotebookNode, stem: str) -> str:
 
 
 def _nav(current: str, names: list[str]) -> str:
+    """Links between the pages of a release: a published page links the published pages only; the
+    restricted QA report (under ``qa/``) links them as ``../html/<page>`` and itself."""
     items = []
+    restricted = current in RESTRICTED
     for stem in names:
+        if stem in RESTRICTED and stem != current:
+            continue
         label = html.escape(TITLES.get(stem, stem))
         href = HTML_NAMES.get(stem, f"{stem}.html")
+        if restricted and stem not in RESTRICTED:
+            href = f"../html/{href}"
         if stem == current:
             items.append(f'<li><a href="{href}" aria-current="page">{label}</a></li>')
         else:
@@ -285,7 +324,7 @@ def _page(title: str, body: str, nav: str, css: str, run_line: str, *, restricte
     )
 
 
-def _render_nbconvert(executed: list[Path], html_dir: Path) -> str:
+def _render_nbconvert(executed: list[Path], html_dir: Path, qa_dir: Path) -> str:
     import nbconvert
     from nbconvert import HTMLExporter
 
@@ -305,40 +344,55 @@ def _render_nbconvert(executed: list[Path], html_dir: Path) -> str:
     for path in executed:
         nb = _report_notebook(path)
         body, _ = exporter.from_notebook_node(nb)
-        page = _page(_title(nb, path.stem), body, _nav(path.stem, stems), css, run_line,
-                     restricted=path.stem == "data_quality")
-        (html_dir / _html_name(path)).write_text(page, encoding="utf-8")
+        restricted = path.stem in RESTRICTED
+        page = _page(_title(nb, path.stem), body, _nav(path.stem, stems), css, run_line, restricted=restricted)
+        ((qa_dir if restricted else html_dir) / _html_name(path)).write_text(page, encoding="utf-8")
     return renderer
 
 
-def _render_quarto(quarto: str, executed: list[Path], html_dir: Path) -> str:
+def _render_quarto(quarto: str, executed: list[Path], html_dir: Path, qa_dir: Path) -> str:
     # Quarto renders a project: copy the project file, the CSS and the executed notebooks (under
-    # their HTML names) into a scratch folder so nothing is written beside the audit record.
+    # their HTML names) into a scratch folder so nothing is written beside the audit record; the
+    # pages are rendered into the scratch folder too and then moved, the QA report to ``qa_dir``.
     with tempfile.TemporaryDirectory(prefix="cldstats-quarto-") as scratch:
-        project = Path(scratch)
+        project = Path(scratch) / "project"
+        rendered = Path(scratch) / "html"
+        project.mkdir()
         shutil.copy(QUARTO_PROJECT, project / "_quarto.yml")
         shutil.copy(CSS_FILE, project / CSS_FILE.name)
         for path in executed:
             nbformat.write(_report_notebook(path), project / (Path(_html_name(path)).stem + ".ipynb"))
+        # The same single declared run-time line as the nbconvert pages, and no other date: two
+        # runs on the same inputs must give the same HTML apart from that line.
         stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        renderer = f"quarto {_quarto_version(quarto)}"
+        (project / "run-time.html").write_text(
+            f'<p class="run-time">Rendered {stamp} by {html.escape(renderer)}.</p>\n', encoding="utf-8"
+        )
         command = [quarto, "render", str(project), "--to", "html", "--no-execute",
-                   "--output-dir", str(html_dir.resolve()), "-M", f"date:Rendered {stamp}"]
+                   "--output-dir", str(rendered), "-M", "include-after-body:run-time.html"]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
             raise CldstatsError("quarto render failed: " + " | ".join(tail))
-    return f"quarto {_quarto_version(quarto)}"
+        for path in executed:
+            target = (qa_dir if path.stem in RESTRICTED else html_dir) / _html_name(path)
+            shutil.move(rendered / _html_name(path), target)
+    return renderer
 
 
-def render_html(executed: list[Path], html_dir: Path) -> str:
-    """Render executed notebooks to self-contained HTML files in ``html_dir``.
+def render_html(executed: list[Path], html_dir: Path, qa_dir: Path | None = None) -> str:
+    """Render executed notebooks to self-contained HTML files in ``html_dir`` (and ``qa_dir``).
 
     Parameters
     ----------
     executed : list of Path
         Executed notebooks (from :func:`run_notebooks`); each becomes ``HTML_NAMES[stem]``.
     html_dir : Path
-        Output folder, usually ``<release>/html``; created if needed.
+        Output folder of the published pages, usually ``<release>/html``; created if needed.
+    qa_dir : Path, optional
+        Output folder of the restricted QA report (:data:`RESTRICTED`); default ``html_dir``'s
+        sibling ``qa`` (``<release>/qa``), so the QA report never lands among the published pages.
 
     Returns
     -------
@@ -355,11 +409,14 @@ def render_html(executed: list[Path], html_dir: Path) -> str:
         if not path.exists():
             raise CldstatsError(f"executed notebook {path} not found")
     html_dir = Path(html_dir)
+    qa_dir = html_dir.parent / "qa" if qa_dir is None else Path(qa_dir)
     html_dir.mkdir(parents=True, exist_ok=True)
+    if any(p.stem in RESTRICTED for p in executed):
+        qa_dir.mkdir(parents=True, exist_ok=True)
     quarto = shutil.which("quarto")
     if quarto:
-        return _render_quarto(quarto, executed, html_dir)
-    return _render_nbconvert(executed, html_dir)
+        return _render_quarto(quarto, executed, html_dir, qa_dir)
+    return _render_nbconvert(executed, html_dir, qa_dir)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -372,7 +429,7 @@ def _links(release: Path, folder: str, pattern: str) -> list[str]:
     for path in sorted((release / folder).glob(pattern)):
         href = f"{release.name}/{folder}/{path.name}"
         label = path.name
-        if folder == "html":
+        if folder in ("html", "qa"):
             stem = next((k for k, v in HTML_NAMES.items() if v == path.name), path.stem)
             label = TITLES.get(stem, path.stem)
         links.append(f'<a href="{html.escape(href)}">{html.escape(label)}</a>')
@@ -406,7 +463,7 @@ def write_index(reports_dir: Path) -> Path:
                     + (" Synthetic data." if manifest.get("synthetic_data") else "") + "</p>")
         rows = []
         for label, folder, pattern in (("Reports", "html", "*.html"), ("Spreadsheets", "spreadsheets", "*.xlsx"),
-                                       ("CSV files", "data", "*.csv")):
+                                       ("CSV files", "data", "*.csv"), ("Restricted", "qa", "qa.html")):
             links = _links(release, folder, pattern)
             if links:
                 rows.append(f"<dt>{label}</dt><dd><ul>" + "".join(f"<li>{a}</li>" for a in links) + "</ul></dd>")
@@ -419,7 +476,7 @@ def write_index(reports_dir: Path) -> Path:
     page = _page("Adult social care client level data: releases", body, "", _css(),
                  f'<p class="run-time">Index written {stamp}.</p>', restricted=False)
     target = reports_dir / "index.html"
-    tmp = target.with_suffix(".html.tmp")
+    tmp = target.with_name(f".index-{os.getpid()}.html.tmp")  # per process: two months may run at once
     tmp.write_text(page, encoding="utf-8")
     os.replace(tmp, target)  # readers never see a half-written index
     return target

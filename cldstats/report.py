@@ -12,10 +12,13 @@ Two families, kept apart on purpose (METHODOLOGY.md section 7):
   and ``charts/`` only, never ``qa/*_unrounded.csv``: every number they quote is a published cell,
   or a difference or share of published cells;
 * **QA** functions (``gate_summary``, ``validation_by_suite``, ``council_summary``,
-  ``main_failures``, ``month_changes``, ``revisions``) read ``qa/`` and ``manifest.json``; their
-  output belongs in the restricted QA report only.
+  ``main_failures``, ``month_changes``, ``revisions``, ``revision_summary``, ``qa_downloads``) read
+  ``qa/`` and ``manifest.json``; their output belongs in the restricted QA report only, which is
+  written under ``qa/`` (``qa/qa.html``, its executed notebook ``qa/notebooks/data_quality.ipynb``)
+  so that everything quoting unrounded figures stays in the restricted folder.
 
-Paths in the HTML are relative to where the reports are written, ``<release>/html/``
+Paths in the HTML are relative to where the reports are written: the published pages in
+``<release>/html/`` and the QA report in ``<release>/qa/``, both one level below the release
 (:data:`HTML_TO_RELEASE`), so a release folder can be moved or served as a whole.
 """
 
@@ -33,8 +36,9 @@ import pandas as pd
 from cldstats import reference
 from cldstats.errors import CldstatsError
 
-#: From ``<release>/html/*.html`` back to the release folder: links to council reports, CSVs and
-#: spreadsheets are written relative to the HTML so the folder works wherever it is copied.
+#: From ``<release>/html/*.html`` (published pages) and ``<release>/qa/qa.html`` (the QA report)
+#: back to the release folder: links to council reports, CSVs and spreadsheets are written relative
+#: to the HTML so the folder works wherever it is copied.
 HTML_TO_RELEASE = ".."
 
 REPO = Path(__file__).resolve().parents[1]
@@ -366,6 +370,12 @@ def headline(release: Release, measure: str = "long_term_support"):
     raise CldstatsError(f"unknown measure {measure!r}")
 
 
+def _revised_cells(release: Release) -> int:
+    """Published cells flagged ``r`` in the release's three CSV files."""
+    return sum(int(release.csv(f"data/{name}.csv")["flags"].str.split().map(lambda flags: "r" in flags).sum())
+               for name in ("long_term_support", "long_term_support_rates", "assessments"))
+
+
 def release_summary(release: Release):
     """Display what the release is: month, reference date, councils, status and the files."""
     lts = _lts_england(release)
@@ -378,6 +388,10 @@ def release_summary(release: Release):
         f"<li>Councils with data: {html.escape(councils)}</li>",
         "<li>Status: official statistics in development; every figure is provisional [p]</li>",
     ]
+    revised = _revised_cells(release)
+    if revised:
+        items.append(f"<li>Revised since the previous release [r]: {revised:,} figures, marked r in the "
+                     "CSV files and listed per row in the spreadsheets</li>")
     if manifest.get("synthetic_data"):
         items.append("<li><strong>Synthetic data</strong>: these figures are not real.</li>")
     if override:
@@ -647,6 +661,26 @@ def council_summary(release: Release) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def rejected_submissions(release: Release) -> pd.DataFrame:
+    """Every submission in the month's window that the data quality gate rejected, with its reason.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Council code (``unknown`` when the file name gives none), file, submission time, rows read
+        and the reason, from ``qa/submissions.csv``.
+    """
+    subs = release.csv("qa/submissions.csv")
+    rejected = subs[subs["outcome"].astype(str).str.startswith("rejected")]
+    return pd.DataFrame({
+        "Council": rejected["la_code"].astype(str).replace("", "unknown"),
+        "File": rejected["file"],
+        "Submitted": rejected["submitted_at"],
+        "Rows read": rejected["rows_read"],
+        "Reason": rejected["outcome"].astype(str).str.removeprefix("rejected: "),
+    }).reset_index(drop=True)
+
+
 def council_table(release: Release):
     """Display :func:`council_summary` with working links (the link column is HTML)."""
     frame = council_summary(release)
@@ -737,46 +771,80 @@ def month_changes(release: Release, threshold: str = "0.05") -> pd.DataFrame:
     return frame.sort_values(["_abs", "Code"], ascending=[False, True]).drop(columns="_abs").reset_index(drop=True)
 
 
-_KEYS = {
-    "long_term_support.csv": ["reference_date", "area_code", "support_setting", "breakdown", "breakdown_value"],
-    "long_term_support_rates.csv": ["reference_date", "area_code", "support_setting", "breakdown", "breakdown_value"],
-    "assessments.csv": ["reference_month", "area_code", "breakdown", "breakdown_value"],
+#: What each revised measure is called in the QA report, by published table and column.
+_FIGURES = {
+    ("long_term_support", "value"): "People",
+    ("long_term_support_rates", "rate"): "Rate per 100,000 adults",
+    ("long_term_support_rates", "population"): "Adult population",
+    ("assessments", "value"): "People assessed",
 }
 
 
-def previous_release(release: Release) -> Path | None:
-    """The most recent earlier run of the same month kept under ``releases/<run id>/``, if any."""
-    runs = sorted(p for p in (release.path / "releases").glob("*") if (p / "data").is_dir())
-    return runs[-1] if runs else None
+def _revisions_csv(release: Release) -> pd.DataFrame | None:
+    path = release.path / "qa" / "revisions.csv"
+    return release.csv("qa/revisions.csv") if path.exists() else None
 
 
 def revisions(release: Release) -> pd.DataFrame:
-    """Cells flagged ``[r]`` in the published tables, with the earlier value where it is known.
+    """Revised cells with their previous and new published value, from ``qa/revisions.csv``.
+
+    ``qa/revisions.csv`` is written by the run from the release it compared with (METHODOLOGY.md
+    section 7: an earlier run of the same month, else the latest earlier month's release), so an
+    old value is shown whichever release it came from.
 
     Returns
     -------
     pandas.DataFrame
-        Table, the cell's keys, the previous and current published value. The previous value comes
-        from the latest earlier run of the same month under ``<release>/releases/``; a revision
-        against the previous month's release (METHODOLOGY.md section 7) shows ``see <month>``.
+        ``Table, Period, Area, Code, Cell, Figure, Previous, Revised``: one row per revised figure
+        (a rate and its population are separate rows); empty when nothing was revised or the
+        release has no ``qa/revisions.csv``.
     """
-    earlier = previous_release(release)
-    rows = []
-    for name, keys in _KEYS.items():
-        frame = release.csv(f"data/{name}")
-        value_col = "rate" if "rates" in name else "value"
-        flagged = frame[frame["flags"].str.split().map(lambda f: "r" in f)]
-        if flagged.empty:
-            continue
-        old = None
-        if earlier is not None and (earlier / "data" / name).exists():
-            old = pd.read_csv(earlier / "data" / name, dtype=str, keep_default_na=False).set_index(keys)[value_col]
-        for _, r in flagged.iterrows():
-            key = tuple(r[k] for k in keys)
-            previous = old.get(key, "not in previous run") if old is not None else "previous release not kept here"
-            rows.append({"Table": name, "Period": r[keys[0]], "Area": r["area_name"],
-                         "Cell": " / ".join(r[k] for k in keys[2:]), "Previous": previous, "Current": r[value_col]})
-    return pd.DataFrame(rows, columns=["Table", "Period", "Area", "Cell", "Previous", "Current"])
+    columns = ["Table", "Period", "Area", "Code", "Cell", "Figure", "Previous", "Revised"]
+    frame = _revisions_csv(release)
+    if frame is None or frame.empty:
+        return pd.DataFrame(columns=columns)
+    cell = frame[["support_setting", "breakdown", "breakdown_value"]].apply(
+        lambda r: " / ".join(v for v in r if v), axis=1)
+    return pd.DataFrame({
+        "Table": frame["table"] + ".csv",
+        "Period": frame["reference_period"],
+        "Area": frame["area_name"],
+        "Code": frame["area_code"],
+        "Cell": cell,
+        "Figure": [_FIGURES.get(k, k[1]) for k in zip(frame["table"], frame["measure"], strict=True)],
+        "Previous": frame["previous_value"],
+        "Revised": frame["new_value"],
+    }, columns=columns)
+
+
+def revision_summary(release: Release):
+    """Display how many published cells were revised [r] and against which release."""
+    frame = _revisions_csv(release)
+    if frame is None:
+        return _html("<p>This release has no <code>qa/revisions.csv</code> (it was published before revisions "
+                     "were listed): see the [r] flags in <code>data/*.csv</code>.</p>")
+    flagged = _revised_cells(release)
+    against = sorted(set(frame["previous_release"]) - {""})
+    if frame.empty:
+        text = ("No published cell differs from the release it was compared with (an earlier run of this month, "
+                "else the latest earlier month's release, if there is one)." if flagged == 0
+                else f"{flagged:,} cells are flagged [r] but qa/revisions.csv lists none: check the run.")
+    else:
+        both = (f" ({len(frame):,} revised figures: a rate and its population count separately)"
+                if len(frame) != flagged else "")
+        text = (f"{flagged:,} published cells are flagged [r]{both}, compared with the "
+                f"{html.escape('; '.join(against))}.")
+    link = f'<a href="{HTML_TO_RELEASE}/qa/revisions.csv">qa/revisions.csv</a>'
+    return _html(f'<p class="revisions">{text} All revised figures: {link}.</p>')
+
+
+def qa_downloads(release: Release):
+    """Display links to the restricted QA files (unrounded tables, submissions, revisions)."""
+    links = []
+    for path in sorted((release.path / "qa").glob("*.csv")):
+        href = f"{HTML_TO_RELEASE}/qa/{path.name}"
+        links.append(f'<li><a href="{html.escape(href)}">{html.escape(path.name)}</a></li>')
+    return _html('<ul class="downloads">' + "".join(links) + "</ul>" if links else "<p>No QA files.</p>")
 
 
 def qa_table(frame: pd.DataFrame, caption: str, table_id: str, limit: int = 200):

@@ -12,7 +12,9 @@ Analysis Function guidance on releasing statistics in spreadsheets:
 
 Each workbook has a cover sheet (title, period, status, source, coverage, publication date,
 contact), a contents sheet, a notes sheet (definitions, coverage, symbols, rounding, revisions,
-override) and one table a sheet (``Table_1``, ``Table_2``, ... as DHSC's CLD files).
+override) and one table a sheet (``Table_1``, ``Table_2``, ... as DHSC's CLD files). When cells of
+the workbook's tables were revised, a last sheet ``Revisions`` lists each revised figure with its
+previous and revised value (from :func:`cldstats.disclosure.revisions_table`).
 
 Decisions
 ---------
@@ -47,9 +49,10 @@ Numbers stay numbers; ``[c]``, ``[x]``, ``[z]`` are text in numeric columns
     ``Revised [r]`` that names, for that row, the periods whose cell was revised since the
     previous release, e.g. ``[r] 31 January 2024; 29 February 2024``, or ``Not revised``. The
     symbol ``[r]`` is in every such cell, so a search or a filter for ``[r]`` finds every row
-    with a revision, and the named period locates the cell. The number of revised cells is
-    stated on the cover and in the notes. In the rates table ``[r]`` means the rate or its
-    population changed.
+    with a revision, and the named period locates the cell. The number of revised cells and the
+    release they were compared with are stated on the cover and in the notes, and the
+    ``Revisions`` sheet gives each revised figure's previous and revised value (cell, old, new).
+    In the rates table ``[r]`` means the rate or its population changed.
 
 Councils included in a table of its own
     ``councils_included`` (``"152 of 153"``) describes an area in a period, not a breakdown
@@ -73,10 +76,12 @@ Deterministic files
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import math
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,6 +95,7 @@ __all__ = [
     "count_revised_cells",
     "period_label",
     "read_table",
+    "revisions_frame",
     "table_frames",
     "write_workbooks",
 ]
@@ -133,6 +139,10 @@ class ReleaseInfo:
         The publication gate's one-line decision.
     contact_email : str
         Contact address on the cover; the default is a placeholder to be set from params.
+    previous_release : str
+        The release the cells were compared with for ``[r]`` (e.g. ``"2024-03 release of run
+        20240601T090000Z"``, :func:`cldstats.disclosure.previous_release_label`); empty when not
+        known or there is none.
     source : str
         Source statement on the cover and under every table.
     councils_total : int
@@ -147,6 +157,7 @@ class ReleaseInfo:
     override_reason: str = ""
     gate_message: str = "publication gate passed"
     contact_email: str = PLACEHOLDER_CONTACT
+    previous_release: str = ""
     source: str = DEFAULT_SOURCE
     councils_total: int = COUNCILS_TOTAL
 
@@ -362,7 +373,26 @@ def _period_text(frame: pd.DataFrame, period_column: str) -> str:
     return f"{period_label(periods[0])} to {period_label(periods[-1])}"
 
 
-def _notes(release: ReleaseInfo, measure: str, revised_here: int) -> pd.DataFrame:
+def _revisions_note(release: ReleaseInfo, revised_here: int, revisions: pd.DataFrame | None) -> str:
+    """The notes sheet's revisions text: how many cells, against which release, where listed.
+
+    Without a revisions table (``revisions`` None) and a named earlier release, the text is the one
+    the golden workbooks hold.
+    """
+    text = (f"A table's Revised [r] column names, for each row, the periods whose figure differs from the "
+            f"previous release, or says Not revised. {revised_here} cells in this workbook "
+            f"({release.revised_cells} in the whole release) were revised.")
+    if release.previous_release:
+        text += f" Figures were compared with the {release.previous_release}."
+    elif revisions is not None:
+        text += " There is no earlier release of these figures to compare with."
+    if revisions is not None and len(revisions):
+        text += " The Revisions table lists each revised figure with its previous and revised value."
+    return text
+
+
+def _notes(release: ReleaseInfo, measure: str, revised_here: int,
+           revisions: pd.DataFrame | None = None) -> pd.DataFrame:
     """Notes sheet rows: reference (used as ``$$ref$$`` in the tables), text."""
     if measure == "long_term_support":
         definition = (
@@ -397,9 +427,7 @@ def _notes(release: ReleaseInfo, measure: str, revised_here: int) -> pd.DataFram
                     "[p] provisional (in a column header: every figure in that column is provisional); "
                     "[r] revised since the previous release. Cells holding [c], [x] or [z] are text; all other "
                     "figures are numbers."),
-        ("revisions", f"A table's Revised [r] column names, for each row, the periods whose figure differs from the "
-                      f"previous release, or says Not revised. {revised_here} cells in this workbook "
-                      f"({release.revised_cells} in the whole release) were revised."),
+        ("revisions", _revisions_note(release, revised_here, revisions)),
         ("override", override),
     ]
     if measure == "long_term_support":
@@ -429,7 +457,8 @@ def _cover(release: ReleaseInfo, title: str, period: str):
             f"Source: {release.source}.",
             f"Coverage: {release.councils_selected} of {release.councils_total} councils "
             f"({release.coverage:.1%}) had a submission selected for this release.",
-            f"Revisions: {release.revised_cells} published figures have been revised [r] since the previous release.",
+            f"Revisions: {release.revised_cells} published figures have been revised [r] since the previous release"
+            + (f" ({release.previous_release})." if release.previous_release else "."),
             "Data quality override: " + (release.override_reason or "none."),
             "Symbols: [c] confidential, [x] not available, [z] not applicable, [p] provisional, [r] revised.",
             "Definitions, coverage, rounding, symbols and revisions are explained on the Notes worksheet.",
@@ -445,14 +474,15 @@ _INSTRUCTIONS = (
 
 
 def _gptable(frame: pd.DataFrame, name: str, title: str, units: str, rows: str, source: str,
-             notes: Sequence[str], instructions: str | None = None):
+             notes: Sequence[str], instructions: str | None = None, number_columns: Sequence[str] | None = None):
     import gptables as gpt
 
     # Note references go in the subtitle (not the column headers) so the header row stays plain.
     markers = "".join(f"$${n}$$" for n in notes)
-    # Thousands separators on the period columns; a display format only, so cells stay numbers
-    # and the text symbols are untouched.
-    periods = [c for c in frame.columns if re.match(r"(\d{1,2} )?[A-Z][a-z]+ \d{4}|Total ", str(c))]
+    # Thousands separators on the period columns (or the ``number_columns`` given); a display
+    # format only, so cells stay numbers and the text symbols are untouched.
+    periods = (list(number_columns) if number_columns is not None else
+               [c for c in frame.columns if re.match(r"(\d{1,2} )?[A-Z][a-z]+ \d{4}|Total ", str(c))])
     return gpt.GPTable(
         table=frame,
         table_name=name,
@@ -464,6 +494,78 @@ def _gptable(frame: pd.DataFrame, name: str, title: str, units: str, rows: str, 
         additional_formatting=[
             {"column": {"columns": periods, "format": {"num_format": "#,##0"}, "include_names": False}}
         ],
+    )
+
+
+#: What each revised measure is called on the Revisions sheet, by published table and column.
+FIGURES = {
+    ("long_term_support", "value"): "People",
+    ("long_term_support_rates", "rate"): "Rate per 100,000 adults",
+    ("long_term_support_rates", "population"): "Adult population",
+    ("assessments", "value"): "People assessed",
+}
+REVISION_VALUE_COLUMNS = ("Previous value", "Revised value")
+
+
+def revisions_frame(revisions: pd.DataFrame, periods: Sequence[str] = ()) -> pd.DataFrame:
+    """The Revisions sheet's table from :func:`cldstats.disclosure.revisions_table` rows.
+
+    Parameters
+    ----------
+    revisions : pandas.DataFrame
+        Rows of ``qa/revisions.csv`` for one workbook's tables.
+    periods : sequence of str
+        The periods of the workbook's tables (for the assessments ``Total`` label).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``Period, Area code, Area name, Area level, [Support setting,] Breakdown, Breakdown value,
+        Figure, Previous value, Revised value``: values as numbers, or ``[c]``/``[x]``/``[z]`` text.
+        ``Support setting`` only when some row has one.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"table": ["assessments"], "reference_period": ["2024-03"], "area_level": ["England"],
+    ...     "area_code": ["E92000001"], "area_name": ["England"], "support_setting": [""], "breakdown": ["All"],
+    ...     "breakdown_value": ["All"], "measure": ["value"], "previous_value": ["[c]"], "new_value": ["10"]})
+    >>> revisions_frame(rows).iloc[0].tolist()
+    ['March 2024', 'E92000001', 'England', 'England', 'All', 'All', 'People assessed', '[c]', 10]
+    """
+    periods = list(periods) or list(revisions["reference_period"])
+    frame = pd.DataFrame({
+        "Period": [period_label(p, periods) for p in revisions["reference_period"]],
+        "Area code": revisions["area_code"].to_numpy(),
+        "Area name": revisions["area_name"].to_numpy(),
+        "Area level": revisions["area_level"].to_numpy(),
+        "Support setting": revisions["support_setting"].to_numpy(),
+        "Breakdown": revisions["breakdown"].to_numpy(),
+        "Breakdown value": revisions["breakdown_value"].to_numpy(),
+        "Figure": [FIGURES.get(key, key[1]) for key in zip(revisions["table"], revisions["measure"], strict=True)],
+    })
+    if not revisions["support_setting"].astype(str).ne("").any():
+        frame = frame.drop(columns="Support setting")
+    values = _as_cells(pd.DataFrame({
+        REVISION_VALUE_COLUMNS[0]: revisions["previous_value"].astype(str).to_numpy(),
+        REVISION_VALUE_COLUMNS[1]: revisions["new_value"].astype(str).to_numpy(),
+    }))
+    return pd.concat([frame, values], axis=1)
+
+
+def _revisions_sheet(measure: str, revisions: pd.DataFrame, periods: Sequence[str], period: str,
+                     release: ReleaseInfo):
+    stem = "lts" if measure == "long_term_support" else "assessed"
+    against = f" (compared with the {release.previous_release})" if release.previous_release else ""
+    units = ("Number of people rounded to the nearest 5, rate per 100,000 adults or number of adults, as published"
+             if measure == "long_term_support" else "Number of people, rounded to the nearest 5, as published")
+    return _gptable(
+        revisions_frame(revisions, periods), f"{stem}_revisions",
+        f"Figures revised since the previous release{against}, {period}",
+        units, "revised figure", release.source, ["revisions", "rounding", "symbols"],
+        instructions=("This worksheet contains one table with one row per revised figure: the cell (period, area, "
+                      "breakdown, figure), its value in the previous release and its revised value. Some cells "
+                      "hold [c], [x] or [z] instead of a number. Notes are on the Notes worksheet."),
+        number_columns=REVISION_VALUE_COLUMNS,
     )
 
 
@@ -510,6 +612,128 @@ def _workbook_sheets(measure: str, tables: Mapping[str, pd.DataFrame], period: s
     return sheets
 
 
+# ---------------------------------------------------------------------------------------------
+# Writing the tables: gptables' own layout, less Python per cell
+# ---------------------------------------------------------------------------------------------
+_WHITESPACE_ONLY = re.compile(r"^\s*$")
+
+
+def _plain_table(gptable: Any) -> dict[str, np.ndarray] | None:
+    """The table's columns as object arrays when :func:`_write_table_elements` writes exactly
+    what gptables' own ``GPWorksheet._write_table_elements`` would, else None (gptables' then).
+
+    Plain: no index columns, only ``column`` additional formatting, unique string column names,
+    and every cell a Python ``str`` or ``int`` that gptables would neither blank (whitespace only)
+    nor refuse (no letter or digit: gptables raises, and still does through its own method). The
+    tables of :func:`_workbook_sheets` are plain; the contents and notes sheets (links) are not.
+    """
+    table = gptable.table
+    if gptable.index_columns or gptable.index_levels or len(table) == 0 or not table.columns.is_unique:
+        return None
+    if not all(isinstance(name, str) for name in table.columns):
+        return None
+    if any(set(item) != {"column"} for item in gptable.additional_formatting or []):
+        return None
+    columns = {}
+    strings: set[str] = set()
+    for name in table.columns:
+        values = table[name].to_numpy(dtype=object)
+        types = set(map(type, values))
+        if not types <= {str, int}:
+            return None
+        if str in types:
+            strings.update(v for v in pd.unique(values) if type(v) is str)
+        columns[name] = values
+    distinct = list(strings)
+    if any(_WHITESPACE_ONLY.search(s) for s in distinct):
+        return None
+    if pd.Series(distinct, dtype=object).astype("string").str.contains("^[^a-zA-Z0-9]*$").any():
+        return None
+    return columns
+
+
+def _write_table_elements(worksheet: Any, pos: list, gptable: Any, auto_width: bool, original: Any) -> list:
+    """``GPWorksheet._write_table_elements`` for a plain table (:func:`_plain_table`), else ``original``.
+
+    gptables builds a DataFrame of one format dict per cell (a row at a time), then writes and
+    measures each cell through several Python calls: at national scale 10 of the 15 seconds the
+    two workbooks took. Here the cells of a column share its two format dicts (gptables' were
+    equal dicts): the same theme, alignment and additional formats applied in the same order,
+    registered with the workbook in the same order (the header's, then the data's, column by
+    column, as gptables' row-by-row writing first meets them), every cell written through
+    xlsxwriter's own type dispatch (``Worksheet._write``, what ``Worksheet.write`` calls), column
+    widths from gptables' own width functions over each column's distinct values, and the Excel
+    table marked by gptables' own method. The workbook is byte-for-byte the same (measured on the
+    national-scale release; ``tests/test_tables.py`` compares the XML with the goldens).
+    """
+    columns = _plain_table(gptable)
+    if columns is None:
+        return original(worksheet, pos, gptable, auto_width)
+    theme = worksheet.theme
+    names = list(gptable.table.columns)
+    n_rows = len(gptable.table)
+    header = [dict(theme.column_heading_format) for _ in names]
+    data = [dict(theme.data_format) for _ in names]
+    # Alignment by gptables' own method, on a stand-in holding the header row and each column's
+    # distinct values (its type inference looks at nothing else), with the two rows of formats.
+    distinct = {name: pd.unique(values) for name, values in columns.items()}
+    longest = max(len(values) for values in distinct.values())
+    stand_in = pd.DataFrame(
+        [names] + [[distinct[n][i] if i < len(distinct[n]) else np.nan for n in names] for i in range(longest)],
+        columns=names, dtype=object,
+    )
+    worksheet._apply_column_alignments(stand_in, pd.DataFrame([header, data], columns=names, dtype=object), [])
+    for item in gptable.additional_formatting or []:
+        description = item["column"]
+        for position in (names.index(c) if isinstance(c, str) else c for c in description["columns"]):
+            if description.get("include_names", True):
+                header[position].update(description["format"])
+            data[position].update(description["format"])
+
+    workbook = worksheet._workbook
+    header_formats = [workbook.add_format(d) for d in header]
+    data_formats = [workbook.add_format(d) for d in data]
+    first = gptable.data_range[0]
+    write = worksheet._write
+    for col, name in enumerate(names):
+        write(first, col, name, header_formats[col])
+    arrays = [columns[n] for n in names]
+    for row in range(n_rows):
+        for col, values in enumerate(arrays):
+            write(first + 1 + row, col, values[row], data_formats[col])
+
+    if auto_width:
+        from xlsxwriter.utility import cell_autofit_width
+
+        def width(value: Any, format_dict: dict) -> int:
+            line = worksheet._get_longest_line(value)
+            return math.ceil(cell_autofit_width(line) * worksheet._get_scaling_factor(format_dict, line))
+
+        worksheet._set_column_widths([
+            max([width(name, header[col])] + [width(v, data[col]) for v in distinct[name]])
+            for col, name in enumerate(names)
+        ])
+    worksheet._mark_data_as_worksheet_table(gptable, pd.DataFrame([header], columns=names, dtype=object))
+    return [first + n_rows + 1, 0]
+
+
+@contextlib.contextmanager
+def _fast_table_writing() -> Iterator[None]:
+    """gptables' worksheets write their tables with :func:`_write_table_elements` inside the block."""
+    from gptables.core.wrappers import GPWorksheet
+
+    original = GPWorksheet._write_table_elements
+
+    def write_table_elements(self, pos, gptable, auto_width):
+        return _write_table_elements(self, pos, gptable, auto_width, original)
+
+    GPWorksheet._write_table_elements = write_table_elements
+    try:
+        yield
+    finally:
+        GPWorksheet._write_table_elements = original
+
+
 def _write(path: Path, sheets: dict, cover, notes: pd.DataFrame, release: ReleaseInfo, title: str) -> None:
     import gptables as gpt
 
@@ -520,13 +744,14 @@ def _write(path: Path, sheets: dict, cover, notes: pd.DataFrame, release: Releas
         # gptables 2.0.2 calls pandas APIs that pandas 3.1 deprecates (inplace=, copy=); the
         # warnings are about the library, not our data, and would flood every run's log.
         warnings.filterwarnings("ignore", module=r"gptables(\.|$)")
-        workbook = gpt.produce_workbook(
-            filename=path.as_posix(),
-            sheets=sheets,
-            cover=cover,
-            notes_table=notes,
-            contentsheet_options={"title": "Contents"},
-        )
+        with _fast_table_writing():
+            workbook = gpt.produce_workbook(
+                filename=path.as_posix(),
+                sheets=sheets,
+                cover=cover,
+                notes_table=notes,
+                contentsheet_options={"title": "Contents"},
+            )
     # Fixed properties: the created/modified date is the publication date, not the clock,
     # so two runs on the same inputs give the same docProps/core.xml.
     # xlsxwriter writes a naive datetime as UTC ("...T00:00:00Z") for both created and modified.
@@ -542,7 +767,8 @@ def _write(path: Path, sheets: dict, cover, notes: pd.DataFrame, release: Releas
     workbook.close()
 
 
-def write_workbooks(published: Mapping[str, pd.DataFrame], release: ReleaseInfo, out_dir: Path) -> list[Path]:
+def write_workbooks(published: Mapping[str, pd.DataFrame], release: ReleaseInfo, out_dir: Path,
+                    revisions: pd.DataFrame | None = None) -> list[Path]:
     """Write the release's accessible spreadsheets.
 
     Parameters
@@ -554,6 +780,10 @@ def write_workbooks(published: Mapping[str, pd.DataFrame], release: ReleaseInfo,
         Cover and notes facts (period, coverage, override, revisions, publication date, contact).
     out_dir : pathlib.Path
         Folder to write to (created if missing), normally ``reports/<YYYY-MM>/spreadsheets``.
+    revisions : pandas.DataFrame, optional
+        :func:`cldstats.disclosure.revisions_table` of the release (``qa/revisions.csv``). With
+        rows for a workbook's tables, the workbook gets a ``Revisions`` sheet after its tables, and
+        its notes say it is there; the notes also name ``release.previous_release``.
 
     Returns
     -------
@@ -575,17 +805,22 @@ def write_workbooks(published: Mapping[str, pd.DataFrame], release: ReleaseInfo,
                  "(official statistics in development)")
         revised_here = count_revised_cells({s: published[s] for s in sources})
         sheets = _workbook_sheets(measure, frames[measure], period, release.source)
+        here = None if revisions is None else revisions[revisions["table"].isin(sources)]
+        if here is not None and len(here):
+            periods = _ordered_periods(published[sources[0]][period_column])
+            sheets["Revisions"] = _revisions_sheet(measure, here, periods, period, release)
         path = out_dir / f"{measure}.xlsx"
-        _write(path, sheets, _cover(release, title, period), _notes(release, measure, revised_here), release, title)
+        notes = _notes(release, measure, revised_here, here)
+        _write(path, sheets, _cover(release, title, period), notes, release, title)
         written.append(path)
     return written
 
 
 def read_table(path: Path, sheet: str) -> pd.DataFrame:
     """Read one table sheet back (for tests and QA): the header row is the first row whose first
-    cell is ``Area code``."""
+    cell is ``Area code`` (``Period`` on the Revisions sheet)."""
     raw = pd.read_excel(path, sheet_name=sheet, header=None, dtype=object)
-    start = int(np.flatnonzero(raw.iloc[:, 0].eq("Area code").to_numpy())[0])
+    start = int(np.flatnonzero(raw.iloc[:, 0].isin(["Area code", "Period"]).to_numpy())[0])
     table = raw.iloc[start + 1:].reset_index(drop=True)
     table.columns = raw.iloc[start].tolist()
     return table

@@ -91,3 +91,73 @@ def test_published_cells_check_flags_bad_cells():
     assert frames["published_cells"]["ok"].tolist() == [False, False]
     good = disclosure.published_assessments(unrounded)
     assert disclosure.consistency_frames(unrounded, good)["published_cells"]["ok"].all()
+
+
+# ---------------------------------------------------------------------------------------------
+# Revisions table (qa/revisions.csv)
+# ---------------------------------------------------------------------------------------------
+def _lts(values, dates=("2024-02-29", "2024-03-31")):
+    return pd.DataFrame({
+        "reference_date": list(dates), "area_level": "England", "area_code": "E92000001", "area_name": "England",
+        "support_setting": "All", "breakdown": "All", "breakdown_value": "All", "value": list(values), "flags": "p",
+        "councils_included": "8 of 153",
+    })
+
+
+def _rates(rates, populations):
+    return pd.DataFrame({
+        "reference_date": ["2024-02-29", "2024-03-31"], "area_level": "England", "area_code": "E92000001",
+        "area_name": "England", "support_setting": "All", "breakdown": "All", "breakdown_value": "All",
+        "population": list(populations), "rate": list(rates), "flags": "p", "councils_included": "8 of 153",
+    })
+
+
+def test_revisions_table_lists_exactly_the_flagged_cells_with_old_and_new():
+    previous = {"long_term_support": _lts(["100", "[c]"]), "long_term_support_rates": _rates(["20", "21"], ["5000", "5000"])}
+    current = {"long_term_support": _lts(["100", "5"]), "long_term_support_rates": _rates(["22", "21"], ["5100", "5000"])}
+    current["long_term_support"]["flags"] = disclosure.revision_flags(
+        current["long_term_support"], previous["long_term_support"], ["reference_date", "area_code", "support_setting", "breakdown", "breakdown_value"])
+    table = disclosure.revisions_table(current, previous, "2024-03 release of run 20240601T090000Z")
+    assert list(table.columns) == disclosure.REVISION_COLUMNS
+    assert table[["table", "reference_period", "measure", "previous_value", "new_value"]].to_numpy().tolist() == [
+        ["long_term_support", "2024-03-31", "value", "[c]", "5"],
+        # a rates cell whose rate and population both changed: one row per measure, rate first
+        ["long_term_support_rates", "2024-02-29", "rate", "20", "22"],
+        ["long_term_support_rates", "2024-02-29", "population", "5000", "5100"],
+    ]
+    assert set(table["previous_release"]) == {"2024-03 release of run 20240601T090000Z"}
+    # the same comparison as the flags: one row per p r cell of the counts table
+    assert (current["long_term_support"]["flags"] == "p r").sum() == (table["table"] == "long_term_support").sum()
+
+
+def test_revisions_table_empty_cases():
+    current = {"long_term_support": _lts(["100", "5"])}
+    for previous in ({}, {"long_term_support": None}, {"long_term_support": _lts(["100", "5"])}):
+        table = disclosure.revisions_table(current, previous)
+        assert table.empty and list(table.columns) == disclosure.REVISION_COLUMNS
+    # a cell absent from the earlier release (a new month end) is not revised
+    assert disclosure.revisions_table(current, {"long_term_support": _lts(["100"], dates=["2024-02-29"])}).empty
+
+
+def test_revisions_table_assessments_have_no_setting_and_keep_row_order():
+    def frame(values):
+        return pd.DataFrame({"reference_month": ["2024-01", "2024-02", "Total"], "area_level": "Region",
+                             "area_code": "E12000001", "area_name": "North East", "breakdown": "All",
+                             "breakdown_value": "All", "value": values, "flags": "p", "councils_included": "1 of 12"})
+    table = disclosure.revisions_table({"assessments": frame(["15", "10", "25"])}, {"assessments": frame(["10", "10", "20"])},
+                                       {"assessments": "2024-02 release"})
+    assert table["reference_period"].tolist() == ["2024-01", "Total"]
+    assert set(table["support_setting"]) == {""} and set(table["previous_release"]) == {"2024-02 release"}
+
+
+def test_previous_release_label(tmp_path):
+    assert disclosure.previous_release_label(tmp_path, "2024-03") == ""
+    (tmp_path / "2024-02" / "data").mkdir(parents=True)
+    (tmp_path / "2024-02" / "data" / "long_term_support.csv").write_text("x\n", encoding="utf-8")
+    (tmp_path / "2024-04" / "data").mkdir(parents=True)  # a later month is never compared with
+    (tmp_path / "2024-04" / "data" / "long_term_support.csv").write_text("x\n", encoding="utf-8")
+    assert disclosure.previous_release_label(tmp_path, "2024-03") == "2024-02 release"
+    (tmp_path / "2024-03" / "data").mkdir(parents=True)
+    (tmp_path / "2024-03" / "data" / "long_term_support.csv").write_text("x\n", encoding="utf-8")
+    (tmp_path / "2024-03" / "manifest.json").write_text('{"may_differ": {"run_id": "20240601T090000Z"}}', encoding="utf-8")
+    assert disclosure.previous_release_label(tmp_path, "2024-03") == "2024-03 release of run 20240601T090000Z"

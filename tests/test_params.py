@@ -1,6 +1,7 @@
 """Params: defaults + month file + --params, deep merge, unknown keys rejected, months as strings."""
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,57 @@ def test_unquoted_date_cutoff_is_accepted(tmp_path):
     extra = tmp_path / "cutoff.yaml"
     extra.write_text("cutoff: 2024-06-15\n")
     assert load_params("2024-03", extra, params_dir=PARAMS)["cutoff"] == "2024-06-15"
+
+
+@pytest.mark.parametrize(
+    ("month", "today", "message"),
+    [
+        ("2023-03", dt.date(2024, 6, 1), "month 2023-03 is before the collection started (2023-04)"),
+        ("2022-12", dt.date(2024, 6, 1), "before the collection started"),
+        ("2024-03", dt.date(2024, 3, 31), "month 2024-03 has not ended yet (today is 2024-03-31)"),
+        ("2024-05", dt.date(2024, 5, 1), "has not ended yet"),
+    ],
+)
+def test_month_must_be_publishable(month, today, message):
+    with pytest.raises(ParamsError, match=re.escape(message)):
+        load_params(month, params_dir=PARAMS, today=today)
+
+
+def test_first_and_latest_publishable_months():
+    assert load_params("2023-04", params_dir=PARAMS, today=dt.date(2023, 5, 1))["month"] == "2023-04"
+    assert load_params("2024-03", params_dir=PARAMS, today=dt.date(2024, 4, 1))["month"] == "2024-03"
+
+
+def test_collection_start_from_params_moves_the_first_month(tmp_path):
+    extra = tmp_path / "later.yaml"
+    extra.write_text('collection_start: "2023-07-01"\n')
+    with pytest.raises(ParamsError, match=r"2023-06 is before the collection started \(2023-07\)"):
+        load_params("2023-06", extra, params_dir=PARAMS)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("colour: blue\n", "unknown params key 'colour'"),
+        ("gate:\n  min_coverage: lots\n", "'gate.min_coverage' must be a number"),
+        ("cutoff: 31/05/2024\n", "'cutoff' must be a date"),
+        ('override:\n  reason: "unfinished\ngate: [\n', "not valid YAML: while scanning a quoted scalar (line 2"),
+        ("a: 1\n b: 2\n", "not valid YAML: mapping values are not allowed here (line 2, column 3)"),
+    ],
+)
+def test_params_errors_are_one_line_naming_the_file(tmp_path, text, message):
+    bad = tmp_path / "named.yaml"
+    bad.write_text(text)
+    with pytest.raises(ParamsError) as caught:
+        load_params("2024-03", bad, params_dir=PARAMS)
+    assert str(bad) in str(caught.value) and message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_params_file_that_is_not_text_or_not_a_file(tmp_path):
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(ParamsError, match="is not UTF-8 text"):
+        load_params("2024-03", binary, params_dir=PARAMS)
+    with pytest.raises(ParamsError, match="cannot read params file .*: Is a directory"):
+        load_params("2024-03", tmp_path, params_dir=PARAMS)

@@ -61,13 +61,19 @@ def test_contract_files_exist_with_their_columns(release):
     assert list((release / "qa" / "data_quality").glob("*.html"))
     assert (release / "manifest.json").exists()
     html = sorted(p.name for p in (release / "html").iterdir())
-    assert {"publication.html", "qa.html"} <= set(html)
+    assert html == ["assessments.html", "long_term_support.html", "publication.html"]
     notebooks = sorted(p.stem for p in (release / "notebooks").glob("*.ipynb"))
-    assert notebooks == ["assessments", "data_quality", "long_term_support", "publication"]
+    assert notebooks == ["assessments", "long_term_support", "publication"]
+    # The QA report quotes unrounded figures: it and its executed notebook stay under qa/.
+    assert (release / "qa" / "qa.html").exists() and (release / "qa" / "notebooks" / "data_quality.ipynb").exists()
+    assert (release / "qa" / "revisions.csv").read_text(encoding="utf-8").splitlines() == [
+        "table,reference_period,area_level,area_code,area_name,support_setting,breakdown,breakdown_value,measure,"
+        "previous_value,new_value,previous_release"]  # a first release: header only
     assert "2024-03" in (release.parent / "index.html").read_text(encoding="utf-8")
     manifest = json.loads((release / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["renderer"].startswith(("nbconvert ", "quarto "))
-    assert "html/publication.html" in manifest["outputs"]
+    assert "html/publication.html" in manifest["may_differ"]["outputs"]  # its run-time line differs
+    assert "data/long_term_support.csv" in manifest["outputs"]
     workbooks = sorted(p.name for p in (release / "spreadsheets").iterdir())
     assert workbooks == ["assessments.xlsx", "long_term_support.xlsx"]
     index = json.loads((release / "charts" / "charts.json").read_text(encoding="utf-8"))["charts"]
@@ -145,8 +151,9 @@ def test_manifest_records_inputs_outputs_and_gate(release, data_dir):
     for entry in manifest["inputs"]:
         path = data_dir / "submissions" / entry["file"]
         assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
-    for name, digest in manifest["outputs"].items():
+    for name, digest in {**manifest["outputs"], **manifest["may_differ"]["outputs"]}.items():
         assert hashlib.sha256((release / name).read_bytes()).hexdigest() == digest, name
+    assert (release.parent / manifest["may_differ"]["log_file"]).exists()
     assert manifest["versions"]["pandas"] == "3.1.1"
 
 
@@ -214,7 +221,11 @@ def test_a_failed_run_leaves_no_build_folder(data_dir, small_run_params, tmp_pat
     monkeypatch.setattr(measures, "long_term_support", broken)
     with pytest.raises(RuntimeError, match="simulated failure"):
         publish_month("2024-03", params_file=small_run_params, data_dir=data_dir, out_dir=tmp_path, progress=False)
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["logs"]  # no build folder, no lock: only the run's log
+    (log,) = (tmp_path / "logs").iterdir()
+    text = log.read_text(encoding="utf-8")
+    # The failure is logged by type: an unexpected error's message could quote a submission's value.
+    assert "stage failed: measures: RuntimeError" in text and "simulated failure" not in text
 
 
 def test_no_personal_data_anywhere_in_the_release(release, data_dir):

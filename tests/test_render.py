@@ -1,6 +1,10 @@
 """Notebooks and HTML reports end to end: a small synthetic release is published once per module,
 then the real notebooks run through papermill on the ``cldstats`` kernel and are rendered to HTML
-(nbconvert: Quarto is not installed here), and the HTML is loaded in headless Chromium."""
+(nbconvert: Quarto is not installed here), and the HTML is loaded in headless Chromium.
+
+The published pages are in ``<release>/html/`` and the executed published notebooks in
+``<release>/notebooks/``; the restricted QA report is ``<release>/qa/qa.html`` and its notebook
+``<release>/qa/notebooks/data_quality.ipynb``: unrounded figures appear only under ``qa/``."""
 
 from __future__ import annotations
 
@@ -33,12 +37,16 @@ def built(tmp_path_factory):
     params.write_text('override:\n  reason: "test run on 8 of 153 councils"\n', encoding="utf-8")
     result = publish_month(MONTH, params_file=params, data_dir=data_dir, out_dir=tmp / "reports", progress=False)
     release = result.release_dir
+    # The pages the publication run rendered, kept before the notebooks run again below.
+    first = tmp / "first-run"
+    shutil.copytree(release / "html", first / "html")
+    shutil.copy(release / "qa" / "qa.html", first / "qa.html")
     started = time.perf_counter()
     executed = render.run_notebooks(release, MONTH, progress=False)
     renderer = render.render_html(executed, release / "html")
     index = render.write_index(tmp / "reports")
     return {"release": release, "executed": executed, "renderer": renderer, "index": index,
-            "seconds": time.perf_counter() - started}
+            "seconds": time.perf_counter() - started, "first": first}
 
 
 def _text_without_data_uris(page: str) -> str:
@@ -47,7 +55,10 @@ def _text_without_data_uris(page: str) -> str:
 
 
 def _html_files(built) -> list[Path]:
-    return sorted((built["release"] / "html").glob("*.html")) + [built["index"]]
+    return sorted((built["release"] / "html").glob("*.html")) + [built["release"] / "qa" / "qa.html", built["index"]]
+
+
+RUN_TIME = re.compile(r'<p class="run-time">.*</p>')
 
 
 # ------------------------------------------------------------------------------ notebooks
@@ -70,6 +81,11 @@ def test_committed_notebooks_are_thin_and_have_no_outputs():
 
 def test_executed_notebooks_have_injected_parameters_and_no_errors(built):
     assert [p.name for p in built["executed"]] == [f"{n}.ipynb" for n in render.NOTEBOOKS]
+    release = built["release"]
+    # The restricted QA notebook is kept under qa/, the published ones under notebooks/.
+    assert [p.relative_to(release).parent.as_posix() for p in built["executed"]] == [
+        "qa/notebooks" if n in render.RESTRICTED else "notebooks" for n in render.NOTEBOOKS]
+    assert not (release / "notebooks" / "data_quality.ipynb").exists()
     for path in built["executed"]:
         nb = nbformat.read(path, as_version=4)
         injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
@@ -120,7 +136,15 @@ def test_failing_notebook_names_notebook_and_error(tmp_path):
 def test_renderer_and_files(built):
     assert built["renderer"].startswith("nbconvert ") or built["renderer"].startswith("quarto ")
     names = {p.name for p in (built["release"] / "html").glob("*.html")}
-    assert names == set(render.HTML_NAMES.values())
+    assert names == {v for k, v in render.HTML_NAMES.items() if k not in render.RESTRICTED}
+    assert (built["release"] / "qa" / "qa.html").exists()
+    # Published pages do not link the restricted QA report; it links them.
+    for name in names:
+        assert "qa.html" not in (built["release"] / "html" / name).read_text(encoding="utf-8"), name
+    qa_page = (built["release"] / "qa" / "qa.html").read_text(encoding="utf-8")
+    for link in re.findall(r'href="(\.\./html/[a-z_]+\.html)"', qa_page):
+        assert (built["release"] / "qa" / link).resolve().exists(), link
+    assert 'href="../html/publication.html"' in qa_page
 
 
 def test_headline_equals_published_csv(built):
@@ -155,6 +179,113 @@ def test_publication_report_quotes_no_unrounded_figure(built):
             assert not re.search(rf"(?<![\d,.]){number}(?![\d,])", text) or number < 1000, (name, number)
 
 
+# ------------------------------------------------------------------------------ unrounded only under qa/
+
+_MONTH_NAMES = "January|February|March|April|May|June|July|August|September|October|November|December"
+#: Dates, times and file-name stamps: their digits are calendar numbers, not figures.
+_CALENDAR = re.compile(rf"\d{{8}}T\d{{6}}Z?|\d{{4}}-\d{{2}}(-\d{{2}})?(T[\d:.]+Z?)?|\d{{1,2}}:\d{{2}}(:\d{{2}})?"
+                       rf"|(\d{{1,2}} )?({_MONTH_NAMES}) \d{{4}}")
+#: A whole number standing alone, plain or with thousands separators (not part of a word, a
+#: hexadecimal digest, a decimal or a longer number).
+_NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+)(?![\w]|[.,]\d)")
+
+
+def _unrounded_checked(release: Path) -> tuple[set[int], set[int]]:
+    """England and region values of ``qa/*_unrounded.csv`` that rounding changes (>= 10, not a
+    multiple of 5), and those of them checked: less the numbers the release publishes in another
+    role (a rate, a population, a councils count, an age in a band's name), which cannot be told
+    apart from a leak. Published counts (``value``) are multiples of 5, so they take nothing away."""
+    unrounded = set()
+    for path in sorted((release / "qa").glob("*_unrounded.csv")):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame = frame[frame["area_level"].isin(["England", "Region"])]
+        values = pd.to_numeric(frame["value"], errors="coerce").dropna().astype(int)
+        unrounded |= {int(v) for v in values if v >= 10 and v % 5}
+    published = {153}
+    for path in sorted((release / "data").glob("*.csv")):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        for column in ("rate", "population", "councils_included", "breakdown_value"):
+            if column in frame:
+                published |= {int(n) for text in frame[column].unique() for n in re.findall(r"\d+", text)}
+    return unrounded, unrounded - published
+
+
+def _artefact_texts(release: Path):
+    """What a reader of each file outside ``qa/`` sees, as text: spreadsheet cell values, notebook
+    sources and outputs, SVG text, HTML without its stylesheet and embedded images, JSON."""
+    import json
+    import zipfile
+
+    for path in sorted(p for p in release.rglob("*") if p.is_file()):
+        relative = path.relative_to(release)
+        if "qa" in relative.parts:
+            continue
+        if path.suffix == ".png":
+            continue  # pixels; each chart's alt text and description are in charts/*.txt and charts.json
+        if path.suffix == ".csv":
+            # Each column's distinct values (the published tables are large; their cells repeat).
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+            text = "\n".join(v for column in frame.columns for v in frame[column].unique())
+        elif path.suffix == ".xlsx":
+            # Cell values (numbers, inline and shared strings), not the XML's attributes, styles or
+            # shared-string indexes.
+            parts = []
+            with zipfile.ZipFile(path) as book:
+                for member in book.namelist():
+                    xml = book.read(member).decode("utf-8")
+                    if member == "xl/sharedStrings.xml":
+                        parts += re.findall(r"<t[^>]*>([^<]*)</t>", xml)
+                    elif member.startswith("xl/worksheets/sheet"):
+                        parts += [re.sub(r"<[^>]+>", " ", body) for attrs, body in
+                                  re.findall(r"<c\b([^>]*)>(.*?)</c>", xml, flags=re.S) if 't="s"' not in attrs]
+            text = "\n".join(parts)
+        elif path.suffix == ".ipynb":
+            nb = nbformat.read(path, as_version=4)
+            parts = []
+            for cell in nb.cells:
+                parts.append(cell.source)
+                for output in cell.get("outputs", []):
+                    parts.append(str(output.get("text", "")))
+                    parts += [str(v) for k, v in output.get("data", {}).items() if not k.startswith("image/")]
+            text = "\n".join(parts)
+        else:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if path.name == "manifest.json":
+                manifest = json.loads(text)
+                manifest.get("may_differ", {}).pop("pid", None)  # a process id, not a figure
+                text = json.dumps(manifest)
+            if path.suffix == ".svg":
+                text = re.sub(r'="[^"]*"', '=""', text)  # drawing data: coordinates, glyph outlines
+            text = re.sub(r"<style>.*?</style>", "", text, flags=re.S)
+        text = re.sub(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\\n]+", "data:", text)
+        yield relative.as_posix(), text
+
+
+def test_unrounded_figures_appear_only_under_qa(built):
+    release = built["release"]
+    unrounded, checked = _unrounded_checked(release)
+    assert len(checked) >= 50, f"only {len(checked)} of {len(unrounded)} unrounded values can be checked"
+    texts = list(_artefact_texts(release)) + [("../index.html", built["index"].read_text(encoding="utf-8"))]
+    names = {name for name, _ in texts}
+    for expected in ("data/long_term_support.csv", "spreadsheets/long_term_support.xlsx", "html/publication.html",
+                     "notebooks/publication.ipynb", "charts/charts.json", "manifest.json"):
+        assert expected in names, expected
+    found = []
+    for name, text in texts:
+        for number in set(_NUMBER.findall(_CALENDAR.sub(" ", text))):
+            if int(number.replace(",", "")) in checked:
+                found.append(f"{name}: {number}")
+    assert not found, f"unrounded figures outside qa/: {found[:10]}"
+    # The check sees a leak, plain or with separators, in text or a table cell; not in a date or a digest.
+    value = max(checked)
+    for leak in (f"At 31 March 2024, {value:,} people", f'<td class="num">{value}</td>', f"{value},p,8 of 153"):
+        assert [m.group(1) for m in _NUMBER.finditer(_CALENDAR.sub(" ", leak))
+                if int(m.group(1).replace(",", "")) == value], leak
+    for no_leak in (f"{value}.5%", f"ab{value}cd", f"{value}1", f"E0{value}", f"{value}0101T120000Z"):
+        assert not [m for m in _NUMBER.finditer(_CALENDAR.sub(" ", no_leak))
+                    if int(m.group(1).replace(",", "")) == value], no_leak
+
+
 def test_commentary_from_numbers():
     assert report.change_phrase(13825, 13725) == "up 100 (0.7%)"
     assert report.change_phrase(100, 105) == "down 5 (4.8%)"
@@ -163,32 +294,40 @@ def test_commentary_from_numbers():
 
 
 def test_qa_report_sections(built):
-    page = (built["release"] / "html" / "qa.html").read_text(encoding="utf-8")
+    page = (built["release"] / "qa" / "qa.html").read_text(encoding="utf-8")
     for text in ("Restricted", "Publication gate", "cld_submission", "cld_release1_fields", "cld_cross_field",
-                 "test run on 8 of 153 councils", "Revisions", "previous month"):
+                 "test run on 8 of 153 councils", "Revisions", "previous month", "No published cell differs"):
         assert text in page, text
-    # Council reports are linked relative to the HTML folder and exist.
+    # Council reports and QA files are linked relative to the QA report's folder and exist.
     links = re.findall(r'href="(\.\./qa/data_quality/E\d+\.html)"', page)
     assert links
-    for link in links:
-        assert (built["release"] / "html" / link).resolve().exists(), link
+    files = re.findall(r'href="(\.\./qa/[a-z_]+\.csv)"', page)
+    assert "../qa/revisions.csv" in files and "../qa/long_term_support_unrounded.csv" in files
+    for link in links + files:
+        assert (built["release"] / "qa" / link).resolve().exists(), link
 
 
-def test_revisions_against_previous_run(built, tmp_path):
+def test_revisions_read_from_qa_revisions_csv(built, tmp_path):
     release = report.Release(built["release"], MONTH)
-    frame = release.csv("data/long_term_support.csv").copy()
-    assert report.revisions(release).empty or "Previous" in report.revisions(release)
-    # A fake earlier run with one different cell and the [r] flag on the current one.
+    assert report.revisions(release).empty  # a first release: nothing to compare with
     copy = tmp_path / MONTH
     shutil.copytree(built["release"] / "data", copy / "data")
-    frame.loc[0, "flags"] = "p r"
-    frame.to_csv(copy / "data" / "long_term_support.csv", index=False)
-    old = frame.copy()
-    old.loc[0, "value"] = "999995"
-    (copy / "releases" / "20240101T000000Z" / "data").mkdir(parents=True)
-    old.to_csv(copy / "releases" / "20240101T000000Z" / "data" / "long_term_support.csv", index=False)
+    (copy / "qa").mkdir()
+    # The old value comes from qa/revisions.csv, whichever release it was compared with.
+    pd.DataFrame([{
+        "table": "long_term_support", "reference_period": "2024-03-31", "area_level": "England",
+        "area_code": "E92000001", "area_name": "England", "support_setting": "All", "breakdown": "All",
+        "breakdown_value": "All", "measure": "value", "previous_value": "999995", "new_value": "1000000",
+        "previous_release": "2024-02 release of run 20240401T000000Z",
+    }]).to_csv(copy / "qa" / "revisions.csv", index=False)
     revised = report.revisions(report.Release(copy, MONTH))
-    assert len(revised) == 1 and revised["Previous"].iloc[0] == "999995"
+    assert revised[["Previous", "Revised", "Cell", "Figure"]].values.tolist() == [
+        ["999995", "1000000", "All / All / All", "People"]]
+    summary = report.revision_summary(report.Release(copy, MONTH)).data
+    assert "compared with the 2024-02 release of run 20240401T000000Z" in summary
+    (copy / "qa" / "revisions.csv").unlink()
+    assert report.revisions(report.Release(copy, MONTH)).empty
+    assert "no <code>qa/revisions.csv</code>" in report.revision_summary(report.Release(copy, MONTH)).data
 
 
 def test_month_changes_threshold(built):
@@ -218,11 +357,28 @@ def test_html_is_self_contained_and_accessible(built):
 
 
 def test_render_is_deterministic_apart_from_run_time(built, tmp_path):
-    render.render_html(built["executed"], tmp_path / "again")
-    for path in (built["release"] / "html").glob("*.html"):
-        first = re.sub(r'<p class="run-time">.*</p>', "", path.read_text(encoding="utf-8"))
-        second = re.sub(r'<p class="run-time">.*</p>', "", (tmp_path / "again" / path.name).read_text(encoding="utf-8"))
-        assert first == second, path.name
+    render.render_html(built["executed"], tmp_path / "again" / "html")
+    pages = [p for p in _html_files(built) if p != built["index"]]
+    assert len(pages) == len(render.HTML_NAMES)
+    for path in pages:
+        again = tmp_path / "again" / path.parent.name / path.name
+        first, second = path.read_text(encoding="utf-8"), again.read_text(encoding="utf-8")
+        assert len(RUN_TIME.findall(first)) == 1, path.name
+        assert RUN_TIME.sub("", first) == RUN_TIME.sub("", second), path.name
+
+
+def test_two_executions_give_the_same_html_apart_from_run_time(built):
+    """The publication run (notebooks executed inside the build folder) and the fixture's second
+    execution (from the reports folder's parent, another ``release_dir``) differ in the run-time
+    line only: no execution time, path, random id or chart metadata reaches the HTML."""
+    first = built["first"]
+    pairs = [(first / "html" / p.name, p) for p in (built["release"] / "html").glob("*.html")]
+    pairs.append((first / "qa.html", built["release"] / "qa" / "qa.html"))
+    for before, after in pairs:
+        a, b = before.read_text(encoding="utf-8"), after.read_text(encoding="utf-8")
+        lines = [(x, y) for x, y in zip(a.splitlines(), b.splitlines(), strict=True) if x != y]
+        assert all(RUN_TIME.search(x) and RUN_TIME.search(y) for x, y in lines), (after.name, lines[:1])
+        assert len(lines) <= 1, after.name
 
 
 def test_index_lists_months_newest_first(built, tmp_path):
@@ -237,6 +393,7 @@ def test_index_lists_months_newest_first(built, tmp_path):
     assert "releases-not-a-month" not in page
     built_index = built["index"].read_text(encoding="utf-8")
     assert f'href="{MONTH}/html/publication.html"' in built_index
+    assert f'href="{MONTH}/qa/qa.html"' in built_index and "QA report (restricted)" in built_index
     assert f'href="{MONTH}/data/long_term_support.csv"' in built_index
     assert ".xlsx" in built_index
 

@@ -17,6 +17,7 @@ cell per table: made up, not client-level data).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -327,3 +328,122 @@ def test_councils_included_table_equals_the_csv(workbooks, published):
         csv = published[stem]
         _same(_long_from_sheet(workbooks[stem], sheet, list(area.values()), None),
               _expected(csv, period_column, "councils_included", area))
+
+
+# ---------------------------------------------------------------------------------------------
+# The fast table writer (tables._write_table_elements) against gptables' own
+# ---------------------------------------------------------------------------------------------
+def test_fast_table_writer_gives_the_bytes_gptables_gives(published, tmp_path, monkeypatch):
+    """Same workbooks, byte for byte, with and without the fast writer; and it did write tables."""
+    import contextlib
+
+    plain = []
+    original_plain_table = tables._plain_table
+
+    def counting(gptable):
+        columns = original_plain_table(gptable)
+        plain.append(columns is not None)
+        return columns
+
+    monkeypatch.setattr(tables, "_plain_table", counting)
+    fast = tables.write_workbooks(published, _release(published), tmp_path / "fast")
+    assert sum(plain) >= 10, "the table sheets should go through the fast writer"
+    assert not all(plain), "the contents sheet (links) should fall back to gptables' own writer"
+    monkeypatch.setattr(tables, "_fast_table_writing", contextlib.nullcontext)
+    slow = tables.write_workbooks(published, _release(published), tmp_path / "gptables")
+    for a, b in zip(fast, slow, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+
+
+def test_fast_table_writer_falls_back_on_cells_gptables_treats_specially(tmp_path):
+    import gptables as gpt
+
+    frame = pd.DataFrame({"Area": ["England", "  "], "Value": [1, 2]})
+    table = gpt.GPTable(table=frame, table_name="t", title="T", instructions="I", source="S", index_columns={})
+    assert tables._plain_table(table) is None  # a whitespace-only cell: gptables blanks it
+    frame = pd.DataFrame({"Area": ["England", "Wales"], "Value": [1.5, 2.0]})
+    table = gpt.GPTable(table=frame, table_name="t", title="T", instructions="I", source="S", index_columns={})
+    assert tables._plain_table(table) is None  # floats are left to gptables
+    frame = pd.DataFrame({"Area": ["England", "Wales"], "Value": [1, 2]}).astype(object)
+    table = gpt.GPTable(table=frame, table_name="t", title="T", instructions="I", source="S", index_columns={})
+    assert tables._plain_table(table) is not None
+
+
+# ---------------------------------------------------------------------------------------------
+# Revisions: notes name the release compared with; a Revisions sheet lists cell, old, new
+# ---------------------------------------------------------------------------------------------
+def _previous_of(published) -> dict[str, pd.DataFrame]:
+    """An earlier release in which exactly the cells flagged ``p r`` held other values."""
+    from cldstats import disclosure
+
+    previous = {}
+    for name, frame in published.items():
+        old = frame.copy()
+        revised = old["flags"].eq("p r")
+        for column in disclosure.COMPARED_COLUMNS[name][:1]:
+            old.loc[revised, column] = old.loc[revised, column].map(lambda v: "[c]" if v == "5" else str(int(v) + 5))
+        previous[name] = old
+    return previous
+
+
+@pytest.fixture(scope="module")
+def revised_workbooks(published, tmp_path_factory):
+    from cldstats import disclosure
+
+    label = "2024-03 release of run 20240501T090000Z"
+    revisions = disclosure.revisions_table(published, _previous_of(published), label)
+    release = dataclasses.replace(_release(published), previous_release=label)
+    out = tmp_path_factory.mktemp("revised")
+    paths = tables.write_workbooks(published, release, out, revisions=revisions)
+    return {p.stem: p for p in paths}, revisions
+
+
+def test_revisions_sheet_lists_cell_old_and_new(revised_workbooks, published):
+    books, revisions = revised_workbooks
+    assert len(revisions) == 3  # one revised cell per golden table
+    for stem, sources, figures in (("long_term_support", ("long_term_support", "long_term_support_rates"),
+                                    ["People", "Rate per 100,000 adults"]),
+                                   ("assessments", ("assessments",), ["People assessed"])):
+        book = openpyxl.load_workbook(books[stem])
+        assert book.sheetnames[-1] == "Revisions" and _table_sheets(book) == [
+            n for n in book.sheetnames if n.startswith("Table_")]
+        contents = _sheet_text(books[stem], "Contents")
+        assert "Revisions" in contents
+        sheet = tables.read_table(books[stem], "Revisions")
+        here = revisions[revisions["table"].isin(sources)]
+        assert sheet["Figure"].tolist() == figures
+        assert [str(v) for v in sheet["Previous value"]] == here["previous_value"].tolist()
+        assert [str(v) for v in sheet["Revised value"]] == here["new_value"].tolist()
+        assert sheet["Area code"].tolist() == here["area_code"].tolist()
+        assert ("Support setting" in sheet.columns) == (stem == "long_term_support")
+        # Numbers are numeric cells; the header row is the table's only header.
+        ws = book["Revisions"]
+        header = _header_row(ws)
+        assert [c.value for c in ws[header]][-2:] == ["Previous value", "Revised value"]
+        for row in ws.iter_rows(min_row=header + 1, max_row=ws.max_row):
+            for cell in row[-2:]:
+                assert cell.data_type == "n" or cell.value in SYMBOLS
+        notes = _sheet_text(books[stem], "Notes")
+        flagged = tables.count_revised_cells({s: published[s] for s in sources})
+        assert f"{flagged} cells in this workbook (3 in the whole release) were revised" in notes
+        assert "compared with the 2024-03 release of run 20240501T090000Z" in notes
+        assert "The Revisions table lists each revised figure" in notes
+        assert "(2024-03 release of run 20240501T090000Z)" in _sheet_text(books[stem], "Cover")
+
+
+def test_no_revisions_sheet_when_nothing_is_revised(published, tmp_path):
+    from cldstats import disclosure
+
+    unrevised = {n: f.assign(flags="p") for n, f in published.items()}
+    empty = disclosure.revisions_table(unrevised, unrevised, "2024-03 release of run 20240501T090000Z")
+    release = dataclasses.replace(_release(unrevised), previous_release="2024-03 release of run 20240501T090000Z")
+    for path in tables.write_workbooks(unrevised, release, tmp_path, revisions=empty):
+        book = openpyxl.load_workbook(path)
+        assert "Revisions" not in book.sheetnames
+        notes = _sheet_text(path, "Notes")
+        assert "0 cells in this workbook (0 in the whole release) were revised" in notes
+        assert "compared with the 2024-03 release of run 20240501T090000Z" in notes
+        assert "Revisions table" not in notes
+    first = dataclasses.replace(release, previous_release="")
+    path = tables.write_workbooks(unrevised, first, tmp_path / "first", revisions=empty)[0]
+    assert "no earlier release of these figures to compare with" in _sheet_text(path, "Notes")

@@ -210,3 +210,45 @@ def test_workers_give_the_same_outputs_in_the_same_order(synthetic, tmp_path, mo
     kept = {r.file for r in two.results if not r.rejected}
     assert set(two.submissions) == kept
     assert all(two.submissions[f].records is not None for f in kept)
+    # Each worker timed its own phases; the parent its own work after them.
+    phases = {p["stage"]: p for p in two.phases["phases"]}
+    assert two.phases["workers"] == 2 and "concurrently in 2 worker processes" in two.phases["note"]
+    assert set(phases) == {"start-up", "ingest", "pseudonymise", "validate", "hand back", "hand back (parent)",
+                           "qa outputs (parent)"}
+    assert phases["start-up"]["cpu_seconds"] > 0 and phases["start-up"]["wall_seconds"] > 0
+    rows = int(two.submissions_table["rows_read"].sum())
+    for name in ("ingest", "pseudonymise", "validate", "hand back"):
+        assert phases[name]["process"] == "workers" and phases[name]["rows"] == rows
+        assert phases[name]["cpu_seconds"] > 0 and phases[name]["peak_rss_mb"] > 0
+    assert len(two.phases["worker_peak_rss_mb"]) == 2 and two.phases["bytes_handed_back"] > 0
+    assert [p["stage"] for p in one.phases["phases"]][:4] == ["start-up", "ingest", "pseudonymise", "validate"]
+    assert one.phases["workers"] == 1
+
+
+def test_kept_submissions_hold_what_the_measures_read(synthetic, tmp_path, monkeypatch):
+    """Kept submissions carry only measures.RECORD_COLUMNS, and the measures are the same on them."""
+    from cldstats import measures
+    from cldstats.params import release_month_ends
+
+    monkeypatch.chdir(REPO)
+    params = load_params("2024-03", params_dir=REPO / "params")
+    first_per_council = {}
+    for path in ingest.list_submissions(synthetic):
+        first_per_council.setdefault(path.name.split("_")[0], path.name)
+    files = sorted(first_per_council.values())
+    trimmed = quality.validate_folder(synthetic, tmp_path / "t", params, workers=1, keep_submissions=True, files=files)
+    full = quality.validate_folder(synthetic, tmp_path / "f", params, workers=1, keep_submissions="all", files=files)
+    assert trimmed.submissions and set(trimmed.submissions) == set(full.submissions)
+    for name, submission in trimmed.submissions.items():
+        assert list(submission.records.columns) == list(measures.RECORD_COLUMNS)
+        assert list(submission.status.columns) == list(measures.STATUS_COLUMNS)
+        assert len(submission.records) == len(full.submissions[name].records) > 0
+        assert full.submissions[name].records.shape[1] > len(measures.RECORD_COLUMNS)
+
+    def selected(run):
+        return [measures.SelectedFile(s.la_code, name, s.records, s.status)
+                for name, s in sorted(run.submissions.items())]
+
+    month_ends = release_month_ends("2024-03")
+    for measure in (measures.long_term_support, measures.people_assessed):
+        pd.testing.assert_frame_equal(measure(selected(trimmed), month_ends), measure(selected(full), month_ends))
