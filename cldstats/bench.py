@@ -118,6 +118,9 @@ class StageResult:
     notes: str = ""
     peak_rss_mb_parent: float = 0.0
     substages: list[dict[str, Any]] = field(default_factory=list)
+    #: How the sub-stages ran (e.g. concurrently in N worker processes); kept apart from
+    #: ``notes``, which the code timing the stage may set.
+    substages_note: str = ""
 
     @property
     def rows_per_second(self) -> float | None:
@@ -208,7 +211,7 @@ class StageTimer:
         """Record sub-stages measured elsewhere (worker processes) on ``result``; see :func:`record_substages`."""
         result.substages.extend(dict(s) for s in substages)
         if note:
-            result.notes = f"{result.notes}; {note}" if result.notes else note
+            result.substages_note = f"{result.substages_note}; {note}" if result.substages_note else note
         return True
 
 
@@ -284,7 +287,7 @@ def summarise(publication: Sequence[StageResult]) -> list[dict[str, Any]]:
             ]
             peaks = [sub.get("peak_rss_mb") for _, sub in parts if sub.get("peak_rss_mb") is not None]
             rows = [sub.get("rows") for _, sub in parts if sub.get("process") != "parent" and sub.get("rows")]
-            workers = {stage.notes for stage, _ in parts}
+            workers = {stage.substages_note for stage, _ in parts}
             out.append({
                 "stage": summary,
                 "wall_seconds": round(sum(float(sub["wall_seconds"]) for _, sub in parts), 3),
@@ -401,6 +404,8 @@ def format_table(results: Mapping[str, Any]) -> str:
         lines.append(line(stage["stage"], stage))
         for sub in stage.get("substages", []):
             lines.append(line(f"  - {sub['stage']} ({sub.get('process', '')})", sub))
+        if stage.get("substages_note"):
+            lines.append(f"    ({stage['substages_note']})")
     lines.append("")
     lines.append("by the issue's stages (ingest, pseudonymise, validate: summed over concurrent workers)")
     lines.append(header)

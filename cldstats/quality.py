@@ -2280,7 +2280,12 @@ def validate_folder(
     phases = _phase_summary(batch_figures, parent, workers)
     from cldstats import bench
 
-    bench.record_substages(phases["phases"], note=phases["note"])
+    bench.record_substages(
+        phases["phases"],
+        note=f"{phases['note']}; {phases['batches']} batches, {phases['bytes_handed_back'] / 2**20:,.0f} MB handed "
+        f"back, worker peak memory (MB) {', '.join(f'{v:,.0f}' for v in phases['worker_peak_rss_mb'].values())}"
+        if workers > 1 else phases["note"],
+    )
     return ValidationRun(
         results=results,
         catalogue=selected,
