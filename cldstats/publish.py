@@ -301,23 +301,6 @@ def _output_digests(build: Path) -> tuple[dict[str, str], dict[str, str]]:
     return must, may
 
 
-def _fix_injected_cell_ids(executed: list[Path]) -> None:
-    """Give papermill's injected-parameters cell a fixed id instead of a random one.
-
-    The id is written into the HTML (``id="cell-id=…"``), which must not differ between two runs
-    apart from its run-time line.
-    """
-    import nbformat
-
-    for path in executed:
-        nb = nbformat.read(path, as_version=4)
-        cells = [c for c in nb.cells if "injected-parameters" in c.get("metadata", {}).get("tags", [])]
-        if cells and any(c.get("id") != "injected-parameters" for c in cells):
-            for number, cell in enumerate(cells):
-                cell["id"] = "injected-parameters" + (f"-{number}" if number else "")
-            nbformat.write(nb, path)
-
-
 def _rejected_files(table: pd.DataFrame) -> list[str]:
     if not len(table):
         return []
@@ -622,7 +605,6 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
         executed = render.run_notebooks(
             build_dir, month, progress=progress, change_threshold=str(params["gate"]["max_month_change"]), inside=True
         )
-        _fix_injected_cell_ids(executed)
         stage.notes = f"{len(executed)} notebooks executed"
     with _stage(timer, "HTML reports") as stage:
         renderer = render.render_html(executed, build_dir / "html")

@@ -168,17 +168,6 @@ def test_unrounded_figures_only_under_qa(release):
         assert path.parent.name == "qa"
 
 
-def test_rerun_keeps_the_previous_release_and_revises_nothing(data_dir, small_run_params, tmp_path):
-    out = tmp_path / "reports"
-    first = publish_month("2024-03", params_file=small_run_params, data_dir=data_dir, out_dir=out, progress=False)
-    first_table = (first.release_dir / "data" / "long_term_support.csv").read_bytes()
-    second = publish_month("2024-03", params_file=small_run_params, data_dir=data_dir, out_dir=out, progress=False)
-    assert (second.release_dir / "data" / "long_term_support.csv").read_bytes() == first_table
-    kept = list((second.release_dir / "releases").iterdir())
-    assert len(kept) == 1 and (kept[0] / "data" / "long_term_support.csv").read_bytes() == first_table
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no build or aside folder left
-
-
 def test_gate_stops_without_override(data_dir, tmp_path, capsys):
     status = cli.main(["publish", "--month", "2024-03", "--data", str(data_dir), "--out", str(tmp_path / "r")])
     message = capsys.readouterr().err
