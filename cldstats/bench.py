@@ -403,7 +403,10 @@ def format_table(results: Mapping[str, Any]) -> str:
     for stage in results["stages"]:
         lines.append(line(stage["stage"], stage))
         for sub in stage.get("substages", []):
-            lines.append(line(f"  - {sub['stage']} ({sub.get('process', '')})", sub))
+            # Parent-side phases already say so in their names; worker phases get "(workers)".
+            where = sub.get("process", "")
+            label = sub["stage"] if not where or f"({where})" in sub["stage"] else f"{sub['stage']} ({where})"
+            lines.append(line(f"  - {label}", sub))
         if stage.get("substages_note"):
             lines.append(f"    ({stage['substages_note']})")
     lines.append("")
