@@ -1,7 +1,54 @@
 """Shared test set-up: test helper modules (``malformed_corpus``, ``privacy``) import by name."""
 
+import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 # pytest runs with --import-mode=importlib, which does not put tests/ on sys.path by itself.
 sys.path.insert(0, str(Path(__file__).parent))
+
+
+# ---------------------------------------------------------------------------------------------
+# One small synthetic month, shared: publishing it takes most of a minute, so the tests that only
+# read a release (contract, artefact guarantees, reliability, render) share one. Never change these
+# folders in a test: copy them first.
+# ---------------------------------------------------------------------------------------------
+
+SMALL_COUNCILS = 8
+SMALL_MONTH = "2024-03"
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def small_data_dir(tmp_path_factory) -> Path:
+    """Synthetic submissions of 8 councils (the default synthetic months and faults)."""
+    from cldstats import synth
+
+    data = tmp_path_factory.mktemp("small-data")
+    synth.generate(data, councils=SMALL_COUNCILS)
+    return data
+
+
+@pytest.fixture(scope="session")
+def small_run_params(tmp_path_factory) -> Path:
+    """Params for the small month: 8 councils are 5% of England, so the coverage gate must be
+    overridden, and say why."""
+    path = tmp_path_factory.mktemp("small-params") / "small.yaml"
+    path.write_text('override:\n  reason: "test run on 8 of 153 councils"\n', encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_reports(small_data_dir, small_run_params, tmp_path_factory) -> Path:
+    """The reports folder after ``python -m cldstats publish`` of 2024-03 for the 8 councils: run as
+    a statistician runs it (a new process, the real kernel and papermill), so its log is written."""
+    out = tmp_path_factory.mktemp("small-reports") / "reports"
+    done = subprocess.run(
+        [sys.executable, "-m", "cldstats", "publish", "--month", SMALL_MONTH, "--params", str(small_run_params),
+         "--data", str(small_data_dir), "--out", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import openpyxl
@@ -35,8 +33,6 @@ from privacy import (
     unrounded_figures,
     values_found,
 )
-
-from cldstats import synth
 
 REPO = Path(__file__).resolve().parents[1]
 MONTH = "2024-03"
@@ -119,26 +115,15 @@ def test_scanner_finds_planted_personal_data_and_unrounded_figures(tmp_path):
 # A published month
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    data = tmp_path_factory.mktemp("data")
-    synth.generate(data, councils=8)
-    return data
+def data_dir(small_data_dir) -> Path:
+    return small_data_dir
 
 
 @pytest.fixture(scope="module")
-def reports(data_dir, tmp_path_factory) -> Path:
-    """The reports folder after ``python -m cldstats publish`` of 2024-03 from 8 councils."""
-    folder = tmp_path_factory.mktemp("run")
-    params = folder / "small.yaml"
-    params.write_text('override:\n  reason: "test run on 8 of 153 councils"\n', encoding="utf-8")
-    out = folder / "reports"
-    done = subprocess.run(
-        [sys.executable, "-m", "cldstats", "publish", "--month", MONTH, "--params", str(params), "--data",
-         str(data_dir), "--out", str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return out
+def reports(small_reports) -> Path:
+    """The reports folder after ``python -m cldstats publish`` of 2024-03 from 8 councils
+    (tests/conftest.py)."""
+    return small_reports
 
 
 def test_every_kind_of_artefact_is_there_to_scan(reports):

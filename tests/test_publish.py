@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cldstats import cli, synth
+from cldstats import cli
 from cldstats.publish import publish_month
 
 COUNCILS = 8
@@ -28,28 +28,14 @@ PUBLISHED_CELL = re.compile(r"^(\[c\]|\[x\]|\[z\]|0|[1-9][0-9]*[05]|5)$")
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    data = tmp_path_factory.mktemp("data")
-    synth.generate(data, councils=COUNCILS)
-    return data
+def data_dir(small_data_dir) -> Path:
+    return small_data_dir
 
 
 @pytest.fixture(scope="module")
-def small_run_params(tmp_path_factory) -> Path:
-    # Eight councils are 5% of England: the coverage gate must be overridden, and say why.
-    path = tmp_path_factory.mktemp("params") / "small.yaml"
-    path.write_text('override:\n  reason: "test run on 8 of 153 councils"\n', encoding="utf-8")
-    return path
-
-
-@pytest.fixture(scope="module")
-def release(data_dir, small_run_params, tmp_path_factory) -> Path:
-    # Through the command line, as a statistician runs it: real kernel, real papermill.
-    out = tmp_path_factory.mktemp("reports")
-    argv = ["publish", "--month", "2024-03", "--params", str(small_run_params), "--data", str(data_dir),
-            "--out", str(out)]
-    assert cli.main(argv) == 0
-    return out / "2024-03"
+def release(small_reports) -> Path:
+    # Published through the command line, as a statistician runs it (tests/conftest.py).
+    return small_reports / "2024-03"
 
 
 def test_contract_files_exist_with_their_columns(release):
@@ -215,9 +201,3 @@ def test_a_failed_run_leaves_no_build_folder(data_dir, small_run_params, tmp_pat
     text = log.read_text(encoding="utf-8")
     # The failure is logged by type: an unexpected error's message could quote a submission's value.
     assert "stage failed: measures: RuntimeError" in text and "simulated failure" not in text
-
-
-def test_no_personal_data_anywhere_in_the_release(release, data_dir):
-    from privacy import input_personal_values, personal_data_found
-
-    assert personal_data_found(release, input_personal_values(data_dir)) == []

@@ -30,8 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from cldstats import runlock, synth
-from cldstats.publish import publish_month
+from cldstats import runlock
 
 ROOT = Path(__file__).resolve().parents[1]
 MONTH = "2024-03"
@@ -190,26 +189,20 @@ class Publish:
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    data = tmp_path_factory.mktemp("data")
-    synth.generate(data, councils=8)
-    return data
+def data_dir(small_data_dir) -> Path:
+    return small_data_dir
 
 
 @pytest.fixture(scope="module")
-def params_file(tmp_path_factory) -> Path:
-    # Eight councils are 5% of England: the coverage gate must be overridden, and say why.
-    path = tmp_path_factory.mktemp("params") / "small.yaml"
-    path.write_text('override:\n  reason: "test run on 8 of 153 councils"\n', encoding="utf-8")
-    return path
+def params_file(small_run_params) -> Path:
+    return small_run_params
 
 
 @pytest.fixture(scope="module")
-def first(data_dir, params_file, tmp_path_factory) -> Path:
-    """A first release, published in this process; tests copy it, never change it."""
-    out = tmp_path_factory.mktemp("first")
-    result = publish_month(MONTH, params_file=params_file, data_dir=data_dir, out_dir=out, progress=False)
-    return result.release_dir
+def first(small_reports) -> Path:
+    """A first release, published through the command line (tests/conftest.py); tests copy it,
+    never change it."""
+    return small_reports / MONTH
 
 
 @pytest.fixture(scope="module")
