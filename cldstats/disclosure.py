@@ -27,7 +27,6 @@ the compared numbers and an ``ok`` column) for tests and Great Expectations.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,6 +39,7 @@ from cldstats import reference
 __all__ = [
     "consistency_frames",
     "disclosure_settings",
+    "previous_release_folder",
     "previous_release_label",
     "publish_counts",
     "publish_rates",
@@ -292,35 +292,37 @@ def revisions_table(published: Mapping[str, pd.DataFrame], previous: Mapping[str
     return out[REVISION_COLUMNS].astype(object).reset_index(drop=True)
 
 
-def previous_release_label(out_dir: Path, month: str, name: str = "long_term_support") -> str:
-    """Name the release whose table ``name`` the ``[r]`` flags were set against.
+def previous_release_folder(out_dir: Path, month: str, name: str = "long_term_support") -> Path | None:
+    """The most recent earlier release holding table ``name`` (METHODOLOGY.md section 7).
 
-    The same search as :func:`cldstats.publish._previous_release` (the current release of
-    ``month`` under ``out_dir``, else the latest earlier month's), read before the new release
-    replaces it; the run id comes from that release's ``manifest.json``.
-
-    Returns
-    -------
-    str
-        ``"2024-03 release of run 20240601T090000Z"`` (or without the run when the manifest does
-        not say), or ``""`` when there is no earlier release.
+    The current release of ``month`` under ``out_dir`` (an earlier run of the same month, looked up
+    before the new release replaces it), else the latest earlier month's release; ``None`` when
+    there is none. The one search behind ``[r]``, the revisions table and their label.
     """
     out_dir = Path(out_dir)
     candidates = [out_dir / month] + sorted(
         (p for p in out_dir.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]") if p.is_dir() and p.name < month),
         key=lambda p: p.name, reverse=True,
     )
-    for folder in candidates:
-        if not (folder / "data" / f"{name}.csv").exists():
-            continue
-        run_id = ""
-        try:
-            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-            run_id = (manifest.get("may_differ") or manifest.get("run") or {}).get("run_id", "")
-        except (OSError, ValueError, AttributeError):
-            pass
-        return f"{folder.name} release" + (f" of run {run_id}" if run_id else "")
-    return ""
+    return next((folder for folder in candidates if (folder / "data" / f"{name}.csv").exists()), None)
+
+
+def previous_release_label(out_dir: Path, month: str, name: str = "long_term_support") -> str:
+    """Name the release whose table ``name`` the ``[r]`` flags were set against.
+
+    Returns
+    -------
+    str
+        ``"2024-03 release of run 20240601T090000Z"`` (or without the run when the manifest does
+        not say), or ``""`` when there is no earlier release (:func:`previous_release_folder`).
+    """
+    from cldstats.runlock import release_run_id
+
+    folder = previous_release_folder(out_dir, month, name)
+    if folder is None:
+        return ""
+    run_id = release_run_id(folder)
+    return f"{folder.name} release" + (f" of run {run_id}" if run_id != "previous" else "")
 
 
 def _cell_keys(frame: pd.DataFrame) -> list[str]:

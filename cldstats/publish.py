@@ -260,19 +260,12 @@ def _england_totals(council_lts: pd.DataFrame, month_ends: list[dt.date]) -> dic
 
 
 def _previous_release(out_dir: Path, month: str, name: str) -> pd.DataFrame | None:
-    """The published table ``name`` of the most recent earlier release that contains the cells:
-    an earlier run of the same month, else the latest earlier month (METHODOLOGY.md section 7)."""
-    same = out_dir / month / "data" / f"{name}.csv"
-    if same.exists():
-        return pd.read_csv(same, dtype=str, keep_default_na=False)
-    earlier = sorted(
-        p.name for p in out_dir.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]") if p.is_dir() and p.name < month
-    )
-    for candidate in reversed(earlier):
-        path = out_dir / candidate / "data" / f"{name}.csv"
-        if path.exists():
-            return pd.read_csv(path, dtype=str, keep_default_na=False)
-    return None
+    """The published table ``name`` of the most recent earlier release that contains the cells
+    (:func:`cldstats.disclosure.previous_release_folder`), as text."""
+    from cldstats.disclosure import previous_release_folder
+
+    folder = previous_release_folder(out_dir, month, name)
+    return None if folder is None else pd.read_csv(folder / "data" / f"{name}.csv", dtype=str, keep_default_na=False)
 
 
 def _write_manifest(build_dir: Path, manifest: dict) -> None:
@@ -309,28 +302,29 @@ def _rejected_files(table: pd.DataFrame) -> list[str]:
 
 
 def _disclose_and_check(params, out_dir: Path, month: str, lts_area, rates, assessed_area):
-    """Published tables (with ``[r]`` against the previous release), their unrounded sources, and
+    """Published tables (with ``[r]`` against the previous release), their unrounded sources, the
+    previous release's tables they were compared with (read once, for the revisions table too), and
     the Great Expectations consistency results over both (METHODOLOGY.md section 7)."""
     from cldstats import disclosure, quality
 
     settings = disclosure.disclosure_settings(params)
+    names = ("long_term_support", "long_term_support_rates", "assessments")
+    previous = {name: _previous_release(out_dir, month, name) for name in names}
     published = {
         "long_term_support": disclosure.published_long_term_support(
-            lts_area, _previous_release(out_dir, month, "long_term_support"), **settings
+            lts_area, previous["long_term_support"], **settings
         ),
         "long_term_support_rates": disclosure.published_rates(
-            rates, _previous_release(out_dir, month, "long_term_support_rates"), settings["suppress_max"]
+            rates, previous["long_term_support_rates"], settings["suppress_max"]
         ),
-        "assessments": disclosure.published_assessments(
-            assessed_area, _previous_release(out_dir, month, "assessments"), **settings
-        ),
+        "assessments": disclosure.published_assessments(assessed_area, previous["assessments"], **settings),
     }
     unrounded = {"long_term_support": lts_area, "long_term_support_rates": rates, "assessments": assessed_area}
     checks = {}
     for name in ("long_term_support", "assessments"):
         for check, frame in disclosure.consistency_frames(unrounded[name], published[name]).items():
             checks[f"{name}: {check}"] = frame
-    return published, unrounded, quality.check_output_consistency(checks)
+    return published, unrounded, previous, quality.check_output_consistency(checks)
 
 
 def publish_month(
@@ -517,7 +511,7 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
         raise GateStop(f"{decision.message()}; data quality outputs of this run are in {stopped / 'qa'}")
 
     with _stage(timer, "disclosure control and output checks"):
-        published, unrounded, consistency = _disclose_and_check(
+        published, unrounded, previous, consistency = _disclose_and_check(
             params, out_dir, month, lts_area, rates, assessed_area
         )
     if not consistency["success"]:
@@ -537,9 +531,7 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
         # Revisions (METHODOLOGY.md section 7): each [r] cell with its published value in the release
         # it was compared with and now; header only when nothing is revised. Restricted: QA reads it.
         compared_with = disclosure.previous_release_label(out_dir, month)
-        revisions = disclosure.revisions_table(
-            published, {name: _previous_release(out_dir, month, name) for name in published}, compared_with
-        )
+        revisions = disclosure.revisions_table(published, previous, compared_with)
         files["qa/revisions.csv"] = _write_csv(revisions, build_dir / "qa" / "revisions.csv")
         stage.notes = f"{len(files)} CSV files; {len(revisions)} revisions"
     with _stage(timer, "accessible spreadsheets"):
