@@ -43,11 +43,14 @@ __all__ = [
     "SETTING_ALL",
     "SETTING_BY_SERVICE_TYPE",
     "SETTING_RANK",
+    "TOTAL",
     "RATE_DENOMINATORS",
     "SYMBOLS",
     "UNKNOWN",
     "AgeBand",
     "age_band_labels",
+    "breakdown_template",
+    "breakdown_values",
     "council_codes",
     "councils",
     "ethnicity_group",
@@ -60,6 +63,8 @@ __all__ = [
 ]
 
 UNKNOWN = "Unknown"
+#: The period label of a measure-2 total over the release's months.
+TOTAL = "Total"
 ENGLAND_CODE = "E92000001"
 ENGLAND_NAME = "England"
 AREA_LEVELS = ("England", "Region", "Local Authority")
@@ -145,6 +150,24 @@ def ethnicity_groups() -> list[str]:
 def ethnicity_subgroup_labels() -> list[str]:
     """The 21 published ethnicity subgroup labels, in spec order."""
     return [ethnicity_subgroup_label(v) for v in load_spec().by_name["Ethnicity"].code_list]
+
+
+def breakdown_values() -> dict[str, list[str]]:
+    """Each published breakdown (:data:`BREAKDOWNS`) and its values, in table order."""
+    return {
+        "All": ["All"],
+        "Age group": age_band_labels(AGE_GROUPS),
+        "Age band": age_band_labels(AGE_BANDS),
+        "Gender": genders(),
+        "Ethnicity group": ethnicity_groups(),
+        "Ethnicity": ethnicity_subgroup_labels(),
+    }
+
+
+def breakdown_template() -> pd.DataFrame:
+    """The (breakdown, breakdown_value) pairs of every published table (43), in published order."""
+    pairs = [(b, v) for b, values in breakdown_values().items() for v in values]
+    return pd.DataFrame(pairs, columns=["breakdown", "breakdown_value"])
 
 
 # ---------------------------------------------------------------------------------------------
