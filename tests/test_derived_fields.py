@@ -35,7 +35,7 @@ DATE_COLUMNS = ("Event_Start_Date", "Event_End_Date", "Date_of_Death")
 def con():
     connection = engine.connect(threads=1)
     engine.bind_reference(connection, PARAMS, release_month_ends("2024-03"))
-    for step in ("attribute_choice", "breakdowns"):
+    for step in ("age", "attribute_choice", "breakdowns"):
         engine.run_step(connection, step)
     yield connection
     connection.close()

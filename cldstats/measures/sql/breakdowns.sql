@@ -18,41 +18,35 @@
 CREATE OR REPLACE TEMP MACRO breakdown_counts(people_table) AS TABLE
 WITH counted AS (
     -- People counted once per combination of attributes: the breakdowns are sums of these.
-    SELECT
-        c.la_code,
-        c.period_end,
-        c.support_setting,
-        age.age_group,
-        age.age_band,
-        c.gender,
-        c.ethnicity,
-        count(*) AS people
-    FROM query_table(people_table) AS c
-    LEFT JOIN ages AS age ON age.age = c.age
+    SELECT la_code, period_end, support_setting, age, gender, ethnicity, count(*) AS people
+    FROM query_table(people_table)
     GROUP BY ALL
 ),
 labelled AS (
+    -- The same counts by published label (ages become groups and bands), summed again.
     SELECT
         c.la_code,
         c.period_end,
         c.support_setting,
-        c.people,
-        coalesce(c.age_group, p.unknown_label) AS age_group,
-        coalesce(c.age_band, p.unknown_label) AS age_band,
+        coalesce(age.age_group, p.unknown_label) AS age_group,
+        coalesce(age.age_band, p.unknown_label) AS age_band,
         coalesce(gender.label, p.unknown_label) AS gender,
         ethnicity.ethnicity_group,
         ethnicity.ethnicity_label,
-        p.all_settings_label
+        any_value(p.all_settings_label) AS all_settings_label,
+        sum(c.people) AS people
     FROM counted AS c
     CROSS JOIN method_parameters AS p
+    LEFT JOIN ages AS age ON age.age = c.age
     LEFT JOIN genders AS gender ON gender.value = c.gender
     LEFT JOIN ethnicities AS ethnicity ON ethnicity.value = coalesce(c.ethnicity, p.ethnicity_not_known)
+    GROUP BY ALL
 )
 SELECT
     la_code,
     period_end,
-    CASE WHEN GROUPING(support_setting) = 1 THEN any_value(all_settings_label) ELSE support_setting END
-        AS support_setting,
+    CASE WHEN GROUPING(support_setting) = 1 THEN any_value(all_settings_label) ELSE CAST(support_setting AS VARCHAR)
+        END AS support_setting,
     CASE
         WHEN GROUPING(age_group) = 0 THEN 'Age group'
         WHEN GROUPING(age_band) = 0 THEN 'Age band'

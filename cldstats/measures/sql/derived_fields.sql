@@ -3,7 +3,6 @@
 --   "A row whose Event Start Date is blank or invalid, whose Event End Date is non-blank and
 --    invalid, or whose end is before its start cannot be placed in time: it is excluded from the
 --    measures and counted with its reason."
---   "Age at date D: floor((D - first day of birth month) in days / 365.25)."
 --   "Support setting from Service Type, ranked ... Only these four service types are long-term
 --    support."
 --   "Date of death: an event whose end date is blank or later than the date of death ends on the
@@ -11,30 +10,22 @@
 --
 -- Reads   person_rows (one row per record of each selected submission, with its person ID:
 --         person_ids.sql), long_term_services, method_parameters.
--- Writes  derived_rows: the same rows with exclusion_reason (NULL for a usable row),
+-- Writes  derived_rows (a view) and measure_rows (the rows either measure can count, a table): the
+--         rows with exclusion_reason (NULL for a usable row),
 --         support_setting and setting_rank (NULL when not a long-term service type),
 --         adjusted_end (the death-adjusted end, NULL when open), birth_month_start,
 --         gender/ethnicity (as the ENUM types of their code lists) and whether each is known,
 --         and is_financial_assessment;
---         and the macro age_at(birth_month_start, at_date) used by both measures.
 
--- Age in whole years at a date, from the first day of the birth month; NULL (unknown) when the
--- birth month is unknown, after the date, or gives an age over the maximum age.
-CREATE OR REPLACE TEMP MACRO age_at(birth_month_start, at_date) AS
-    CASE
-        WHEN at_date < birth_month_start THEN NULL
-        WHEN floor(date_diff('day', birth_month_start, at_date) / getvariable('days_per_year')) > getvariable('max_age')
-            THEN NULL
-        ELSE CAST(floor(date_diff('day', birth_month_start, at_date) / getvariable('days_per_year')) AS INTEGER)
-    END;
-
-CREATE OR REPLACE TEMP TABLE derived_rows AS
+-- Every row, with its derived fields (a view: a step reading a few of them computes only those).
+CREATE OR REPLACE TEMP VIEW derived_rows AS
 SELECT
     r.la_code,
     r.row_number,
     r.person_id,
-    r.Client_Type,
-    r.Event_Type,
+    -- Code values as the ENUM types of their code lists: compared and grouped as small integers.
+    CAST(r.Client_Type AS client_type_value) AS Client_Type,
+    CAST(r.Event_Type AS event_type_value) AS Event_Type,
     -- Rows that cannot be used, under the first reason that applies (the order is the precedence).
     CASE
         WHEN r.Client_Type = 'Carer known by association' THEN 'Carer known by association (no event)'
@@ -56,7 +47,6 @@ SELECT
         ELSE r.Event_End_Date
     END AS adjusted_end,
     CASE WHEN r.birth_month BETWEEN 1 AND 12 THEN make_date(r.birth_year, r.birth_month, 1) END AS birth_month_start,
-    -- Code values as the code list's ENUM types: compared and grouped as small integers.
     -- For choosing between rows, blank, invalid and the code list's "not known" value are unknown.
     CAST(r.Gender AS gender_value) AS gender,
     coalesce(r.Gender <> p.gender_not_known, FALSE) AS gender_known,
@@ -68,4 +58,13 @@ SELECT
         AS is_financial_assessment
 FROM person_rows AS r
 CROSS JOIN method_parameters AS p
-LEFT JOIN long_term_services AS service ON service.service_type = r.Service_Type;
+LEFT JOIN long_term_services AS service ON service.service_type = CAST(r.Service_Type AS service_type_value);
+
+-- The rows either measure can count: usable Service User rows of a long-term service type (measure
+-- 1 and measure 2's look-back) or of an assessment (measure 2).
+CREATE OR REPLACE TEMP TABLE measure_rows AS
+SELECT *
+FROM derived_rows
+WHERE exclusion_reason IS NULL
+    AND Client_Type = 'Service User'
+    AND (setting_rank IS NOT NULL OR Event_Type = 'Assessment');

@@ -10,7 +10,7 @@
 --    (attribute_choice.sql).
 --   "Adults only: after choosing, a person whose age at D is known and under 18 is not counted."
 --
--- Reads   derived_rows (derived_fields.sql), available_periods (selection.sql), release_settings,
+-- Reads   measure_rows (derived_fields.sql), available_periods (selection.sql), release_settings,
 --         breakdown_values, method_parameters; the macros age_at, chosen_attributes and
 --         breakdown_counts.
 -- Writes  long_term_support_council: la_code, period (the month end), support_setting,
@@ -32,7 +32,7 @@ SELECT
     ethnicity_known,
     birth_month_start,
     count(*) OVER (PARTITION BY la_code, person_id) AS rows_of_person
-FROM derived_rows
+FROM measure_rows
 WHERE exclusion_reason IS NULL
     AND Client_Type = 'Service User'
     AND Event_Type = 'Service'

@@ -12,7 +12,7 @@
 --    latest qualifying assessment (ties as in section 4)."
 --   "... and a Total that sums the months."
 --
--- Reads   derived_rows (derived_fields.sql), available_periods, breakdown_values,
+-- Reads   measure_rows (derived_fields.sql), available_periods, breakdown_values,
 --         method_parameters; the macros age_at, chosen_attributes and breakdown_counts.
 -- Writes  people_assessed_council: la_code, period (YYYY-MM, or the total's label),
 --         breakdown, breakdown_value, value, for every council with a selected submission, every
@@ -21,7 +21,7 @@
 CREATE OR REPLACE TEMP TABLE assessed_rows AS
 WITH assessments AS (
     SELECT d.*, m.period_end
-    FROM derived_rows AS d
+    FROM measure_rows AS d
     JOIN available_periods AS m
         ON m.la_code = d.la_code AND d.end_date BETWEEN m.period_start AND m.period_end
     WHERE d.exclusion_reason IS NULL
@@ -40,7 +40,7 @@ adult_assessments AS (
 ),
 prior_long_term_support AS (
     SELECT DISTINCT d.la_code, d.person_id, d.start_date, d.adjusted_end
-    FROM derived_rows AS d
+    FROM measure_rows AS d
     WHERE d.exclusion_reason IS NULL AND d.Client_Type = 'Service User' AND d.setting_rank IS NOT NULL
 )
 SELECT a.*
@@ -77,7 +77,7 @@ CREATE OR REPLACE TEMP VIEW assessed_people AS
 SELECT
     chosen.la_code,
     chosen.period_end,
-    CAST(NULL AS VARCHAR) AS support_setting,
+    CAST(NULL AS support_setting_value) AS support_setting,
     age_at(chosen.birth_month_start, latest.end_date) AS age,
     chosen.gender,
     chosen.ethnicity

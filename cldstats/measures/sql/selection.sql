@@ -35,7 +35,7 @@ SELECT
 FROM candidates;
 
 CREATE OR REPLACE TEMP TABLE available_periods AS
-SELECT s.la_code, s.file, r.measure, r.period, r.period_start, r.period_end
+SELECT CAST(s.la_code AS council_code) AS la_code, s.file, r.measure, r.period, r.period_start, r.period_end
 FROM selection AS s
 JOIN release_periods AS r ON s.period_start IS NULL OR r.period_end >= s.period_start
 WHERE s.selected;
