@@ -29,6 +29,7 @@ silently) is refused with a one-line reason naming the file and line.
 
 from __future__ import annotations
 
+import abc
 import calendar
 import copy
 import datetime as dt
@@ -394,13 +395,14 @@ def _bound(bound: float | Ref, params: Mapping[str, Any]) -> tuple[Any, str]:
     return (bound.resolve(params), bound.words(params)) if isinstance(bound, Ref) else (bound, f"{bound:g}")
 
 
-class Rule:
+class Rule(abc.ABC):
     """What one key may hold. :meth:`check` returns what is wrong with a value in words that follow
     ``params key '<key>'`` (``"must be a whole number from 1 to 24, got 0"``), or None when the value
     is fine. A rule may also raise :class:`ParamsError` with its own sentence."""
 
+    @abc.abstractmethod
     def check(self, value: Any, params: Mapping[str, Any], today: dt.date | None) -> str | None:
-        raise NotImplementedError
+        """What is wrong with ``value`` given the resolved ``params`` and the run's date, or None."""
 
     def refs(self) -> tuple[str, ...]:
         """The other keys this rule's bounds read (an error names the file that set them too)."""
