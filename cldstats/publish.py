@@ -24,6 +24,14 @@ run is stale and taken over), cleans up after any killed earlier run of the mont
 ``reports/.building-<YYYY-MM>-<run id>-<pid>/`` and moves the result into place with two renames.
 Killed at any moment, the previous release stays complete at ``reports/<YYYY-MM>/`` (or, between
 the two renames, at ``reports/.replaced-<YYYY-MM>-<run id>/``, which the next run moves back).
+Interrupted (Ctrl-C, exit code 130), a run first stops its notebook kernel (:func:`cldstats.render.
+run_notebooks`), then removes its build folder (further Ctrl-Cs held) and releases the lock.
+
+**File system errors name their path.** Each stage names the file or folder it writes
+(:func:`cldstats.errors.naming_path`), so a full disk ends with one line such as ``No space left on
+device: reports/.building-…/spreadsheets/long_term_support.xlsx``, even where the writer (pandas,
+xlsxwriter, matplotlib, papermill) raised it without a file name or wrapped it in its own error. A
+run log record that cannot be written stops the run with an OSError naming the log.
 
 **Run log.** Logger ``"cldstats"``: each stage's start and finish (seconds, rows, counts), recovery
 actions and the outcome go to stderr (when ``progress``) and to ``reports/logs/<YYYY-MM>-<run
@@ -56,7 +64,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,7 +72,7 @@ import pandas as pd
 
 from cldstats import __version__
 from cldstats.bench import StageResult, StageTimer
-from cldstats.errors import CldstatsError, GateStop
+from cldstats.errors import CldstatsError, GateStop, interrupts_held, naming_path
 from cldstats.params import load_params, month_end, release_month_ends
 from cldstats.runlock import MonthLock, build_folder, place_release, recover
 
@@ -111,12 +119,30 @@ class _UTCFormatter(logging.Formatter):
     default_msec_format = "%s.%03dZ"
 
 
+class _RunLogFile(logging.FileHandler):
+    """The run log file. A record that cannot be written (a full disk) stops the run with an
+    OSError naming the log, where logging's own handling would print a traceback on stderr and go
+    on without the record."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError):
+            raise OSError(error.errno, error.strerror, self.baseFilename) from None
+        super().handleError(record)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except OSError:
+            pass  # what is still buffered cannot be written: the failed record already said why
+
+
 @contextmanager
 def _run_log(log_file: Path, *, to_stderr: bool) -> Iterator[Path]:
     """Send the ``cldstats`` logger to ``log_file`` (and stderr) for one run."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     # A FileHandler flushes every record: the log is complete up to the moment a run is killed.
-    handlers: list[logging.Handler] = [logging.FileHandler(log_file, encoding="utf-8")]
+    handlers: list[logging.Handler] = [_RunLogFile(log_file, encoding="utf-8")]
     if to_stderr:
         handlers.append(logging.StreamHandler(sys.stderr))
     formatter = _UTCFormatter("%(asctime)s %(levelname)s %(message)s")
@@ -143,11 +169,13 @@ def _failure(exc: BaseException) -> str:
 
 
 @contextmanager
-def _stage(timer: StageTimer, name: str) -> Iterator[StageResult]:
-    """A timed stage whose start and finish are logged; set ``.rows`` and ``.notes`` for counts."""
+def _stage(timer: StageTimer, name: str, writes: Path | None = None) -> Iterator[StageResult]:
+    """A timed stage whose start and finish are logged; set ``.rows`` and ``.notes`` for counts.
+    ``writes``: the file or folder the stage writes, named by a file system error that names no
+    path of its own (:func:`cldstats.errors.naming_path`)."""
     LOG.info("stage start: %s", name)
     try:
-        with timer.stage(name) as result:
+        with timer.stage(name) as result, naming_path(writes) if writes is not None else nullcontext():
             yield result
     except CldstatsError as exc:
         LOG.error("stage stopped: %s: %s", name, exc)
@@ -420,9 +448,11 @@ def publish_month(
             raise
         finally:
             # Whatever stopped the run, no half-built release is left behind (a gate stop has
-            # moved its QA outputs aside and says where).
-            if build.exists():
-                shutil.rmtree(build, ignore_errors=True)
+            # moved its QA outputs aside and says where). Its notebook kernels have ended by now
+            # (render.run_notebooks stops them even when interrupted): none runs in a deleted folder.
+            with interrupts_held():
+                if build.exists():
+                    shutil.rmtree(build, ignore_errors=True)
         LOG.info("published %s in %.0f s: release %s%s", month, time.perf_counter() - started, result.release_dir,
                  f"; the previous release is kept in {result.previous_release}" if result.previous_release else "")
         result.seconds = time.perf_counter() - started
@@ -456,7 +486,7 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
         r.month, r.params, r.data_dir, r.out_dir, r.build, r.key, r.window
     )
 
-    with _stage(timer, "ingest and validate (files in the month's window)") as stage:
+    with _stage(timer, "ingest and validate (files in the month's window)", writes=build_dir / "qa") as stage:
         # Validation hands back what it read, so the selected files are not read twice.
         run = quality.validate_folder(
             data_dir, build_dir, params, progress=progress, key=key, files=[p.name for p in window],
@@ -520,7 +550,7 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
         build_dir.rename(stopped)
         raise CldstatsError(f"output consistency checks failed ({failed}); outputs kept in {stopped}")
 
-    with _stage(timer, "write tables and QA outputs") as stage:
+    with _stage(timer, "write tables and QA outputs", writes=build_dir) as stage:
         files: dict[str, Path] = {}
         for name, frame in published.items():
             files[f"data/{name}.csv"] = _write_csv(frame, build_dir / "data" / f"{name}.csv")
@@ -534,7 +564,7 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
         revisions = disclosure.revisions_table(published, previous, compared_with)
         files["qa/revisions.csv"] = _write_csv(revisions, build_dir / "qa" / "revisions.csv")
         stage.notes = f"{len(files)} CSV files; {len(revisions)} revisions"
-    with _stage(timer, "accessible spreadsheets"):
+    with _stage(timer, "accessible spreadsheets", writes=build_dir / "spreadsheets"):
         release_info = tables.ReleaseInfo(
             month=month,
             reference_date=month_end(month),
@@ -548,14 +578,14 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
         )
         for path in tables.write_workbooks(published, release_info, build_dir / "spreadsheets", revisions=revisions):
             files[f"spreadsheets/{path.name}"] = path
-    with _stage(timer, "charts") as stage:
+    with _stage(timer, "charts", writes=build_dir / "charts") as stage:
         rounding_base = disclosure.disclosure_settings(params)["rounding_base"]
         made = charts.make_charts(published, build_dir / "charts", rounding_base=rounding_base)
         for chart in made:
             files[f"charts/{chart.png.name}"] = chart.png
             files[f"charts/{chart.svg.name}"] = chart.svg
         stage.notes = f"{len(made)} charts"
-    with _stage(timer, "manifest"):
+    with _stage(timer, "manifest", writes=build_dir / "manifest.json"):
         selected_names = set(chosen["file"])
         manifest = {
             "month": month,
@@ -593,12 +623,12 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
         # Written now so the QA report's gate section can read it; rewritten below with the reports.
         _write_manifest(build_dir, manifest)
 
-    with _stage(timer, "notebooks (papermill)") as stage:
+    with _stage(timer, "notebooks (papermill)", writes=build_dir) as stage:
         executed = render.run_notebooks(
             build_dir, month, progress=progress, change_threshold=str(params["gate"]["max_month_change"]), inside=True
         )
         stage.notes = f"{len(executed)} notebooks executed"
-    with _stage(timer, "HTML reports") as stage:
+    with _stage(timer, "HTML reports", writes=build_dir) as stage:
         renderer = render.render_html(executed, build_dir / "html")
         may_differ = manifest.pop("may_differ")
         manifest["renderer"] = renderer
@@ -611,7 +641,8 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
     release_dir = out_dir / month
     LOG.info("placing the release: %s -> %s", build_dir.name, month)
     previous = place_release(build_dir, release_dir, r.run_id)
-    render.write_index(out_dir)
+    with naming_path(out_dir / "index.html"):
+        render.write_index(out_dir)
     return PublishResult(
         month=month,
         release_dir=release_dir,
