@@ -17,6 +17,11 @@ Flow (DESIGN.md): ``params -> papermill -> notebooks/*.ipynb executed -> Quarto 
   release) except the one line ``<p class="run-time">``.
 * :func:`write_index` writes ``reports/index.html`` listing every release, newest first.
 
+Kernels: :func:`run_notebooks` owns each notebook's kernel manager (papermill's ``km``). A kernel is
+shut down gracefully when its notebook is done; on Ctrl-C it is killed at once and waited for
+before the interrupt goes on (a busy kernel asked to shut down prints tracebacks on our stderr),
+with further Ctrl-Cs held meanwhile (:func:`cldstats.errors.interrupts_held`).
+
 Which notebook becomes which page (all four are rendered; the publication report links the two
 topic pages, which hold the detailed tables):
 
@@ -57,7 +62,7 @@ from pathlib import Path
 
 import nbformat
 
-from cldstats.errors import CldstatsError
+from cldstats.errors import CldstatsError, interrupts_held, naming_path
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = REPO / "notebooks"
@@ -214,6 +219,11 @@ def run_notebooks(
     CldstatsError
         Bad month or parameters, or a notebook failed: the message names the notebook, the failing
         cell and its error; the partly executed notebook is kept for inspection.
+    OSError
+        Writing an executed notebook failed (a full disk): the error names the notebook's path.
+    KeyboardInterrupt
+        Ctrl-C: raised once the running kernel has been killed and its process has ended, so no
+        kernel outlives the run or runs on in a folder that is being removed.
     """
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -232,22 +242,84 @@ def run_notebooks(
         check_parameters(source, parameters)
         target = executed_path(release_dir, name)
         target.parent.mkdir(parents=True, exist_ok=True)
+        kernel = _kernel_manager(kernel_name)
+        interrupted = False
         try:
-            papermill.execute_notebook(
-                str(source), str(target), parameters=parameters, kernel_name=kernel_name, cwd=str(cwd),
-                execution_timeout=timeout, progress_bar=progress, request_save_on_cell_execute=False,
-                log_output=False,
-            )
+            with naming_path(target):
+                papermill.execute_notebook(
+                    str(source), str(target), parameters=parameters, kernel_name=kernel_name, cwd=str(cwd),
+                    execution_timeout=timeout, progress_bar=progress, request_save_on_cell_execute=False,
+                    log_output=False, km=kernel,
+                )
         except PapermillExecutionError as exc:
             raise CldstatsError(
                 f"notebook {name} failed in cell {exc.cell_index} ({exc.ename}: {exc.evalue}); "
                 f"the partly executed notebook is {target}"
             ) from None
+        except OSError:
+            raise  # a file system error: the command line names its path
         except Exception as exc:  # kernel missing or dead, timeout: all mean the notebook did not run
             raise CldstatsError(f"notebook {name} did not run: {type(exc).__name__}: {exc}") from None
-        _fix_injected_cell_id(target)
+        except BaseException:
+            interrupted = True  # Ctrl-C (or SystemExit): the kernel's work is abandoned
+            raise
+        finally:
+            _stop_kernel(kernel, now=interrupted)
+        with naming_path(target):
+            _fix_injected_cell_id(target)
         executed.append(target)
     return executed
+
+
+def _kernel_manager(kernel_name: str):
+    """A kernel manager that run_notebooks owns, and that remembers the clients made for it.
+
+    papermill (nbclient) stops a kernel it started itself gracefully, even when interrupted: it
+    asks the busy kernel to shut down, and the kernel, closing its sockets under a running cell,
+    prints a traceback on our stderr (or, once publish has removed the build folder it runs in,
+    one about its deleted working directory). Owning the manager lets :func:`_stop_kernel` end the
+    kernel on our terms, before anything else happens to its folder.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class _OwnedKernelManager(AsyncKernelManager):
+        def client(self, **kwargs):
+            made = super().client(**kwargs)
+            self.made_clients.append(made)
+            return made
+
+    manager = _OwnedKernelManager(kernel_name=kernel_name)
+    manager.made_clients = []
+    return manager
+
+
+def _stop_kernel(kernel, *, now: bool) -> None:
+    """Stop ``kernel`` (killed at once when ``now``: interrupted), wait until its process has ended,
+    close its clients' channels and settle what the interrupted execution left in the event loop.
+
+    SIGINT is held meanwhile: a second Ctrl-C must not leave a kernel behind; it is delivered (as
+    KeyboardInterrupt) once the kernel is gone.
+    """
+    import asyncio
+
+    from jupyter_core.utils import ensure_event_loop
+
+    async def stop() -> None:
+        if kernel.has_kernel:
+            await kernel.shutdown_kernel(now=now)  # waits for the process to end (kills it if needed)
+        for client in kernel.made_clients:
+            client.stop_channels()
+
+    with interrupts_held():
+        loop = ensure_event_loop()
+        loop.run_until_complete(stop())
+        # An interrupt leaves nbclient's cell execution pending in the loop; cancel it and collect
+        # its end, or asyncio prints "Task exception was never retrieved" when it is collected.
+        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
 # ---------------------------------------------------------------------------------------------
