@@ -10,11 +10,14 @@ traceback unless ``--debug`` is given (then the traceback comes first, the line 
 failure                                  exit code  the line
 =======================================  =========  ==================================================
 bad option or argument                   2          argparse's message and ``(see cldstats … --help)``
-bad input, bad params (CldstatsError)    2          the error's own reason (it names the file/option)
+bad input, bad params (CldstatsError)    2          the error's own reason (it names the file/option;
+                                                    for a params value, the key and the file)
 publication gate stop (GateStop)         3          the gate's reason and where the QA outputs are
 another run holds the month's lock       4          (publish) the holder
 interrupted (Ctrl-C)                     130        ``interrupted``
-file system error (OSError)              2          the system's reason and the path, e.g. a full disk
+file system error (OSError)              2          the system's reason and the path being written,
+                                                    e.g. a full disk (also when a library wrapped the
+                                                    OSError, as xlsxwriter does)
 anything else (a bug)                    1          ``internal error: <type> at <file:line> …; run
                                                     again with --debug for the traceback``
 =======================================  =========  ==================================================
