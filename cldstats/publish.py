@@ -472,7 +472,9 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
         chosen = catalogue[catalogue["selected"].astype(bool)].sort_values("la_code")
         selected_files = []
         for row in chosen.itertuples():
-            submission = run.submissions.get(row.file) or ingest.read_submission(run.paths[row.file], key)
+            submission = run.submissions.get(row.file) or ingest.read_submission(
+                run.paths[row.file], key, params["pseudonymisation"]["placeholder_nhs_numbers"]
+            )
             period_start = row.period_start if pd.notna(row.period_start) else None
             selected_files.append(
                 measures.SelectedFile(row.la_code, row.file, submission.records, submission.status, period_start)

@@ -1944,7 +1944,8 @@ def _check_batch(
     from cldstats import ingest
 
     clock = _PhaseClock()
-    submissions = [ingest.read_submission(path, key) for path in paths]
+    placeholders = params["pseudonymisation"]["placeholder_nhs_numbers"]
+    submissions = [ingest.read_submission(path, key, placeholders) for path in paths]
     rows = sum(int(s.rows_read) for s in submissions)
     read = np.array([s.timings.get("read", (0.0, 0.0)) for s in submissions]).reshape(-1, 2).sum(axis=0)
     hashing = np.array([s.timings.get("pseudonymise", (0.0, 0.0)) for s in submissions]).reshape(-1, 2).sum(axis=0)
