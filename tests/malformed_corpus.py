@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import io
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ __all__ = [
     "csv_bytes",
     "labels",
     "write_xlsx",
+    "xlsx_with_sheet_xml",
 ]
 
 LA = "E06000001"
@@ -120,7 +122,9 @@ def csv_bytes(
     return (b"\xef\xbb\xbf" if bom else b"") + text.encode(encoding)
 
 
-def write_xlsx(path: Path, header: list[str], rows: list[list[object]], *, empty_first_sheet: bool = False) -> None:
+def write_xlsx(
+    path: Path | io.BytesIO, header: list[str], rows: list[list[object]], *, empty_first_sheet: bool = False
+) -> None:
     """An xlsx in the Release 1 template layout (first sheet, header in row 1)."""
     import openpyxl
 
@@ -380,7 +384,10 @@ def build_corpus(directory: str | Path, huge_cell_bytes: int = 5 * 1024 * 1024) 
     add(
         21,
         csv_bytes(duplicated, [list(r.values()) + ["Male"] for r in rows]),
-        CorpusCase(_name(21), "duplicated column", "duplicate_columns", True, ("'Gender'", "columns 10, 51")),
+        # the second copy says Male on every row, the first does not: the copies disagree (issue 11)
+        CorpusCase(
+            _name(21), "duplicated column", "duplicate_columns_disagree", True, ("'Gender'", "columns 10, 51")
+        ),
     )
     extra = header + ["My Notes"]
     add(
@@ -497,4 +504,205 @@ def build_corpus(directory: str | Path, huge_cell_bytes: int = 5 * 1024 * 1024) 
             and s.records["Provider_CQC_Location_Name"][0] == "Caf\u00e9 View Care Home",
         ),
     )
+    _add_in_file_hardening_cases(directory, header, add)
     return cases
+
+
+def _quote_opened(content: bytes, event_reference: bytes) -> bytes:
+    """CSV bytes with a quote opened, and never closed, before the location name after ``event_reference``."""
+    at = content.find(b"Sunny View Care Home", content.find(event_reference))
+    return content[:at] + b'"' + content[at:]
+
+
+def _with_blank_lines(content: bytes, after_line: int, blank_lines: int) -> bytes:
+    """CSV bytes (CRLF, no line break in a cell) with blank lines inserted after a line."""
+    lines = content.split(b"\r\n")
+    return b"\r\n".join(lines[:after_line] + [b""] * blank_lines + lines[after_line:])
+
+
+def _add_in_file_hardening_cases(directory: Path, header: list[str], add: Callable) -> None:
+    """Cases 36 to 47: what issue 11 found inside one file (nothing lost, nothing leaked)."""
+    many = base_rows(262)
+    many[200]["Provider CQC Location Name"] = "Home, with a comma"  # its quote closes the unclosed one
+    add(
+        36,
+        _quote_opened(csv_bytes(header, many), b"EV000040"),
+        CorpusCase(
+            _name(36),
+            "unbalanced quote in row 42 of 262 records, quoted commas later",
+            "ragged_rows",
+            True,
+            ("row 42", "'Provider CQC Location Name'", "never closed"),
+            verify=lambda s: s.rows_read == 262 and s.records["row_number"].tolist() == list(range(2, 264)),
+        ),
+    )
+    next_line = base_rows(6)
+    for record in next_line:
+        record["Ethnicity"] = "White - English, Welsh, Scottish, Northern Irish or British"  # quoted
+    add(
+        47,
+        _quote_opened(csv_bytes(header, next_line), b"EV000002"),
+        CorpusCase(
+            _name(47),
+            "unbalanced quote closed by the next line's quoted cell (two records read as one)",
+            "ragged_rows",
+            True,
+            ("row 4", "'Provider CQC Location Name'", "never closed"),
+            verify=lambda s: s.rows_read == 6 and s.records["row_number"].tolist() == [2, 3, 4, 5, 6, 7],
+        ),
+    )
+    # Records 0-29 on lines 2-31, five blank lines, record 30 on line 37 with a bad date.
+    spaced = base_rows(40)
+    spaced[30]["Event Start Date"] = "32/01/2023"
+    spaced_content = _with_blank_lines(csv_bytes(header, spaced), after_line=31, blank_lines=5)
+
+    def bad_date_on_line_37(s) -> bool:
+        bad = s.records["row_number"][s.status["Event_Start_Date"] == ValueStatus.INVALID].tolist()
+        return s.rows_read == 40 and bad == [37] and s.records["row_number"].tolist()[-1] == 46
+
+    for tag, gz in ((37, False), (38, True)):
+        add(
+            tag,
+            gzip.compress(spaced_content) if gz else spaced_content,
+            CorpusCase(
+                _name(tag, ".csv.gz" if gz else ".csv"),
+                "blank lines: a bad date on line 37 is row 37" + (" (gzip)" if gz else ""),
+                None,
+                True,
+                verify=bad_date_on_line_37,
+            ),
+        )
+    gender = header.index("Gender")
+    blank_first = [list(r.values()) for r in base_rows(40)]
+    for cells in blank_first:
+        cells.append(cells[gender])
+        cells[gender] = ""
+    add(
+        39,
+        csv_bytes(header + ["Gender"], blank_first),
+        CorpusCase(
+            _name(39),
+            "duplicated column whose first copy is blank",
+            "duplicate_columns",
+            True,
+            ("'Gender'", "columns 10, 51", "non-blank value is used"),
+            verify=lambda s: s.records["Gender"].notna().all() and "duplicate_columns_disagree" not in s.checks(),
+        ),
+    )
+    same = [list(r.values()) + [r["Gender"]] for r in base_rows(6)]
+    add(
+        40,
+        csv_bytes(header + ["Gender"], same),
+        CorpusCase(_name(40), "duplicated column, same values", "duplicate_columns", True, ("same values",)),
+    )
+    disagree = [list(r.values()) + [r["Gender"]] for r in base_rows(6)]
+    disagree[3][-1] = "Zebedee"
+    add(
+        41,
+        csv_bytes(header + ["Gender"], disagree),
+        CorpusCase(
+            _name(41),
+            "duplicated column whose copies disagree on one row",
+            "duplicate_columns_disagree",
+            True,
+            ("'Gender'", "columns 10, 51", "1 row (row 5)"),
+        ),
+    )
+    placeholder = base_rows(40)
+    for i, record in enumerate(placeholder[:30]):
+        record["NHS Number"] = "0000000000"
+        record["LA Person Unique Identifier"] = f"LAQ-{i:06d}"
+    add(
+        42,
+        csv_bytes(header, placeholder),
+        CorpusCase(
+            _name(42),
+            "30 people on the placeholder NHS number 0000000000",
+            None,
+            True,
+            verify=lambda s: s.records["person_id"][:30].nunique() == 30
+            and (s.status["NHS_Number"][:30] == ValueStatus.INVALID).all()
+            and set(s.records["person_id_source"][:30]) == {"LA ID"},
+        ),
+    )
+    shared = base_rows(9)
+    for i in (0, 3, 6):  # person 1's number, given to three people
+        shared[i]["Date of Birth"] = f"1{i}/0{i + 1}/19{50 + i}"
+        shared[i]["LA Person Unique Identifier"] = f"LAQ-{i:06d}"
+    add(
+        43,
+        csv_bytes(header, shared),
+        CorpusCase(
+            _name(43),
+            "one NHS number, three birth dates",
+            "nhs_number_shared",
+            True,
+            ("1 NHS number", "3 rows", "rows 2, 5, 8"),
+        ),
+    )
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(header)
+    for record in base_rows(6):
+        sheet.append(list(record.values()))
+    sheet.cell(row=1_048_576, column=16_384, value="stray")
+    stray = io.BytesIO()
+    workbook.save(stray)
+    add(
+        44,
+        stray.getvalue(),
+        CorpusCase(
+            _name(44, ".xlsx"),
+            "xlsx with one value at XFD1048576 (used range: the whole sheet)",
+            "ragged_rows",
+            True,
+            ("row 1048576", "not read as records"),
+            verify=lambda s: s.rows_read == 6 and s.timings["read"][0] < 10,
+        ),
+    )
+    add(
+        45,
+        xlsx_with_sheet_xml(header, '<row r="3"', '<row r="2000000"'),
+        CorpusCase(_name(45, ".xlsx"), "xlsx row beyond Excel's limit", "unreadable", False, ("1,048,576",)),
+    )
+    planted = base_rows(6)
+    planted[0]["Gender"] = "Zebedee"
+    planted[1]["Client Type"] = "Featherstonehaugh"
+    planted[2]["Ethnicity"] = "4010232137"
+    planted[3]["Accommodation Status"] = "SW1A 1AA"
+    planted[4]["LA Code"] = "9434765919"
+    planted[5]["Gender"] = "Femal"
+    add(
+        46,
+        csv_bytes(header, planted),
+        CorpusCase(
+            _name(46),
+            "personal values typed into code fields",
+            None,
+            True,
+            verify=lambda s: s.invalid_values["value"].tolist()
+            == ["(text, 7 letters)", "(text, 17 letters)", "(10 digits)", "(postcode-like)", "(10 digits)", "Femal"],
+        ),
+    )
+
+
+def xlsx_with_sheet_xml(header: list[str], old: str, new: str) -> bytes:
+    """An xlsx (three base records) whose sheet XML has ``old`` replaced by ``new``: cells no
+    spreadsheet program writes, such as a row beyond Excel's limits."""
+    import zipfile
+
+    source = io.BytesIO()
+    write_xlsx(source, header, [list(r.values()) for r in base_rows(3)])
+    edited = io.BytesIO()
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(edited, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                text = data.decode("utf-8")
+                if old not in text:
+                    raise ValueError(f"{old!r} is not in the sheet XML")
+                data = text.replace(old, new, 1).encode("utf-8")
+            zout.writestr(item, data)
+    return edited.getvalue()
