@@ -869,3 +869,25 @@ def test_line_counting_matches_python_splitlines():
         assert _line_count(data) == len(lines) == len(starts), data
         assert empty.tolist() == [line == "" for line in lines], data
         assert [data[s : s + len(line)].decode() for s, line in zip(starts, lines, strict=True)] == lines, data
+
+
+def test_validation_reads_with_the_placeholder_numbers_of_params(tmp_path):
+    """quality passes params ``pseudonymisation.placeholder_nhs_numbers`` to ingest."""
+    from cldstats import quality
+    from cldstats.params import load_params
+
+    rows = base_rows(12)
+    for i in range(10):
+        rows[i]["NHS Number"] = "1000000060"
+        rows[i]["LA Person Unique Identifier"] = f"LAP-{i:06d}"
+    (tmp_path / "data" / "submissions").mkdir(parents=True)
+    (tmp_path / "data" / "submissions" / NAME).write_bytes(csv_bytes(labels(), rows))
+    params = load_params()
+    sources = {}
+    for listed in ([], ["100 000 0060"]):
+        params["pseudonymisation"]["placeholder_nhs_numbers"] = listed
+        run = quality.validate_folder(
+            tmp_path / "data", tmp_path / f"out{len(listed)}", params, key=KEY, workers=1, keep_submissions="all"
+        )
+        sources[len(listed)] = run.submissions[NAME].records["person_id_source"][:10].tolist()
+    assert sources == {0: ["NHS number"] * 10, 1: ["LA ID"] * 10}
