@@ -25,8 +25,9 @@ This is Contract 1 of ``docs/architecture.md``: :func:`read_submission` turns on
    **Unclosed quotes.** A quote that opens a cell and never closes makes both readers take the
    lines after it into that cell. Such a cell (one whose later lines hold records, or whose record
    is ragged) is found, its quote read as a character of its cell (which then ends on its line), and
-   the file parsed again, until none is left (at most 20; any further such cell is blanked): every
-   line that is a record is read as one, and ``ragged_rows`` names the row and column of each quote.
+   the file parsed again, until none is left (at most 10 passes; a cell still swallowing lines is
+   then blanked): every line that is a record is read as one, and ``ragged_rows`` names the row and
+   column of each quote.
 4. **Header.** Labels matched to the spec exactly, else loosely (case, spaces, underscores; a
    ``loose_label`` warning); unknown labels are ``extra_columns``; absent fields are
    ``missing_columns`` and read as all blank, so the data quality report can still show the rest (the
@@ -678,17 +679,41 @@ def _opening_quote(data: bytes, record_start: int, position: int) -> int | None:
     return offset if data[offset : offset + 1] == b'"' else None
 
 
-def _quote_as_character(data: bytes, offset: int) -> bytes:
-    """The bytes with the quote at ``offset`` made a character of its cell, which ends on its line."""
-    end = _CELL_END.search(data, offset + 1)
-    stop = end.start() if end else len(data)
-    cell = data[offset:stop]
-    return data[:offset] + b'"' + cell.replace(b'"', b'""') + b'"' + data[stop:]
+def _unclosed_quotes(data: bytes, parsed: _Parsed, swallowing: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
+    """``(byte offset, line, column label)`` of the quote opening each record's first swallowing cell.
+
+    Only the first per record: a record starts where the parse is in step with the file, so its
+    cells up to that one are where the parse says; a later one may be an artefact of the text the
+    first swallowed. A quote that cannot be located is left out.
+    """
+    line_starts = _physical_lines(data)[0]
+    first_of_record: dict[int, int] = {}
+    for record, position in swallowing:
+        first_of_record.setdefault(record, position)
+    located = []
+    for record, position in first_of_record.items():
+        line = int(parsed.lines[record])
+        offset = _opening_quote(data, int(line_starts[line - 1]), position)
+        if offset is not None:
+            located.append((offset, line, parsed.header[position]))
+    return located
 
 
-#: Unclosed quotes repaired per file, each with one more parse; cells still swallowing lines after
-#: that are blanked and reported.
-_MAX_QUOTE_REPAIRS = 20
+def _quotes_as_characters(data: bytes, offsets: list[int]) -> bytes:
+    """The bytes with the quote at each offset made a character of its cell, which ends on its line."""
+    pieces, done = [], 0
+    for offset in sorted(offsets):
+        end = _CELL_END.search(data, offset + 1)
+        stop = end.start() if end else len(data)
+        pieces += [data[done:offset], b'"', data[offset:stop].replace(b'"', b'""'), b'"']
+        done = stop
+    pieces.append(data[done:])
+    return b"".join(pieces)
+
+
+#: Passes over a file repairing unclosed quotes (each pass repairs every one it can locate and
+#: parses the file again); cells still swallowing lines after that are blanked and reported.
+_MAX_QUOTE_PASSES = 10
 
 
 def _read_csv(content: bytes, name: str, issues: list[FileIssue]) -> _RawTable:
@@ -702,26 +727,25 @@ def _read_csv(content: bytes, name: str, issues: list[FileIssue]) -> _RawTable:
         # The header itself needs transcoding: transcode the whole file first.
         data, cp1252 = _cp1252_to_utf8(data), False
         header = _first_record(data)
-    # An unclosed quote makes both parsers read the lines after it into one cell. Each is found
-    # (the first in the file, then again after the repair, as the quotes after it may pair up
-    # differently), its quote made a character of its cell, and the file parsed again: every line
-    # that is a record is then read as one.
+    # An unclosed quote makes both parsers read the lines after it into one cell. Each pass finds
+    # such cells, makes their quotes characters of their cells and parses the file again (the
+    # quotes after a repaired one may pair up differently), until none is left: every line that is
+    # a record is then read as one.
     repaired: list[tuple[int, str]] = []
-    while True:
+    for attempt in range(_MAX_QUOTE_PASSES + 1):
         parsed, data, cp1252 = _parse(data, header, cp1252)
         # A quoted cell holding line breaks is the only way a file has more lines than records
         # (bar blank lines); only then is it worth looking for an unclosed quote.
         maybe = b'"' in data and parsed.n_lines > len(parsed.lines) + 1
         swallowing = _swallowing_cells(parsed) if maybe else []
-        if not swallowing or len(repaired) == _MAX_QUOTE_REPAIRS:
+        if not swallowing or attempt == _MAX_QUOTE_PASSES:
             break
-        record, position = swallowing[0]
-        line = int(parsed.lines[record])
-        offset = _opening_quote(data, int(_physical_lines(data)[0][line - 1]), position)
-        if offset is None:
+        located = _unclosed_quotes(data, parsed, swallowing)
+        if not located:
             break
-        repaired.append((line, parsed.header[position]))
-        data = _quote_as_character(data, offset)
+        data = _quotes_as_characters(data, [offset for offset, _, _ in located])
+        repaired.extend((line, label) for _, line, label in located)
+    repaired.sort()
     header, lines = parsed.header, parsed.lines
     columns: list = list(parsed.columns)
     if repaired:
