@@ -883,12 +883,11 @@ def test_validation_reads_with_the_placeholder_numbers_of_params(tmp_path):
         rows[i]["LA Person Unique Identifier"] = f"LAP-{i:06d}"
     (tmp_path / "data" / "submissions").mkdir(parents=True)
     (tmp_path / "data" / "submissions" / NAME).write_bytes(csv_bytes(labels(), rows))
+    unlisted = read_submission(tmp_path / "data" / "submissions" / NAME, KEY)
+    assert unlisted.records["person_id_source"][:10].tolist() == ["NHS number"] * 10
     params = load_params()
-    sources = {}
-    for listed in ([], ["100 000 0060"]):
-        params["pseudonymisation"]["placeholder_nhs_numbers"] = listed
-        run = quality.validate_folder(
-            tmp_path / "data", tmp_path / f"out{len(listed)}", params, key=KEY, workers=1, keep_submissions="all"
-        )
-        sources[len(listed)] = run.submissions[NAME].records["person_id_source"][:10].tolist()
-    assert sources == {0: ["NHS number"] * 10, 1: ["LA ID"] * 10}
+    params["pseudonymisation"]["placeholder_nhs_numbers"] = ["100 000 0060"]
+    run = quality.validate_folder(
+        tmp_path / "data", tmp_path / "out", params, key=KEY, workers=1, keep_submissions="all"
+    )
+    assert run.submissions[NAME].records["person_id_source"][:10].tolist() == ["LA ID"] * 10
