@@ -173,7 +173,7 @@ def two_councils(tmp_path_factory) -> Path:
 
 def _real_by_marker(source: Path, target: Path, marker: str) -> Path:
     shutil.copytree(source / "submissions", target / "submissions")
-    (target / ingest.SYNTHETIC_MARKER).write_text(marker, encoding="utf-8")
+    (target / "synthetic.json").write_text(marker, encoding="utf-8")  # the marker named in DESIGN.md
     return target
 
 
