@@ -63,7 +63,8 @@ PERSON_ID_SOURCES = ("NHS number", "NHS number via LA ID", "LA ID", "ambiguous",
 
 _NO_KEY_MESSAGE = (
     "no pseudonymisation key: set CLDSTATS_PSEUDO_KEY or params pseudonymisation.key_file "
-    "(the data folder has no synthetic.json, so its data is treated as real and needs a secret key)"
+    "(the data folder has no synthetic.json saying \"synthetic\": true, so its data is treated as real and needs "
+    "a secret key)"
 )
 
 
@@ -98,8 +99,8 @@ def load_key(key_file: str | Path | None, synthetic: bool) -> PseudonymKey:
         must exist and hold a non-empty key (surrounding whitespace, e.g. a final newline, is
         stripped).
     synthetic : bool
-        True when the data folder holds ``synthetic.json``; only then may the fixed development key
-        be used.
+        True when the data folder is marked synthetic (:func:`cldstats.ingest.is_synthetic`); only
+        then may the fixed development key be used.
 
     Returns
     -------

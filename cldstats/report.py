@@ -11,8 +11,9 @@ Two families, kept apart on purpose (METHODOLOGY.md section 7):
 * **published** functions (headlines, commentary, publication tables, charts) read ``data/*.csv``
   and ``charts/`` only, never ``qa/*_unrounded.csv``: every number they quote is a published cell,
   or a difference or share of published cells;
-* **QA** functions (``gate_summary``, ``validation_by_suite``, ``council_summary``,
-  ``main_failures``, ``month_changes``, ``revisions``, ``revision_summary``, ``qa_downloads``) read
+* **QA** functions (``gate_summary``, ``folder_accounting``, ``ties``, ``rejected_submissions``,
+  ``validation_by_suite``, ``council_summary``, ``main_failures``, ``month_changes``,
+  ``revisions``, ``revision_summary``, ``qa_downloads``) read
   ``qa/`` and ``manifest.json``; their output belongs in the restricted QA report only, which is
   written under ``qa/`` (``qa/qa.html``, its executed notebook ``qa/notebooks/data_quality.ipynb``)
   so that everything quoting unrounded figures stays in the restricted folder.
@@ -35,6 +36,7 @@ import pandas as pd
 
 from cldstats import reference
 from cldstats.errors import CldstatsError
+from cldstats.select import NOT_VALIDATED
 
 #: From ``<release>/html/*.html`` (published pages) and ``<release>/qa/qa.html`` (the QA report)
 #: back to the release folder: links to council reports, CSVs and spreadsheets are written relative
@@ -632,7 +634,7 @@ def council_summary(release: Release) -> pd.DataFrame:
     from cldstats import reference
 
     councils = reference.councils()[["la_code", "la_name", "region"]]
-    subs = release.csv("qa/submissions.csv").copy()
+    subs = _validated(release).copy()
     subs["selected"] = subs["selected"].str.lower() == "true"
     files = subs.groupby("la_code").size().rename("files")
     chosen = subs[subs["selected"]].drop_duplicates("la_code").set_index("la_code")
@@ -661,8 +663,55 @@ def council_summary(release: Release) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _validated(release: Release) -> pd.DataFrame:
+    """The rows of ``qa/submissions.csv`` considered for the month (not those outside its window)."""
+    subs = release.csv("qa/submissions.csv")
+    return subs[~subs["outcome"].str.startswith(NOT_VALIDATED)]
+
+
+def folder_accounting(release: Release) -> pd.DataFrame:
+    """Every entry of the submissions folder by outcome, with its rows: nothing left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per outcome (``accepted``, ``accepted with warnings``, ``rejected``: by the data
+        quality gate or not a submission file; ``not validated``: outside the month's window) with
+        entries, files selected, rows read, used and excluded, and a ``Total`` row, from
+        ``qa/submissions.csv``.
+    """
+    subs = release.csv("qa/submissions.csv")
+    outcome = subs["outcome"].str.extract(r"^(accepted with warnings|accepted|rejected|not validated)")[0]
+    counts = subs[["rows_read", "rows_used", "rows_excluded"]].apply(pd.to_numeric).astype("int64")
+    frame = counts.assign(Outcome=outcome.fillna("other"), Entries=1,
+                          Selected=subs["selected"].str.lower().eq("true").astype("int64"))
+    order = ["accepted", "accepted with warnings", "rejected", "not validated", "other"]
+    table = frame.groupby("Outcome").sum().reindex([o for o in order if o in set(frame["Outcome"])])
+    table.loc["Total"] = table.sum()
+    labels = {"rejected": "rejected (data quality gate, or not a submission file)",
+              "not validated": "not validated (outside the month's window)"}
+    table.index = [labels.get(o, o) for o in table.index]
+    table = table.rename(columns={"rows_read": "Rows read", "rows_used": "Rows used", "rows_excluded": "Rows excluded"})
+    return table.rename_axis("Outcome").reset_index()[
+        ["Outcome", "Entries", "Selected", "Rows read", "Rows used", "Rows excluded"]]
+
+
+def ties(release: Release):
+    """Display one line per tie (files of one council with the same submission time) and the rule
+    that resolved it (:func:`cldstats.select.tie_findings`)."""
+    from cldstats.select import tie_findings
+
+    subs = _validated(release)
+    lines = tie_findings(subs) if "tie_with" in subs else []
+    if not lines:
+        return _html('<p class="ties">No two files of one council have the same submission time.</p>')
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    return _html(f'<ul class="ties">{items}</ul>')
+
+
 def rejected_submissions(release: Release) -> pd.DataFrame:
-    """Every submission in the month's window that the data quality gate rejected, with its reason.
+    """Every entry in the month's window that was rejected, with its reason: submissions the data
+    quality gate rejected and entries of the folder that are not submission files.
 
     Returns
     -------

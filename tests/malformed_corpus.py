@@ -7,6 +7,12 @@ end-to-end test can reuse the same files to check that a run survives them.
 
 The base records (:func:`base_rows`) hold distinctive personal values (:data:`PERSONAL_VALUES`) so
 that tests can prove none of them leaves ingest.
+
+:func:`build_folder_corpus` writes the folder-level cases (numbered from 60): entries of a
+submissions folder that are not plain readable submission files (another file type, a name ending
+in a space, a directory, a FIFO, symlinks, a file that cannot be read), two files of one council
+with the same submission time, and entries outside a month's window, each with the outcome
+``qa/submissions.csv`` must give it (:class:`FolderCase`).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import io
+import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,9 +30,11 @@ from cldstats.spec import ValueStatus, load_spec
 
 __all__ = [
     "CorpusCase",
+    "FolderCase",
     "PERSONAL_VALUES",
     "base_rows",
     "build_corpus",
+    "build_folder_corpus",
     "csv_bytes",
     "labels",
     "write_xlsx",
@@ -168,6 +177,111 @@ class CorpusCase:
 def _name(tag: int, suffix: str = ".csv") -> str:
     # Distinct, valid submission names: the seconds carry the case number.
     return f"{LA}_20240415T09{tag // 60:02d}{tag % 60:02d}{suffix}"
+
+
+@dataclass(frozen=True)
+class FolderCase:
+    """One entry of the folder-level corpus and the outcome ``qa/submissions.csv`` must give it.
+
+    Attributes
+    ----------
+    number : int
+        Case number (60 upward; the in-file cases of :func:`build_corpus` are numbered below).
+    file_name : str
+        The entry's name in the submissions folder.
+    description : str
+        What the entry is and what it exercises.
+    outcome : str
+        The start of its outcome in ``cldstats validate`` (every entry validated).
+    month_outcome : str
+        The start of its outcome when publishing :data:`FOLDER_MONTH` (entries outside the
+        month's window are listed, not validated).
+    tie_with : str
+        The ``tie_with`` value it must have ("" when it ties with no file).
+    """
+
+    number: int
+    file_name: str
+    description: str
+    outcome: str
+    month_outcome: str
+    tie_with: str = ""
+
+
+#: The month whose window :attr:`FolderCase.month_outcome` is about (window: April and May 2024).
+FOLDER_MONTH = "2024-03"
+#: Where reading fails with EIO even for root: ``/proc/self/mem`` at offset 0 (never mapped).
+FAILING_READ_TARGET = Path("/proc/self/mem")
+
+
+def build_folder_corpus(directory: str | Path) -> list[FolderCase]:
+    """Write the folder-level cases into ``directory`` (a submissions folder) and return them.
+
+    Symlink targets that are not in the folder go to ``directory.parent / "outside_submissions"``.
+    Case 67 is a real ``chmod 000`` file: unreadable when the tests do not run as root; root
+    ignores permissions, so then it is read like any file, and case 66 (a symlink to a file whose
+    read fails, ``/proc/self/mem``) exercises the unreadable-file path as any user.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    outside = directory.parent.resolve() / "outside_submissions"
+    outside.mkdir(exist_ok=True)
+    good = csv_bytes(labels(), base_rows(6))
+    other_council = csv_bytes(labels(), [{k: OTHER_LA if v == LA else v for k, v in row.items()}
+                                         for row in base_rows(5)])
+    accepted = "accepted"  # "accepted" or "accepted with warnings": the base rows have warnings
+    cases: list[FolderCase] = []
+
+    def add(number: int, file_name: str, description: str, outcome: str, month_outcome: str | None = None,
+            tie_with: str = "") -> Path:
+        cases.append(FolderCase(number, file_name, description, outcome,
+                                outcome if month_outcome is None else month_outcome, tie_with))
+        return directory / file_name
+
+    ole2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # how an .xls file starts
+    add(60, _name(60, ".xls"), "submission saved as .xls",
+        "rejected: not a submission file (.xls: save as .csv or .xlsx)").write_bytes(ole2 + good)
+    add(61, _name(61) + " ", "name ending in a space", "rejected: file name ends in a space").write_bytes(good)
+    folder = add(62, _name(62), "directory named like a submission", "rejected: directory")
+    folder.mkdir()
+    (folder / _name(62)).write_bytes(good)  # a file inside it is not a submission either
+    os.mkfifo(add(63, _name(63), "FIFO named like a submission (never opened: it would block)",
+                  "rejected: FIFO (named pipe)"))
+    loop = add(64, _name(64), "symlink loop named like a submission", "rejected: broken or looping symlink")
+    loop.symlink_to(loop.name)
+    add(65, _name(65), "broken symlink named like a submission", "rejected: broken or looping symlink"
+        ).symlink_to(outside / "no such file.csv")
+    add(66, _name(66), "a file whose read fails (symlink to /proc/self/mem: EIO, even for root)",
+        "rejected: unreadable").symlink_to(FAILING_READ_TARGET)
+    locked = add(67, _name(67), "", "")
+    locked.write_bytes(good)
+    locked.chmod(0)
+    try:
+        locked.open("rb").close()
+    except PermissionError:
+        cases[-1] = FolderCase(67, locked.name, "chmod 000 file (unreadable: not running as root)",
+                               "rejected: unreadable", "rejected: unreadable")
+    else:
+        cases[-1] = FolderCase(67, locked.name, "chmod 000 file, read anyway (root ignores permissions; case 66 "
+                               "exercises an unreadable file)", accepted, accepted)
+    stamp = "E06000002_20240415T090108"
+    add(68, f"{stamp}.csv", "tie: same council and submission time as case 69 (.csv)", accepted,
+        tie_with=f"{stamp}.csv.gz").write_bytes(other_council)
+    add(69, f"{stamp}.csv.gz", "tie: same council and submission time as case 68 (.csv.gz, chosen: the name "
+        "sorting last)", accepted, tie_with=f"{stamp}.csv").write_bytes(gzip.compress(other_council, mtime=0))
+    add(70, "notes.txt", "a note beside the submissions, no date in its name (listed for every month)",
+        "rejected: not a submission file (.txt: save as .csv or .xlsx)").write_bytes(b"Hartlepool resubmits in June\n")
+    add(71, _name(71, ""), "no file extension", "rejected: not a submission file (no file extension: save as .csv "
+        "or .xlsx)").write_bytes(good)
+    add(72, f"{LA}_20240615T090112.csv", "submission outside the window of 2024-03 (June)", accepted,
+        "not validated: submitted 2024-06-15, outside the window of 2024-03").write_bytes(good)
+    target = outside / "hartlepool_latest.csv"
+    target.write_bytes(good)
+    add(73, _name(73), "symlink to a good submission outside the folder (followed: a submission)", accepted
+        ).symlink_to(target)
+    add(74, f"{LA}_20240615T090114.csv", "directory outside the window of 2024-03", "rejected: directory",
+        "not validated: submitted 2024-06-15").mkdir()
+    return cases
 
 
 def build_corpus(directory: str | Path, huge_cell_bytes: int = 5 * 1024 * 1024) -> list[CorpusCase]:
