@@ -69,7 +69,7 @@ import pandas as pd  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 
-from cldstats import reference  # noqa: E402
+from cldstats import reference, safe_output  # noqa: E402
 from cldstats.errors import CldstatsError, GateStop  # noqa: E402
 from cldstats.spec import AGEM_STATUSES, Field, Spec, ValueStatus, evaluate_condition, load_spec  # noqa: E402
 
@@ -1552,8 +1552,8 @@ def write_council_reports(results: Sequence[QualityResult], directory: str | Pat
         csv_path = directory / f"{la_code}.csv"
         records_path = directory / f"{la_code}_records.csv"
         html_path = directory / f"{la_code}.html"
-        summary.to_csv(csv_path, index=False)
-        records.to_csv(records_path, index=False)
+        safe_output.write_csv(summary, csv_path)
+        safe_output.write_csv(records, records_path)
         html_path.write_text(
             _council_html(la_code, names.get(la_code, la_code), ordered, labels), encoding="utf-8"
         )
@@ -2272,8 +2272,8 @@ def validate_folder(
         columns=["la_code", "file", "submitted_at", "rows_read", "rows_used", "rows_excluded", "outcome", "selected"],
     )
     exclusions = pd.DataFrame(exclusion_rows, columns=["la_code", "file", "reason", "rows"])
-    submissions_table.to_csv(qa_dir / "submissions.csv", index=False)
-    exclusions.to_csv(qa_dir / "exclusions.csv", index=False)
+    safe_output.write_csv(submissions_table, qa_dir / "submissions.csv")
+    safe_output.write_csv(exclusions, qa_dir / "exclusions.csv")
     written += [qa_dir / "submissions.csv", qa_dir / "exclusions.csv"]
     written += write_council_reports(results, qa_dir / "data_quality")
     parent.stop("qa outputs (parent)", reports_started)
