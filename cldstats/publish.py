@@ -546,6 +546,7 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
             gate_message=decision.message(),
             contact_email=params["publication"]["contact_email"],
             previous_release=compared_with,
+            next_update=tables.next_update(params),
         )
         for path in tables.write_workbooks(published, release_info, build_dir / "spreadsheets", revisions=revisions):
             files[f"spreadsheets/{path.name}"] = path
