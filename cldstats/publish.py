@@ -331,10 +331,11 @@ def _write_manifest(build_dir: Path, manifest: dict) -> None:
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Fixed line ending and no index: the same inputs give byte-identical files.
-    frame.to_csv(path, index=False, lineterminator="\n")
-    return path
+    # Fixed line ending and no index: the same inputs give byte-identical files; formula-like
+    # text is neutralised (CSV injection).
+    from cldstats import safe_output
+
+    return safe_output.write_csv(frame, path)
 
 
 def _may_differ(path: Path) -> bool:
@@ -614,6 +615,7 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
             gate_message=decision.message(),
             contact_email=params["publication"]["contact_email"],
             previous_release=compared_with,
+            next_update=tables.next_update(params),
         )
         for path in tables.write_workbooks(published, release_info, build_dir / "spreadsheets", revisions=revisions):
             files[f"spreadsheets/{path.name}"] = path

@@ -69,7 +69,7 @@ import pandas as pd  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 
-from cldstats import reference  # noqa: E402
+from cldstats import reference, safe_output  # noqa: E402
 from cldstats.errors import CldstatsError, GateStop  # noqa: E402
 from cldstats.select import NOT_VALIDATED  # noqa: E402
 from cldstats.spec import AGEM_STATUSES, Field, Spec, ValueStatus, evaluate_condition, load_spec  # noqa: E402
@@ -1558,8 +1558,8 @@ def write_council_reports(results: Sequence[QualityResult], directory: str | Pat
         csv_path = directory / f"{la_code}.csv"
         records_path = directory / f"{la_code}_records.csv"
         html_path = directory / f"{la_code}.html"
-        summary.to_csv(csv_path, index=False)
-        records.to_csv(records_path, index=False)
+        safe_output.write_csv(summary, csv_path)
+        safe_output.write_csv(records, records_path)
         html_path.write_text(
             _council_html(la_code, names.get(la_code, la_code), ordered, labels), encoding="utf-8"
         )
@@ -1797,7 +1797,7 @@ class ValidationRun:
     def write_submissions(self, qa_dir: str | Path) -> Path:
         """Write :attr:`submissions_table` to ``qa_dir/submissions.csv``."""
         path = Path(qa_dir) / "submissions.csv"
-        self.submissions_table.to_csv(path, index=False)
+        safe_output.write_csv(self.submissions_table, path)
         return path
 
     def outcome_counts(self) -> dict[str, int]:
@@ -2393,7 +2393,7 @@ def validate_folder(
         entries=entries,
     )
     run.write_submissions(qa_dir)
-    exclusions.to_csv(qa_dir / "exclusions.csv", index=False)
+    safe_output.write_csv(exclusions, qa_dir / "exclusions.csv")
     written += [qa_dir / "submissions.csv", qa_dir / "exclusions.csv"]
     written += write_council_reports(results, qa_dir / "data_quality")
     parent.stop("qa outputs (parent)", reports_started)
