@@ -156,10 +156,16 @@ class Browser:
 
 
 class Tab:
-    """One page open in :class:`Browser`."""
+    """One page open in :class:`Browser`; as a context manager, closed at the end."""
 
     def __init__(self, browser: Browser, target: str, session: str):
         self.browser, self.target, self.session = browser, target, session
+
+    def __enter__(self) -> Tab:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def send(self, method: str, params: dict | None = None) -> dict:
         """A DevTools command in this tab."""

@@ -683,8 +683,7 @@ def test_quarto_page_requests_the_cdn_in_chromium_until_post_processed(tmp_path)
     with Browser() as browser:
         requested = {}
         for path in (original, stripped):
-            tab = browser.open(path.as_uri())
-            requested[path.name] = [u for u in tab.requested_urls() if not u.startswith(("file:", "data:"))]
-            tab.close()
+            with browser.open(path.as_uri()) as tab:
+                requested[path.name] = [u for u in tab.requested_urls() if not u.startswith(("file:", "data:"))]
     assert sorted(requested["quarto.html"]) == sorted(QUARTO_CDN["1.7 (cdnjs)"]), requested
     assert requested["stripped.html"] == []
