@@ -167,17 +167,19 @@ FILE_KINDS = {".xlsx": "spreadsheet, XLSX", ".ods": "spreadsheet, ODS", ".csv": 
 
 
 def fmt_size(size: int) -> str:
-    """A file size as GOV.UK writes it (1 KB = 1,024 bytes): ``"950 bytes"``, ``"431 KB"``, ``"8.4 MB"``."""
+    """A file size as GOV.UK writes an attachment's (1 KB = 1,024 bytes, one decimal):
+    ``"950 bytes"``, ``"430.7 KB"``, ``"8.4 MB"``. The decimal also keeps a size from reading as a
+    whole number that could be taken for a count."""
     if size < 1024:
         return f"{size} bytes"
     if size < 1024 ** 2:
-        return f"{round(size / 1024)} KB"
+        return f"{size / 1024:.1f} KB"
     return f"{size / 1024 ** 2:.1f} MB"
 
 
 def file_label(path: Path) -> str:
     """The link text of a downloadable file: what it holds, its kind and its size, e.g.
-    ``"People assessed, spreadsheet, XLSX, 431 KB"`` (a bare file name tells a reader neither).
+    ``"People assessed, spreadsheet, XLSX, 430.7 KB"`` (a bare file name tells a reader neither).
 
     A file :data:`FILE_CONTENTS` does not know is described by its name, so none is left out.
     """

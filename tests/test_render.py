@@ -523,7 +523,7 @@ def test_table_and_chart_ids_cannot_be_read_as_quarto_cross_references(built):
 
 def test_download_links_say_what_kind_and_how_big(built):
     release = built["release"]
-    assert report.fmt_size(950) == "950 bytes" and report.fmt_size(441_000) == "431 KB"
+    assert report.fmt_size(950) == "950 bytes" and report.fmt_size(441_000) == "430.7 KB"
     assert report.fmt_size(8_808_038) == "8.4 MB"
     published = ("data", "spreadsheets")
     pages = {
@@ -543,7 +543,7 @@ def test_download_links_say_what_kind_and_how_big(built):
             assert text.endswith(", " + report.fmt_size(target.stat().st_size)), text
             assert name not in text, f"{page_name}: link text is the bare file name {name}"
     publication = pages["publication"][0].read_text(encoding="utf-8")
-    assert re.search(r">People assessed, spreadsheet, XLSX, \d+ KB</a>", publication)
+    assert re.search(r">People assessed, spreadsheet, XLSX, \d+\.\d KB</a>", publication)
     assert re.search(r">People receiving long-term support, CSV, \d+(\.\d)? (KB|MB)</a>", publication)
 
 
