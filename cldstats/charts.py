@@ -31,6 +31,10 @@ Rules every chart keeps (METHODOLOGY.md section 7, Government Analysis Function 
 * The Analysis Function categorical palette in its order, direct labels instead of legends, no
   unneeded gridlines, a sans-serif font (Arial if installed, else DejaVu Sans), text 9 pt or more,
   titles that state the main finding.
+* Contrast: every text is near-black or dark grey (4.5:1 or more on white at any size); palette
+  colours are kept for lines, bars and dots (graphics need 3:1, which every colour used meets) and
+  never used for text: turquoise and orange text would be 3.2:1 and 3.0:1. A direct label is dark
+  text beside a key in its series' colour.
 * Deterministic files: the same frames give byte-identical PNG and SVG (Agg, fixed ``svg.hashsalt``,
   no dates or software versions that vary between runs in the metadata).
 """
@@ -52,6 +56,8 @@ import numpy as np
 import pandas as pd
 from matplotlib import font_manager, style
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.offsetbox import AnnotationBbox, DrawingArea
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from cldstats import __version__, reference
@@ -67,7 +73,9 @@ __all__ = [
 # Government Analysis Function categorical palette, in the order it must be used.
 AF_PALETTE = ("#12436D", "#28A197", "#801650", "#F46A25", "#3D3D3D", "#A285D1")
 REFERENCE_GREY = "#3D3D3D"
+TEXT_COLOUR = "#0B0C0C"  # GOV.UK text colour: 19:1 on white
 TEXT_GREY = "#505050"  # footnotes: 7:1 contrast on white, still visibly secondary to the data
+KEY_WIDTH_PT = 14.0  # the line sample beside a direct label
 
 CHART_NAMES = (
     "england_trend_by_setting",
@@ -270,15 +278,16 @@ def _style() -> dict[str, object]:
         "axes.titleweight": "bold",
         "axes.titlelocation": "left",
         "axes.labelsize": BASE_FONT_PT,
-        "axes.labelcolor": "#0B0C0C",
+        "axes.labelcolor": TEXT_COLOUR,
         "axes.edgecolor": "#6F777B",
         "axes.spines.top": False,
         "axes.spines.right": False,
         "axes.prop_cycle": matplotlib.cycler(color=list(AF_PALETTE)),
         "xtick.labelsize": SMALL_FONT_PT + 1,
         "ytick.labelsize": SMALL_FONT_PT + 1,
-        "xtick.color": "#0B0C0C",
-        "ytick.color": "#0B0C0C",
+        "xtick.color": TEXT_COLOUR,
+        "ytick.color": TEXT_COLOUR,
+        "text.color": TEXT_COLOUR,
         "legend.frameon": False,
         "grid.color": "#D9D9D9",
         "grid.linewidth": 0.6,
@@ -359,15 +368,25 @@ def _spread(positions: np.ndarray, gap: float) -> np.ndarray:
 
 
 def _direct_labels(fig: Figure, ax, x: float, ys: Sequence[float], texts: Sequence[str],
-                   colors: Sequence[str], gap_pt: float) -> None:
-    """Labels to the right of each line's last point, spread so they never overlap."""
+                   colors: Sequence[str], linewidths: Sequence[float], gap_pt: float) -> None:
+    """Labels to the right of each line's last point, spread so they never overlap.
+
+    Each label is dark text after a short sample of its line (colour and width): the colour
+    identifies the series, and the text keeps 4.5:1 whatever the series' colour.
+    """
     fig.draw_without_rendering()  # run the layout first: the axes' final size sets the spacing
     y_px = ax.transData.transform(np.column_stack([np.full(len(ys), x), ys]))[:, 1]
     gap_px = gap_pt * fig.dpi / 72
     placed = _spread(y_px, gap_px)
-    for y, y_new, text, color in zip(ys, placed - y_px, texts, colors, strict=True):
-        ax.annotate(text, xy=(x, y), xytext=(8, y_new * 72 / fig.dpi), textcoords="offset points",
-                    va="center", ha="left", color=color, fontsize=BASE_FONT_PT, fontweight="bold",
+    for y, y_new, text, color, width in zip(ys, placed - y_px, texts, colors, linewidths, strict=True):
+        offset_pt = y_new * 72 / fig.dpi
+        key = DrawingArea(KEY_WIDTH_PT, 2 * width)  # points
+        key.add_artist(Line2D([0, KEY_WIDTH_PT], [width, width], color=color, linewidth=width,
+                              solid_capstyle="butt"))
+        ax.add_artist(AnnotationBbox(key, (x, y), xybox=(6 + KEY_WIDTH_PT / 2, offset_pt), xycoords="data",
+                                     boxcoords="offset points", frameon=False, pad=0, annotation_clip=False))
+        ax.annotate(text, xy=(x, y), xytext=(10 + KEY_WIDTH_PT, offset_pt), textcoords="offset points",
+                    va="center", ha="left", color=TEXT_COLOUR, fontsize=BASE_FONT_PT, fontweight="bold",
                     annotation_clip=False)
 
 
@@ -442,18 +461,20 @@ def _england_trend_by_setting(lts: pd.DataFrame, out_dir: Path, rounding_base: i
 
     fig, ax = _new_figure()
     x = np.arange(len(periods))
-    ends, labels, colors = [], [], []
+    ends, labels, colors, widths = [], [], [], []
     for setting, color in zip(values.columns, AF_PALETTE, strict=False):
         series = values[setting]
+        width = 2.4 if setting == "All" else 1.8
         # NaN breaks the line: a suppressed month is a gap, never a drop to zero. Markers keep a
         # month between two gaps visible.
-        ax.plot(x, series.to_numpy(), color=color, linewidth=2.4 if setting == "All" else 1.8,
-                marker="o", markersize=3.5, solid_capstyle="round")
+        ax.plot(x, series.to_numpy(), color=color, linewidth=width, marker="o", markersize=3.5,
+                solid_capstyle="round")
         known = series.dropna()
         if not known.empty:
             ends.append((known.index[-1], known.iloc[-1]))
             labels.append(f"{SETTING_LABELS.get(setting, setting)}: {_fmt(known.iloc[-1])}")
             colors.append(color)
+            widths.append(width)
     ax.set_ylim(bottom=0, top=max(1.0, np.nanmax(values.to_numpy(dtype=float), initial=0)) * 1.08)
     ax.set_xlim(-0.3, len(periods) - 1 + _label_room(len(periods), 0.19))  # room for the direct labels
     _monthly_axes(ax, periods, "People at the month end")
@@ -462,7 +483,8 @@ def _england_trend_by_setting(lts: pd.DataFrame, out_dir: Path, rounding_base: i
     _footnote(fig, "Counts rounded to the nearest 5; suppressed months ([c]) are gaps in the line.", notes)
     # Labels at each series' last published month, nudged apart where lines are close.
     if ends:
-        _direct_labels(fig, ax, len(periods) - 1, [y for _, y in ends], labels, colors, gap_pt=BASE_FONT_PT * 1.35)
+        _direct_labels(fig, ax, len(periods) - 1, [y for _, y in ends], labels, colors, widths,
+                       gap_pt=BASE_FONT_PT * 1.35)
 
     sentences = [_trend_sentence(SETTING_LABELS.get(s, s), periods, values[s]) for s in values.columns]
     alt_text = " ".join(
@@ -535,7 +557,7 @@ def _rate_by_region(rates: pd.DataFrame, out_dir: Path) -> Chart:
         text = _fmt(rate) if pd.notna(rate) else f"{cell} not published"
         # White box: the England line passes behind a label that sits on it, never through it.
         ax.text((rate if pd.notna(rate) else 0) + xmax * 0.01, yi, text, va="center", ha="left",
-                fontsize=SMALL_FONT_PT + 1, color="#0B0C0C", zorder=4,
+                fontsize=SMALL_FONT_PT + 1, color=TEXT_COLOUR, zorder=4,
                 bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0})
     ax.set_yticks(y, table["area"].to_list())
     ax.tick_params(axis="y", length=0)
@@ -610,8 +632,9 @@ def _council_rates_ranked(rates: pd.DataFrame, out_dir: Path, highlight: Sequenc
         ax.scatter(x[is_highlight.to_numpy()], ranked.loc[is_highlight, "rate"], s=40, color=AF_PALETTE[3],
                    linewidths=0, zorder=4)
         for xi, r in zip(x[is_highlight.to_numpy()], ranked[is_highlight].itertuples(), strict=True):
+            # Dark text: the orange dot marks the council, orange text would be 3.0:1 on white.
             ax.annotate(f"{r.area}: {_fmt(r.rate)}", (xi, r.rate), xytext=(0, -16), textcoords="offset points",
-                        ha="center", fontsize=SMALL_FONT_PT, color=AF_PALETTE[3], fontweight="bold")
+                        ha="center", fontsize=SMALL_FONT_PT, color=TEXT_COLOUR, fontweight="bold")
     top = max(1.0, np.nanmax(np.append(ranked["rate"].to_numpy(dtype=float), england_rate)))
     ax.set_ylim(0, top * 1.22)
     ax.set_xlim(0, max(n, 1) + 1 + max(n, 10) * 0.12)  # right-hand room for the England label
@@ -627,7 +650,7 @@ def _council_rates_ranked(rates: pd.DataFrame, out_dir: Path, highlight: Sequenc
                  (n, high, f"Highest: {who(high)}, {_fmt(high)}", (-8, 14), "right")]
         for xi, yi, text, offset, ha in marks:
             ax.annotate(text, (xi, yi), xytext=offset, textcoords="offset points", ha=ha, va="center",
-                        fontsize=SMALL_FONT_PT + 1, color="#0B0C0C",
+                        fontsize=SMALL_FONT_PT + 1, color=TEXT_COLOUR,
                         arrowprops={"arrowstyle": "-", "color": TEXT_GREY, "linewidth": 0.8, "shrinkA": 0,
                                     "shrinkB": 3})
     ax.set_xticks([])
@@ -687,7 +710,7 @@ def _bars_with_labels(ax, labels: Sequence[str], numbers: pd.Series, cells: pd.S
     for yi, number, cell in zip(y, numbers, cells, strict=True):
         # Symbols are written where a bar would be, so a gap never reads as a zero.
         ax.text((number if pd.notna(number) else 0) + xmax * 0.02, yi, _cell(number, cell), va="center",
-                ha="left", fontsize=fontsize, color="#0B0C0C")
+                ha="left", fontsize=fontsize, color=TEXT_COLOUR)
     ax.set_yticks(y, list(labels))
     ax.tick_params(axis="y", length=0)
     ax.set_xlim(0, xmax * 1.35)
@@ -715,9 +738,10 @@ def _age_profile(lts: pd.DataFrame, out_dir: Path, rounding_base: int | None) ->
     for ax, setting, color in zip(axes, PROFILE_SETTINGS, AF_PALETTE, strict=False):
         xmax = max(1.0, np.nanmax(numbers[setting].to_numpy(dtype=float), initial=0))
         _bars_with_labels(ax, AGE_BANDS, numbers[setting], cells[setting], color, xmax, SMALL_FONT_PT)
-        # The panel heading is the direct label: setting and its published total.
+        # The panel heading is the direct label: setting and its published total (dark text; the
+        # bars carry the colour).
         ax.set_title(f"{SETTING_LABELS.get(setting, setting)}\n{totals[setting]} people",
-                     fontsize=BASE_FONT_PT, fontweight="bold", color=color, loc="left")
+                     fontsize=BASE_FONT_PT, fontweight="bold", color=TEXT_COLOUR, loc="left")
     _title(fig, title)
     notes = _councils_note(rows["councils_included"])
     _footnote(fig, "Each panel has its own scale. Counts rounded to the nearest 5. "

@@ -2,7 +2,8 @@
 
 Checks the output contract (PNG, SVG, alt text beside each, ``charts.json``), that alt text quotes
 only published numbers, that ``[c]``/``[x]`` are gaps and never zeros, that unrounded tables are
-refused, and that the same inputs give byte-identical files.
+refused, that every text on every chart meets WCAG 2.2 AA contrast and every series colour 3:1,
+and that the same inputs give byte-identical files.
 """
 
 from __future__ import annotations
@@ -16,8 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib import font_manager
 from matplotlib.collections import LineCollection
-from matplotlib.colors import to_hex
+from matplotlib.colors import to_hex, to_rgba
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.offsetbox import AnnotationBbox
+from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
 from cldstats import charts
@@ -154,12 +160,24 @@ def catch_figures(monkeypatch) -> dict:
     return caught
 
 
-@pytest.fixture
-def figures(release, tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def every_figure(release, tmp_path_factory) -> dict:
+    """Every figure of the hand-made release, by chart name, and again with a council highlighted
+    (``<name> (highlighted)``). Read only: a test that changes a figure draws its own."""
+    out = tmp_path_factory.mktemp("figures")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        caught = catch_figures(monkeypatch)
+        make_charts(release, out / "plain")
+        figures = dict(caught)
+        make_charts(release, out / "highlighted", highlight=["E09000003"])
+        figures |= {f"{name} (highlighted)": fig for name, fig in caught.items()}
+    return figures
+
+
+@pytest.fixture(scope="module")
+def figures(every_figure) -> dict:
     """The matplotlib figures of the hand-made release, by chart name."""
-    caught = catch_figures(monkeypatch)
-    make_charts(release, tmp_path)
-    return caught
+    return {name: every_figure[name] for name in CHART_NAMES}
 
 
 # --- output contract --------------------------------------------------------------------------- #
@@ -307,14 +325,11 @@ def test_council_dots_leave_out_councils_without_a_rate(figures):
     assert england and england[0].get_segments()[0][0][1] == 30
 
 
-def test_nothing_is_highlighted_unless_asked(release, tmp_path, monkeypatch):
-    caught = catch_figures(monkeypatch)
-    make_charts(release, tmp_path / "plain")
-    assert _dot_colours(caught["council_rates_ranked"]) == [{AF_PALETTE[0].lower()}]
-    make_charts(release, tmp_path / "highlighted", highlight=["E09000003"])
-    colours = _dot_colours(caught["council_rates_ranked"])
-    assert any(AF_PALETTE[3].lower() in c for c in colours)
-    assert "Gamma: 27" in [t.get_text() for t in caught["council_rates_ranked"].axes[0].texts]
+def test_nothing_is_highlighted_unless_asked(every_figure):
+    assert _dot_colours(every_figure["council_rates_ranked"]) == [{AF_PALETTE[0].lower()}]
+    highlighted = every_figure["council_rates_ranked (highlighted)"]
+    assert any(AF_PALETTE[3].lower() in c for c in _dot_colours(highlighted))
+    assert "Gamma: 27" in [t.get_text() for t in highlighted.axes[0].texts]
 
 
 def _dot_colours(fig) -> list[set[str]]:
@@ -335,9 +350,152 @@ def test_text_is_nine_point_or_larger_and_sans_serif(figures):
         assert tuple(fig.get_size_inches()) == (8.0, 4.5)
 
 
+def drawn_texts(fig) -> list[Text]:
+    """Every text ``fig`` draws: visible, not empty, and no label of a tick outside its axis's view
+    (matplotlib keeps those as visible texts but does not draw them)."""
+    fig.draw_without_rendering()
+    undrawn = set()
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            low, high = sorted(axis.get_view_interval())
+            for tick in (*axis.get_major_ticks(), *axis.get_minor_ticks()):
+                if not low - 1e-9 <= tick.get_loc() <= high + 1e-9:
+                    undrawn |= {id(tick.label1), id(tick.label2)}
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip() and id(t) not in undrawn]
+
+
+def texts_cut_off(fig) -> list[str]:
+    """Texts of ``fig`` reaching past an edge of the image (by more than a pixel)."""
+    texts = drawn_texts(fig)
+    width, height = fig.bbox.width, fig.bbox.height
+    return [t.get_text() for t in texts for box in [t.get_window_extent()]
+            if box.x0 < -1 or box.y0 < -1 or box.x1 > width + 1 or box.y1 > height + 1]
+
+
+def test_every_text_is_inside_the_image(every_figure):
+    # Direct labels sit right of the plot, after their key: none may be cut off at the edge.
+    for name, fig in every_figure.items():
+        assert texts_cut_off(fig) == [], name
+
+
 def test_figures_use_no_legends(figures):
     for name, fig in figures.items():
         assert all(ax.get_legend() is None for ax in fig.axes), name
+
+
+# --- contrast (WCAG 2.2 AA: 1.4.3 text, 1.4.11 graphics) ---------------------------------------- #
+
+def relative_luminance(colour) -> float:
+    """WCAG relative luminance of an opaque sRGB colour."""
+    rgb = np.asarray(to_rgba(colour)[:3], dtype=float)
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return float(linear @ np.array([0.2126, 0.7152, 0.0722]))
+
+
+def contrast_ratio(a, b) -> float:
+    lighter, darker = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def over(colour, background) -> tuple[float, float, float]:
+    """``colour`` drawn with its alpha over an opaque ``background``."""
+    r, g, b, a = to_rgba(colour)
+    return tuple(a * c + (1 - a) * k for c, k in zip((r, g, b), to_rgba(background)[:3], strict=True))
+
+
+def is_large_text(text: Text) -> bool:
+    """WCAG large text: 18 pt, or 14 pt bold."""
+    weight = text.get_fontweight()
+    bold = (font_manager.weight_dict.get(weight, weight) if isinstance(weight, str) else weight) >= 700
+    return text.get_fontsize() >= 18 or (bold and text.get_fontsize() >= 14)
+
+
+def text_contrast_failures(fig) -> list[tuple[str, float, float, str]]:
+    """Every visible text of ``fig`` under its AA minimum against any background it is drawn on:
+    its own box if it has one, else the axes or figure (white) and every bar it overlaps."""
+    texts = drawn_texts(fig)
+    bars = [(p, p.get_window_extent()) for ax in fig.axes for p in ax.patches
+            if isinstance(p, Rectangle) and p.get_visible() and p.get_facecolor()[3] > 0]
+    failures = []
+    for text in texts:
+        box = text.get_bbox_patch()
+        if box is not None:
+            backgrounds = [over(box.get_facecolor(), "white")]
+        else:
+            surface = text.axes.get_facecolor() if text.axes is not None else fig.get_facecolor()
+            extent = text.get_window_extent()
+            backgrounds = [over(surface, "white")] + [
+                over(p.get_facecolor(), "white") for p, where in bars
+                if where.overlaps(extent) and p.get_zorder() <= text.get_zorder()]
+        minimum = 3.0 if is_large_text(text) else 4.5
+        worst = min(contrast_ratio(over(text.get_color(), bg), bg) for bg in backgrounds)
+        if worst < minimum:
+            failures.append((text.get_text(), round(worst, 2), minimum, to_hex(text.get_color())))
+    return failures
+
+
+def graphics_colours(fig) -> set[str]:
+    """Colours of everything that carries data or identifies it: lines, markers, bars, dots,
+    reference lines and the keys of direct labels (gridlines and spines do not)."""
+    colours = set()
+    for ax in fig.axes:
+        lines = list(ax.get_lines())
+        lines += [child for box in ax.artists if isinstance(box, AnnotationBbox)
+                  for child in box.offsetbox.get_children() if isinstance(child, Line2D)]
+        for line in lines:
+            colours |= {to_hex(line.get_color()), to_hex(line.get_markerfacecolor())}
+        colours |= {to_hex(p.get_facecolor()) for p in ax.patches if isinstance(p, Rectangle)}
+        for collection in ax.collections:
+            colours |= {to_hex(c) for c in (*collection.get_facecolors(), *collection.get_edgecolors())
+                        if c[3] > 0}
+    return colours
+
+
+def test_contrast_ratio_is_wcag():
+    # Published figures: black on white 21:1; the Analysis Function turquoise and orange.
+    assert contrast_ratio("#000000", "#FFFFFF") == pytest.approx(21)
+    assert contrast_ratio("#28A197", "white") == pytest.approx(3.17, abs=0.01)
+    assert contrast_ratio("#F46A25", "white") == pytest.approx(3.03, abs=0.01)
+    assert is_large_text(Text(text="x", fontsize=14, fontweight="bold"))
+    assert not is_large_text(Text(text="x", fontsize=17, fontweight="normal"))
+
+
+def test_every_text_meets_aa_contrast(every_figure):
+    for name, fig in every_figure.items():
+        assert text_contrast_failures(fig) == [], name
+
+
+def test_the_contrast_check_would_catch_a_coloured_label_or_a_label_on_a_bar():
+    fig = Figure(figsize=(4, 3))
+    ax = fig.subplots()
+    ax.barh([0], [10], color=AF_PALETTE[0])
+    ax.set_xlim(0, 20)
+    ax.text(15, 0, "orange label", color=AF_PALETTE[3], fontsize=10, fontweight="bold")
+    ax.text(15, 0.3, "large orange label", color=AF_PALETTE[3], fontsize=14, fontweight="bold")  # 3:1 will do
+    ax.text(5, 0, "dark on navy", color="#0B0C0C", fontsize=10, ha="center", va="center", zorder=5)
+    ax.text(5, 0.3, "boxed", color="#0B0C0C", fontsize=10, bbox={"facecolor": "white"}, zorder=5)
+    found = {label for label, *_ in text_contrast_failures(fig)}
+    assert found == {"orange label", "dark on navy"}
+
+
+def test_every_series_colour_meets_three_to_one_on_white(every_figure):
+    for name, fig in every_figure.items():
+        colours = graphics_colours(fig)
+        assert colours, name
+        low = {c: round(contrast_ratio(c, "white"), 2) for c in colours if contrast_ratio(c, "white") < 3}
+        assert low == {}, name
+
+
+def test_direct_labels_are_dark_text_beside_a_key_in_the_line_colour(figures):
+    ax = figures["england_trend_by_setting"].axes[0]
+    line_colours = [to_hex(line.get_color()) for line in ax.get_lines()]
+    keys = [to_hex(child.get_color()) for box in ax.artists if isinstance(box, AnnotationBbox)
+            for child in box.offsetbox.get_children() if isinstance(child, Line2D)]
+    labels = [t for t in ax.texts if ": " in t.get_text()]
+    assert keys == line_colours and len(labels) == len(line_colours)
+    assert [t.get_text() for t in labels] == ["All settings: 13,825", "Community: 9,900", "Residential care: 2,780",
+                                             "Nursing care: 1,140", "Prison: 5"]
+    assert {to_hex(t.get_color()) for t in labels} == {charts.TEXT_COLOUR.lower()}
 
 
 # --- refusing what must not be charted --------------------------------------------------------- #
