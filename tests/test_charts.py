@@ -1,9 +1,10 @@
-"""Charts: every chart from a hand-made published release (and the real 2024-03 release if present).
+"""Charts: every chart from a hand-made published release and from a release of the real pipeline.
 
-Checks the output contract (PNG, SVG, alt text beside each, ``charts.json``), that alt text quotes
-only published numbers, that ``[c]``/``[x]`` are gaps and never zeros, that unrounded tables are
-refused, that every text on every chart meets WCAG 2.2 AA contrast and every series colour 3:1,
-and that the same inputs give byte-identical files.
+Checks the output contract (PNG, SVG, alt text beside each, ``charts.json``), that alt text is one
+or two short sentences and the long description never repeats it, that alt text quotes only
+published numbers, that every text on every chart meets WCAG 2.2 AA contrast and every series
+colour 3:1, that ``[c]``/``[x]`` are gaps and never zeros, that unrounded tables are refused, and
+that the same inputs give byte-identical files.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
 from cldstats import charts
-from cldstats.charts import AF_PALETTE, CHART_NAMES, make_charts
+from cldstats.charts import AF_PALETTE, ALT_TEXT_MAX, CHART_NAMES, make_charts
 
 FRAMES = ("long_term_support", "long_term_support_rates", "assessments")
 
@@ -150,13 +151,13 @@ def built(release, tmp_path_factory):
 def catch_figures(monkeypatch) -> dict:
     """From now on, each figure :func:`make_charts` saves, by chart name (the last run wins)."""
     caught = {}
-    save = charts._save
+    save = charts._save_chart
 
-    def catching_save(fig, out_dir, name, title, alt_text):
+    def catching_save(fig, out_dir, name, *texts):
         caught[name] = fig
-        return save(fig, out_dir, name, title, alt_text)
+        return save(fig, out_dir, name, *texts)
 
-    monkeypatch.setattr(charts, "_save", catching_save)
+    monkeypatch.setattr(charts, "_save_chart", catching_save)
     return caught
 
 
@@ -190,15 +191,28 @@ def test_every_chart_is_written_with_png_svg_and_alt_text(built):
         # Readable at report width: 8 x 4.5 in at 150 dpi.
         assert png_size(chart.png) == (1200, 675)
         assert chart.png.stat().st_size > 20_000, "a near-empty image"
-        svg = ET.parse(chart.svg).getroot()
-        assert svg.get("role") == "img"
-        ns = {"svg": "http://www.w3.org/2000/svg"}
-        assert svg.find("svg:title", ns).text == chart.title
-        assert svg.find("svg:desc", ns).text == chart.alt_text
-        assert len(svg.findall(".//svg:path", ns)) > 20
+        assert len(ET.parse(chart.svg).getroot().findall(".//{http://www.w3.org/2000/svg}path")) > 20
         assert (out / f"{name}.txt").read_text(encoding="utf-8") == chart.alt_text + "\n"
-        assert chart.alt_text.split(":")[0] in {"Line chart", "Bar chart", "Bar charts", "Dot plot"}
-        assert len(chart.alt_text) > 120 and chart.title and chart.description.startswith(chart.alt_text)
+        assert chart.alt_text.split(" of ")[0] in {"Line chart", "Bar chart", "Bar charts", "Dot plot"}
+        assert chart.title and len(chart.description) > len(chart.alt_text)
+
+
+def test_svg_is_named_by_the_alt_text_and_described_by_the_long_description(built):
+    # As the report's <img alt>: the name is the alt text; the description is offered after it,
+    # not joined to the name (aria-labelledby naming both made a name of 1,000 characters).
+    ids = set()
+    for chart in built[0].values():
+        svg = ET.parse(chart.svg).getroot()
+        ns = {"svg": "http://www.w3.org/2000/svg"}
+        # One <title> and one <desc>: a second <title> would be a second name.
+        assert len(svg.findall("svg:title", ns)) == 1 and len(svg.findall("svg:desc", ns)) == 1
+        title, desc = svg.find("svg:title", ns), svg.find("svg:desc", ns)
+        assert svg.get("role") == "img"
+        assert svg.get("aria-labelledby") == title.get("id") and svg.get("aria-describedby") == desc.get("id")
+        assert title.text == chart.alt_text and desc.text == chart.description
+        ids |= {title.get("id"), desc.get("id")}
+    # Unique across charts: a page may inline several SVGs.
+    assert len(ids) == 2 * len(CHART_NAMES)
 
 
 def test_index_lists_every_chart_and_its_files(built):
@@ -228,34 +242,136 @@ def test_same_inputs_give_byte_identical_files(release, tmp_path):
     assert "<dc:date>" not in svg
 
 
-# --- alt text: informative, published numbers only -------------------------------------------------- #
+# --- alt text and long description: informative, published numbers only ------------------------ #
+
+ALT_TEXTS = {  # what the chart shows, then its main finding
+    "england_trend_by_setting": (
+        "Line chart of people receiving long-term support in England at each month end from April 2023 to "
+        "June 2023, by support setting. All settings rose from 13,520 to 13,825; community was the largest "
+        "setting, at 9,900 in June 2023."),
+    "rate_by_region": (
+        "Bar chart of adults receiving long-term support per 100,000 adults in each region of England at "
+        "30 June 2023. Highest North East at 36, lowest London at 27; England 30."),
+    "council_rates_ranked": (
+        "Dot plot of adults receiving long-term support per 100,000 adults in each of 3 councils at 30 June 2023, "
+        "ranked from lowest to highest. Lowest Gamma at 27, median 32, highest Alpha at 40; England 30."),
+    "age_profile": (
+        "Bar charts of people receiving long-term support in England by age band at 30 June 2023: all settings, "
+        "community, residential care and nursing care. The largest age band was 75 to 84, with 4,455 people; "
+        "in residential care it was 85 to 94."),
+    "ethnicity_profile": (
+        "Bar chart of people receiving long-term support in England at 30 June 2023 by ethnic group, all "
+        "settings. White was the largest group, with 11,605 people; the next was Asian or Asian British, with 840."),
+    "assessments_trend": (
+        "Line chart of people assessed in England each month from April 2023 to June 2023: adults with no "
+        "long-term support in the year before the assessment. The number fell from 1,015 to 925 between "
+        "April 2023 and June 2023."),
+}
+
+
+@pytest.mark.parametrize("name", CHART_NAMES)
+def test_alt_text_says_what_the_chart_shows_and_its_main_finding(built, name):
+    assert built[0][name].alt_text == ALT_TEXTS[name]
+
+
+def sentences(text: str, area_names) -> list[str]:
+    """``text`` split into sentences; area names are masked first (``St. Helens`` is one name)."""
+    for area in sorted(set(area_names), key=len, reverse=True):
+        text = text.replace(area, "Area")
+    return [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
+
+
+def area_names(published) -> set[str]:
+    return {str(n) for frame in published.values() for n in frame["area_name"].unique()}
+
+
+def check_alt_text_and_description(made, published) -> None:
+    """Every chart: alt text of one or two sentences within the limit; a description that adds
+    detail and neither starts with nor repeats any sentence of the alt text."""
+    names = area_names(published)
+    for chart in made.values():
+        alt = sentences(chart.alt_text, names)
+        assert 1 <= len(alt) <= 2, (chart.name, alt)
+        assert len(chart.alt_text) <= ALT_TEXT_MAX, (chart.name, len(chart.alt_text), chart.alt_text)
+        assert chart.alt_text.endswith(".") and "  " not in chart.alt_text
+        assert chart.description and not chart.description.startswith(chart.alt_text[:60]), chart.name
+        for sentence in alt:
+            assert sentence not in chart.description, (chart.name, sentence)
+
+
+def test_alt_text_is_one_or_two_sentences_and_never_repeated_in_the_description(built, release):
+    check_alt_text_and_description(built[0], release)
+
+
+def test_the_sentence_check_would_catch_a_long_or_repeated_alt_text(built, release):
+    # The checks above must be able to fail: the alt text before issue 11 was 5 to 9 sentences and
+    # the description started with it.
+    chart = built[0]["rate_by_region"]
+    for broken in (charts.Chart(chart.name, chart.title, chart.alt_text + " England: 30. Not published: South East.",
+                                chart.png, chart.svg, chart.description),
+                   charts.Chart(chart.name, chart.title, chart.alt_text, chart.png, chart.svg,
+                                chart.alt_text + " " + chart.description)):
+        with pytest.raises(AssertionError):
+            check_alt_text_and_description({chart.name: broken}, release)
+    # "St. Helens" is one council, not the end of a sentence.
+    assert len(sentences("Lowest St. Helens at 27. Median 32.", {"St. Helens"})) == 2
+
+
+def test_alt_text_keeps_within_the_limit_with_the_longest_names(release, tmp_path):
+    # The longest council and region names of England, at the longest month name.
+    long_names = {"Alpha": "Bournemouth, Christchurch and Poole", "Gamma": "Kingston upon Hull, City of",
+                  "Beta": "St. Helens", "North East": "Yorkshire and The Humber", "London": "East of England"}
+    renamed = {k: f.assign(area_name=f["area_name"].replace(long_names)) for k, f in release.items()}
+    renamed = {k: f.replace({"2023-06-30": "2023-09-30", "2023-06": "2023-09"}) for k, f in renamed.items()}
+    made = {c.name: c for c in make_charts(renamed, tmp_path)}
+    check_alt_text_and_description(made, renamed)
+    # The finding may drop the names (the description has them), never the numbers.
+    assert all(f" {n}" in made["council_rates_ranked"].alt_text for n in ("27", "32", "40", "30"))
+    assert "Bournemouth, Christchurch and Poole 40" in made["council_rates_ranked"].description
+    assert "Yorkshire and The Humber at 36" in made["rate_by_region"].alt_text
+
+
+def test_alt_text_takes_the_fullest_finding_that_fits():
+    what = "Dot plot of " + "x" * 180 + "."
+    full, short = "Lowest " + "y" * 60 + " at 27.", "Rates ranged from 27 to 40."
+    assert charts._alt_text(what, full, short) == f"{what} {short}"
+    assert charts._alt_text("Dot plot.", full, short) == f"Dot plot. {full}"
+    assert charts._alt_text(what, full) == what  # no finding fits: the description has it
+
 
 @pytest.mark.parametrize(("name", "expected"), [
-    ("england_trend_by_setting", ["April 2023 to June 2023",
+    ("england_trend_by_setting", ["One line for all settings and one for each support setting",
                                   "All settings: 13,520 in April 2023 to 13,825 in June 2023",
-                                  "Community: 9,700", "Prison: 10 in April 2023 to 5 in June 2023",
-                                  "1 month suppressed or not available, shown as a gap"]),
-    ("rate_by_region", ["30 June 2023", "Highest North East at 36, lowest London at 27", "England: 30",
-                        "South East ([c])", "London includes 1 of 2 councils"]),
-    ("council_rates_ranked", ["each of 3 councils", "Lowest Gamma at 27", "median 32", "highest Alpha at 40",
-                              "England: 30; 2 councils above it and 1 below",
-                              "2 councils not shown, no published rate: Delta ([x]), Epsilon ([c])"]),
-    ("age_profile", ["All settings (13,825): largest band 75 to 84 at 4,455",
-                     "Residential care (2,780): largest band 85 to 94 at 1,115"]),
-    ("ethnicity_profile", ["(13,825 people)", "White 11,605", "Mixed or multiple ethnic groups [c]", "No data 435"]),
-    ("assessments_trend", ["1,015 in April 2023 to 925 in June 2023", "1 month suppressed",
+                                  "Community: April 2023 9,700, May 2023 9,750, June 2023 9,900",
+                                  "Prison: 10 in April 2023 to 5 in June 2023",
+                                  "1 month suppressed or not available, shown as a gap", "May 2023 [c]",
+                                  "suppressed months ([c]) are gaps in the line"]),
+    ("rate_by_region", ["North East 36; London 27; South East [c]", "rate for England, 30",
+                        "Not published: South East ([c])", "London includes 1 of 2 councils",
+                        "rounded to a whole number"]),
+    ("council_rates_ranked", ["Gamma 27; Beta 32; Alpha 40", "2 councils are above it and 1 below",
+                              "2 councils not shown, no published rate: Delta ([x]), Epsilon ([c])",
+                              "Each dot is one council"]),
+    ("age_profile", ["All settings (13,825 people), largest band 75 to 84: 18 to 24 445, 25 to 44 2,290",
+                     "Residential care (2,780 people), largest band 85 to 94",
+                     "Nursing care (1,140 people), largest band 75 to 84: 18 to 24 [c]",
+                     "Unknown age (all settings): 20", "Prison (5 people) is not shown"]),
+    ("ethnicity_profile", ["13,825 people", "White 11,605", "Mixed or multiple ethnic groups [c]", "No data 435",
+                           "No data: ethnicity refused, undeclared or not known"]),
+    ("assessments_trend", ["1,015 in April 2023 to 925 in June 2023", "1 month suppressed", "May 2023 [c]",
                            "Total of the months: 1,945"]),
 ])
-def test_alt_text_states_the_key_numbers(built, name, expected):
+def test_description_gives_every_number_and_note(built, name, expected):
     chart = built[0][name]
     for phrase in expected:
-        assert phrase in chart.alt_text, (phrase, chart.alt_text)
+        assert phrase in chart.description, (phrase, chart.description)
 
 
-def test_alt_text_says_when_councils_are_missing(built):
+def test_description_says_when_councils_are_missing(built):
     made, _ = built
     for name in ("england_trend_by_setting", "age_profile", "ethnicity_profile", "assessments_trend"):
-        assert "Figures include 3 of 5 councils: 2 councils have no data and are not included." in made[name].alt_text
+        assert ("Figures include 3 of 5 councils: 2 councils have no data and are not included."
+                in made[name].description)
 
 
 def test_titles_state_the_finding(built):
@@ -531,31 +647,44 @@ def test_published_numbers_reads_symbols_as_gaps():
 # --- the real release ------------------------------------------------------------------------- #
 
 @pytest.fixture(scope="module")
-def real_release_data(tmp_path_factory) -> Path:
-    """The data/ folder of a release published by the real pipeline from synthetic submissions."""
-    from cldstats import synth
-    from cldstats.publish import publish_month
-
-    data = tmp_path_factory.mktemp("data")
-    synth.generate(data, councils=6)
-    params = tmp_path_factory.mktemp("params") / "small.yaml"
-    params.write_text('override:\n  reason: "test run on 6 councils"\n', encoding="utf-8")
-    out = tmp_path_factory.mktemp("reports")
-    publish_month("2024-03", params_file=params, data_dir=data, out_dir=out, progress=False)
-    return out / "2024-03" / "data"
+def real_release(small_reports) -> Path:
+    """The 2024-03 release the real pipeline published from 8 councils' synthetic submissions
+    (``conftest.small_reports``, shared with the other tests that read a release)."""
+    return small_reports / "2024-03"
 
 
-def test_real_release_charts(real_release_data, tmp_path):
-    published = {k: pd.read_csv(real_release_data / f"{k}.csv", dtype=str, keep_default_na=False) for k in FRAMES}
+def test_real_release_charts(real_release, tmp_path, monkeypatch):
+    published = {k: pd.read_csv(real_release / "data" / f"{k}.csv", dtype=str, keep_default_na=False)
+                 for k in FRAMES}
+    figures = catch_figures(monkeypatch)
     made = {c.name: c for c in make_charts(published, tmp_path)}
     assert tuple(made) == CHART_NAMES
     allowed = allowed_numbers(published)
     england = published["long_term_support"]
     totals = england.loc[(england["area_level"] == "England") & (england["support_setting"] == "All")
                          & (england["breakdown"] == "All")].sort_values("reference_date")
-    assert f"{int(totals['value'].iloc[-1]):,} in" in made["england_trend_by_setting"].alt_text
+    assert f"{int(totals['value'].iloc[-1]):,}" in made["england_trend_by_setting"].alt_text
     for chart in made.values():
         assert png_size(chart.png) == (1200, 675) and chart.svg.stat().st_size > 20_000
         for number in quoted_numbers(chart.title + " " + chart.alt_text + " " + chart.description):
             assert "." not in number and int(number.replace(",", "")) in allowed, (chart.name, number)
-    assert "council" in made["council_rates_ranked"].alt_text
+    assert "councils" in made["council_rates_ranked"].alt_text
+    check_alt_text_and_description(made, published)
+    for name, fig in figures.items():
+        assert text_contrast_failures(fig) == [], name
+        assert min(contrast_ratio(c, "white") for c in graphics_colours(fig)) >= 3, name
+        assert texts_cut_off(fig) == [], name
+
+
+def test_published_charts_index_keeps_the_alt_text_rules(real_release):
+    # What the pipeline wrote, as the report reads it: charts.json and the .txt beside each chart.
+    charts_dir = real_release / "charts"
+    entries = json.loads((charts_dir / "charts.json").read_text(encoding="utf-8"))["charts"]
+    assert [e["name"] for e in entries] == list(CHART_NAMES)
+    published = {k: pd.read_csv(real_release / "data" / f"{k}.csv", dtype=str, keep_default_na=False)
+                 for k in FRAMES}
+    made = {e["name"]: charts.Chart(e["name"], e["title"], e["alt_text"], charts_dir / e["files"]["png"],
+                                    charts_dir / e["files"]["svg"], e["description"]) for e in entries}
+    check_alt_text_and_description(made, published)
+    for entry in entries:
+        assert (charts_dir / entry["files"]["alt_text"]).read_text(encoding="utf-8") == entry["alt_text"] + "\n"
