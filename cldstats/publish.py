@@ -6,7 +6,10 @@ The run, in order (DESIGN.md flow; METHODOLOGY.md sections 2 to 7):
 2. on a first run with the default data folder empty, generate the synthetic dataset;
 3. validate the submissions that can matter for the month (submitted after its month end and on or
    before the cut-off), write the ``qa/`` data quality outputs, and select one file per council;
-4. compute the two measures from the selected files, unrounded;
+   ``qa/submissions.csv`` lists every entry of the submissions folder (the others as not validated);
+4. compute the two measures from the selected files, unrounded, and account for every entry and row
+   (:func:`_check_row_accounting`: a file whose rows read are not the rows the measures used plus
+   those excluded, or an entry missing from the table, stops the run before anything is written);
 5. apply the publication-level gate (coverage, England month-on-month change, override);
 6. apply disclosure control, with ``[r]`` against the most recent earlier release of each cell;
 7. check the published tables' consistency with a Great Expectations suite;
@@ -42,7 +45,8 @@ unexpected error it records the exception type, not its message (which could quo
 **Manifest.** ``manifest.json`` separates what must match from what may differ. At the top level,
 everything that two runs on the same inputs, params and code must reproduce exactly: ``month``,
 ``reference_date``, ``params``, ``synthetic_data``, ``pseudonymisation_key``, ``inputs`` (file,
-SHA-256, selected), ``versions``, ``git_commit``, ``gate``, ``renderer`` and ``outputs`` (SHA-256 of
+SHA-256 as ingest computed it from the bytes it read, or null with the reason in ``not_hashed``;
+selected), ``versions``, ``git_commit``, ``gate``, ``renderer`` and ``outputs`` (SHA-256 of
 every file except the executed notebooks and the rendered reports). Under ``may_differ``:
 ``run_id``, ``host``, ``pid``, ``started_at``, ``seconds``, ``argv``, ``log_file`` (relative to the
 reports folder) and ``outputs`` with the SHA-256 of every ``*.ipynb`` (papermill records execution
@@ -111,6 +115,12 @@ class PublishResult:
     rejected_files: list[str] = field(default_factory=list)
     #: Where the release this one replaced was filed (``releases/<run id>``), if any.
     previous_release: Path | None = None
+    #: Entries of the submissions folder (all in ``qa/submissions.csv``) and those outside the
+    #: month's window (listed, not validated).
+    folder_entries: int = 0
+    not_validated: int = 0
+    #: One line per tie (files of one council with the same submission time).
+    ties: list[str] = field(default_factory=list)
 
 
 class _UTCFormatter(logging.Formatter):
@@ -257,18 +267,66 @@ def _versions() -> dict[str, str]:
 
 
 def _window_files(data_dir: Path, month: str, cutoff: dt.date) -> list[Path]:
-    """Submissions that can be selected for ``month``: submitted after its month end and on or
-    before the cut-off (by the date in the file name). Files whose name gives no date are kept, so
-    the data quality report names them."""
+    """Submission files that can be selected for ``month``: submitted after its month end and on or
+    before the cut-off (by the time in the file name, :func:`cldstats.select.in_window`). Files
+    whose name gives no time are kept, so the data quality report names them."""
     from cldstats import ingest
+    from cldstats.select import in_window
 
     end = month_end(month)
-    kept = []
-    for path in ingest.list_submissions(data_dir):
-        _, submitted_at = ingest.parse_file_name(path.name)
-        if submitted_at is None or end < submitted_at.date() <= cutoff:
-            kept.append(path)
-    return kept
+    return [e.path for e in ingest.list_folder(data_dir) if e.is_submission and in_window(e.submitted_at, end, cutoff)]
+
+
+def _check_row_accounting(run, data_dir: Path, selected_files) -> None:
+    """Account for every entry and every row before anything is published; else stop the run.
+
+    Sets ``rows_used`` of ``run.submissions_table`` to the rows the measures read
+    (:attr:`cldstats.measures.SelectedFile.rows_used`, counted; 0 for a file not selected), then
+    checks that every entry of the submissions folder, listed again now, is in the table, and that
+    each row of the table has ``rows_read = rows_used + rows_excluded`` (``rows_excluded`` from the
+    exclusion reasons validation counted).
+
+    Raises
+    ------
+    CldstatsError
+        One line naming the first entry not in the table, or the first file whose rows do not add
+        up (exit code 2).
+    """
+    from cldstats import ingest
+
+    table = run.submissions_table
+    listed = set(table["file"])
+    missing = [entry for entry in ingest.list_folder(data_dir) if entry.name not in listed]
+    if missing:
+        raise CldstatsError(
+            f"{missing[0].path}: this entry of the submissions folder is not in qa/submissions.csv (it appeared "
+            f"during the run?)" + (f", nor are {len(missing) - 1} more" if len(missing) > 1 else "")
+            + "; nothing was published: run again"
+        )
+    used_by_measures = {selected.file: selected.rows_used for selected in selected_files}
+    table["rows_used"] = table["file"].map(used_by_measures).fillna(0).astype("int64")
+    unaccounted = table[table["rows_read"] != table["rows_used"] + table["rows_excluded"]]
+    if len(unaccounted):
+        first = unaccounted.iloc[0]
+        raise CldstatsError(
+            f"{data_dir / 'submissions' / first['file']}: rows do not add up: {first['rows_read']:,} read, "
+            f"{first['rows_used']:,} used by the measures, {first['rows_excluded']:,} excluded"
+            + (f" (and {len(unaccounted) - 1} more files)" if len(unaccounted) > 1 else "")
+            + "; nothing was published"
+        )
+
+
+def _manifest_inputs(results, selected_names: set[str]) -> list[dict]:
+    """The manifest's ``inputs``: every entry considered for the month with the SHA-256 ingest
+    computed from the bytes it read (nothing is read again); null, with the reason, for a file that
+    could not be read or an entry that is not a submission file."""
+    inputs = []
+    for result in results:
+        entry = {"file": result.file, "sha256": result.sha256, "selected": result.file in selected_names}
+        if result.sha256 is None:
+            entry["not_hashed"] = result.outcome
+        inputs.append(entry)
+    return inputs
 
 
 def _england_totals(council_lts: pd.DataFrame, month_ends: list[dt.date]) -> dict[str, int]:
@@ -301,10 +359,11 @@ def _write_manifest(build_dir: Path, manifest: dict) -> None:
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Fixed line ending and no index: the same inputs give byte-identical files.
-    frame.to_csv(path, index=False, lineterminator="\n")
-    return path
+    # Fixed line ending and no index: the same inputs give byte-identical files; formula-like
+    # text is neutralised (CSV injection).
+    from cldstats import safe_output
+
+    return safe_output.write_csv(frame, path)
 
 
 def _may_differ(path: Path) -> bool:
@@ -409,8 +468,9 @@ def publish_month(
         raise CldstatsError(f"the reports folder {out_dir} is not writable")
     # Bad input is refused before the run takes the lock or writes anything.
     cutoff = dt.date.fromisoformat(params["cutoff"])
-    synthetic = (data_dir / "synthetic.json").exists()
-    from cldstats import pseudonymise
+    from cldstats import ingest, pseudonymise
+
+    synthetic = ingest.is_synthetic(data_dir)
 
     key = pseudonymise.load_key(params["pseudonymisation"]["key_file"] or None, synthetic=synthetic)
     window = _window_files(data_dir, month, cutoff)
@@ -488,21 +548,25 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
 
     with _stage(timer, "ingest and validate (files in the month's window)", writes=build_dir / "qa") as stage:
         # Validation hands back what it read, so the selected files are not read twice.
+        # Every entry of the folder is listed; those outside the month's window are not validated.
         run = quality.validate_folder(
-            data_dir, build_dir, params, progress=progress, key=key, files=[p.name for p in window],
-            keep_submissions=True,
+            data_dir, build_dir, params, progress=progress, key=key, window=True, keep_submissions=True,
         )
         stage.rows = run.rows_read
         outcomes = run.outcome_counts()
         rejected_files = _rejected_files(run.submissions_table)
-        stage.notes = f"{len(window)} files: " + ", ".join(f"{count} {outcome}" for outcome, count in outcomes.items())
+        stage.notes = (f"{len(run.entries)} folder entries, {len(run.results)} in the month's window: "
+                       + ", ".join(f"{count} {outcome}" for outcome, count in outcomes.items())
+                       + f"; {len(run.ties())} ties")
 
     with _stage(timer, "select") as stage:
         catalogue = run.catalogue
         chosen = catalogue[catalogue["selected"].astype(bool)].sort_values("la_code")
         selected_files = []
         for row in chosen.itertuples():
-            submission = run.submissions.get(row.file) or ingest.read_submission(run.paths[row.file], key)
+            submission = run.submissions.get(row.file) or ingest.read_submission(
+                run.paths[row.file], key, params["pseudonymisation"]["placeholder_nhs_numbers"]
+            )
             period_start = row.period_start if pd.notna(row.period_start) else None
             selected_files.append(
                 measures.SelectedFile(row.la_code, row.file, submission.records, submission.status, period_start)
@@ -531,6 +595,12 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
         assessed_area = measures.area_table(council_assessed, assessed_periods)
         stage.rows = sum(len(f.records) for f in selected_files)
         stage.notes = f"{len(lts_area):,} long-term support cells, {len(assessed_area):,} assessment cells"
+    with _stage(timer, "row accounting") as stage:
+        # Before anything is published: every entry listed, every row read used or excluded.
+        _check_row_accounting(run, data_dir, selected_files)
+        run.write_submissions(build_dir / "qa")
+        stage.rows = int(run.submissions_table["rows_read"].sum())
+        stage.notes = f"{len(run.submissions_table)} folder entries accounted for"
 
     councils_selected, share = selection.coverage(catalogue)
     decision = quality.publication_gate(share, _england_totals(council_lts, month_ends), params)
@@ -575,6 +645,7 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
             gate_message=decision.message(),
             contact_email=params["publication"]["contact_email"],
             previous_release=compared_with,
+            next_update=tables.next_update(params),
         )
         for path in tables.write_workbooks(published, release_info, build_dir / "spreadsheets", revisions=revisions):
             files[f"spreadsheets/{path.name}"] = path
@@ -593,7 +664,7 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
             "params": params,
             "synthetic_data": r.synthetic,
             "pseudonymisation_key": key.source,
-            "inputs": [{"file": p.name, "sha256": _sha256(p), "selected": p.name in selected_names} for p in window],
+            "inputs": _manifest_inputs(run.results, selected_names),
             "versions": _versions(),
             "git_commit": _git_commit(),
             "gate": {
@@ -656,6 +727,9 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
         submission_outcomes=outcomes,
         rejected_files=rejected_files,
         previous_release=previous,
+        folder_entries=len(run.submissions_table),
+        not_validated=run.not_validated,
+        ties=run.ties(),
     )
 
 
@@ -669,11 +743,15 @@ def run_cli(args) -> int:
     print(f"  submissions:        {sum(outcomes.values())} in the month's window: "
           f"{outcomes.get('accepted', 0)} accepted, {outcomes.get('accepted with warnings', 0)} accepted with "
           f"warnings, {outcomes.get('rejected', 0)} rejected")
+    where = release / "qa" / "submissions.csv"
     if result.rejected_files:
         named = ", ".join(result.rejected_files[:REJECTED_NAMED])
         more = len(result.rejected_files) - REJECTED_NAMED
-        where = release / "qa" / "submissions.csv"
         print(f"  rejected:           {named}" + (f" and {more} more, see {where}" if more > 0 else f" (see {where})"))
+    print(f"  folder entries:     {result.folder_entries}, all listed in {where}: {result.not_validated} outside the "
+          f"month's window (not validated)")
+    for line in result.ties:
+        print(f"  tie:                {line}")
     print(f"  release folder:     {release}")
     print(f"  published tables:   {release / 'data'}")
     print(f"  spreadsheets:       {release / 'spreadsheets'}")
