@@ -467,6 +467,31 @@ class Date(Rule):
         return None
 
 
+@dataclass(frozen=True)
+class DateOrWords(Rule):
+    """Blank, one of the ``words()`` (any case), or a date passing ``date``."""
+
+    date: Date
+    words: Callable[[], Collection[str]]
+
+    def check(self, value, params, today):
+        if isinstance(value, str) and DATE_PATTERN.match(value.strip()):
+            return self.date.check(value.strip(), params, today)
+        if isinstance(value, str) and (not value.strip() or value.strip().lower() in self.words()):
+            return None
+        options = ", ".join(f"'{word}'" for word in sorted(self.words()))
+        return f"must be blank, {options} or a date 'YYYY-MM-DD'" + _got(value)
+
+    def refs(self) -> tuple[str, ...]:
+        return self.date.refs()
+
+
+def _next_update_words() -> tuple[str, ...]:
+    from cldstats.tables import TO_BE_ANNOUNCED
+
+    return (TO_BE_ANNOUNCED,)
+
+
 #: Control characters (line breaks, tabs...): a params text is printed on one line.
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -599,8 +624,7 @@ RULES: dict[str, Rule] = {
     "cutoff": Date(after=Ref("month", month_end=True), within_months=12),
     "release_month_ends": Number(1, MAX_RELEASE_MONTH_ENDS, whole=True),
     "pseudonymisation.key_file": Text(shape="a file path", max_length=4096),
-    # Announced by issue 11 (ingest): NHS numbers treated as placeholders. Quoted, since YAML reads
-    # an unquoted 0000000000 as the number 0.
+    # NHS numbers read as placeholders. Quoted, since YAML reads an unquoted 0000000000 as the number 0.
     "pseudonymisation.placeholder_nhs_numbers": Items(
         Text(shape="a quoted 10-digit NHS number", blank=False, min_length=10, max_length=12,
              pattern=_NHS_NUMBER_TEXT)),
@@ -612,6 +636,8 @@ RULES: dict[str, Rule] = {
     "override.reason": Text(shape="a reason", min_length=10, max_length=500),
     # A release cannot hold submissions made after it was published.
     "publication.date": Date(on_or_after=Ref("cutoff"), within_months=12),
+    # The next release comes after this one, and within a year of it (a monthly publication).
+    "publication.next_update": DateOrWords(Date(after=Ref("publication.date"), within_months=12), _next_update_words),
     "publication.contact_email": Text(shape="an e-mail address such as name@example.org", blank=False,
                                       min_length=6, max_length=254, pattern=_EMAIL),
     # 0 would publish every count as 0.
@@ -656,7 +682,7 @@ def check_params(
         raise RuntimeError(f"params keys without a rule in cldstats.params.RULES: {', '.join(unruled)}")
     for key, rule in RULES.items():
         if key not in leaves:
-            continue  # a rule announced ahead of its key
+            continue  # a rule for a key being added on another branch
         source = sources.get(key)
         where = f"params file {source}: " if source is not None else ""
         try:
@@ -740,15 +766,18 @@ def load_params(
             section[key] = section[key].isoformat()
     _check_types(params, defaults)
     parse_month(params["month"])
-    params["cutoff"] = (
-        _as_date_string(params["cutoff"], "cutoff") if params["cutoff"] else default_cutoff(params["month"]).isoformat()
-    )
+    # A derived date comes from no file: an error that uses it as a bound names none for it.
+    if params["cutoff"]:
+        params["cutoff"] = _as_date_string(params["cutoff"], "cutoff")
+    else:
+        params["cutoff"] = default_cutoff(params["month"]).isoformat()
+        sources.pop("cutoff", None)
     params["collection_start"] = _as_date_string(params["collection_start"], "collection_start")
     publication = params["publication"]
-    publication["date"] = (
-        _as_date_string(publication["date"], "publication.date")
-        if publication["date"]
-        else (dt.date.fromisoformat(params["cutoff"]) + dt.timedelta(days=14)).isoformat()
-    )
+    if publication["date"]:
+        publication["date"] = _as_date_string(publication["date"], "publication.date")
+    else:
+        publication["date"] = (dt.date.fromisoformat(params["cutoff"]) + dt.timedelta(days=14)).isoformat()
+        sources.pop("publication.date", None)
     check_params(params, today=today, sources=sources)
     return params

@@ -161,7 +161,7 @@ def test_every_key_of_the_defaults_has_a_rule():
     from cldstats.params import RULES
 
     keys = _leaf_keys(yaml.safe_load((PARAMS / "defaults.yaml").read_text(encoding="utf-8")))
-    assert len(keys) >= 15  # the walk found the nested keys too
+    assert len(keys) >= 17  # the walk found the nested keys too
     assert [key for key in keys if key not in RULES] == [], "give each new params key a rule in params.RULES"
 
 
@@ -233,6 +233,18 @@ NONSENSE = [
     ('collection_start: "2023-04-15"\n', "'collection_start' must be the first day of a month, got '2023-04-15'"),
     ("quality:\n  records_listed_per_check: -1\n",
      "'quality.records_listed_per_check' must be a whole number of at least 0, got -1"),
+    ('publication:\n  next_update: "next month"\n',
+     "'publication.next_update' must be blank, 'to be announced' or a date 'YYYY-MM-DD', got 'next month'"),
+    ('publication:\n  next_update: "2024-06-14"\n',
+     "'publication.next_update' must be after publication.date (2024-06-14), got '2024-06-14'"),
+    ('publication:\n  next_update: "2025-07-01"\n',
+     "'publication.next_update' must be within 12 months of publication.date (2024-06-14)"),
+    ("pseudonymisation:\n  placeholder_nhs_numbers: [0000000000]\n",  # YAML reads it as the number 0
+     "'pseudonymisation.placeholder_nhs_numbers' item 1 must be a quoted 10-digit NHS number, got 0"),
+    ('pseudonymisation:\n  placeholder_nhs_numbers: ["4010232137", "40102321"]\n',
+     "'pseudonymisation.placeholder_nhs_numbers' item 2 must be a quoted 10-digit NHS number, got '40102321'"),
+    ('pseudonymisation:\n  placeholder_nhs_numbers: ["4010232137", "4010232137"]\n',
+     "'pseudonymisation.placeholder_nhs_numbers' lists '4010232137' twice"),
 ]
 
 
@@ -262,6 +274,9 @@ def test_values_that_make_no_sense_are_one_line_naming_the_key_and_file(tmp_path
         'override:\n  reason: "agreed with the head of profession"\n',
         "quality:\n  records_listed_per_check: 0\n",
         'publication:\n  contact_email: "asc.statistics@dhsc.gov.uk"\n',
+        'publication:\n  next_update: "To be announced"\n',
+        'publication:\n  next_update: "2024-06-15"\n',
+        'pseudonymisation:\n  placeholder_nhs_numbers: ["4010232137", "100 000 0060"]\n',
     ],
 )
 def test_values_at_the_edges_of_their_rules_are_accepted(tmp_path, text):

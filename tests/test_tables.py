@@ -524,9 +524,10 @@ def test_next_update_is_derived_from_the_next_release_params(tmp_path):
     assert tables.next_update(_params(), params_dir) == dt.date(2024, 9, 14)
     # Months of one quarter are one release: 2024-01's next update is the next quarter's too.
     assert tables.next_update(_params("2024-01"), params_dir) == dt.date(2024, 9, 14)
-    # A month file's own publication date is the next release's date.
-    (params_dir / "2024-04.yaml").write_text('month: "2024-04"\npublication:\n  date: "2024-07-11"\n',
-                                             encoding="utf-8")
+    # A month file's own publication date is the next release's date (on or after its own cut-off:
+    # params refuse a release published before the last submission it considers).
+    (params_dir / "2024-04.yaml").write_text(
+        'month: "2024-04"\ncutoff: "2024-06-30"\npublication:\n  date: "2024-07-11"\n', encoding="utf-8")
     assert tables.next_update(_params(), params_dir) == dt.date(2024, 7, 11)
 
 
