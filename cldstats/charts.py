@@ -7,6 +7,17 @@
 * ``<name>.txt``: the alt text, plain text, generated from the numbers charted;
 * ``charts.json``: an index of every chart (name, title, alt text, longer description, files).
 
+Alt text and long description (WCAG 2.2 AA, Analysis Function guidance on charts):
+
+* the **alt text** is one or two sentences, at most :data:`ALT_TEXT_MAX` characters: what the chart
+  shows (its type, measure, place and period) and its main finding, in published numbers;
+* the **long description** (``Chart.description``, the report's "Chart description and data") gives
+  the detail once: every series' numbers, gaps and the chart's notes. It never repeats the alt text,
+  which a screen reader has already read out by then;
+* the SVG is ``role="img"`` named by its ``<title>`` (the alt text, as the report's ``<img alt>``)
+  and described by its ``<desc>`` (the long description). Its drawn text is glyph paths, so title
+  and desc are all a screen reader can read in the file on its own.
+
 The charts:
 
 ==========================  =====================================================================
@@ -31,6 +42,10 @@ Rules every chart keeps (METHODOLOGY.md section 7, Government Analysis Function 
 * The Analysis Function categorical palette in its order, direct labels instead of legends, no
   unneeded gridlines, a sans-serif font (Arial if installed, else DejaVu Sans), text 9 pt or more,
   titles that state the main finding.
+* Contrast: every text is near-black or dark grey (4.5:1 or more on white at any size); palette
+  colours are kept for lines, bars and dots (graphics need 3:1, which every colour used meets) and
+  never used for text: turquoise and orange text would be 3.2:1 and 3.0:1. A direct label is dark
+  text beside a key in its series' colour.
 * Deterministic files: the same frames give byte-identical PNG and SVG (Agg, fixed ``svg.hashsalt``,
   no dates or software versions that vary between runs in the metadata).
 """
@@ -52,6 +67,8 @@ import numpy as np
 import pandas as pd
 from matplotlib import font_manager, style
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.offsetbox import AnnotationBbox, DrawingArea
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from cldstats import __version__, reference
@@ -67,7 +84,10 @@ __all__ = [
 # Government Analysis Function categorical palette, in the order it must be used.
 AF_PALETTE = ("#12436D", "#28A197", "#801650", "#F46A25", "#3D3D3D", "#A285D1")
 REFERENCE_GREY = "#3D3D3D"
+TEXT_COLOUR = "#0B0C0C"  # GOV.UK text colour: 19:1 on white
 TEXT_GREY = "#505050"  # footnotes: 7:1 contrast on white, still visibly secondary to the data
+ALT_TEXT_MAX = 250  # characters: alt text is one or two sentences; the detail is in the description
+KEY_WIDTH_PT = 14.0  # the line sample beside a direct label
 
 CHART_NAMES = (
     "england_trend_by_setting",
@@ -102,6 +122,10 @@ SMALL_FONT_PT = 9  # the floor for any text on a chart
 TITLE_WRAP = 68  # characters of 12 pt bold in 8 in
 NOTE_WRAP = 105  # characters of 9 pt in 8 in
 SOURCE_NOTE = "Source: Adult Social Care Client Level Data (CLD), official statistics in development."
+# Notes drawn under a chart and repeated in its long description: the description carries all the
+# chart says, for a reader who cannot see it.
+TREND_NOTE = "Counts rounded to the nearest 5; suppressed months ([c]) are gaps in the line."
+RATES_NOTE = "Rates from unrounded counts, rounded to a whole number."
 
 
 @dataclass(frozen=True)
@@ -115,11 +139,13 @@ class Chart:
     title : str
         The title drawn on the chart: a statement of the main finding.
     alt_text : str
-        Alt text built from the published numbers; also written to ``<name>.txt``.
+        One or two sentences built from the published numbers: what the chart shows and its main
+        finding, at most :data:`ALT_TEXT_MAX` characters; also written to ``<name>.txt``.
     png, svg : pathlib.Path
         The image files.
     description : str
-        A longer text description (every series' numbers), for the report's "about this chart".
+        The long description for the report's "Chart description and data": every series'
+        numbers, gaps and notes. Read after the alt text, so it never repeats it.
     """
 
     name: str
@@ -270,15 +296,16 @@ def _style() -> dict[str, object]:
         "axes.titleweight": "bold",
         "axes.titlelocation": "left",
         "axes.labelsize": BASE_FONT_PT,
-        "axes.labelcolor": "#0B0C0C",
+        "axes.labelcolor": TEXT_COLOUR,
         "axes.edgecolor": "#6F777B",
         "axes.spines.top": False,
         "axes.spines.right": False,
         "axes.prop_cycle": matplotlib.cycler(color=list(AF_PALETTE)),
         "xtick.labelsize": SMALL_FONT_PT + 1,
         "ytick.labelsize": SMALL_FONT_PT + 1,
-        "xtick.color": "#0B0C0C",
-        "ytick.color": "#0B0C0C",
+        "xtick.color": TEXT_COLOUR,
+        "ytick.color": TEXT_COLOUR,
+        "text.color": TEXT_COLOUR,
         "legend.frameon": False,
         "grid.color": "#D9D9D9",
         "grid.linewidth": 0.6,
@@ -317,28 +344,51 @@ def _thousands(ax_axis) -> None:
     ax_axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
 
 
-def _save(fig: Figure, out_dir: Path, name: str, title: str, alt_text: str) -> tuple[Path, Path]:
-    """Write ``<name>.png`` and ``<name>.svg`` deterministically; return their paths."""
+def _save_chart(fig: Figure, out_dir: Path, name: str, title: str, alt_text: str, description: str) -> Chart:
+    """Write ``<name>.png`` and ``<name>.svg`` deterministically and return the :class:`Chart`."""
+    if len(alt_text) > ALT_TEXT_MAX:  # pragma: no cover - _alt_text keeps within it
+        raise ValueError(f"alt text of {name} is {len(alt_text)} characters, over {ALT_TEXT_MAX}")
     png, svg = out_dir / f"{name}.png", out_dir / f"{name}.svg"
     fig.savefig(png, format="png", dpi=PNG_DPI, facecolor="white",
                 metadata={"Software": None, "Title": title})
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", facecolor="white",
-                metadata={"Date": None, "Creator": f"cldstats {__version__}", "Title": title})
-    svg.write_text(_svg_with_alt_text(buffer.getvalue(), title, alt_text), encoding="utf-8")
-    return png, svg
+                # No "Title": matplotlib would write it as a second <title>, after the one that names the image.
+                metadata={"Date": None, "Creator": f"cldstats {__version__}"})
+    svg.write_text(_svg_with_alt_text(buffer.getvalue(), name, alt_text, description), encoding="utf-8")
+    return Chart(name, title, alt_text, png, svg, description)
 
 
-def _svg_with_alt_text(document: str, title: str, alt_text: str) -> str:
-    """Give the SVG root ``role="img"`` with ``<title>`` and ``<desc>``: read out when inlined in HTML."""
+def _svg_with_alt_text(document: str, name: str, alt_text: str, description: str) -> str:
+    """Give the SVG root ``role="img"``, named by ``<title>`` (the alt text) and described by ``<desc>``.
+
+    The name is the alt text, as the report's ``<img alt>``, so a screen reader says the same of
+    the chart in the report and in the file; the long description is offered after it
+    (``aria-describedby``), not joined to the name. Ids carry the chart name: several SVGs can be
+    inlined in one page.
+    """
     head = re.search(r"<svg\b[^>]*>", document)
     if head is None:  # pragma: no cover - matplotlib always writes one
         return document
     opening = head.group(0)
     if "role=" not in opening:
-        opening = opening[:-1] + ' role="img" aria-labelledby="chart-title chart-desc">'
-    extra = f'\n <title id="chart-title">{escape(title)}</title>\n <desc id="chart-desc">{escape(alt_text)}</desc>'
+        opening = opening[:-1] + f' role="img" aria-labelledby="{name}-title" aria-describedby="{name}-desc">'
+    extra = (f'\n <title id="{name}-title">{escape(alt_text)}</title>'
+             f'\n <desc id="{name}-desc">{escape(description)}</desc>')
     return document[: head.start()] + opening + extra + document[head.end():]
+
+
+def _alt_text(what: str, *findings: str) -> str:
+    """Alt text: the sentence saying what the chart shows, then the first of ``findings`` that fits.
+
+    ``findings`` are versions of the main-finding sentence, fullest first (say, with and without the
+    names of the areas at either end); the first that keeps the alt text within
+    :data:`ALT_TEXT_MAX` characters is used, else none: the long description has the detail.
+    """
+    for finding in findings:
+        if finding and len(what) + 1 + len(finding) <= ALT_TEXT_MAX:
+            return f"{what} {finding}"
+    return what
 
 
 def _spread(positions: np.ndarray, gap: float) -> np.ndarray:
@@ -359,15 +409,25 @@ def _spread(positions: np.ndarray, gap: float) -> np.ndarray:
 
 
 def _direct_labels(fig: Figure, ax, x: float, ys: Sequence[float], texts: Sequence[str],
-                   colors: Sequence[str], gap_pt: float) -> None:
-    """Labels to the right of each line's last point, spread so they never overlap."""
+                   colors: Sequence[str], linewidths: Sequence[float], gap_pt: float) -> None:
+    """Labels to the right of each line's last point, spread so they never overlap.
+
+    Each label is dark text after a short sample of its line (colour and width): the colour
+    identifies the series, and the text keeps 4.5:1 whatever the series' colour.
+    """
     fig.draw_without_rendering()  # run the layout first: the axes' final size sets the spacing
     y_px = ax.transData.transform(np.column_stack([np.full(len(ys), x), ys]))[:, 1]
     gap_px = gap_pt * fig.dpi / 72
     placed = _spread(y_px, gap_px)
-    for y, y_new, text, color in zip(ys, placed - y_px, texts, colors, strict=True):
-        ax.annotate(text, xy=(x, y), xytext=(8, y_new * 72 / fig.dpi), textcoords="offset points",
-                    va="center", ha="left", color=color, fontsize=BASE_FONT_PT, fontweight="bold",
+    for y, y_new, text, color, width in zip(ys, placed - y_px, texts, colors, linewidths, strict=True):
+        offset_pt = y_new * 72 / fig.dpi
+        key = DrawingArea(KEY_WIDTH_PT, 2 * width)  # points
+        key.add_artist(Line2D([0, KEY_WIDTH_PT], [width, width], color=color, linewidth=width,
+                              solid_capstyle="butt"))
+        ax.add_artist(AnnotationBbox(key, (x, y), xybox=(6 + KEY_WIDTH_PT / 2, offset_pt), xycoords="data",
+                                     boxcoords="offset points", frameon=False, pad=0, annotation_clip=False))
+        ax.annotate(text, xy=(x, y), xytext=(10 + KEY_WIDTH_PT, offset_pt), textcoords="offset points",
+                    va="center", ha="left", color=TEXT_COLOUR, fontsize=BASE_FONT_PT, fontweight="bold",
                     annotation_clip=False)
 
 
@@ -394,8 +454,29 @@ def _trend_sentence(label: str, periods: Sequence[str], values: pd.Series, unit:
     return sentence + "."
 
 
-def _change_verb(first: float, last: float) -> str:
-    return "rose" if last > first else "fell" if last < first else "was unchanged"
+def _change(first: float, last: float) -> str:
+    """``rose from 13,520 to 13,825``, ``fell from ...`` or ``stayed at 13,520``."""
+    if first == last:
+        return f"stayed at {_fmt(first)}"
+    return f"{'rose' if last > first else 'fell'} from {_fmt(first)} to {_fmt(last)}"
+
+
+def _sentence(text: str) -> str:
+    """``text`` with a capital first letter (names such as ``community`` start a sentence)."""
+    return text[:1].upper() + text[1:]
+
+
+def _listing(items: Sequence[str]) -> str:
+    """``a, b and c``."""
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _who(table: pd.DataFrame, column: str, value: float, plural: str) -> str:
+    """The ``area`` whose ``column`` is ``value``, or ``"3 councils"`` when several share it:
+    whole-number rates tie often, and naming one of them would say it stands alone."""
+    names = table.loc[table[column] == value, "area"]
+    return names.iloc[0] if len(names) == 1 else f"{len(names)} {plural}"
 
 
 def _label_room(n_periods: int, share: float) -> float:
@@ -434,49 +515,62 @@ def _england_trend_by_setting(lts: pd.DataFrame, out_dir: Path, rounding_base: i
 
     total = values["All"].dropna() if "All" in values else pd.Series(dtype=float)
     if len(total) >= 2:
-        verb = _change_verb(total.iloc[0], total.iloc[-1])
-        title = (f"The number of people receiving long-term support in England {verb}"
-                 f" from {_fmt(total.iloc[0])} to {_fmt(total.iloc[-1])} between {first} and {last}")
+        title = (f"The number of people receiving long-term support in England {_change(total.iloc[0], total.iloc[-1])}"
+                 f" between {first} and {last}")
     else:
         title = f"People receiving long-term support in England by support setting, {first} to {last}"
 
     fig, ax = _new_figure()
     x = np.arange(len(periods))
-    ends, labels, colors = [], [], []
+    ends, labels, colors, widths = [], [], [], []
     for setting, color in zip(values.columns, AF_PALETTE, strict=False):
         series = values[setting]
+        width = 2.4 if setting == "All" else 1.8
         # NaN breaks the line: a suppressed month is a gap, never a drop to zero. Markers keep a
         # month between two gaps visible.
-        ax.plot(x, series.to_numpy(), color=color, linewidth=2.4 if setting == "All" else 1.8,
-                marker="o", markersize=3.5, solid_capstyle="round")
+        ax.plot(x, series.to_numpy(), color=color, linewidth=width, marker="o", markersize=3.5,
+                solid_capstyle="round")
         known = series.dropna()
         if not known.empty:
             ends.append((known.index[-1], known.iloc[-1]))
             labels.append(f"{SETTING_LABELS.get(setting, setting)}: {_fmt(known.iloc[-1])}")
             colors.append(color)
+            widths.append(width)
     ax.set_ylim(bottom=0, top=max(1.0, np.nanmax(values.to_numpy(dtype=float), initial=0)) * 1.08)
     ax.set_xlim(-0.3, len(periods) - 1 + _label_room(len(periods), 0.19))  # room for the direct labels
     _monthly_axes(ax, periods, "People at the month end")
     _title(fig, title)
     notes = _councils_note(rows["councils_included"])
-    _footnote(fig, "Counts rounded to the nearest 5; suppressed months ([c]) are gaps in the line.", notes)
+    _footnote(fig, TREND_NOTE, notes)
     # Labels at each series' last published month, nudged apart where lines are close.
     if ends:
-        _direct_labels(fig, ax, len(periods) - 1, [y for _, y in ends], labels, colors, gap_pt=BASE_FONT_PT * 1.35)
+        _direct_labels(fig, ax, len(periods) - 1, [y for _, y in ends], labels, colors, widths,
+                       gap_pt=BASE_FONT_PT * 1.35)
 
-    sentences = [_trend_sentence(SETTING_LABELS.get(s, s), periods, values[s]) for s in values.columns]
-    alt_text = " ".join(
-        [f"Line chart: people receiving long-term support in England at each month end, {first} to {last}, "
-         "one line for all settings and one for each support setting."]
-        + sentences + ([notes] if notes else [])
+    findings = []
+    if len(total) >= 2:
+        findings.append(f"all settings {_change(total.iloc[0], total.iloc[-1])}")
+    latest = values.drop(columns="All", errors="ignore").iloc[-1].dropna()
+    if len(latest) and (latest == latest.max()).sum() == 1:
+        largest = SETTING_LABELS.get(latest.idxmax(), latest.idxmax()).lower()
+        findings.append(f"{largest} was the largest setting, at {_fmt(latest.max())} in {last}")
+    alt_text = _alt_text(
+        f"Line chart of people receiving long-term support in England at each month end from {first} to {last}, "
+        "by support setting.",
+        *([_sentence("; ".join(findings)) + "."] if len(findings) == 2 else []),
+        *(_sentence(f) + "." for f in findings),
     )
-    description = alt_text + " Monthly figures: " + "; ".join(
-        f"{SETTING_LABELS.get(s, s)}: " + ", ".join(
-            f"{_month(p)} {_cell(v, c)}" for p, v, c in zip(periods, values[s], cells[s], strict=True))
-        for s in values.columns
-    ) + "."
-    png, svg = _save(fig, out_dir, name, title, alt_text)
-    return Chart(name, title, alt_text, png, svg, description)
+    description = " ".join(
+        ["One line for all settings and one for each support setting."]
+        + [_trend_sentence(SETTING_LABELS.get(s, s), periods, values[s]) for s in values.columns]
+        + ["Monthly figures: " + "; ".join(
+            f"{SETTING_LABELS.get(s, s)}: " + ", ".join(
+                f"{_month(p)} {_cell(v, c)}" for p, v, c in zip(periods, values[s], cells[s], strict=True))
+            for s in values.columns) + ".",
+           TREND_NOTE]
+        + ([notes] if notes else [])
+    )
+    return _save_chart(fig, out_dir, name, title, alt_text, description)
 
 
 def _latest_rates(rates: pd.DataFrame, area_level: str) -> tuple[str, pd.DataFrame, float]:
@@ -535,7 +629,7 @@ def _rate_by_region(rates: pd.DataFrame, out_dir: Path) -> Chart:
         text = _fmt(rate) if pd.notna(rate) else f"{cell} not published"
         # White box: the England line passes behind a label that sits on it, never through it.
         ax.text((rate if pd.notna(rate) else 0) + xmax * 0.01, yi, text, va="center", ha="left",
-                fontsize=SMALL_FONT_PT + 1, color="#0B0C0C", zorder=4,
+                fontsize=SMALL_FONT_PT + 1, color=TEXT_COLOUR, zorder=4,
                 bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0})
     ax.set_yticks(y, table["area"].to_list())
     ax.tick_params(axis="y", length=0)
@@ -551,26 +645,30 @@ def _rate_by_region(rates: pd.DataFrame, out_dir: Path) -> Chart:
     _title(fig, title)
     partial = table[table["councils"].str.extract(r"^(\d+) of (\d+)$").astype(float).pipe(lambda p: p[0] < p[1])]
     partial_note = "; ".join(f"{r.area} includes {r.councils} councils" for r in partial.itertuples())
-    _footnote(fig, "Rates from unrounded counts, rounded to a whole number.",
-              (partial_note + ".") if partial_note else "")
+    _footnote(fig, RATES_NOTE, (partial_note + ".") if partial_note else "")
 
-    listed = "; ".join(f"{r.area} {_cell(r.rate, r.cell)}" for r in table.itertuples())
-    alt = [f"Bar chart: adults receiving long-term support per 100,000 adults in each region of England at {day}, "
-           "highest first."]
+    england = f"England {_fmt(england_rate)}" if pd.notna(england_rate) else ""
+    findings = []
     if len(known):
-        top, bottom = known.iloc[0], known.iloc[-1]
-        alt.append(f"Highest {top['area']} at {_fmt(top['rate'])}, lowest {bottom['area']} at {_fmt(bottom['rate'])}.")
-    if pd.notna(england_rate):
-        alt.append(f"England: {_fmt(england_rate)}.")
+        low, high = known["rate"].min(), known["rate"].max()
+        ends = (f"Highest {_who(known, 'rate', high, 'regions')} at {_fmt(high)}, "
+                f"lowest {_who(known, 'rate', low, 'regions')} at {_fmt(low)}")
+        findings = [f"{ends}; {england}." if england else f"{ends}.",
+                    f"Rates ranged from {_fmt(low)} to {_fmt(high)}" + (f"; {england}." if england else ".")]
+    alt_text = _alt_text(
+        f"Bar chart of adults receiving long-term support per 100,000 adults in each region of England at {day}.",
+        *findings)
+    description = ["Regions from highest to lowest rate: "
+                   + "; ".join(f"{r.area} {_cell(r.rate, r.cell)}" for r in table.itertuples()) + "."]
+    if england:
+        description.append(f"The dashed line is the rate for England, {_fmt(england_rate)}.")
     gaps = table[table["rate"].isna()]
     if len(gaps):
-        alt.append("Not published: " + ", ".join(f"{r.area} ({r.cell})" for r in gaps.itertuples()) + ".")
+        description.append("Not published: " + ", ".join(f"{r.area} ({r.cell})" for r in gaps.itertuples()) + ".")
+    description.append(RATES_NOTE)
     if partial_note:
-        alt.append(partial_note[0].upper() + partial_note[1:] + "; councils with no data are not included.")
-    alt_text = " ".join(alt)
-    description = alt_text + f" All regions: {listed}."
-    png, svg = _save(fig, out_dir, name, title, alt_text)
-    return Chart(name, title, alt_text, png, svg, description)
+        description.append(_sentence(partial_note) + "; councils with no data are not included.")
+    return _save_chart(fig, out_dir, name, title, alt_text, " ".join(description))
 
 
 def _council_rates_ranked(rates: pd.DataFrame, out_dir: Path, highlight: Sequence[str]) -> Chart:
@@ -588,9 +686,7 @@ def _council_rates_ranked(rates: pd.DataFrame, out_dir: Path, highlight: Sequenc
     n = len(ranked)
 
     def who(rate: float) -> str:
-        # Ties are common with whole-number rates: name one council only when it is alone.
-        names = ranked.loc[ranked["rate"] == rate, "area"]
-        return names.iloc[0] if len(names) == 1 else f"{len(names)} councils"
+        return _who(ranked, "rate", rate, "councils")
 
     if n:
         low, high = ranked["rate"].iloc[0], ranked["rate"].iloc[-1]
@@ -610,8 +706,9 @@ def _council_rates_ranked(rates: pd.DataFrame, out_dir: Path, highlight: Sequenc
         ax.scatter(x[is_highlight.to_numpy()], ranked.loc[is_highlight, "rate"], s=40, color=AF_PALETTE[3],
                    linewidths=0, zorder=4)
         for xi, r in zip(x[is_highlight.to_numpy()], ranked[is_highlight].itertuples(), strict=True):
+            # Dark text: the orange dot marks the council, orange text would be 3.0:1 on white.
             ax.annotate(f"{r.area}: {_fmt(r.rate)}", (xi, r.rate), xytext=(0, -16), textcoords="offset points",
-                        ha="center", fontsize=SMALL_FONT_PT, color=AF_PALETTE[3], fontweight="bold")
+                        ha="center", fontsize=SMALL_FONT_PT, color=TEXT_COLOUR, fontweight="bold")
     top = max(1.0, np.nanmax(np.append(ranked["rate"].to_numpy(dtype=float), england_rate)))
     ax.set_ylim(0, top * 1.22)
     ax.set_xlim(0, max(n, 1) + 1 + max(n, 10) * 0.12)  # right-hand room for the England label
@@ -627,7 +724,7 @@ def _council_rates_ranked(rates: pd.DataFrame, out_dir: Path, highlight: Sequenc
                  (n, high, f"Highest: {who(high)}, {_fmt(high)}", (-8, 14), "right")]
         for xi, yi, text, offset, ha in marks:
             ax.annotate(text, (xi, yi), xytext=offset, textcoords="offset points", ha=ha, va="center",
-                        fontsize=SMALL_FONT_PT + 1, color="#0B0C0C",
+                        fontsize=SMALL_FONT_PT + 1, color=TEXT_COLOUR,
                         arrowprops={"arrowstyle": "-", "color": TEXT_GREY, "linewidth": 0.8, "shrinkA": 0,
                                     "shrinkB": 3})
     ax.set_xticks([])
@@ -645,24 +742,29 @@ def _council_rates_ranked(rates: pd.DataFrame, out_dir: Path, highlight: Sequenc
         gap_note = "Not shown: " + ", ".join(f"{r.area} ({r.cell})" for r in gaps.itertuples()) + "."
     else:
         gap_note = f"Not shown: {len(gaps)} councils with no published rate ([c] or [x])."
-    _footnote(fig, "Each dot is one council. Rates from unrounded counts, rounded to a whole number.", gap_note)
+    _footnote(fig, f"Each dot is one council. {RATES_NOTE}", gap_note)
 
-    alt = [f"Dot plot: adults receiving long-term support per 100,000 adults in each of {n} councils at {day}, "
-           "ranked from lowest to highest."]
+    findings, description = [], [f"Each dot is one council. {RATES_NOTE}"]
     if n:
-        alt.append(f"Lowest {who(low)} at {_fmt(low)}, median {_fmt(median)}, highest {who(high)} at {_fmt(high)}.")
+        ends = f"Lowest {who(low)} at {_fmt(low)}, median {_fmt(median)}, highest {who(high)} at {_fmt(high)}"
+        spread = f"Rates ranged from {_fmt(low)} to {_fmt(high)}, median {_fmt(median)}"
+        england = f"; England {_fmt(england_rate)}" if pd.notna(england_rate) else ""
+        findings = [f"{ends}{england}.", f"{spread}{england}."]
     if pd.notna(england_rate):
         above = int((ranked["rate"] > england_rate).sum())
         below = int((ranked["rate"] < england_rate).sum())
-        alt.append(f"England: {_fmt(england_rate)}; {above} councils above it and {below} below.")
+        description.append(f"The dashed line is the rate for England, {_fmt(england_rate)}: {above} councils "
+                           f"are above it and {below} below.")
+    alt_text = _alt_text(
+        f"Dot plot of adults receiving long-term support per 100,000 adults in each of {n} councils at {day}, "
+        "ranked from lowest to highest.", *findings)
+    if n:
+        description.append("Councils from lowest to highest rate: "
+                           + "; ".join(f"{r.area} {_fmt(r.rate)}" for r in ranked.itertuples()) + ".")
     if len(gaps):
-        alt.append(f"{len(gaps)} council{'s' if len(gaps) > 1 else ''} not shown, no published rate: "
-                   + ", ".join(f"{r.area} ({r.cell})" for r in gaps.itertuples()) + ".")
-    alt_text = " ".join(alt)
-    description = alt_text + " Councils from lowest to highest: " + "; ".join(
-        f"{r.area} {_fmt(r.rate)}" for r in ranked.itertuples()) + "."
-    png, svg = _save(fig, out_dir, name, title, alt_text)
-    return Chart(name, title, alt_text, png, svg, description)
+        description.append(f"{len(gaps)} council{'s' if len(gaps) > 1 else ''} not shown, no published rate: "
+                           + ", ".join(f"{r.area} ({r.cell})" for r in gaps.itertuples()) + ".")
+    return _save_chart(fig, out_dir, name, title, alt_text, " ".join(description))
 
 
 def _profile_table(lts: pd.DataFrame, date: str, breakdown: str, order: Sequence[str], settings: Sequence[str],
@@ -687,7 +789,7 @@ def _bars_with_labels(ax, labels: Sequence[str], numbers: pd.Series, cells: pd.S
     for yi, number, cell in zip(y, numbers, cells, strict=True):
         # Symbols are written where a bar would be, so a gap never reads as a zero.
         ax.text((number if pd.notna(number) else 0) + xmax * 0.02, yi, _cell(number, cell), va="center",
-                ha="left", fontsize=fontsize, color="#0B0C0C")
+                ha="left", fontsize=fontsize, color=TEXT_COLOUR)
     ax.set_yticks(y, list(labels))
     ax.tick_params(axis="y", length=0)
     ax.set_xlim(0, xmax * 1.35)
@@ -715,34 +817,41 @@ def _age_profile(lts: pd.DataFrame, out_dir: Path, rounding_base: int | None) ->
     for ax, setting, color in zip(axes, PROFILE_SETTINGS, AF_PALETTE, strict=False):
         xmax = max(1.0, np.nanmax(numbers[setting].to_numpy(dtype=float), initial=0))
         _bars_with_labels(ax, AGE_BANDS, numbers[setting], cells[setting], color, xmax, SMALL_FONT_PT)
-        # The panel heading is the direct label: setting and its published total.
+        # The panel heading is the direct label: setting and its published total (dark text; the
+        # bars carry the colour).
         ax.set_title(f"{SETTING_LABELS.get(setting, setting)}\n{totals[setting]} people",
-                     fontsize=BASE_FONT_PT, fontweight="bold", color=color, loc="left")
+                     fontsize=BASE_FONT_PT, fontweight="bold", color=TEXT_COLOUR, loc="left")
     _title(fig, title)
     notes = _councils_note(rows["councils_included"])
-    _footnote(fig, "Each panel has its own scale. Counts rounded to the nearest 5. "
-                   f"Unknown age (all settings): {unknown['All']}. Prison ({totals['Prison']} people) "
-                   "is not shown.", notes)
+    age_note = ("Each panel has its own scale. Counts rounded to the nearest 5. "
+                f"Unknown age (all settings): {unknown['All']}. Prison ({totals['Prison']} people) is not shown.")
+    _footnote(fig, age_note, notes)
 
-    alt = [f"Bar charts: people receiving long-term support in England at {day} by age band, one panel each for "
-           "all settings, community, residential care and nursing care."]
+    panels = [SETTING_LABELS.get(s, s).lower() for s in PROFILE_SETTINGS]
+    largest = {s: numbers[s].idxmax() for s in PROFILE_SETTINGS if numbers[s].notna().any()}
+    findings = []
+    if "All" in largest:
+        overall = f"The largest age band was {largest['All']}, with {_fmt(numbers['All'].max())} people"
+        other = [SETTING_LABELS.get(s, s).lower() for s, band in largest.items() if band != largest["All"]]
+        # Name the other panels' largest band only when they share one: a list of bands is detail.
+        other_bands = {band for band in largest.values() if band != largest["All"]}
+        if other and len(other_bands) == 1:
+            findings.append(f"{overall}; in {_listing(other)} it was {other_bands.pop()}.")
+        findings.append(f"{overall}.")
+    alt_text = _alt_text(
+        f"Bar charts of people receiving long-term support in England by age band at {day}: {_listing(panels)}.",
+        *findings)
+    description = []
     for setting in PROFILE_SETTINGS:
-        series = numbers[setting].dropna()
-        if series.empty:
-            alt.append(f"{SETTING_LABELS.get(setting, setting)}: all age bands suppressed.")
+        label = SETTING_LABELS.get(setting, setting)
+        if setting not in largest:
+            description.append(f"{label} ({totals[setting]} people): all age bands suppressed.")
             continue
-        alt.append(f"{SETTING_LABELS.get(setting, setting)} ({totals[setting]}): largest band "
-                   f"{series.idxmax()} at {_fmt(series.max())}.")
-    if notes:
-        alt.append(notes)
-    alt_text = " ".join(alt)
-    description = alt_text + " " + " ".join(
-        f"{SETTING_LABELS.get(s, s)}: " + ", ".join(f"{b} {_cell(numbers.loc[b, s], cells.loc[b, s])}"
-                                                   for b in AGE_BANDS) + "."
-        for s in PROFILE_SETTINGS
-    ) + f" Unknown age: {unknown['All']}."
-    png, svg = _save(fig, out_dir, name, title, alt_text)
-    return Chart(name, title, alt_text, png, svg, description)
+        description.append(
+            f"{label} ({totals[setting]} people), largest band {largest[setting]}: " + ", ".join(
+                f"{b} {_cell(numbers.loc[b, setting], cells.loc[b, setting])}" for b in AGE_BANDS) + ".")
+    description += [age_note] + ([notes] if notes else [])
+    return _save_chart(fig, out_dir, name, title, alt_text, " ".join(description))
 
 
 def _ethnicity_profile(lts: pd.DataFrame, out_dir: Path, rounding_base: int | None) -> Chart:
@@ -766,17 +875,24 @@ def _ethnicity_profile(lts: pd.DataFrame, out_dir: Path, rounding_base: int | No
     ax.set_xlim(0, xmax * 1.15)
     _title(fig, title)
     notes = _councils_note(rows["councils_included"])
-    _footnote(fig, f"All support settings: {total} people. Counts rounded to the nearest 5. "
-                   "No data: ethnicity refused, undeclared or not known.", notes)
-    listed = "; ".join(f"{g} {_cell(v, c)}" for g, v, c in zip(ETHNICITY_GROUPS, numbers["All"], cells["All"],
-                                                              strict=True))
-    alt = [f"Bar chart: people receiving long-term support in England at {day} by ethnic group, all settings "
-           f"({total} people). {listed}."]
-    if notes:
-        alt.append(notes)
-    alt_text = " ".join(alt)
-    png, svg = _save(fig, out_dir, name, title, alt_text)
-    return Chart(name, title, alt_text, png, svg, alt_text)
+    ethnicity_note = (f"All support settings: {total} people. Counts rounded to the nearest 5. "
+                      "No data: ethnicity refused, undeclared or not known.")
+    _footnote(fig, ethnicity_note, notes)
+    ranked = known.sort_values(ascending=False, kind="stable")
+    findings = []
+    # "largest" only when one group is: a tie is detail for the description.
+    if len(ranked) == 1 or (len(ranked) > 1 and ranked.iloc[1] < ranked.iloc[0]):
+        largest = f"{ranked.index[0]} was the largest group, with {_fmt(ranked.iloc[0])} people"
+        if len(ranked) > 2 and ranked.iloc[2] < ranked.iloc[1]:
+            findings.append(f"{largest}; the next was {ranked.index[1]}, with {_fmt(ranked.iloc[1])}.")
+        findings.append(f"{largest}.")
+    alt_text = _alt_text(
+        f"Bar chart of people receiving long-term support in England at {day} by ethnic group, all settings.",
+        *findings)
+    description = ["Ethnic groups: " + "; ".join(
+        f"{g} {_cell(v, c)}" for g, v, c in zip(ETHNICITY_GROUPS, numbers["All"], cells["All"], strict=True)) + ".",
+        ethnicity_note] + ([notes] if notes else [])
+    return _save_chart(fig, out_dir, name, title, alt_text, " ".join(description))
 
 
 def _assessments_trend(assessments: pd.DataFrame, out_dir: Path, rounding_base: int | None) -> Chart:
@@ -815,20 +931,29 @@ def _assessments_trend(assessments: pd.DataFrame, out_dir: Path, rounding_base: 
                     xytext=(8, 0), textcoords="offset points", va="center", ha="left", fontsize=BASE_FONT_PT,
                     fontweight="bold", color=AF_PALETTE[0])
     notes = _councils_note(rows["councils_included"])
-    total_note = f"Total of the months: {_cell(year_total, total_cell)}."
-    _footnote(fig, "Counts rounded to the nearest 5; suppressed months ([c]) are gaps in the line.", notes)
-    alt = [f"Line chart: people assessed in England each month, {first} to {last} (adults with no long-term "
-           "support in the year before the assessment).",
-           _trend_sentence("People assessed", periods, values)]
+    _footnote(fig, TREND_NOTE, notes)
+    findings = []
+    if len(known) >= 2:
+        change = (f"The number {_change(known.iloc[0], known.iloc[-1])} between {_month(periods[known.index[0]])} "
+                  f"and {_month(periods[known.index[-1]])}")
+        extremes = known.iloc[[0, -1]]
+        if known.min() < extremes.min() or known.max() > extremes.max():
+            findings.append(f"{change}, ranging from {_fmt(known.min())} to {_fmt(known.max())}.")
+        findings.append(f"{change}.")
+    elif len(known) == 1:
+        findings.append(f"{_fmt(known.iloc[0])} people were assessed in {_month(periods[known.index[0]])}.")
+    alt_text = _alt_text(
+        f"Line chart of people assessed in England each month from {first} to {last}: adults with no long-term "
+        "support in the year before the assessment.", *findings)
+    description = [
+        _trend_sentence("People assessed", periods, values),
+        "Monthly figures: " + ", ".join(
+            f"{_month(p)} {_cell(v, c)}" for p, v, c in zip(periods, values, cells, strict=True)) + ".",
+    ]
     if total_cell:
-        alt.append(total_note)
-    if notes:
-        alt.append(notes)
-    alt_text = " ".join(alt)
-    description = alt_text + " Monthly figures: " + ", ".join(
-        f"{_month(p)} {_cell(v, c)}" for p, v, c in zip(periods, values, cells, strict=True)) + "."
-    png, svg = _save(fig, out_dir, name, title, alt_text)
-    return Chart(name, title, alt_text, png, svg, description)
+        description.append(f"Total of the months: {_cell(year_total, total_cell)}.")
+    description += [TREND_NOTE] + ([notes] if notes else [])
+    return _save_chart(fig, out_dir, name, title, alt_text, " ".join(description))
 
 
 # --------------------------------------------------------------------------------------------- #

@@ -10,11 +10,14 @@ traceback unless ``--debug`` is given (then the traceback comes first, the line 
 failure                                  exit code  the line
 =======================================  =========  ==================================================
 bad option or argument                   2          argparse's message and ``(see cldstats … --help)``
-bad input, bad params (CldstatsError)    2          the error's own reason (it names the file/option)
+bad input, bad params (CldstatsError)    2          the error's own reason (it names the file/option;
+                                                    for a params value, the key and the file)
 publication gate stop (GateStop)         3          the gate's reason and where the QA outputs are
 another run holds the month's lock       4          (publish) the holder
 interrupted (Ctrl-C)                     130        ``interrupted``
-file system error (OSError)              2          the system's reason and the path, e.g. a full disk
+file system error (OSError)              2          the system's reason and the path being written,
+                                                    e.g. a full disk (also when a library wrapped the
+                                                    OSError, as xlsxwriter does)
 anything else (a bug)                    1          ``internal error: <type> at <file:line> …; run
                                                     again with --debug for the traceback``
 =======================================  =========  ==================================================
@@ -25,14 +28,12 @@ An unexpected error's own message is not printed: it could quote a value read fr
 from __future__ import annotations
 
 import argparse
-import io
-import os
 import sys
 import traceback
 from pathlib import Path
 
 from cldstats import __version__
-from cldstats.errors import CldstatsError
+from cldstats.errors import CldstatsError, os_error_in, path_of
 
 __all__ = ["build_parser", "main"]
 
@@ -142,33 +143,10 @@ def _one_line(message: str) -> str:
     return " ".join(part.strip() for part in str(message).splitlines() if part.strip())
 
 
-def _path_of(exc: OSError) -> str | None:
-    """The file an OSError is about: its own ``filename``, else the file or path being written
-    in the innermost frames (``write()`` on a full disk raises ENOSPC without a file name)."""
-    if exc.filename is not None:
-        path = os.fsdecode(exc.filename) if isinstance(exc.filename, (str, bytes, os.PathLike)) else str(exc.filename)
-        if exc.filename2 is not None:
-            path += f" -> {os.fsdecode(exc.filename2)}"
-        return path
-    frames = []
-    tb = exc.__traceback__
-    while tb is not None:
-        frames.append(tb.tb_frame)
-        tb = tb.tb_next
-    for frame in reversed(frames[-4:]):
-        for value in frame.f_locals.values():
-            name = getattr(value, "name", None)
-            if isinstance(value, io.IOBase) and isinstance(name, str):
-                return name
-            if isinstance(value, os.PathLike):
-                return os.fspath(value)
-    return None
-
-
 def _os_error(exc: OSError) -> str:
     """One line for a file system error: the system's reason and the path."""
     reason = exc.strerror or _one_line(str(exc)) or type(exc).__name__
-    path = _path_of(exc)
+    path = path_of(exc)
     return f"{reason}: {path}" if path else f"{reason} ({type(exc).__name__}, no file named)"
 
 
@@ -202,8 +180,9 @@ def main(argv: list[str] | None = None) -> int:
         return fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         return fail("interrupted", 130)
-    except OSError as exc:
-        return fail(_os_error(exc), 2)
     except Exception as exc:
+        # A file system error, or one a library wrapped in its own exception (xlsxwriter).
+        if (os_error := os_error_in(exc)) is not None:
+            return fail(_os_error(os_error), 2)
         hint = "; the traceback is above" if args.debug else "; run again with --debug for the traceback"
         return fail(_internal_error(exc) + hint, 1)

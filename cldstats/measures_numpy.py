@@ -165,6 +165,11 @@ class SelectedFile:
             return _MIN_DAY
         return int(derive.day_numbers(pd.Timestamp(start)))
 
+    @property
+    def rows_used(self) -> int:
+        """Rows the measures read (no exclusion reason), counted from the mask both measures use."""
+        return int(np.count_nonzero(self._rows.usable))
+
     @functools.cached_property
     def _rows(self) -> _FileRows:
         # Computed on first use and kept with the file: both measures read the same arrays.

@@ -14,8 +14,8 @@ Examples
 >>> key = PseudonymKey(b"secret", "environment")
 >>> key
 PseudonymKey(source='environment')
->>> nhs_number_valid(pd.Series(["943 476 5919", "9434765918", None])).tolist()
-[True, False, False]
+>>> nhs_number_valid(pd.Series(["943 476 5919", "9434765918", "0000000000", None])).tolist()
+[True, False, False, False]
 >>> ids = keyed_hash(pd.Series(["a", "b", "a", None]), key, prefix="LA:E06000001:")
 >>> ids[0] == ids[2], ids[0] != ids[1], ids.isna().tolist()[3], len(ids[0])
 (True, True, True, 32)
@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +48,7 @@ __all__ = [
     "load_key",
     "normalise_nhs_number",
     "nhs_number_valid",
+    "shared_nhs_number_rows",
 ]
 
 KEY_ENV_VAR = "CLDSTATS_PSEUDO_KEY"
@@ -60,7 +63,8 @@ PERSON_ID_SOURCES = ("NHS number", "NHS number via LA ID", "LA ID", "ambiguous",
 
 _NO_KEY_MESSAGE = (
     "no pseudonymisation key: set CLDSTATS_PSEUDO_KEY or params pseudonymisation.key_file "
-    "(the data folder has no synthetic.json, so its data is treated as real and needs a secret key)"
+    "(the data folder has no synthetic.json saying \"synthetic\": true, so its data is treated as real and needs "
+    "a secret key)"
 )
 
 
@@ -95,8 +99,8 @@ def load_key(key_file: str | Path | None, synthetic: bool) -> PseudonymKey:
         must exist and hold a non-empty key (surrounding whitespace, e.g. a final newline, is
         stripped).
     synthetic : bool
-        True when the data folder holds ``synthetic.json``; only then may the fixed development key
-        be used.
+        True when the data folder is marked synthetic (:func:`cldstats.ingest.is_synthetic`); only
+        then may the fixed development key be used.
 
     Returns
     -------
@@ -152,8 +156,20 @@ def normalise_nhs_number(values: pd.Series) -> pd.Series:
     )
 
 
-def _nhs_valid_arrow(text: pa.Array) -> np.ndarray:
-    """Check digits of normalised NHS numbers (an Arrow string array) on a digit matrix."""
+def _placeholder_set(placeholders: Iterable[object]) -> pa.Array:
+    """Listed placeholder NHS numbers, normalised as NHS numbers are (whitespace removed)."""
+    normalised = {re.sub(r"\s+", "", str(value)) for value in placeholders}
+    return pa.array(sorted(normalised - {""}), type=pa.string())
+
+
+def _nhs_valid_arrow(text: pa.Array, placeholders: Iterable[object] = ()) -> np.ndarray:
+    """Valid normalised NHS numbers (an Arrow string array), on a digit matrix.
+
+    Valid: 10 digits, a correct check digit, not all ten digits the same and not listed in
+    ``placeholders``. Every number of one repeated digit passes the modulus-11 check (the weighted
+    sum is 54 times the digit, so the check digit is that digit again), and ``0000000000`` or
+    ``9999999999`` is what a system types when the number is not known: all of them are invalid.
+    """
     well_formed = pc.fill_null(pc.match_substring_regex(text, r"^[0-9]{10}$"), False)
     valid = np.zeros(len(text), dtype=bool)
     mask = well_formed.to_numpy(zero_copy_only=False)
@@ -169,21 +185,29 @@ def _nhs_valid_arrow(text: pa.Array) -> np.ndarray:
     weights = np.arange(10, 1, -1, dtype=np.int64)
     check = 11 - (digits[:, :9] @ weights) % 11
     check = np.where(check == 11, 0, check)  # 10 stays 10 and never equals a digit
-    valid[mask] = check == digits[:, 9]
+    one_digit = (digits == digits[:, :1]).all(axis=1)
+    valid[mask] = (check == digits[:, 9]) & ~one_digit
+    listed = _placeholder_set(placeholders)
+    if len(listed):
+        valid &= ~pc.fill_null(pc.is_in(text, value_set=listed), False).to_numpy(zero_copy_only=False)
     return valid
 
 
-def nhs_number_valid(values: pd.Series) -> np.ndarray:
+def nhs_number_valid(values: pd.Series, placeholders: Iterable[object] = ()) -> np.ndarray:
     """Which values are valid NHS numbers: 10 digits with a correct modulus-11 check digit.
 
     Spaces anywhere are ignored (``943 476 5919``). The check digit is ``11 - (sum of the first nine
     digits weighted 10 down to 2) mod 11``; a result of 11 means 0, and 10 means the number can never
-    be valid.
+    be valid. Placeholder numbers are invalid although their check digit is right: ten equal digits
+    (``0000000000``, ``1111111111``...) and any number in ``placeholders``.
 
     Parameters
     ----------
     values : pandas.Series
         Any dtype; missing values are invalid.
+    placeholders : iterable of str, optional
+        Further placeholder numbers (params ``pseudonymisation.placeholder_nhs_numbers``); spaces in
+        them are ignored.
 
     Returns
     -------
@@ -193,9 +217,11 @@ def nhs_number_valid(values: pd.Series) -> np.ndarray:
     Examples
     --------
     >>> nhs_number_valid(pd.Series(["9434765919", "943476591", "943476591X", "0000000000"])).tolist()
-    [True, False, False, True]
+    [True, False, False, False]
+    >>> nhs_number_valid(pd.Series(["9434765919", "4010232137"]), placeholders=["401 023 2137"]).tolist()
+    [True, False]
     """
-    return _nhs_valid_arrow(_normalised_nhs_arrow(values))
+    return _nhs_valid_arrow(_normalised_nhs_arrow(values), placeholders)
 
 
 def _keyed_states(secret: bytes, prefix: bytes = b"") -> tuple[object, object]:
@@ -304,10 +330,12 @@ def assign_person_ids(
     la_code: str | pd.Series,
     la_person_id: pd.Series,
     key: PseudonymKey,
+    placeholder_nhs_numbers: Iterable[object] = (),
 ) -> tuple[pd.Series, pd.Categorical]:
     """Person IDs of one file by METHODOLOGY.md section 3, rules 1 to 4.
 
-    1. a valid NHS number: ``hash("NHS:" + number)`` (source ``NHS number``);
+    1. a valid NHS number (:func:`nhs_number_valid`: placeholders are not valid):
+       ``hash("NHS:" + number)`` (source ``NHS number``);
     2. no valid NHS number, but the row's LA person ID appears on rows of the file with exactly one
        distinct valid NHS number: that number's ID (``NHS number via LA ID``); with two or more
        distinct valid NHS numbers the row is ``ambiguous`` and its ID missing;
@@ -324,6 +352,9 @@ def assign_person_ids(
     la_person_id : pandas.Series
         LA Person Unique Identifier as sent; surrounding spaces are ignored, blank is missing.
     key : PseudonymKey
+    placeholder_nhs_numbers : iterable of str, optional
+        Placeholder numbers besides ten equal digits (params
+        ``pseudonymisation.placeholder_nhs_numbers``): invalid, so their rows fall back to rules 2 to 4.
 
     Returns
     -------
@@ -349,6 +380,7 @@ def assign_person_ids(
         _indices(la_encoded),
         la_hashes_per_row,
         key,
+        placeholder_nhs_numbers,
     )
     source = pd.Categorical.from_codes(source_codes, dtype=_SOURCE_DTYPE, validate=False)
     return _string_series(person_id, index=index), source
@@ -372,6 +404,84 @@ def _canonical_keys(values: pa.Array, usable: np.ndarray) -> tuple[np.ndarray, p
     return keys, encoded.dictionary
 
 
+def _valid_nhs_per_row(
+    nhs_distinct: pa.Array, nhs_indices: np.ndarray, placeholders: Iterable[object]
+) -> tuple[np.ndarray, pa.Array]:
+    """Per row, the index of its valid NHS number among the distinct valid numbers (-1: none)."""
+    normalised = _normalised_nhs_arrow_array(nhs_distinct)
+    nhs_keys, nhs_values = _canonical_keys(normalised, _nhs_valid_arrow(normalised, placeholders))
+    return nhs_keys[nhs_indices], nhs_values
+
+
+def _la_ids_per_row(la_distinct: pa.Array, la_indices: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+    """Per row, the index of its LA person ID among the distinct non-blank IDs (-1: none)."""
+    la_usable = pc.fill_null(pc.not_equal(la_distinct, ""), False).to_numpy(zero_copy_only=False)
+    la_keys, la_values = _canonical_keys(la_distinct, la_usable)
+    return la_keys[la_indices], la_values
+
+
+def _distinct_per_key(keys: np.ndarray, n_keys: int, codes: np.ndarray) -> np.ndarray:
+    """For each key 0..n_keys-1, how many distinct non-negative integer ``codes`` its rows carry.
+
+    Sorting the (key, code) pairs finds the distinct ones (``np.unique`` hashes, and was measured
+    20 times slower than this on 80,000 rows).
+    """
+    if not len(keys):
+        return np.zeros(n_keys, dtype=np.int64)
+    n_codes = int(codes.max()) + 1
+    pairs = np.sort(keys.astype(np.int64) * n_codes + codes)
+    distinct = pairs[np.concatenate([[True], pairs[1:] != pairs[:-1]])]
+    return np.bincount(distinct // n_codes, minlength=n_keys)
+
+
+def shared_nhs_number_rows(
+    nhs_distinct: pa.Array,
+    nhs_indices: np.ndarray,
+    la_distinct: pa.Array,
+    la_indices: np.ndarray,
+    birth_dates: np.ndarray,
+    placeholders: Iterable[object] = (),
+) -> tuple[int, np.ndarray]:
+    """Rows whose valid NHS number seems to be shared by several people.
+
+    A number is shared when its rows give two or more birth months (month and year), or two or
+    more LA person IDs and two or more dates of birth. Rule 1 of :func:`assign_person_ids` reads
+    all its rows as one person, so this is reported (an unlisted placeholder, or a typing error).
+
+    Parameters
+    ----------
+    nhs_distinct, nhs_indices
+        Distinct NHS numbers as sent and, per row, the index of its value (-1: missing).
+    la_distinct, la_indices
+        Distinct stripped LA person IDs (blank or null: none) and the per-row index.
+    birth_dates : numpy.ndarray of datetime64
+        Per row, the valid date of birth (NaT when blank or invalid).
+    placeholders : iterable of str, optional
+        As in :func:`nhs_number_valid`.
+
+    Returns
+    -------
+    (numbers, rows)
+        How many NHS numbers are shared, and a boolean mask of the rows carrying one.
+    """
+    nhs_row, nhs_values = _valid_nhs_per_row(nhs_distinct, nhs_indices, placeholders)
+    la_row, _ = _la_ids_per_row(la_distinct, la_indices)
+    birth = np.asarray(birth_dates).astype("datetime64[D]")
+    known = (nhs_row >= 0) & ~np.isnat(birth)
+    n_numbers = len(nhs_values)
+    keys = nhs_row[known]
+    days = birth[known].astype(np.int64)
+    months = birth[known].astype("datetime64[M]").astype(np.int64)
+    birth_months = _distinct_per_key(keys, n_numbers, months - (months.min() if len(months) else 0))
+    birth_days = _distinct_per_key(keys, n_numbers, days - (days.min() if len(days) else 0))
+    with_la = known & (la_row >= 0)
+    la_ids = _distinct_per_key(nhs_row[with_la], n_numbers, la_row[with_la])
+    shared = (birth_months >= 2) | ((la_ids >= 2) & (birth_days >= 2))
+    rows = np.zeros(len(nhs_row), dtype=bool)
+    rows[nhs_row >= 0] = shared[nhs_row[nhs_row >= 0]]
+    return int(shared.sum()), rows
+
+
 def _person_ids(
     nhs_distinct: pa.Array,
     nhs_indices: np.ndarray,
@@ -379,6 +489,7 @@ def _person_ids(
     la_indices: np.ndarray,
     la_hashes_per_row: pa.Array,
     key: PseudonymKey,
+    placeholders: Iterable[object] = (),
 ) -> tuple[pa.Array, np.ndarray]:
     """Rules 1 to 4 of :func:`assign_person_ids` on distinct values.
 
@@ -390,12 +501,8 @@ def _person_ids(
     (positions in :data:`PERSON_ID_SOURCES`).
     """
     n = len(nhs_indices)
-    normalised = _normalised_nhs_arrow_array(nhs_distinct)
-    nhs_keys, nhs_values = _canonical_keys(normalised, _nhs_valid_arrow(normalised))
-    la_usable = pc.fill_null(pc.not_equal(la_distinct, ""), False).to_numpy(zero_copy_only=False)
-    la_keys, la_values = _canonical_keys(la_distinct, la_usable)
-    nhs_row = nhs_keys[nhs_indices]
-    la_row = la_keys[la_indices]
+    nhs_row, nhs_values = _valid_nhs_per_row(nhs_distinct, nhs_indices, placeholders)
+    la_row, la_values = _la_ids_per_row(la_distinct, la_indices)
     valid_nhs = nhs_row >= 0
     has_la_id = la_row >= 0
 

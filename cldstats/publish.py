@@ -6,7 +6,10 @@ The run, in order (DESIGN.md flow; METHODOLOGY.md sections 2 to 7):
 2. on a first run with the default data folder empty, generate the synthetic dataset;
 3. validate the submissions that can matter for the month (submitted after its month end and on or
    before the cut-off), write the ``qa/`` data quality outputs, and select one file per council;
-4. compute the two measures from the selected files, unrounded;
+   ``qa/submissions.csv`` lists every entry of the submissions folder (the others as not validated);
+4. compute the two measures from the selected files, unrounded, and account for every entry and row
+   (:func:`_check_row_accounting`: a file whose rows read are not the rows the measures used plus
+   those excluded, or an entry missing from the table, stops the run before anything is written);
 5. apply the publication-level gate (coverage, England month-on-month change, override);
 6. apply disclosure control, with ``[r]`` against the most recent earlier release of each cell;
 7. check the published tables' consistency with a Great Expectations suite;
@@ -24,6 +27,14 @@ run is stale and taken over), cleans up after any killed earlier run of the mont
 ``reports/.building-<YYYY-MM>-<run id>-<pid>/`` and moves the result into place with two renames.
 Killed at any moment, the previous release stays complete at ``reports/<YYYY-MM>/`` (or, between
 the two renames, at ``reports/.replaced-<YYYY-MM>-<run id>/``, which the next run moves back).
+Interrupted (Ctrl-C, exit code 130), a run first stops its notebook kernel (:func:`cldstats.render.
+run_notebooks`), then removes its build folder (further Ctrl-Cs held) and releases the lock.
+
+**File system errors name their path.** Each stage names the file or folder it writes
+(:func:`cldstats.errors.naming_path`), so a full disk ends with one line such as ``No space left on
+device: reports/.building-…/spreadsheets/long_term_support.xlsx``, even where the writer (pandas,
+xlsxwriter, matplotlib, papermill) raised it without a file name or wrapped it in its own error. A
+run log record that cannot be written stops the run with an OSError naming the log.
 
 **Run log.** Logger ``"cldstats"``: each stage's start and finish (seconds, rows, counts), recovery
 actions and the outcome go to stderr (when ``progress``) and to ``reports/logs/<YYYY-MM>-<run
@@ -34,7 +45,8 @@ unexpected error it records the exception type, not its message (which could quo
 **Manifest.** ``manifest.json`` separates what must match from what may differ. At the top level,
 everything that two runs on the same inputs, params and code must reproduce exactly: ``month``,
 ``reference_date``, ``params``, ``synthetic_data``, ``pseudonymisation_key``, ``inputs`` (file,
-SHA-256, selected), ``versions``, ``git_commit``, ``gate``, ``renderer`` and ``outputs`` (SHA-256 of
+SHA-256 as ingest computed it from the bytes it read, or null with the reason in ``not_hashed``;
+selected), ``versions``, ``git_commit``, ``gate``, ``renderer`` and ``outputs`` (SHA-256 of
 every file except the executed notebooks and the rendered reports). Under ``may_differ``:
 ``run_id``, ``host``, ``pid``, ``started_at``, ``seconds``, ``argv``, ``log_file`` (relative to the
 reports folder) and ``outputs`` with the SHA-256 of every ``*.ipynb`` (papermill records execution
@@ -56,7 +68,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,7 +76,7 @@ import pandas as pd
 
 from cldstats import __version__
 from cldstats.bench import StageResult, StageTimer
-from cldstats.errors import CldstatsError, GateStop
+from cldstats.errors import CldstatsError, GateStop, interrupts_held, naming_path
 from cldstats.params import load_params, month_end, release_month_ends
 from cldstats.runlock import MonthLock, build_folder, place_release, recover
 
@@ -103,6 +115,12 @@ class PublishResult:
     rejected_files: list[str] = field(default_factory=list)
     #: Where the release this one replaced was filed (``releases/<run id>``), if any.
     previous_release: Path | None = None
+    #: Entries of the submissions folder (all in ``qa/submissions.csv``) and those outside the
+    #: month's window (listed, not validated).
+    folder_entries: int = 0
+    not_validated: int = 0
+    #: One line per tie (files of one council with the same submission time).
+    ties: list[str] = field(default_factory=list)
 
 
 class _UTCFormatter(logging.Formatter):
@@ -111,12 +129,30 @@ class _UTCFormatter(logging.Formatter):
     default_msec_format = "%s.%03dZ"
 
 
+class _RunLogFile(logging.FileHandler):
+    """The run log file. A record that cannot be written (a full disk) stops the run with an
+    OSError naming the log, where logging's own handling would print a traceback on stderr and go
+    on without the record."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError):
+            raise OSError(error.errno, error.strerror, self.baseFilename) from None
+        super().handleError(record)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except OSError:
+            pass  # what is still buffered cannot be written: the failed record already said why
+
+
 @contextmanager
 def _run_log(log_file: Path, *, to_stderr: bool) -> Iterator[Path]:
     """Send the ``cldstats`` logger to ``log_file`` (and stderr) for one run."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     # A FileHandler flushes every record: the log is complete up to the moment a run is killed.
-    handlers: list[logging.Handler] = [logging.FileHandler(log_file, encoding="utf-8")]
+    handlers: list[logging.Handler] = [_RunLogFile(log_file, encoding="utf-8")]
     if to_stderr:
         handlers.append(logging.StreamHandler(sys.stderr))
     formatter = _UTCFormatter("%(asctime)s %(levelname)s %(message)s")
@@ -143,11 +179,13 @@ def _failure(exc: BaseException) -> str:
 
 
 @contextmanager
-def _stage(timer: StageTimer, name: str) -> Iterator[StageResult]:
-    """A timed stage whose start and finish are logged; set ``.rows`` and ``.notes`` for counts."""
+def _stage(timer: StageTimer, name: str, writes: Path | None = None) -> Iterator[StageResult]:
+    """A timed stage whose start and finish are logged; set ``.rows`` and ``.notes`` for counts.
+    ``writes``: the file or folder the stage writes, named by a file system error that names no
+    path of its own (:func:`cldstats.errors.naming_path`)."""
     LOG.info("stage start: %s", name)
     try:
-        with timer.stage(name) as result:
+        with timer.stage(name) as result, naming_path(writes) if writes is not None else nullcontext():
             yield result
     except CldstatsError as exc:
         LOG.error("stage stopped: %s: %s", name, exc)
@@ -229,18 +267,66 @@ def _versions() -> dict[str, str]:
 
 
 def _window_files(data_dir: Path, month: str, cutoff: dt.date) -> list[Path]:
-    """Submissions that can be selected for ``month``: submitted after its month end and on or
-    before the cut-off (by the date in the file name). Files whose name gives no date are kept, so
-    the data quality report names them."""
+    """Submission files that can be selected for ``month``: submitted after its month end and on or
+    before the cut-off (by the time in the file name, :func:`cldstats.select.in_window`). Files
+    whose name gives no time are kept, so the data quality report names them."""
     from cldstats import ingest
+    from cldstats.select import in_window
 
     end = month_end(month)
-    kept = []
-    for path in ingest.list_submissions(data_dir):
-        _, submitted_at = ingest.parse_file_name(path.name)
-        if submitted_at is None or end < submitted_at.date() <= cutoff:
-            kept.append(path)
-    return kept
+    return [e.path for e in ingest.list_folder(data_dir) if e.is_submission and in_window(e.submitted_at, end, cutoff)]
+
+
+def _check_row_accounting(run, data_dir: Path, selected_files) -> None:
+    """Account for every entry and every row before anything is published; else stop the run.
+
+    Sets ``rows_used`` of ``run.submissions_table`` to the rows the measures read
+    (:attr:`cldstats.measures.SelectedFile.rows_used`, counted; 0 for a file not selected), then
+    checks that every entry of the submissions folder, listed again now, is in the table, and that
+    each row of the table has ``rows_read = rows_used + rows_excluded`` (``rows_excluded`` from the
+    exclusion reasons validation counted).
+
+    Raises
+    ------
+    CldstatsError
+        One line naming the first entry not in the table, or the first file whose rows do not add
+        up (exit code 2).
+    """
+    from cldstats import ingest
+
+    table = run.submissions_table
+    listed = set(table["file"])
+    missing = [entry for entry in ingest.list_folder(data_dir) if entry.name not in listed]
+    if missing:
+        raise CldstatsError(
+            f"{missing[0].path}: this entry of the submissions folder is not in qa/submissions.csv (it appeared "
+            f"during the run?)" + (f", nor are {len(missing) - 1} more" if len(missing) > 1 else "")
+            + "; nothing was published: run again"
+        )
+    used_by_measures = {selected.file: selected.rows_used for selected in selected_files}
+    table["rows_used"] = table["file"].map(used_by_measures).fillna(0).astype("int64")
+    unaccounted = table[table["rows_read"] != table["rows_used"] + table["rows_excluded"]]
+    if len(unaccounted):
+        first = unaccounted.iloc[0]
+        raise CldstatsError(
+            f"{data_dir / 'submissions' / first['file']}: rows do not add up: {first['rows_read']:,} read, "
+            f"{first['rows_used']:,} used by the measures, {first['rows_excluded']:,} excluded"
+            + (f" (and {len(unaccounted) - 1} more files)" if len(unaccounted) > 1 else "")
+            + "; nothing was published"
+        )
+
+
+def _manifest_inputs(results, selected_names: set[str]) -> list[dict]:
+    """The manifest's ``inputs``: every entry considered for the month with the SHA-256 ingest
+    computed from the bytes it read (nothing is read again); null, with the reason, for a file that
+    could not be read or an entry that is not a submission file."""
+    inputs = []
+    for result in results:
+        entry = {"file": result.file, "sha256": result.sha256, "selected": result.file in selected_names}
+        if result.sha256 is None:
+            entry["not_hashed"] = result.outcome
+        inputs.append(entry)
+    return inputs
 
 
 def _england_totals(council_lts: pd.DataFrame, month_ends: list[dt.date]) -> dict[str, int]:
@@ -273,10 +359,11 @@ def _write_manifest(build_dir: Path, manifest: dict) -> None:
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Fixed line ending and no index: the same inputs give byte-identical files.
-    frame.to_csv(path, index=False, lineterminator="\n")
-    return path
+    # Fixed line ending and no index: the same inputs give byte-identical files; formula-like
+    # text is neutralised (CSV injection).
+    from cldstats import safe_output
+
+    return safe_output.write_csv(frame, path)
 
 
 def _may_differ(path: Path) -> bool:
@@ -381,8 +468,9 @@ def publish_month(
         raise CldstatsError(f"the reports folder {out_dir} is not writable")
     # Bad input is refused before the run takes the lock or writes anything.
     cutoff = dt.date.fromisoformat(params["cutoff"])
-    synthetic = (data_dir / "synthetic.json").exists()
-    from cldstats import pseudonymise
+    from cldstats import ingest, pseudonymise
+
+    synthetic = ingest.is_synthetic(data_dir)
 
     key = pseudonymise.load_key(params["pseudonymisation"]["key_file"] or None, synthetic=synthetic)
     window = _window_files(data_dir, month, cutoff)
@@ -420,9 +508,11 @@ def publish_month(
             raise
         finally:
             # Whatever stopped the run, no half-built release is left behind (a gate stop has
-            # moved its QA outputs aside and says where).
-            if build.exists():
-                shutil.rmtree(build, ignore_errors=True)
+            # moved its QA outputs aside and says where). Its notebook kernels have ended by now
+            # (render.run_notebooks stops them even when interrupted): none runs in a deleted folder.
+            with interrupts_held():
+                if build.exists():
+                    shutil.rmtree(build, ignore_errors=True)
         LOG.info("published %s in %.0f s: release %s%s", month, time.perf_counter() - started, result.release_dir,
                  f"; the previous release is kept in {result.previous_release}" if result.previous_release else "")
         result.seconds = time.perf_counter() - started
@@ -456,23 +546,27 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
         r.month, r.params, r.data_dir, r.out_dir, r.build, r.key, r.window
     )
 
-    with _stage(timer, "ingest and validate (files in the month's window)") as stage:
+    with _stage(timer, "ingest and validate (files in the month's window)", writes=build_dir / "qa") as stage:
         # Validation hands back what it read, so the selected files are not read twice.
+        # Every entry of the folder is listed; those outside the month's window are not validated.
         run = quality.validate_folder(
-            data_dir, build_dir, params, progress=progress, key=key, files=[p.name for p in window],
-            keep_submissions=True,
+            data_dir, build_dir, params, progress=progress, key=key, window=True, keep_submissions=True,
         )
         stage.rows = run.rows_read
         outcomes = run.outcome_counts()
         rejected_files = _rejected_files(run.submissions_table)
-        stage.notes = f"{len(window)} files: " + ", ".join(f"{count} {outcome}" for outcome, count in outcomes.items())
+        stage.notes = (f"{len(run.entries)} folder entries, {len(run.results)} in the month's window: "
+                       + ", ".join(f"{count} {outcome}" for outcome, count in outcomes.items())
+                       + f"; {len(run.ties())} ties")
 
     with _stage(timer, "select") as stage:
         catalogue = run.catalogue
         chosen = catalogue[catalogue["selected"].astype(bool)].sort_values("la_code")
         selected_files = []
         for row in chosen.itertuples():
-            submission = run.submissions.get(row.file) or ingest.read_submission(run.paths[row.file], key)
+            submission = run.submissions.get(row.file) or ingest.read_submission(
+                run.paths[row.file], key, params["pseudonymisation"]["placeholder_nhs_numbers"]
+            )
             period_start = row.period_start if pd.notna(row.period_start) else None
             selected_files.append(
                 measures.SelectedFile(row.la_code, row.file, submission.records, submission.status, period_start)
@@ -501,6 +595,12 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
         assessed_area = measures.area_table(council_assessed, assessed_periods)
         stage.rows = sum(len(f.records) for f in selected_files)
         stage.notes = f"{len(lts_area):,} long-term support cells, {len(assessed_area):,} assessment cells"
+    with _stage(timer, "row accounting") as stage:
+        # Before anything is published: every entry listed, every row read used or excluded.
+        _check_row_accounting(run, data_dir, selected_files)
+        run.write_submissions(build_dir / "qa")
+        stage.rows = int(run.submissions_table["rows_read"].sum())
+        stage.notes = f"{len(run.submissions_table)} folder entries accounted for"
 
     councils_selected, share = selection.coverage(catalogue)
     decision = quality.publication_gate(share, _england_totals(council_lts, month_ends), params)
@@ -520,7 +620,7 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
         build_dir.rename(stopped)
         raise CldstatsError(f"output consistency checks failed ({failed}); outputs kept in {stopped}")
 
-    with _stage(timer, "write tables and QA outputs") as stage:
+    with _stage(timer, "write tables and QA outputs", writes=build_dir) as stage:
         files: dict[str, Path] = {}
         for name, frame in published.items():
             files[f"data/{name}.csv"] = _write_csv(frame, build_dir / "data" / f"{name}.csv")
@@ -534,7 +634,7 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
         revisions = disclosure.revisions_table(published, previous, compared_with)
         files["qa/revisions.csv"] = _write_csv(revisions, build_dir / "qa" / "revisions.csv")
         stage.notes = f"{len(files)} CSV files; {len(revisions)} revisions"
-    with _stage(timer, "accessible spreadsheets"):
+    with _stage(timer, "accessible spreadsheets", writes=build_dir / "spreadsheets"):
         release_info = tables.ReleaseInfo(
             month=month,
             reference_date=month_end(month),
@@ -545,17 +645,18 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
             gate_message=decision.message(),
             contact_email=params["publication"]["contact_email"],
             previous_release=compared_with,
+            next_update=tables.next_update(params),
         )
         for path in tables.write_workbooks(published, release_info, build_dir / "spreadsheets", revisions=revisions):
             files[f"spreadsheets/{path.name}"] = path
-    with _stage(timer, "charts") as stage:
+    with _stage(timer, "charts", writes=build_dir / "charts") as stage:
         rounding_base = disclosure.disclosure_settings(params)["rounding_base"]
         made = charts.make_charts(published, build_dir / "charts", rounding_base=rounding_base)
         for chart in made:
             files[f"charts/{chart.png.name}"] = chart.png
             files[f"charts/{chart.svg.name}"] = chart.svg
         stage.notes = f"{len(made)} charts"
-    with _stage(timer, "manifest"):
+    with _stage(timer, "manifest", writes=build_dir / "manifest.json"):
         selected_names = set(chosen["file"])
         manifest = {
             "month": month,
@@ -563,7 +664,7 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
             "params": params,
             "synthetic_data": r.synthetic,
             "pseudonymisation_key": key.source,
-            "inputs": [{"file": p.name, "sha256": _sha256(p), "selected": p.name in selected_names} for p in window],
+            "inputs": _manifest_inputs(run.results, selected_names),
             "versions": _versions(),
             "git_commit": _git_commit(),
             "gate": {
@@ -593,12 +694,12 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
         # Written now so the QA report's gate section can read it; rewritten below with the reports.
         _write_manifest(build_dir, manifest)
 
-    with _stage(timer, "notebooks (papermill)") as stage:
+    with _stage(timer, "notebooks (papermill)", writes=build_dir) as stage:
         executed = render.run_notebooks(
             build_dir, month, progress=progress, change_threshold=str(params["gate"]["max_month_change"]), inside=True
         )
         stage.notes = f"{len(executed)} notebooks executed"
-    with _stage(timer, "HTML reports") as stage:
+    with _stage(timer, "HTML reports", writes=build_dir) as stage:
         renderer = render.render_html(executed, build_dir / "html")
         may_differ = manifest.pop("may_differ")
         manifest["renderer"] = renderer
@@ -611,7 +712,8 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
     release_dir = out_dir / month
     LOG.info("placing the release: %s -> %s", build_dir.name, month)
     previous = place_release(build_dir, release_dir, r.run_id)
-    render.write_index(out_dir)
+    with naming_path(out_dir / "index.html"):
+        render.write_index(out_dir)
     return PublishResult(
         month=month,
         release_dir=release_dir,
@@ -625,6 +727,9 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
         submission_outcomes=outcomes,
         rejected_files=rejected_files,
         previous_release=previous,
+        folder_entries=len(run.submissions_table),
+        not_validated=run.not_validated,
+        ties=run.ties(),
     )
 
 
@@ -638,11 +743,15 @@ def run_cli(args) -> int:
     print(f"  submissions:        {sum(outcomes.values())} in the month's window: "
           f"{outcomes.get('accepted', 0)} accepted, {outcomes.get('accepted with warnings', 0)} accepted with "
           f"warnings, {outcomes.get('rejected', 0)} rejected")
+    where = release / "qa" / "submissions.csv"
     if result.rejected_files:
         named = ", ".join(result.rejected_files[:REJECTED_NAMED])
         more = len(result.rejected_files) - REJECTED_NAMED
-        where = release / "qa" / "submissions.csv"
         print(f"  rejected:           {named}" + (f" and {more} more, see {where}" if more > 0 else f" (see {where})"))
+    print(f"  folder entries:     {result.folder_entries}, all listed in {where}: {result.not_validated} outside the "
+          f"month's window (not validated)")
+    for line in result.ties:
+        print(f"  tie:                {line}")
     print(f"  release folder:     {release}")
     print(f"  published tables:   {release / 'data'}")
     print(f"  spreadsheets:       {release / 'spreadsheets'}")

@@ -69,8 +69,9 @@ import pandas as pd  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 
-from cldstats import reference  # noqa: E402
+from cldstats import reference, safe_output  # noqa: E402
 from cldstats.errors import CldstatsError, GateStop  # noqa: E402
+from cldstats.select import NOT_VALIDATED  # noqa: E402
 from cldstats.spec import AGEM_STATUSES, Field, Spec, ValueStatus, evaluate_condition, load_spec  # noqa: E402
 
 __all__ = [
@@ -751,6 +752,9 @@ class QualityResult:
         ``field, value, count`` of invalid values of non-personal code fields.
     seconds : float
         Time spent checking.
+    sha256 : str or None
+        SHA-256 of the file's bytes as ingest read them; None when they could not be read (or the
+        entry is not a submission file): nothing reads a file again to hash it.
     """
 
     file: str
@@ -767,6 +771,7 @@ class QualityResult:
     records_cap: int
     invalid_values: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["field", "value", "count"]))
     seconds: float = 0.0
+    sha256: str | None = None
 
     @property
     def rejected(self) -> bool:
@@ -1191,6 +1196,7 @@ class QualityRunner:
             records_cap=int(params["quality"]["records_listed_per_check"]),
             invalid_values=p.invalid_values,
             seconds=time.perf_counter() - p.started,
+            sha256=submission.sha256 or None,
         )
 
 
@@ -1552,8 +1558,8 @@ def write_council_reports(results: Sequence[QualityResult], directory: str | Pat
         csv_path = directory / f"{la_code}.csv"
         records_path = directory / f"{la_code}_records.csv"
         html_path = directory / f"{la_code}.html"
-        summary.to_csv(csv_path, index=False)
-        records.to_csv(records_path, index=False)
+        safe_output.write_csv(summary, csv_path)
+        safe_output.write_csv(records, records_path)
         html_path.write_text(
             _council_html(la_code, names.get(la_code, la_code), ordered, labels), encoding="utf-8"
         )
@@ -1753,6 +1759,9 @@ class ValidationRun:
     phases : dict
         Figures per phase of the run (see :func:`validate_folder`): ``workers``, ``note``,
         ``phases`` (list of ``stage, wall_seconds, cpu_seconds, peak_rss_mb, rows, notes, process``).
+    entries : list of ingest.FolderEntry
+        Every entry of the submissions folder as the run listed it (each one is a row of
+        ``submissions_table``).
     """
 
     results: list[QualityResult]
@@ -1766,14 +1775,34 @@ class ValidationRun:
     seconds: float = 0.0
     key_source: str = ""
     phases: dict[str, Any] = field(default_factory=dict)
+    entries: list[Any] = field(default_factory=list)
 
     @property
     def rows_read(self) -> int:
         """Rows read over all submissions."""
         return int(self.submissions_table["rows_read"].sum()) if len(self.submissions_table) else 0
 
+    @property
+    def not_validated(self) -> int:
+        """Entries of the folder outside the month's window: listed, not validated."""
+        return int(self.submissions_table["outcome"].str.startswith(NOT_VALIDATED).sum())
+
+    def ties(self) -> list[str]:
+        """One line per tie: files of one council with the same submission time
+        (:func:`cldstats.select.tie_findings`)."""
+        from cldstats.select import tie_findings
+
+        return tie_findings(self.submissions_table)
+
+    def write_submissions(self, qa_dir: str | Path) -> Path:
+        """Write :attr:`submissions_table` to ``qa_dir/submissions.csv``."""
+        path = Path(qa_dir) / "submissions.csv"
+        safe_output.write_csv(self.submissions_table, path)
+        return path
+
     def outcome_counts(self) -> dict[str, int]:
-        """Submissions per outcome: accepted, accepted with warnings, rejected."""
+        """Checked entries per outcome: accepted, accepted with warnings, rejected (entries of the
+        folder that are not submission files are rejected; entries outside the window not counted)."""
         counts = {ACCEPTED: 0, ACCEPTED_WITH_WARNINGS: 0, REJECTED: 0}
         for result in self.results:
             counts[REJECTED if result.rejected else result.outcome] += 1
@@ -1790,11 +1819,56 @@ class ValidationRun:
         return counter.most_common(limit)
 
 
-def _file_stem(file_name: str) -> str:
-    for suffix in (".csv.gz", ".csv", ".xlsx"):
-        if file_name.lower().endswith(suffix):
-            return file_name[: -len(suffix)]
-    return Path(file_name).stem
+def _validation_json_name(file_name: str) -> str:
+    """``qa/validation/<file name>.json``: the whole name, so ``X.csv`` and ``X.csv.gz`` (a tie)
+    keep one file each."""
+    return f"{file_name}.json"
+
+
+#: Blocking check of an entry of the submissions folder that is not a submission file.
+NOT_A_SUBMISSION = "not_a_submission"
+#: Columns of ``qa/submissions.csv``: DESIGN.md's, then the files tied with the row's (same council
+#: and submission time; ``select.same_time_files``).
+SUBMISSIONS_COLUMNS = (
+    "la_code", "file", "submitted_at", "rows_read", "rows_used", "rows_excluded", "outcome", "selected", "tie_with",
+)
+
+
+def _entry_result(entry: Any, params: Mapping[str, Any]) -> QualityResult:
+    """The verdict on an entry of the submissions folder that is not a submission file (a directory,
+    a FIFO, an ``.xls``...): rejected with its reason, without being opened."""
+    summary = pd.DataFrame([("", NOT_A_SUBMISSION, CHECK_BLOCKING, 0)], columns=list(SUMMARY_COLUMNS))
+    summary["count"] = summary["count"].astype("int64")
+    return QualityResult(
+        file=entry.name,
+        la_code=entry.la_code,
+        submitted_at=entry.submitted_at,
+        rows_read=0,
+        outcome=f"{REJECTED}: {entry.reason}",
+        blocking=[NOT_A_SUBMISSION],
+        warnings=[],
+        summary=summary,
+        failing_records=_failing_frame([]),
+        gx_results={},
+        reporting_period=None,
+        records_cap=int(params["quality"]["records_listed_per_check"]),
+    )
+
+
+def _not_validated_row(entry: Any, month: str, end: dt.date, cutoff: dt.date) -> dict[str, Any]:
+    """The ``qa/submissions.csv`` row of an entry outside the month's window: listed, not read."""
+    return {
+        "la_code": entry.la_code,
+        "file": entry.name,
+        "submitted_at": entry.submitted_at.isoformat(sep=" "),
+        "rows_read": 0,
+        "rows_used": 0,
+        "rows_excluded": 0,
+        "outcome": f"{NOT_VALIDATED}: submitted {entry.submitted_at.date()}, outside the window of {month} "
+                   f"(after {end}, on or before the cut-off {cutoff})",
+        "selected": False,
+        "tie_with": "",
+    }
 
 
 def _catalogue_row(result: QualityResult) -> dict[str, Any]:
@@ -1809,8 +1883,9 @@ def _catalogue_row(result: QualityResult) -> dict[str, Any]:
     }
 
 
-def _exclusion_counts(submission: Any) -> dict[str, int]:
-    """Rows of a usable submission that the measures cannot use, by reason (derive's rules)."""
+def _exclusion_counts(submission: Any) -> tuple[dict[str, int], int]:
+    """Rows of a usable submission that the measures cannot use, by reason (derive's rules), and
+    the rows they can use, counted (rows without a reason), not worked out by subtraction."""
     from cldstats import derive
 
     reasons = derive.exclusion_reasons(submission.records, submission.status)
@@ -1818,7 +1893,7 @@ def _exclusion_counts(submission: Any) -> dict[str, int]:
     unread = int(submission.rows_read) - len(submission.records)
     if unread > 0:  # rows ingest counted but could not turn into records
         counts["row not read into records"] = unread
-    return counts
+    return counts, int(reasons.isna().sum())
 
 
 #: Batch size, in estimated uncompressed bytes of input (about 1 million rows of CLD): bounds a
@@ -1833,7 +1908,10 @@ _WORKER: dict[str, Any] = {}
 
 
 def _estimated_bytes(path: Path) -> int:
-    size = Path(path).stat().st_size
+    try:
+        size = Path(path).stat().st_size
+    except OSError:  # gone since it was listed: ingest reports it as unreadable
+        return 0
     return size * _GZIP_RATIO if str(path).lower().endswith(".gz") else size
 
 
@@ -1859,9 +1937,9 @@ def _batches(paths: Sequence[Path], workers: int) -> list[list[Path]]:
     return batches
 
 
-#: What a batch hands back per file: its result, the exclusion counts of a usable file, and its
-#: (trimmed) Submission when kept.
-_Checked = tuple["QualityResult", "dict[str, int] | None", Any]
+#: What a batch hands back per file: its result, the exclusion counts and usable rows of a usable
+#: file, and its (trimmed) Submission when kept.
+_Checked = tuple["QualityResult", "tuple[dict[str, int], int] | None", Any]
 
 #: Sub-stages of validation measured inside each worker (``ValidationRun.phases``), in order.
 PHASES = ("start-up", "ingest", "pseudonymise", "validate", "hand back")
@@ -1944,7 +2022,8 @@ def _check_batch(
     from cldstats import ingest
 
     clock = _PhaseClock()
-    submissions = [ingest.read_submission(path, key) for path in paths]
+    placeholders = params["pseudonymisation"]["placeholder_nhs_numbers"]
+    submissions = [ingest.read_submission(path, key, placeholders) for path in paths]
     rows = sum(int(s.rows_read) for s in submissions)
     read = np.array([s.timings.get("read", (0.0, 0.0)) for s in submissions]).reshape(-1, 2).sum(axis=0)
     hashing = np.array([s.timings.get("pseudonymise", (0.0, 0.0)) for s in submissions]).reshape(-1, 2).sum(axis=0)
@@ -1958,7 +2037,7 @@ def _check_batch(
         exclusions = None
         if not result.rejected and submission.records is not None:
             exclusions = _exclusion_counts(submission)
-        (validation_dir / f"{_file_stem(result.file)}.json").write_text(
+        (validation_dir / _validation_json_name(result.file)).write_text(
             json.dumps({"file": result.file, "outcome": result.outcome, "suites": result.gx_results}, indent=1,
                        default=str),
             encoding="utf-8",
@@ -2131,11 +2210,20 @@ def validate_folder(
     key: Any = None,
     workers: int | None = None,
     files: Iterable[str] | None = None,
+    window: bool = False,
 ) -> ValidationRun:
     """Validate every submission of a data folder and write the ``qa/`` outputs.
 
     Files are read and checked in batches (:class:`QualityRunner`), the batches spread over
     ``workers`` processes; results are always in file order, whatever the number of workers.
+
+    Every entry of ``submissions/`` (:func:`cldstats.ingest.list_folder`) is a row of
+    ``qa/submissions.csv``: a submission file with its data quality outcome; any other entry (an
+    ``.xls``, a name ending in a space, a directory, a FIFO, a broken symlink...) ``rejected:
+    <reason>`` without being opened; with ``window``, an entry outside the month's window ``not
+    validated: ...``. ``rows_used`` is counted (rows with no exclusion reason), not worked out from
+    ``rows_read`` and ``rows_excluded``; files of one council with the same submission time name
+    each other in ``tie_with``.
 
     Parameters
     ----------
@@ -2160,7 +2248,12 @@ def validate_folder(
         Worker processes (``spawn``, each with its own GX context); None (default) picks
         ``min(2, cpu count)`` when the input is over about 100 MB of CSV, else 1.
     files : iterable of str, optional
-        Only these file names of ``submissions/`` (e.g. a month's candidate files); default all.
+        Only these entries of ``submissions/`` (the others are left out of the tables: for tests
+        and partial runs); default all.
+    window : bool
+        Validate only the entries that can matter for ``params["month"]`` (submitted after its month
+        end and on or before the cut-off, or with no time in the name:
+        :func:`cldstats.select.in_window`); the others are listed as not validated.
 
     Returns
     -------
@@ -2172,8 +2265,8 @@ def validate_folder(
     Raises
     ------
     CldstatsError
-        Data folder missing or without submissions; no pseudonymisation key for real data; a
-        worker process died.
+        Data folder missing or without submissions; an invalid ``synthetic.json``; no
+        pseudonymisation key for real data; a worker process died.
     """
     from cldstats import ingest, pseudonymise
     from cldstats import select as selection
@@ -2183,23 +2276,32 @@ def validate_folder(
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     if not data_dir.is_dir():
         raise CldstatsError(f"data folder {data_dir} does not exist")
-    paths = list(ingest.list_submissions(data_dir))
+    month = params["month"]
+    end, cutoff = month_end(month), dt.date.fromisoformat(params["cutoff"])
+    entries = ingest.list_folder(data_dir)
     if files is not None:
         wanted = set(files)
-        paths = [p for p in paths if p.name in wanted]
+        entries = [e for e in entries if e.name in wanted]
+    placed = [not window or selection.in_window(e.submitted_at, end, cutoff) for e in entries]
+    considered = [e for e, inside in zip(entries, placed, strict=True) if inside]
+    outside = [e for e, inside in zip(entries, placed, strict=True) if not inside]
+    paths = [e.path for e in considered if e.is_submission]
     if not paths:
-        raise CldstatsError(f"no submission files in {data_dir} (expected <LA code>_<YYYYMMDDTHHMMSS>.csv files)")
-    if key is None:
-        key = pseudonymise.load_key(
-            params["pseudonymisation"]["key_file"] or None, synthetic=(data_dir / "synthetic.json").exists()
+        others = [e for e in considered if not e.is_submission]
+        raise CldstatsError(
+            f"no submission files in {data_dir / 'submissions'} (expected <LA code>_<YYYYMMDDTHHMMSS>.csv files)"
+            + (f": {len(others)} other entries, e.g. {others[0].name!r}: {others[0].reason}" if others else "")
         )
+    if key is None:
+        key = pseudonymise.load_key(params["pseudonymisation"]["key_file"] or None,
+                                    synthetic=ingest.is_synthetic(data_dir))
     qa_dir = out_dir / "qa"
     validation_dir = qa_dir / "validation"
     validation_dir.mkdir(parents=True, exist_ok=True)
 
     results: list[QualityResult] = []
     kept: dict[str, Any] = {}
-    exclusion_counts: dict[str, dict[str, int]] = {}
+    exclusion_counts: dict[str, tuple[dict[str, int], int]] = {}
     if workers is None:
         total_bytes = sum(_estimated_bytes(p) for p in paths)
         workers = min(2, os.cpu_count() or 1) if total_bytes > _PARALLEL_MIN_BYTES else 1
@@ -2234,46 +2336,64 @@ def validate_folder(
         if close is not None:
             close()
     reports_started = parent.start()
-    written: list[Path] = [validation_dir / f"{_file_stem(r.file)}.json" for r in results]
+    written: list[Path] = [validation_dir / _validation_json_name(r.file) for r in results]
+    # The entries that are not submission files are rejected without being opened, in name order
+    # with the files (list_folder's order).
+    results = sorted(results + [_entry_result(e, params) for e in considered if not e.is_submission],
+                     key=lambda r: r.file)
 
     catalogue = pd.DataFrame([_catalogue_row(r) for r in results])
-    month = params["month"]
-    selected = selection.select_submissions(
-        catalogue, month_end(month), dt.date.fromisoformat(params["cutoff"])
-    )
+    selected = selection.select_submissions(catalogue, end, cutoff)
+    submission_files = ~selected["file"].isin([e.name for e in considered if not e.is_submission])
+    tie_with = pd.Series("", index=selected.index, dtype=object)
+    tie_with[submission_files] = selection.same_time_files(selected[submission_files])
     submissions_rows, exclusion_rows = [], []
-    for result, row in zip(results, selected.itertuples(index=False), strict=True):
+    for result, row, ties in zip(results, selected.itertuples(index=False), tie_with, strict=True):
+        usable = 0
         if result.rejected:
             reasons = {f"submission rejected ({', '.join(result.blocking)})": result.rows_read}
         elif not row.selected:
             reasons = {f"submission not selected for {month}": result.rows_read}
         else:
-            reasons = exclusion_counts.get(result.file, {})
+            # A selected file always has its counts; were they missing, its rows would not add up
+            # and the publication run's row accounting would stop it.
+            reasons, usable = exclusion_counts.get(result.file, ({}, 0))
         reasons = {reason: rows for reason, rows in reasons.items() if rows}
-        excluded = sum(reasons.values())
         submissions_rows.append(
             {
                 "la_code": result.la_code,
                 "file": result.file,
                 "submitted_at": result.submitted_at.isoformat(sep=" ") if result.submitted_at else "",
                 "rows_read": result.rows_read,
-                "rows_used": result.rows_read - excluded,
-                "rows_excluded": excluded,
+                "rows_used": usable,
+                "rows_excluded": sum(reasons.values()),
                 "outcome": result.outcome,
                 "selected": bool(row.selected),
+                "tie_with": ties,
             }
         )
         exclusion_rows += [
             {"la_code": result.la_code, "file": result.file, "reason": reason, "rows": rows}
             for reason, rows in reasons.items()
         ]
+    submissions_rows += [_not_validated_row(e, month, end, cutoff) for e in outside]
     submissions_table = pd.DataFrame(
-        submissions_rows,
-        columns=["la_code", "file", "submitted_at", "rows_read", "rows_used", "rows_excluded", "outcome", "selected"],
+        sorted(submissions_rows, key=lambda row: row["file"]), columns=list(SUBMISSIONS_COLUMNS)
     )
     exclusions = pd.DataFrame(exclusion_rows, columns=["la_code", "file", "reason", "rows"])
-    submissions_table.to_csv(qa_dir / "submissions.csv", index=False)
-    exclusions.to_csv(qa_dir / "exclusions.csv", index=False)
+    run = ValidationRun(
+        results=results,
+        catalogue=selected,
+        submissions_table=submissions_table,
+        exclusions=exclusions,
+        paths={Path(p).name: Path(p) for p in paths},
+        submissions=kept,
+        month=month,
+        key_source=getattr(key, "source", ""),
+        entries=entries,
+    )
+    run.write_submissions(qa_dir)
+    safe_output.write_csv(exclusions, qa_dir / "exclusions.csv")
     written += [qa_dir / "submissions.csv", qa_dir / "exclusions.csv"]
     written += write_council_reports(results, qa_dir / "data_quality")
     parent.stop("qa outputs (parent)", reports_started)
@@ -2286,29 +2406,21 @@ def validate_folder(
         f"back, worker peak memory (MB) {', '.join(f'{v:,.0f}' for v in phases['worker_peak_rss_mb'].values())}"
         if workers > 1 else phases["note"],
     )
-    return ValidationRun(
-        results=results,
-        catalogue=selected,
-        submissions_table=submissions_table,
-        exclusions=exclusions,
-        paths={Path(p).name: Path(p) for p in paths},
-        submissions=kept,
-        month=month,
-        written=written,
-        seconds=time.perf_counter() - started,
-        key_source=getattr(key, "source", ""),
-        phases=phases,
-    )
+    run.written, run.phases, run.seconds = written, phases, time.perf_counter() - started
+    return run
 
 
 def _print_summary(run: ValidationRun, out_dir: Path) -> None:
     counts = run.outcome_counts()
     missing = run.councils_without_selected_file()
+    others = sum(1 for r in run.results if r.blocking == [NOT_A_SUBMISSION])
     lines = [
-        f"Validated {len(run.results)} files ({run.rows_read:,} rows) in {run.seconds:.1f} s",
+        f"Validated {len(run.results) - others} files ({run.rows_read:,} rows) in {run.seconds:.1f} s",
         f"  accepted: {counts[ACCEPTED]}   accepted with warnings: {counts[ACCEPTED_WITH_WARNINGS]}   "
-        f"rejected: {counts[REJECTED]}",
+        f"rejected: {counts[REJECTED]}"
+        + (f" (of which {others} not submission files: see submissions.csv)" if others else ""),
     ]
+    lines += [f"  tie: {line}" for line in run.ties()]
     top = run.top_failing_checks()
     if top:
         lines.append("  top failing checks (submissions): " + ", ".join(f"{c} ({n})" for c, n in top))

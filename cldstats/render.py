@@ -12,10 +12,20 @@ Flow (DESIGN.md): ``params -> papermill -> notebooks/*.ipynb executed -> Quarto 
   ``quarto`` is on PATH (project file ``reports/_quarto.yml``: ``execute: enabled: false``,
   ``echo: false``, ``embed-resources: true``), else with nbconvert's ``basic`` template (input
   cells and prompts removed) inside a small accessible page with the CSS inlined. Either way the
-  file loads nothing from the network: charts are ``data:`` URIs written by :mod:`cldstats.report`.
+  file loads nothing from the network: charts are ``data:`` URIs written by :mod:`cldstats.report`;
+  Quarto is given every HTML output as a raw HTML cell (:func:`quarto_notebook`), so it has no
+  reason to add require.js and jQuery from a CDN, and :func:`strip_network_loads` removes any
+  such tag it adds all the same; no page is written while :func:`network_loads` finds anything.
+  Each page's title names the publication and the month (:func:`page_title`), and a tiny inline
+  script (:data:`PRINT_SCRIPT`) opens the chart descriptions for printing.
   The nbconvert output is byte-identical between two renders (and two executions of the same
   release) except the one line ``<p class="run-time">``.
 * :func:`write_index` writes ``reports/index.html`` listing every release, newest first.
+
+Kernels: :func:`run_notebooks` owns each notebook's kernel manager (papermill's ``km``). A kernel is
+shut down gracefully when its notebook is done; on Ctrl-C it is killed at once and waited for
+before the interrupt goes on (a busy kernel asked to shut down prints tracebacks on our stderr),
+with further Ctrl-Cs held meanwhile (:func:`cldstats.errors.interrupts_held`).
 
 Which notebook becomes which page (all four are rendered; the publication report links the two
 topic pages, which hold the detailed tables):
@@ -45,19 +55,23 @@ and the notebooks' default ``release_dir`` works when run by hand from the repos
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import html
+import itertools
 import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import urllib.parse
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
 
-from cldstats.errors import CldstatsError
+from cldstats.errors import CldstatsError, interrupts_held, naming_path
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = REPO / "notebooks"
@@ -87,6 +101,30 @@ TITLES = {
 }
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+#: The publication every page belongs to: each page's ``<title>`` names it and the month.
+PUBLICATION = "Adult social care client level data"
+
+#: Opens every closed ``<details>`` (the chart descriptions) for printing and closes them again
+#: afterwards: Chromium prints a closed ``<details>`` without its content. The print stylesheet
+#: does the same through ``::details-content`` where a browser supports it; this covers the rest.
+#: Inline and tiny: it loads nothing.
+PRINT_SCRIPT = (
+    "<script>\n"
+    "(function () {\n"
+    "  var opened = [];\n"
+    "  window.addEventListener('beforeprint', function () {\n"
+    "    opened = Array.prototype.slice.call(document.querySelectorAll('details:not([open])'));\n"
+    "    opened.forEach(function (d) { d.open = true; });\n"
+    "  });\n"
+    "  window.addEventListener('afterprint', function () {\n"
+    "    opened.forEach(function (d) { d.open = false; });\n"
+    "    opened = [];\n"
+    "  });\n"
+    "}());\n"
+    "</script>"
+)
+
 
 # Used if reports/cldstats.css is not shipped with an installed (non-editable) package.
 _FALLBACK_CSS = "body{font-family:Arial,Helvetica,sans-serif;max-width:60rem;margin:0 auto;padding:1rem}"
@@ -214,6 +252,11 @@ def run_notebooks(
     CldstatsError
         Bad month or parameters, or a notebook failed: the message names the notebook, the failing
         cell and its error; the partly executed notebook is kept for inspection.
+    OSError
+        Writing an executed notebook failed (a full disk): the error names the notebook's path.
+    KeyboardInterrupt
+        Ctrl-C: raised once the running kernel has been killed and its process has ended, so no
+        kernel outlives the run or runs on in a folder that is being removed.
     """
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -232,22 +275,242 @@ def run_notebooks(
         check_parameters(source, parameters)
         target = executed_path(release_dir, name)
         target.parent.mkdir(parents=True, exist_ok=True)
+        kernel = _kernel_manager(kernel_name)
+        interrupted = False
         try:
-            papermill.execute_notebook(
-                str(source), str(target), parameters=parameters, kernel_name=kernel_name, cwd=str(cwd),
-                execution_timeout=timeout, progress_bar=progress, request_save_on_cell_execute=False,
-                log_output=False,
-            )
+            with naming_path(target):
+                papermill.execute_notebook(
+                    str(source), str(target), parameters=parameters, kernel_name=kernel_name, cwd=str(cwd),
+                    execution_timeout=timeout, progress_bar=progress, request_save_on_cell_execute=False,
+                    log_output=False, km=kernel,
+                )
         except PapermillExecutionError as exc:
             raise CldstatsError(
                 f"notebook {name} failed in cell {exc.cell_index} ({exc.ename}: {exc.evalue}); "
                 f"the partly executed notebook is {target}"
             ) from None
+        except OSError:
+            raise  # a file system error: the command line names its path
         except Exception as exc:  # kernel missing or dead, timeout: all mean the notebook did not run
             raise CldstatsError(f"notebook {name} did not run: {type(exc).__name__}: {exc}") from None
-        _fix_injected_cell_id(target)
+        except BaseException:
+            interrupted = True  # Ctrl-C (or SystemExit): the kernel's work is abandoned
+            raise
+        finally:
+            _stop_kernel(kernel, now=interrupted)
+        with naming_path(target):
+            _fix_injected_cell_id(target)
         executed.append(target)
     return executed
+
+
+def _kernel_manager(kernel_name: str):
+    """A kernel manager that run_notebooks owns, and that remembers the clients made for it.
+
+    papermill (nbclient) stops a kernel it started itself gracefully, even when interrupted: it
+    asks the busy kernel to shut down, and the kernel, closing its sockets under a running cell,
+    prints a traceback on our stderr (or, once publish has removed the build folder it runs in,
+    one about its deleted working directory). Owning the manager lets :func:`_stop_kernel` end the
+    kernel on our terms, before anything else happens to its folder.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class _OwnedKernelManager(AsyncKernelManager):
+        def client(self, **kwargs):
+            made = super().client(**kwargs)
+            self.made_clients.append(made)
+            return made
+
+    manager = _OwnedKernelManager(kernel_name=kernel_name)
+    manager.made_clients = []
+    return manager
+
+
+def _stop_kernel(kernel, *, now: bool) -> None:
+    """Stop ``kernel`` (killed at once when ``now``: interrupted), wait until its process has ended,
+    close its clients' channels and settle what the interrupted execution left in the event loop.
+
+    SIGINT is held meanwhile: a second Ctrl-C must not leave a kernel behind; it is delivered (as
+    KeyboardInterrupt) once the kernel is gone.
+    """
+    import asyncio
+
+    from jupyter_core.utils import ensure_event_loop
+
+    async def stop() -> None:
+        if kernel.has_kernel:
+            await kernel.shutdown_kernel(now=now)  # waits for the process to end (kills it if needed)
+        for client in kernel.made_clients:
+            client.stop_channels()
+
+    with interrupts_held():
+        loop = ensure_event_loop()
+        loop.run_until_complete(stop())
+        # An interrupt leaves nbclient's cell execution pending in the loop; cancel it and collect
+        # its end, or asyncio prints "Task exception was never retrieved" when it is collected.
+        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+
+
+# ---------------------------------------------------------------------------------------------
+# Nothing from the network: find, strip and refuse
+# ---------------------------------------------------------------------------------------------
+
+#: A URL that reaches the network: ``http(s)``, ``ftp`` or ``ws(s)``, or protocol-relative ``//``.
+_NETWORK_URL = re.compile(r"^\s*(?:(?:https?|ftp|wss?):)?//", re.I)
+#: CSS that would fetch from the network: ``url(...)`` or ``@import "..."`` of such a URL.
+_NETWORK_CSS = re.compile(r"""(?:url\(\s*['"]?|@import\s+['"])\s*(?:(?:https?|ftp):)?//""", re.I)
+#: An ``@import`` rule of a network stylesheet, removed from ``<style>`` as a whole.
+_NETWORK_IMPORT = re.compile(r"""@import\s+(?:url\(\s*)?['"]?\s*(?:(?:https?|ftp):)?//[^;]*;[ \t]*\n?""", re.I)
+#: Attributes whose URL the browser fetches by itself (``href`` except on links a reader follows).
+_LOADING_ATTRIBUTES = ("src", "href", "xlink:href", "poster", "data", "background", "manifest")
+#: The AMD shim Quarto writes after require.js (``define('jquery', ...)``): without require.js it
+#: throws, so it goes with it.
+_JQUERY_SHIM = re.compile(r"""^\s*define\(\s*['"]jquery['"]\s*,\s*\[\]\s*,\s*function\s*\(\)\s*"""
+                          r"""\{\s*return\s+window\.jQuery;?\s*\}\s*\)\s*;?\s*$""")
+
+
+def _data_uri_text(uri: str) -> str:
+    """The text a ``data:`` URI holds (base64 or percent-encoded); empty if it cannot be read."""
+    header, _, payload = uri.partition(",")
+    try:
+        if header.lower().endswith(";base64"):
+            raw = base64.b64decode(payload)
+        else:
+            raw = urllib.parse.unquote_to_bytes(payload)
+    except ValueError:
+        return ""
+    return raw.decode("utf-8", errors="replace")
+
+
+class _NetworkScan(HTMLParser):
+    """One pass over a page: every network load it holds (``findings``), and the spans of the
+    elements :func:`strip_network_loads` may remove (renderer boilerplate, never content): scripts
+    and ``<link>`` elements from the network and the jQuery shim that needs them."""
+
+    def __init__(self, page: str):
+        super().__init__(convert_charrefs=False)
+        self.page = page
+        self.line_starts = [0] + [m.end() for m in re.finditer("\n", page)]
+        self.findings: list[str] = []
+        self.removable: list[tuple[int, int]] = []
+        self.style_contents: list[tuple[int, int]] = []
+        self._raw: tuple | None = None  # the open <script> or <style>: (tag, start, content start, from network)
+        self._text: list[str] = []
+        self.feed(page)
+        self.close()
+
+    def _offset(self) -> int:
+        line, column = self.getpos()
+        return self.line_starts[line - 1] + column
+
+    @staticmethod
+    def _loads(tag: str, attrs: list[tuple[str, str | None]]) -> list[str]:
+        found = []
+        for name, value in attrs:
+            value = value or ""
+            if name == "href" and tag in ("a", "area"):
+                continue  # a link the reader may follow, not a load
+            if name in _LOADING_ATTRIBUTES and _NETWORK_URL.match(value):
+                found.append(f'<{tag} {name}="{value[:100]}">')
+            elif name in ("srcset", "imagesrcset") and any(_NETWORK_URL.match(c) for c in value.split(",")):
+                found.append(f'<{tag} {name}="{value[:100]}">')
+            elif name == "style" and _NETWORK_CSS.search(value):
+                found.append(f'<{tag} style="{value[:100]}">')
+            elif name == "href" and value.lower().startswith("data:text/css"):
+                # A stylesheet embedded by the renderer can still import or point at the network.
+                match = _NETWORK_CSS.search(_data_uri_text(value))
+                if match:
+                    found.append(f'<{tag} href="data:text/css..."> {match.group(0)[:100]}')
+            elif (tag == "meta" and name == "content" and dict(attrs).get("http-equiv", "").lower() == "refresh"
+                  and re.search(r"url\s*=\s*['\"]?\s*(?:(?:https?|ftp):)?//", value, re.I)):
+                found.append(f'<meta http-equiv="refresh" content="{value[:100]}">')
+        return found
+
+    def handle_starttag(self, tag, attrs):
+        start = self._offset()
+        end = start + len(self.get_starttag_text())
+        self.findings += self._loads(tag, attrs)
+        # Only an element whose own URL is the network is the renderer's and goes.
+        from_network = any(_NETWORK_URL.match(value or "") for name, value in attrs if name in ("src", "href"))
+        if tag in ("script", "style"):
+            self._raw, self._text = (tag, start, end, from_network), []
+        elif tag == "link" and from_network:
+            self.removable.append((start, end))
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag in ("script", "style"):  # <script/> is not void in HTML, but close what we opened
+            self._raw = None
+
+    def handle_data(self, data):
+        if self._raw:
+            self._text.append(data)
+
+    def handle_endtag(self, tag):
+        if not self._raw or tag != self._raw[0]:
+            return
+        raw_tag, start, content_start, from_network = self._raw
+        content_end = self._offset()
+        end = self.page.index(">", content_end) + 1
+        text = "".join(self._text)
+        if raw_tag == "style":
+            self.findings += [f"<style> {m.group(0)[:100]}" for m in _NETWORK_CSS.finditer(text)]
+            self.style_contents.append((content_start, content_end))
+        elif from_network or _JQUERY_SHIM.match(text):
+            self.removable.append((start, end))
+        self._raw = None
+
+
+def network_loads(page: str) -> list[str]:
+    """What a page would fetch from the network by itself, one short line each; empty if nothing.
+
+    Checked: ``src``, ``href`` (not on ``<a>``/``<area>``: a link is the reader's choice),
+    ``srcset``, ``poster``, ``data`` and the other loading attributes, ``<meta http-equiv=refresh>``,
+    ``url(...)`` and ``@import`` in ``<style>`` and ``style=`` attributes; a network URL is
+    ``http(s)``, ``ftp``, ``ws(s)`` or protocol-relative ``//``. ``data:`` URIs (the charts and the
+    renderer's embedded scripts and styles) are not network loads.
+    """
+    return _NetworkScan(page).findings
+
+
+def strip_network_loads(page: str) -> str:
+    """``page`` without what a renderer adds from the network, its own content untouched.
+
+    Removed: every ``<script src=...>`` and ``<link href=...>`` with a network URL (Quarto writes
+    require.js and jQuery from a CDN into the head of every page with a ``text/html`` notebook
+    output, and ``embed-resources`` cannot inline them offline), the jQuery ``define`` shim that
+    needs require.js, and ``@import`` rules of network stylesheets in ``<style>``. Whatever else
+    loads from the network is content and is left for :func:`network_loads` to report.
+    """
+    scan = _NetworkScan(page)
+    pieces, position = [], 0
+    cuts = sorted(scan.removable + [(start, end) for start, end in scan.style_contents
+                                     if _NETWORK_IMPORT.search(page, start, end)])
+    for start, end in cuts:
+        if start < position:
+            continue
+        pieces.append(page[position:start])
+        if (start, end) in scan.style_contents:
+            pieces.append(_NETWORK_IMPORT.sub("", page[start:end]))
+        elif page.startswith("\n", end) and (start == 0 or page[start - 1] == "\n"):
+            end += 1  # the element was a line of its own: take the line
+        position = end
+    pieces.append(page[position:])
+    return "".join(pieces)
+
+
+def _write_page(path: Path, page: str, name: str | None = None) -> None:
+    """Write a page only if it loads nothing from the network (whatever renderer wrote it); the
+    error names the page as ``name`` (default: the file's name)."""
+    loads = network_loads(page)
+    if loads:
+        raise CldstatsError(f"{name or path.name} would load {len(loads)} resource(s) from the network, "
+                            f"first {loads[0]}: a report must be self-contained")
+    path.write_text(page, encoding="utf-8")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,7 +542,7 @@ def _report_notebook(path: Path) -> nbformat.NotebookNode:
     return nb
 
 
-def _title(nb: nbformat.NotebookNode, stem: str) -> str:
+def _heading(nb: nbformat.NotebookNode, stem: str) -> str:
     if nb.metadata.get("title"):
         return str(nb.metadata["title"])
     for cell in nb.cells:
@@ -288,6 +551,22 @@ def _title(nb: nbformat.NotebookNode, stem: str) -> str:
             if match:
                 return match.group(1).strip()
     return TITLES.get(stem, stem)
+
+
+def page_title(heading: str, month: str | None = None) -> str:
+    """A page's ``<title>``: its heading, the publication and the month, e.g. ``"People assessed –
+    Adult social care client level data, March 2024"`` (a heading that already starts with the
+    publication's name is not repeated: ``"Adult social care client level data: monthly
+    statistics, March 2024"``)."""
+    from cldstats.report import fmt_month
+
+    title = heading if heading.startswith(PUBLICATION) else f"{heading} – {PUBLICATION}"
+    return f"{title}, {fmt_month(month)}" if month and MONTH.match(month) else title
+
+
+def _title(nb: nbformat.NotebookNode, stem: str) -> str:
+    month = ((nb.metadata.get("papermill") or {}).get("parameters") or {}).get("month")
+    return page_title(_heading(nb, stem), month)
 
 
 def _nav(current: str, names: list[str]) -> str:
@@ -312,15 +591,16 @@ def _nav(current: str, names: list[str]) -> str:
 def _page(title: str, body: str, nav: str, css: str, run_line: str, *, restricted: bool) -> str:
     banner = ('<p class="restricted" role="note">Restricted: quotes unrounded figures for quality '
               "assurance. Not for publication.</p>" if restricted else "")
+    header = f"<header>{nav}{banner}</header>\n" if nav or banner else ""
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)}</title>\n<style>\n{css}\n</style>\n</head>\n<body>\n"
         '<a class="skip-link" href="#main">Skip to main content</a>\n'
-        f"<header>{nav}{banner}</header>\n"
+        f"{header}"
         f'<main id="main">\n{body}\n</main>\n'
-        f'<footer>\n{run_line}\n</footer>\n</body>\n</html>\n'
+        f"<footer>\n{run_line}\n</footer>\n{PRINT_SCRIPT}\n</body>\n</html>\n"
     )
 
 
@@ -346,14 +626,58 @@ def _render_nbconvert(executed: list[Path], html_dir: Path, qa_dir: Path) -> str
         body, _ = exporter.from_notebook_node(nb)
         restricted = path.stem in RESTRICTED
         page = _page(_title(nb, path.stem), body, _nav(path.stem, stems), css, run_line, restricted=restricted)
-        ((qa_dir if restricted else html_dir) / _html_name(path)).write_text(page, encoding="utf-8")
+        _write_page((qa_dir if restricted else html_dir) / _html_name(path), page)
     return renderer
+
+
+def _html_fragment(output: dict) -> str | None:
+    """The ``text/html`` of a display or result output, else None."""
+    if output.get("output_type") not in ("display_data", "execute_result"):
+        return None
+    fragment = (output.get("data") or {}).get("text/html")
+    return "".join(fragment) if isinstance(fragment, list) else fragment
+
+
+def quarto_notebook(nb: nbformat.NotebookNode, title: str) -> nbformat.NotebookNode:
+    """The executed notebook as Quarto is given it: each ``text/html`` output becomes a raw HTML
+    cell, and a front-matter cell sets the page title.
+
+    Quarto's Jupyter engine writes ``<script src=...>`` tags for require.js and jQuery from a CDN
+    into the head of any page whose notebook has a ``text/html`` or ``application/javascript``
+    display output (``extractJupyterWidgetDependencies`` in Quarto's ``widgets.ts``); every
+    fragment of :mod:`cldstats.report` is such an output. A raw cell with ``raw_mimetype:
+    text/html`` reaches the page as the same HTML (a ``{=html}`` block) and triggers nothing.
+    Other outputs stay in their code cell. Ids are derived from the cell ids, so the scratch
+    notebook, like the page, is the same on every run.
+    """
+    front_matter = f"---\npagetitle: {json.dumps(title, ensure_ascii=False)}\n---"  # a JSON string is YAML
+    cells = [nbformat.v4.new_raw_cell(front_matter, id="front_matter")]
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            cells.append(cell)
+            continue
+        # Runs of HTML and of other outputs, in their order: each HTML output a raw cell, each
+        # run of other outputs a code cell of its own (its code is hidden: ``echo: false``).
+        numbered = list(enumerate(cell.get("outputs", [])))
+        for is_html, run in itertools.groupby(numbered, key=lambda item: _html_fragment(item[1]) is not None):
+            run = list(run)
+            if is_html:
+                cells += [nbformat.v4.new_raw_cell(_html_fragment(output), id=f"{cell.id}_html_{number}",
+                                                   metadata={"raw_mimetype": "text/html"}) for number, output in run]
+            else:
+                code = nbformat.v4.new_code_cell(cell.source, id=f"{cell.id}_outputs_{run[0][0]}")
+                code.metadata, code.outputs = cell.metadata, [output for _, output in run]
+                cells.append(code)
+    converted = nbformat.v4.new_notebook(metadata=nb.metadata, cells=cells)
+    converted.nbformat, converted.nbformat_minor = nb.nbformat, max(nb.nbformat_minor, 5)
+    return converted
 
 
 def _render_quarto(quarto: str, executed: list[Path], html_dir: Path, qa_dir: Path) -> str:
     # Quarto renders a project: copy the project file, the CSS and the executed notebooks (under
     # their HTML names) into a scratch folder so nothing is written beside the audit record; the
-    # pages are rendered into the scratch folder too and then moved, the QA report to ``qa_dir``.
+    # pages are rendered into the scratch folder too and then written to their folders, the QA
+    # report to ``qa_dir``, once nothing in them loads from the network.
     with tempfile.TemporaryDirectory(prefix="cldstats-quarto-") as scratch:
         project = Path(scratch) / "project"
         rendered = Path(scratch) / "html"
@@ -361,13 +685,16 @@ def _render_quarto(quarto: str, executed: list[Path], html_dir: Path, qa_dir: Pa
         shutil.copy(QUARTO_PROJECT, project / "_quarto.yml")
         shutil.copy(CSS_FILE, project / CSS_FILE.name)
         for path in executed:
-            nbformat.write(_report_notebook(path), project / (Path(_html_name(path)).stem + ".ipynb"))
+            nb = _report_notebook(path)
+            nbformat.write(quarto_notebook(nb, _title(nb, path.stem)),
+                           project / (Path(_html_name(path)).stem + ".ipynb"))
         # The same single declared run-time line as the nbconvert pages, and no other date: two
         # runs on the same inputs must give the same HTML apart from that line.
         stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         renderer = f"quarto {_quarto_version(quarto)}"
         (project / "run-time.html").write_text(
-            f'<p class="run-time">Rendered {stamp} by {html.escape(renderer)}.</p>\n', encoding="utf-8"
+            f'<p class="run-time">Rendered {stamp} by {html.escape(renderer)}.</p>\n{PRINT_SCRIPT}\n',
+            encoding="utf-8",
         )
         command = [quarto, "render", str(project), "--to", "html", "--no-execute",
                    "--output-dir", str(rendered), "-M", "include-after-body:run-time.html"]
@@ -376,8 +703,9 @@ def _render_quarto(quarto: str, executed: list[Path], html_dir: Path, qa_dir: Pa
             tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
             raise CldstatsError("quarto render failed: " + " | ".join(tail))
         for path in executed:
+            page = (rendered / _html_name(path)).read_text(encoding="utf-8")
             target = (qa_dir if path.stem in RESTRICTED else html_dir) / _html_name(path)
-            shutil.move(rendered / _html_name(path), target)
+            _write_page(target, strip_network_loads(page))
     return renderer
 
 
@@ -425,13 +753,16 @@ def render_html(executed: list[Path], html_dir: Path, qa_dir: Path | None = None
 
 
 def _links(release: Path, folder: str, pattern: str) -> list[str]:
+    from cldstats.report import file_label
+
     links = []
     for path in sorted((release / folder).glob(pattern)):
         href = f"{release.name}/{folder}/{path.name}"
-        label = path.name
         if folder in ("html", "qa"):
             stem = next((k for k, v in HTML_NAMES.items() if v == path.name), path.stem)
             label = TITLES.get(stem, path.stem)
+        else:
+            label = file_label(path)  # what, kind and size: a bare file name says neither
         links.append(f'<a href="{html.escape(href)}">{html.escape(label)}</a>')
     return links
 
@@ -447,8 +778,11 @@ def write_index(reports_dir: Path) -> Path:
     Returns
     -------
     Path
-        The index file (self-contained: inline CSS, relative links only).
+        The index file (self-contained: inline CSS, relative links only). Spreadsheets and CSV
+        files are linked by what they hold, kind and size (:func:`cldstats.report.file_label`).
     """
+    from cldstats.report import fmt_month
+
     reports_dir = Path(reports_dir)
     months = sorted((p for p in reports_dir.iterdir() if p.is_dir() and MONTH.match(p.name)), reverse=True)
     sections = []
@@ -469,14 +803,14 @@ def write_index(reports_dir: Path) -> Path:
                 rows.append(f"<dt>{label}</dt><dd><ul>" + "".join(f"<li>{a}</li>" for a in links) + "</ul></dd>")
         files = "".join(rows) or "<dt>Files</dt><dd>none yet</dd>"
         sections.append(f'<section aria-labelledby="m-{release.name}"><h2 id="m-{release.name}">'
-                        f"{html.escape(release.name)}</h2>{note}<dl>{files}</dl></section>")
-    body = ("<h1>Adult social care client level data: releases</h1>"
-            + ("".join(sections) if sections else "<p>No releases yet.</p>"))
+                        f"{html.escape(fmt_month(release.name))}</h2>{note}<dl>{files}</dl></section>")
+    heading = f"{PUBLICATION}: releases"
+    title = f"Releases – {PUBLICATION}" + (f", latest {fmt_month(months[0].name)}" if months else "")
+    body = f"<h1>{html.escape(heading)}</h1>" + ("".join(sections) if sections else "<p>No releases yet.</p>")
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    page = _page("Adult social care client level data: releases", body, "", _css(),
-                 f'<p class="run-time">Index written {stamp}.</p>', restricted=False)
+    page = _page(title, body, "", _css(), f'<p class="run-time">Index written {stamp}.</p>', restricted=False)
     target = reports_dir / "index.html"
     tmp = target.with_name(f".index-{os.getpid()}.html.tmp")  # per process: two months may run at once
-    tmp.write_text(page, encoding="utf-8")
+    _write_page(tmp, page, target.name)
     os.replace(tmp, target)  # readers never see a half-written index
     return target

@@ -11,8 +11,9 @@ Two families, kept apart on purpose (METHODOLOGY.md section 7):
 * **published** functions (headlines, commentary, publication tables, charts) read ``data/*.csv``
   and ``charts/`` only, never ``qa/*_unrounded.csv``: every number they quote is a published cell,
   or a difference or share of published cells;
-* **QA** functions (``gate_summary``, ``validation_by_suite``, ``council_summary``,
-  ``main_failures``, ``month_changes``, ``revisions``, ``revision_summary``, ``qa_downloads``) read
+* **QA** functions (``gate_summary``, ``folder_accounting``, ``ties``, ``rejected_submissions``,
+  ``validation_by_suite``, ``council_summary``, ``main_failures``, ``month_changes``,
+  ``revisions``, ``revision_summary``, ``qa_downloads``) read
   ``qa/`` and ``manifest.json``; their output belongs in the restricted QA report only, which is
   written under ``qa/`` (``qa/qa.html``, its executed notebook ``qa/notebooks/data_quality.ipynb``)
   so that everything quoting unrounded figures stays in the restricted folder.
@@ -28,6 +29,7 @@ import base64
 import datetime as dt
 import html
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +37,7 @@ import pandas as pd
 
 from cldstats import reference
 from cldstats.errors import CldstatsError
+from cldstats.select import NOT_VALIDATED
 
 #: From ``<release>/html/*.html`` (published pages) and ``<release>/qa/qa.html`` (the QA report)
 #: back to the release folder: links to council reports, CSVs and spreadsheets are written relative
@@ -147,6 +150,53 @@ def fmt_month(month: str) -> str:
     return f"{dt.date.fromisoformat(month + '-01'):%B %Y}"
 
 
+#: What each downloadable file holds, by file name without its suffix: the link text of the
+#: publication report's downloads, the QA report's restricted files and the index of releases.
+FILE_CONTENTS = {
+    "long_term_support": "People receiving long-term support",
+    "long_term_support_rates": "People receiving long-term support per 100,000 adults",
+    "assessments": "People assessed",
+    "long_term_support_unrounded": "People receiving long-term support, unrounded",
+    "long_term_support_rates_unrounded": "Rates of long-term support, unrounded",
+    "assessments_unrounded": "People assessed, unrounded",
+    "submissions": "Submissions in the month's window and the data quality gate's outcome",
+    "exclusions": "Records excluded, by council and reason",
+    "revisions": "Revised figures, previous and new values",
+}
+
+#: How a link names each kind of file.
+FILE_KINDS = {".xlsx": "spreadsheet, XLSX", ".ods": "spreadsheet, ODS", ".csv": "CSV", ".json": "JSON"}
+
+
+def fmt_size(size: int) -> str:
+    """A file size as GOV.UK writes an attachment's (1 KB = 1,024 bytes, one decimal):
+    ``"950 bytes"``, ``"430.7 KB"``, ``"8.4 MB"``. The decimal also keeps a size from reading as a
+    whole number that could be taken for a count."""
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 ** 2:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024 ** 2:.1f} MB"
+
+
+def file_label(path: Path) -> str:
+    """The link text of a downloadable file: what it holds, its kind and its size, e.g.
+    ``"People assessed, spreadsheet, XLSX, 430.7 KB"`` (a bare file name tells a reader neither).
+
+    A file :data:`FILE_CONTENTS` does not know is described by its name, so none is left out.
+    """
+    path = Path(path)
+    what = FILE_CONTENTS.get(path.stem) or path.stem.replace("_", " ").capitalize()
+    kind = FILE_KINDS.get(path.suffix.lower(), path.suffix.lstrip(".").upper() or "file")
+    return f"{what}, {kind}, {fmt_size(path.stat().st_size)}"
+
+
+def _download_item(path: Path, href: str) -> str:
+    # The file name stays visible beside the description: readers quote it, and it may wrap.
+    return (f'<li><a href="{html.escape(href)}">{html.escape(file_label(path))}</a> '
+            f'<span class="file-name">{html.escape(path.name)}</span></li>')
+
+
 def change_phrase(now: float, before: float) -> str:
     """``"up 100 (0.7%)"``, ``"down 5 (less than 0.1%)"`` or ``"unchanged"``."""
     diff = now - before
@@ -166,26 +216,48 @@ def _html(fragment: str):
     return HTML(fragment)
 
 
-def _table_html(frame: pd.DataFrame, caption: str, *, table_id: str, escape: bool = True) -> str:
-    """An accessible table: caption, column headers with ``scope``, no index, deterministic ids.
+#: Ids of tables and charts: lower-case words joined by ``_``, never a hyphen. Quarto reads an id
+#: ``<letters>-<rest>`` on a captioned table as a cross-reference label of type ``<letters>``
+#: (``age-group`` is type ``age``, which is no table type, so it warns); ``fig-``, ``tbl-``,
+#: ``sec-`` and its other reserved prefixes would be worse. An id with no hyphen cannot be one.
+ELEMENT_ID = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 
-    A pandas Styler would do, but it stamps a random id on every table; a fixed id keeps two renders
-    of the same notebook identical.
+
+def _checked_id(element_id: str) -> str:
+    if not isinstance(element_id, str) or not ELEMENT_ID.match(element_id):
+        raise CldstatsError(f"element id {element_id!r} must be lower-case words joined by _ (no hyphen: Quarto "
+                            "would read the part before a hyphen as a cross-reference type)")
+    return element_id
+
+
+def _cell(tag: str, text: str, value) -> str:
+    numeric = _number(str(value).replace(",", "")) is not None or str(value) in SYMBOLS
+    scope = ' scope="row"' if tag == "th" else ""
+    return f'<{tag}{scope} class="num">{text}</{tag}>' if numeric else f"<{tag}{scope}>{text}</{tag}>"
+
+
+def _table_html(frame: pd.DataFrame, caption: str, *, table_id: str, escape: bool = True) -> str:
+    """An accessible table: caption, column headers with ``scope="col"``, the first column as row
+    headers (``<th scope="row">``), no index, deterministic ids, inside a scroll region.
+
+    The region (``div.table-scroll``, ``role="region"``, labelled by the caption, ``tabindex="0"``)
+    scrolls on its own when the table is wider than the page, so the page itself never scrolls
+    sideways at 320 px (WCAG 1.4.10) and keyboard users can scroll it. A pandas Styler would do the
+    table, but it stamps a random id on every table; a fixed id keeps two renders identical.
     """
+    table_id = _checked_id(table_id)
+    caption_id = f"{table_id}_caption"
     head = "".join(f'<th scope="col">{html.escape(str(c))}</th>' for c in frame.columns)
     rows = []
-    for record in frame.itertuples(index=False):
-        cells = []
-        for value in record:
-            text = str(value)
-            text = html.escape(text) if escape else text
-            numeric = _number(str(value).replace(",", "")) is not None or str(value) in SYMBOLS
-            cells.append(f'<td class="num">{text}</td>' if numeric else f"<td>{text}</td>")
+    for record in frame.itertuples(index=False):  # a display table of at most a few hundred rows
+        cells = [_cell("th" if n == 0 else "td", html.escape(str(v)) if escape else str(v), v)
+                 for n, v in enumerate(record)]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     body = "".join(rows) if rows else f'<tr><td colspan="{len(frame.columns)}">None.</td></tr>'
     return (
-        f'<table class="data-table" id="{table_id}"><caption>{html.escape(caption)}</caption>'
-        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        f'<div class="table-scroll" role="region" aria-labelledby="{caption_id}" tabindex="0">'
+        f'<table class="data-table" id="{table_id}"><caption id="{caption_id}">{html.escape(caption)}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
     )
 
 
@@ -400,13 +472,13 @@ def release_summary(release: Release):
 
 
 def downloads(release: Release):
-    """Display links to the release's CSVs and spreadsheets, relative to the HTML folder."""
+    """Display links to the release's CSVs and spreadsheets, relative to the HTML folder, each
+    saying what the file holds, its kind and size (:func:`file_label`)."""
     links = []
-    for folder in ("data", "spreadsheets"):
+    for folder in ("spreadsheets", "data"):
         for path in sorted((release.path / folder).glob("*")):
             if path.suffix in (".csv", ".xlsx"):
-                href = f"{HTML_TO_RELEASE}/{folder}/{path.name}"
-                links.append(f'<li><a href="{html.escape(href)}">{html.escape(path.name)}</a></li>')
+                links.append(_download_item(path, f"{HTML_TO_RELEASE}/{folder}/{path.name}"))
     if not links:
         return _html("<p>No downloadable files in this release.</p>")
     return _html('<ul class="downloads">' + "".join(links) + "</ul>")
@@ -416,7 +488,9 @@ def chart(release: Release, name: str):
     """Display one chart from ``charts/`` as an embedded PNG with its recorded alt text.
 
     The PNG goes into the notebook output as a ``data:`` URI inside ``<img alt=...>`` so both
-    renderers carry it into a self-contained HTML file with the alt text the chart module wrote.
+    renderers carry it into a self-contained HTML file with the alt text the chart module wrote;
+    the chart's long description follows in a ``<details>`` element (closed on screen, opened for
+    print by the page's print stylesheet and script, see :mod:`cldstats.render`).
     """
     index_path = release.path / "charts" / "charts.json"
     if not index_path.exists():
@@ -430,7 +504,7 @@ def chart(release: Release, name: str):
     data = base64.b64encode(png.read_bytes()).decode("ascii")
     description = entry.get("description") or ""
     return _html(
-        f'<figure class="chart" id="chart-{html.escape(name)}">'
+        f'<figure class="chart" id="{_checked_id("chart_" + name)}">'
         f'<img src="data:image/png;base64,{data}" alt="{html.escape(entry["alt_text"], quote=True)}">'
         f"<figcaption>{html.escape(entry['title'])}</figcaption>"
         + (f'<details class="chart-description"><summary>Chart description and data</summary>'
@@ -632,7 +706,7 @@ def council_summary(release: Release) -> pd.DataFrame:
     from cldstats import reference
 
     councils = reference.councils()[["la_code", "la_name", "region"]]
-    subs = release.csv("qa/submissions.csv").copy()
+    subs = _validated(release).copy()
     subs["selected"] = subs["selected"].str.lower() == "true"
     files = subs.groupby("la_code").size().rename("files")
     chosen = subs[subs["selected"]].drop_duplicates("la_code").set_index("la_code")
@@ -661,8 +735,55 @@ def council_summary(release: Release) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _validated(release: Release) -> pd.DataFrame:
+    """The rows of ``qa/submissions.csv`` considered for the month (not those outside its window)."""
+    subs = release.csv("qa/submissions.csv")
+    return subs[~subs["outcome"].str.startswith(NOT_VALIDATED)]
+
+
+def folder_accounting(release: Release) -> pd.DataFrame:
+    """Every entry of the submissions folder by outcome, with its rows: nothing left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per outcome (``accepted``, ``accepted with warnings``, ``rejected``: by the data
+        quality gate or not a submission file; ``not validated``: outside the month's window) with
+        entries, files selected, rows read, used and excluded, and a ``Total`` row, from
+        ``qa/submissions.csv``.
+    """
+    subs = release.csv("qa/submissions.csv")
+    outcome = subs["outcome"].str.extract(r"^(accepted with warnings|accepted|rejected|not validated)")[0]
+    counts = subs[["rows_read", "rows_used", "rows_excluded"]].apply(pd.to_numeric).astype("int64")
+    frame = counts.assign(Outcome=outcome.fillna("other"), Entries=1,
+                          Selected=subs["selected"].str.lower().eq("true").astype("int64"))
+    order = ["accepted", "accepted with warnings", "rejected", "not validated", "other"]
+    table = frame.groupby("Outcome").sum().reindex([o for o in order if o in set(frame["Outcome"])])
+    table.loc["Total"] = table.sum()
+    labels = {"rejected": "rejected (data quality gate, or not a submission file)",
+              "not validated": "not validated (outside the month's window)"}
+    table.index = [labels.get(o, o) for o in table.index]
+    table = table.rename(columns={"rows_read": "Rows read", "rows_used": "Rows used", "rows_excluded": "Rows excluded"})
+    return table.rename_axis("Outcome").reset_index()[
+        ["Outcome", "Entries", "Selected", "Rows read", "Rows used", "Rows excluded"]]
+
+
+def ties(release: Release):
+    """Display one line per tie (files of one council with the same submission time) and the rule
+    that resolved it (:func:`cldstats.select.tie_findings`)."""
+    from cldstats.select import tie_findings
+
+    subs = _validated(release)
+    lines = tie_findings(subs) if "tie_with" in subs else []
+    if not lines:
+        return _html('<p class="ties">No two files of one council have the same submission time.</p>')
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    return _html(f'<ul class="ties">{items}</ul>')
+
+
 def rejected_submissions(release: Release) -> pd.DataFrame:
-    """Every submission in the month's window that the data quality gate rejected, with its reason.
+    """Every entry in the month's window that was rejected, with its reason: submissions the data
+    quality gate rejected and entries of the folder that are not submission files.
 
     Returns
     -------
@@ -834,16 +955,17 @@ def revision_summary(release: Release):
                 if len(frame) != flagged else "")
         text = (f"{flagged:,} published cells are flagged [r]{both}, compared with the "
                 f"{html.escape('; '.join(against))}.")
-    link = f'<a href="{HTML_TO_RELEASE}/qa/revisions.csv">qa/revisions.csv</a>'
-    return _html(f'<p class="revisions">{text} All revised figures: {link}.</p>')
+    label = html.escape(file_label(release.path / "qa" / "revisions.csv"))
+    link = f'<a href="{HTML_TO_RELEASE}/qa/revisions.csv">{label}</a>'
+    return _html(f'<p class="revisions">{text} All revised figures: {link} '
+                 '(<span class="file-name">qa/revisions.csv</span>).</p>')
 
 
 def qa_downloads(release: Release):
-    """Display links to the restricted QA files (unrounded tables, submissions, revisions)."""
-    links = []
-    for path in sorted((release.path / "qa").glob("*.csv")):
-        href = f"{HTML_TO_RELEASE}/qa/{path.name}"
-        links.append(f'<li><a href="{html.escape(href)}">{html.escape(path.name)}</a></li>')
+    """Display links to the restricted QA files (unrounded tables, submissions, revisions), each
+    saying what the file holds, its kind and size (:func:`file_label`)."""
+    links = [_download_item(path, f"{HTML_TO_RELEASE}/qa/{path.name}")
+             for path in sorted((release.path / "qa").glob("*.csv"))]
     return _html('<ul class="downloads">' + "".join(links) + "</ul>" if links else "<p>No QA files.</p>")
 
 

@@ -6,8 +6,14 @@ the month end and on or before the cut-off date. All month ends of a release com
 
 Decisions where METHODOLOGY.md is silent
 ----------------------------------------
-* Two candidates of one council with the same submission time: the one whose ``file`` name sorts
-  last (plain string order) wins, so the choice never depends on catalogue row order.
+* Two candidates of one council with the same submission time (a *tie*, e.g. ``X.csv`` and
+  ``X.csv.gz``): the one whose ``file`` name sorts last (plain string order) wins, so the choice
+  never depends on catalogue row order (:data:`TIE_RULE`; ``X.csv.gz`` over ``X.csv``, ``X.xlsx``
+  over both). A tie is a finding, not a silent choice: :func:`same_time_files` names each file's
+  partners (``qa/submissions.csv`` column ``tie_with``) and :func:`tie_findings` gives the line the
+  QA report and the command line print for each tie.
+* The month's window (:func:`in_window`) is the candidate date rule alone; a submission whose name
+  gives no time cannot be placed, so it is considered (and reported) for every month.
 * A submission with a missing ``submitted_at`` or ``period_end`` cannot be placed and is never a
   candidate.
 * ``outcome`` is compared after trimming spaces and ignoring case (``Rejected: ...`` is rejected);
@@ -21,12 +27,22 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-__all__ = ["COUNCIL_COUNT", "coverage", "select_submissions"]
+__all__ = [
+    "COUNCIL_COUNT", "NOT_VALIDATED", "TIE_RULE", "coverage", "in_window", "same_time_files", "select_submissions",
+    "tie_findings",
+]
 
 #: Councils with adult social care responsibilities (the coverage denominator).
 COUNCIL_COUNT = 153
 
 CATALOGUE_COLUMNS = ("la_code", "file", "submitted_at", "period_start", "period_end", "outcome")
+
+#: Outcome (prefix) of an entry of the submissions folder outside the month's window: listed in
+#: ``qa/submissions.csv``, not validated.
+NOT_VALIDATED = "not validated"
+
+#: How a tie between files of one council with the same submission time is resolved.
+TIE_RULE = "ties are resolved by file name: the name sorting last is chosen"
 
 
 def _as_day(values: pd.Series) -> pd.Series:
@@ -127,3 +143,89 @@ def coverage(selection: pd.DataFrame, council_count: int = COUNCIL_COUNT) -> tup
     """
     councils_with_file = int(selection.loc[selection["selected"].astype(bool), "la_code"].nunique())
     return councils_with_file, councils_with_file / council_count
+
+
+def in_window(submitted_at: dt.datetime | None, month_end: dt.date, cutoff: dt.date) -> bool:
+    """Whether a submission made at ``submitted_at`` can be a candidate for the month ending
+    ``month_end``: its date is after the month end and on or before the cut-off.
+
+    A submission whose time is unknown (None) cannot be placed in time, so it is in every month's
+    window: it is validated and reported for each month (and never selected).
+
+    Examples
+    --------
+    >>> in_window(dt.datetime(2024, 4, 15, 9, 30), dt.date(2024, 3, 31), dt.date(2024, 5, 31))
+    True
+    >>> in_window(dt.datetime(2024, 6, 1), dt.date(2024, 3, 31), dt.date(2024, 5, 31))
+    False
+    >>> in_window(None, dt.date(2024, 3, 31), dt.date(2024, 5, 31))
+    True
+    """
+    return submitted_at is None or month_end < submitted_at.date() <= cutoff
+
+
+def same_time_files(catalogue: pd.DataFrame) -> pd.Series:
+    """For each submission, the other files of its council with the same submission time.
+
+    Parameters
+    ----------
+    catalogue : pandas.DataFrame
+        ``la_code``, ``file`` and ``submitted_at`` per submission file (rows without a council or
+        a time cannot tie).
+
+    Returns
+    -------
+    pandas.Series
+        Same index; the partners' file names joined by ``"; "``, or ``""`` when there is no tie.
+
+    Examples
+    --------
+    >>> cat = pd.DataFrame({"la_code": ["E1", "E1", "E1"], "file": ["a.csv", "a.csv.gz", "b.csv"],
+    ...     "submitted_at": pd.to_datetime(["2024-04-15 09:30", "2024-04-15 09:30", "2024-04-16 10:00"])})
+    >>> same_time_files(cat).tolist()
+    ['a.csv.gz', 'a.csv', '']
+    """
+    partners = pd.Series("", index=catalogue.index, dtype=object)
+    keyed = catalogue.loc[catalogue["la_code"].notna() & catalogue["submitted_at"].notna(), ["la_code", "file"]]
+    keyed = keyed.assign(_at=pd.to_datetime(catalogue["submitted_at"]))
+    tied = keyed[keyed.groupby(["la_code", "_at"])["file"].transform("size") > 1]
+    for _, group in tied.groupby(["la_code", "_at"]):  # per tie, never per row of data
+        names = group["file"].astype(str).tolist()
+        for index, name in zip(group.index, names, strict=True):
+            partners[index] = "; ".join(other for other in names if other != name)
+    return partners
+
+
+def tie_findings(table: pd.DataFrame) -> list[str]:
+    """One line per tie of a submissions table: the files, their time and which one was chosen.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``qa/submissions.csv`` (as read, text, or as written): ``la_code``, ``file``,
+        ``submitted_at``, ``selected`` and ``tie_with``.
+
+    Returns
+    -------
+    list of str
+        In council and time order; empty when no two files of one council share a submission time.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"la_code": ["E1", "E1"], "file": ["a.csv", "a.csv.gz"],
+    ...     "submitted_at": ["2024-04-15 09:30:00"] * 2, "selected": ["False", "True"],
+    ...     "tie_with": ["a.csv.gz", "a.csv"]})
+    >>> tie_findings(table)  # doctest: +NORMALIZE_WHITESPACE
+    ['E1: a.csv and a.csv.gz have the same submission time (2024-04-15 09:30:00); a.csv.gz was chosen
+      (ties are resolved by file name: the name sorting last is chosen)']
+    """
+    tie_with = table["tie_with"].fillna("").astype(str)
+    tied = table[tie_with != ""]
+    lines = []
+    for (la_code, submitted_at), group in tied.groupby(["la_code", "submitted_at"], sort=True):
+        names = sorted(group["file"].astype(str))
+        chosen = group.loc[group["selected"].astype(str).str.lower() == "true", "file"].astype(str).tolist()
+        outcome = f"{chosen[0]} was chosen" if chosen else "none of them was selected"
+        files = ", ".join(names[:-1]) + f" and {names[-1]}"
+        lines.append(f"{la_code}: {files} have the same submission time ({submitted_at}); {outcome} ({TIE_RULE})")
+    return lines

@@ -55,6 +55,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cldstats.errors import CldstatsError
+from cldstats.ingest import is_synthetic
 from cldstats.reference import councils as reference_councils
 from cldstats.spec import load_spec
 
@@ -2211,8 +2212,10 @@ def generate(
     month_ends = _month_ends(start, end)
     plans, missing = _plan_all(seed, start, end, councils, faults)
     sub_dir = out / "submissions"
-    if sub_dir.exists() and any(sub_dir.iterdir()) and not (out / "synthetic.json").exists():
-        raise CldstatsError(f"{out} holds submissions but no synthetic.json: refusing to overwrite real data")
+    if sub_dir.exists() and any(sub_dir.iterdir()) and not is_synthetic(out):
+        raise CldstatsError(
+            f'{out} holds submissions but no synthetic.json saying "synthetic": true: refusing to overwrite real data'
+        )
     sub_dir.mkdir(parents=True, exist_ok=True)
     for old in list(sub_dir.glob("*.csv")) + list(sub_dir.glob("*.csv.gz")):
         old.unlink()

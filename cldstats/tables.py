@@ -10,11 +10,14 @@ Analysis Function guidance on releasing statistics in spreadsheets:
 * ``assessments.xlsx``: people assessed by the same breakdowns (no support setting), with a
   ``Total`` column over the months, and the councils included in each area.
 
-Each workbook has a cover sheet (title, period, status, source, coverage, publication date,
-contact), a contents sheet, a notes sheet (definitions, coverage, symbols, rounding, revisions,
-override) and one table a sheet (``Table_1``, ``Table_2``, ... as DHSC's CLD files). When cells of
-the workbook's tables were revised, a last sheet ``Revisions`` lists each revised figure with its
-previous and revised value (from :func:`cldstats.disclosure.revisions_table`).
+Each workbook has a cover sheet (title, period, status, source, coverage, publication date, next
+update, contact), a contents sheet listing every sheet after it (the notes sheet included), a notes
+sheet (definitions, coverage, symbols, rounding, revisions, override) and one table a sheet
+(``Table_1``, ``Table_2``, ... as DHSC's CLD files). When cells of the workbook's tables were
+revised, a last sheet ``Revisions`` lists each revised figure with its previous and revised value
+(from :func:`cldstats.disclosure.revisions_table`). The document title and language (``en-GB``)
+are set, no column is wider than :data:`MAX_COLUMN_WIDTH` characters (longer text wraps), and
+every text cell goes through :mod:`cldstats.safe_output`, so none reads as a formula.
 
 Decisions
 ---------
@@ -54,10 +57,18 @@ Numbers stay numbers; ``[c]``, ``[x]``, ``[z]`` are text in numeric columns
     ``Revisions`` sheet gives each revised figure's previous and revised value (cell, old, new).
     In the rates table ``[r]`` means the rate or its population changed.
 
-Councils included in a table of its own
+Councils included in a table of its own, as numbers
     ``councils_included`` (``"152 of 153"``) describes an area in a period, not a breakdown
     value, so it is published once per area and period in the last table rather than repeated
-    on every row.
+    on every row. Text such as ``152 of 153`` in a numeric table cannot be summed or sorted, so
+    it is two numbers: ``Councils in area`` (153, 12, 1: the same in every period, one column)
+    and one ``Councils with data, <period>`` column per period.
+
+Next update
+    The cover gives the date of the next release (:func:`next_update`): ``publication.next_update``
+    when set, else the publication date the next release's own params give (for the default
+    quarterly cut-off, the next quarter's), else "To be announced". The Code of Practice asks
+    for release dates to be pre-announced, and a user of a monthly series looks for it there.
 
 Rates
     Only the ``All`` and ``Age group`` breakdowns have populations (METHODOLOGY.md section 4);
@@ -89,10 +100,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cldstats import safe_output
+
 __all__ = [
     "PLACEHOLDER_CONTACT",
     "ReleaseInfo",
+    "TO_BE_ANNOUNCED",
     "count_revised_cells",
+    "next_update",
     "period_label",
     "read_table",
     "revisions_frame",
@@ -147,6 +162,8 @@ class ReleaseInfo:
         Source statement on the cover and under every table.
     councils_total : int
         Councils with adult social services responsibilities (153).
+    next_update : datetime.date or None
+        Date of the next release, on the cover (:func:`next_update`); None: "To be announced".
     """
 
     month: str
@@ -160,6 +177,7 @@ class ReleaseInfo:
     previous_release: str = ""
     source: str = DEFAULT_SOURCE
     councils_total: int = COUNCILS_TOTAL
+    next_update: dt.date | None = None
 
     @property
     def coverage(self) -> float:
@@ -186,7 +204,7 @@ class ReleaseInfo:
         publication_date : datetime.date
             Fixed publication date.
         **fields
-            Other :class:`ReleaseInfo` fields (``contact_email``, ``source``).
+            Other :class:`ReleaseInfo` fields (``contact_email``, ``source``, ``next_update``).
         """
         gate = manifest["gate"]
         return cls(
@@ -210,6 +228,67 @@ def count_revised_cells(published: Mapping[str, pd.DataFrame]) -> int:
     2
     """
     return int(sum(_has_flag(frame["flags"], "r").sum() for frame in published.values()))
+
+
+#: ``publication.next_update`` value for a next release whose date is not yet set.
+TO_BE_ANNOUNCED = "to be announced"
+#: How far ahead :func:`next_update` looks for the next release.
+NEXT_UPDATE_HORIZON_MONTHS = 12
+
+
+def next_update(params: Mapping[str, Any], params_dir: Path | None = None) -> dt.date | None:
+    """Date of the next release, for the cover's "Next update" line.
+
+    ``publication.next_update`` in params decides:
+
+    * ``"YYYY-MM-DD"``: that date, which must come after ``publication.date``;
+    * ``"to be announced"``: None (the cover says so);
+    * blank (the default): derived from the params of the next release, i.e. the publication date
+      of the first later month whose own params (``defaults.yaml`` and its month file, resolved by
+      :func:`cldstats.params.load_params`, so a blank date is 14 days after its cut-off) fall after
+      this release's. Months of one quarter share a default cut-off and so a publication date: they
+      are one release, and the next update is the next quarter's. None if no month in the next
+      :data:`NEXT_UPDATE_HORIZON_MONTHS` is published later.
+
+    Parameters
+    ----------
+    params : mapping
+        The run's resolved params (:func:`cldstats.params.load_params`).
+    params_dir : pathlib.Path, optional
+        Folder of ``defaults.yaml`` and the month files (default: the one the run used,
+        :func:`cldstats.params.default_params_dir`).
+
+    Raises
+    ------
+    cldstats.params.ParamsError
+        ``publication.next_update`` is neither blank, a date nor "to be announced", or is not after
+        the publication date.
+    """
+    from cldstats.params import ParamsError, load_params, month_end
+
+    published = dt.date.fromisoformat(params["publication"]["date"])
+    setting = str(params["publication"].get("next_update", "") or "").strip()
+    if setting.lower() == TO_BE_ANNOUNCED:
+        return None
+    if setting:
+        try:
+            day = dt.date.fromisoformat(setting)
+        except ValueError:
+            raise ParamsError(f"params key 'publication.next_update' must be a date 'YYYY-MM-DD', "
+                              f"'{TO_BE_ANNOUNCED}' or blank, got {setting!r}") from None
+        if day <= published:
+            raise ParamsError(f"params key 'publication.next_update' ({day.isoformat()}) must be after "
+                              f"the publication date {published.isoformat()}")
+        return day
+    for ahead in range(1, NEXT_UPDATE_HORIZON_MONTHS + 1):
+        later = str(pd.Period(params["month"], freq="M") + ahead)
+        # `today` just after that month: the check that a month has ended guards publishing it,
+        # not planning its date.
+        planned = load_params(later, params_dir=params_dir, today=month_end(later) + dt.timedelta(days=1))
+        day = dt.date.fromisoformat(planned["publication"]["date"])
+        if day > published:
+            return day
+    return None
 
 
 def _has_flag(flags: pd.Series, flag: str) -> pd.Series:
@@ -354,15 +433,34 @@ def table_frames(published: Mapping[str, pd.DataFrame]) -> dict[str, dict[str, p
     return {"long_term_support": lts_tables, "assessments": assessed_tables}
 
 
+COUNCILS_IN_AREA = "Councils in area"
+COUNCILS_WITH_DATA = "Councils with data, {period}"
+
+
 def _councils(frame: pd.DataFrame, period_column: str) -> pd.DataFrame:
-    """Councils included per area (rows) and period (columns), e.g. ``152 of 153``."""
+    """Councils included per area: ``Councils in area`` and, per period, ``Councils with data``.
+
+    ``councils_included`` (``"152 of 153"``) becomes two numbers: the councils in the area (the
+    same in every period, so one column) and, for each period, the councils with data. A period
+    without a row for the area is ``[x]``.
+    """
     area = list(AREA_COLUMNS)
     cells = frame.drop_duplicates(area + [period_column])
+    parts = cells["councils_included"].str.extract(r"^(\d+) of (\d+)$")
+    if parts.isna().any().any():
+        bad = sorted(set(cells.loc[parts.isna().any(axis=1), "councils_included"].astype(str)))[:5]
+        raise ValueError(f"councils_included must read '<n> of <N>': found {bad}")
+    cells = cells.assign(with_data=parts[0].astype(int), in_area=parts[1].astype(int))
+    in_area = cells.drop_duplicates(area + ["in_area"])
+    if in_area.duplicated(area).any():
+        raise ValueError("the number of councils in an area differs between periods")
     periods = _ordered_periods(cells[period_column])
-    wide = cells.pivot(index=area, columns=period_column, values="councils_included")
-    wide = wide.reindex(index=pd.MultiIndex.from_frame(cells[area].drop_duplicates()), columns=periods)
-    wide.columns = [period_label(p, periods) for p in periods]
-    return _rename(wide.fillna("[x]").reset_index(), "")
+    rows = pd.MultiIndex.from_frame(cells[area].drop_duplicates())
+    wide = cells.pivot(index=area, columns=period_column, values="with_data").reindex(index=rows, columns=periods)
+    wide = wide.astype("Int64").astype(object).where(wide.notna(), "[x]")
+    wide.columns = [COUNCILS_WITH_DATA.format(period=period_label(p, periods)) for p in periods]
+    wide.insert(0, COUNCILS_IN_AREA, in_area.set_index(area)["in_area"].reindex(rows).astype(object).to_numpy())
+    return _rename(wide.reset_index(), "")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -445,25 +543,30 @@ def _cover(release: ReleaseInfo, title: str, period: str):
         "These are official statistics in development: they are new and still being developed, and are "
         "published to involve users and stakeholders in their development."
     )
+    intro = [
+        f"Reference period: {period}.",
+        f"Published: {_long_date(release.publication_date)}.",
+        "Next update: " + (f"{_long_date(release.next_update)}." if release.next_update else "To be announced."),
+        status,
+        "All figures are provisional [p] and may be revised in later releases.",
+    ]
+    about = [
+        f"Source: {release.source}.",
+        f"Coverage: {release.councils_selected} of {release.councils_total} councils "
+        f"({release.coverage:.1%}) had a submission selected for this release.",
+        f"Revisions: {release.revised_cells} published figures have been revised [r] since the previous release"
+        + (f" ({release.previous_release})." if release.previous_release else "."),
+        "Data quality override: " + (release.override_reason or "none."),
+        "Symbols: [c] confidential, [x] not available, [z] not applicable, [p] provisional, [r] revised.",
+        "Definitions, coverage, rounding, symbols and revisions are explained on the Notes worksheet.",
+    ]
+    contact = [f"Email: {release.contact_email}"]
+    text = safe_output.neutralise_text
     return gpt.Cover(
-        title=title,
-        intro=[
-            f"Reference period: {period}.",
-            f"Published: {_long_date(release.publication_date)}.",
-            status,
-            "All figures are provisional [p] and may be revised in later releases.",
-        ],
-        about=[
-            f"Source: {release.source}.",
-            f"Coverage: {release.councils_selected} of {release.councils_total} councils "
-            f"({release.coverage:.1%}) had a submission selected for this release.",
-            f"Revisions: {release.revised_cells} published figures have been revised [r] since the previous release"
-            + (f" ({release.previous_release})." if release.previous_release else "."),
-            "Data quality override: " + (release.override_reason or "none."),
-            "Symbols: [c] confidential, [x] not available, [z] not applicable, [p] provisional, [r] revised.",
-            "Definitions, coverage, rounding, symbols and revisions are explained on the Notes worksheet.",
-        ],
-        contact=[f"Email: {release.contact_email}"],
+        title=text(title),
+        intro=[text(line) for line in intro],
+        about=[text(line) for line in about],
+        contact=[text(line) for line in contact],
     )
 
 
@@ -483,13 +586,14 @@ def _gptable(frame: pd.DataFrame, name: str, title: str, units: str, rows: str, 
     # format only, so cells stay numbers and the text symbols are untouched.
     periods = (list(number_columns) if number_columns is not None else
                [c for c in frame.columns if re.match(r"(\d{1,2} )?[A-Z][a-z]+ \d{4}|Total ", str(c))])
+    text = safe_output.neutralise_text
     return gpt.GPTable(
-        table=frame,
+        table=safe_output.neutralise_frame(frame),
         table_name=name,
-        title=title,
-        subtitles=[f"{units}. Related notes: {markers}"],
-        instructions=instructions or _INSTRUCTIONS.format(rows=rows),
-        source=f"Source: {source}",
+        title=text(title),
+        subtitles=[text(f"{units}. Related notes: {markers}")],
+        instructions=text(instructions or _INSTRUCTIONS.format(rows=rows)),
+        source=text(f"Source: {source}"),
         index_columns={},
         additional_formatting=[
             {"column": {"columns": periods, "format": {"num_format": "#,##0"}, "include_names": False}}
@@ -602,12 +706,15 @@ def _workbook_sheets(measure: str, tables: Mapping[str, pd.DataFrame], period: s
                           "number or [z] (no population for that age group)."),
         )
     number += 1
+    councils = tables["Councils"]
     sheets[f"Table_{number}"] = _gptable(
-        tables["Councils"], f"{stem}_councils_included",
+        councils, f"{stem}_councils_included",
         f"Councils included in each area's figures, {period}",
-        "Councils with data of the councils in the area", "area", source, ["coverage"],
-        instructions="This worksheet contains one table with one row per area. Cells read as 'councils with data "
-                     "of councils in the area'.",
+        "Number of councils", "area", source, ["coverage"],
+        instructions=("This worksheet contains one table with one row per area: the number of councils in the area "
+                      "and, for each period, the number of those councils with data. Cells hold a number or [x] "
+                      "(not available)."),
+        number_columns=[c for c in councils.columns if c not in AREA_COLUMNS.values()],
     )
     return sheets
 
@@ -734,9 +841,81 @@ def _fast_table_writing() -> Iterator[None]:
         GPWorksheet._write_table_elements = original
 
 
-def _write(path: Path, sheets: dict, cover, notes: pd.DataFrame, release: ReleaseInfo, title: str) -> None:
-    import gptables as gpt
+#: Excel's own limit is 255 characters; a column this wide (characters of the default font) is
+#: already hard to read, and every data cell wraps (gptables' theme), so longer text wraps instead.
+MAX_COLUMN_WIDTH = 100
+# xlsxwriter's conversion of a width in characters to pixels (7 per character plus 5 of padding).
+MAX_COLUMN_PIXELS = MAX_COLUMN_WIDTH * 7 + 5
+#: The document language (``dc:language`` in ``docProps/core.xml``), read out by screen readers.
+DOCUMENT_LANGUAGE = "en-GB"
+#: Text is written as text: a string starting ``=`` is never turned into a formula nor a string
+#: that looks like a link into a hyperlink (text cells are also neutralised, :mod:`cldstats.safe_output`).
+WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False}
+NOTES_TITLE = "Notes on the figures in this workbook"
 
+
+@contextlib.contextmanager
+def _capped_column_widths() -> Iterator[None]:
+    """gptables' automatic column widths are capped at :data:`MAX_COLUMN_PIXELS` inside the block."""
+    from gptables.core.wrappers import GPWorksheet
+
+    original = GPWorksheet._set_column_widths
+
+    def set_column_widths(self, widths):
+        return original(self, [min(width, MAX_COLUMN_PIXELS) for width in widths])
+
+    GPWorksheet._set_column_widths = set_column_widths
+    try:
+        yield
+    finally:
+        GPWorksheet._set_column_widths = original
+
+
+@contextlib.contextmanager
+def _document_language(language: str) -> Iterator[None]:
+    """xlsxwriter writes ``<dc:language>`` in ``docProps/core.xml`` inside the block.
+
+    xlsxwriter 3.x has no document-language property; its packager builds the core part with the
+    ``Core`` class it imports, so a subclass adding the element after the last one it writes is
+    put in its place for the block.
+    """
+    from xlsxwriter import packager
+    from xlsxwriter.core import Core
+
+    class CoreWithLanguage(Core):
+        def _write_cp_content_status(self) -> None:
+            super()._write_cp_content_status()
+            self._xml_data_element("dc:language", language)
+
+    packager.Core = CoreWithLanguage
+    try:
+        yield
+    finally:
+        packager.Core = Core
+
+
+def _produce_workbook(path: Path, sheets: dict, cover, notes: pd.DataFrame):
+    """``gptables.produce_workbook`` with the Notes sheet listed in the contents table.
+
+    gptables builds its contents table from the table sheets only; here the notes table is built
+    first and listed before the tables. Sheets: cover, contents, notes, the tables in order.
+    """
+    from gptables.core.wrappers import GPWorkbook
+
+    workbook = GPWorkbook(path.as_posix(), options=dict(WORKBOOK_OPTIONS))
+    workbook.add_worksheet(cover.cover_label, gridlines="hide_all").write_cover(cover)
+    workbook._update_annotations(sheets)  # note numbers in the order the tables first cite them
+    notes_sheet = workbook.make_notesheet(
+        notes, title=NOTES_TITLE,
+        instructions="This worksheet contains one table with one row per note. Tables cite notes by number.",
+    )
+    contents = workbook.make_table_of_contents({"Notes": notes_sheet, **sheets}, title="Contents")
+    for label, gptable in {"Contents": contents, "Notes": notes_sheet, **sheets}.items():
+        workbook.add_worksheet(label, gridlines="hide_all").write_gptable(gptable, True, workbook._annotations)
+    return workbook
+
+
+def _write(path: Path, sheets: dict, cover, notes: pd.DataFrame, release: ReleaseInfo, title: str) -> None:
     with warnings.catch_warnings():
         # gptables warns about notes a workbook does not reference; every note here is referenced
         # or deliberately general, and the warning would only add noise to the run log.
@@ -744,14 +923,8 @@ def _write(path: Path, sheets: dict, cover, notes: pd.DataFrame, release: Releas
         # gptables 2.0.2 calls pandas APIs that pandas 3.1 deprecates (inplace=, copy=); the
         # warnings are about the library, not our data, and would flood every run's log.
         warnings.filterwarnings("ignore", module=r"gptables(\.|$)")
-        with _fast_table_writing():
-            workbook = gpt.produce_workbook(
-                filename=path.as_posix(),
-                sheets=sheets,
-                cover=cover,
-                notes_table=notes,
-                contentsheet_options={"title": "Contents"},
-            )
+        with _capped_column_widths(), _fast_table_writing():
+            workbook = _produce_workbook(path, sheets, cover, safe_output.neutralise_frame(notes))
     # Fixed properties: the created/modified date is the publication date, not the clock,
     # so two runs on the same inputs give the same docProps/core.xml.
     # xlsxwriter writes a naive datetime as UTC ("...T00:00:00Z") for both created and modified.
@@ -764,7 +937,8 @@ def _write(path: Path, sheets: dict, cover, notes: pd.DataFrame, release: Releas
         "keywords": "adult social care, client level data, official statistics in development",
         "created": created,
     })
-    workbook.close()
+    with _document_language(DOCUMENT_LANGUAGE):
+        workbook.close()
 
 
 def write_workbooks(published: Mapping[str, pd.DataFrame], release: ReleaseInfo, out_dir: Path,

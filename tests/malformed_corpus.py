@@ -7,12 +7,20 @@ end-to-end test can reuse the same files to check that a run survives them.
 
 The base records (:func:`base_rows`) hold distinctive personal values (:data:`PERSONAL_VALUES`) so
 that tests can prove none of them leaves ingest.
+
+:func:`build_folder_corpus` writes the folder-level cases (numbered from 60): entries of a
+submissions folder that are not plain readable submission files (another file type, a name ending
+in a space, a directory, a FIFO, symlinks, a file that cannot be read), two files of one council
+with the same submission time, and entries outside a month's window, each with the outcome
+``qa/submissions.csv`` must give it (:class:`FolderCase`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import gzip
+import io
+import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,12 +30,15 @@ from cldstats.spec import ValueStatus, load_spec
 
 __all__ = [
     "CorpusCase",
+    "FolderCase",
     "PERSONAL_VALUES",
     "base_rows",
     "build_corpus",
+    "build_folder_corpus",
     "csv_bytes",
     "labels",
     "write_xlsx",
+    "xlsx_with_sheet_xml",
 ]
 
 LA = "E06000001"
@@ -120,7 +131,9 @@ def csv_bytes(
     return (b"\xef\xbb\xbf" if bom else b"") + text.encode(encoding)
 
 
-def write_xlsx(path: Path, header: list[str], rows: list[list[object]], *, empty_first_sheet: bool = False) -> None:
+def write_xlsx(
+    path: Path | io.BytesIO, header: list[str], rows: list[list[object]], *, empty_first_sheet: bool = False
+) -> None:
     """An xlsx in the Release 1 template layout (first sheet, header in row 1)."""
     import openpyxl
 
@@ -164,6 +177,111 @@ class CorpusCase:
 def _name(tag: int, suffix: str = ".csv") -> str:
     # Distinct, valid submission names: the seconds carry the case number.
     return f"{LA}_20240415T09{tag // 60:02d}{tag % 60:02d}{suffix}"
+
+
+@dataclass(frozen=True)
+class FolderCase:
+    """One entry of the folder-level corpus and the outcome ``qa/submissions.csv`` must give it.
+
+    Attributes
+    ----------
+    number : int
+        Case number (60 upward; the in-file cases of :func:`build_corpus` are numbered below).
+    file_name : str
+        The entry's name in the submissions folder.
+    description : str
+        What the entry is and what it exercises.
+    outcome : str
+        The start of its outcome in ``cldstats validate`` (every entry validated).
+    month_outcome : str
+        The start of its outcome when publishing :data:`FOLDER_MONTH` (entries outside the
+        month's window are listed, not validated).
+    tie_with : str
+        The ``tie_with`` value it must have ("" when it ties with no file).
+    """
+
+    number: int
+    file_name: str
+    description: str
+    outcome: str
+    month_outcome: str
+    tie_with: str = ""
+
+
+#: The month whose window :attr:`FolderCase.month_outcome` is about (window: April and May 2024).
+FOLDER_MONTH = "2024-03"
+#: Where reading fails with EIO even for root: ``/proc/self/mem`` at offset 0 (never mapped).
+FAILING_READ_TARGET = Path("/proc/self/mem")
+
+
+def build_folder_corpus(directory: str | Path) -> list[FolderCase]:
+    """Write the folder-level cases into ``directory`` (a submissions folder) and return them.
+
+    Symlink targets that are not in the folder go to ``directory.parent / "outside_submissions"``.
+    Case 67 is a real ``chmod 000`` file: unreadable when the tests do not run as root; root
+    ignores permissions, so then it is read like any file, and case 66 (a symlink to a file whose
+    read fails, ``/proc/self/mem``) exercises the unreadable-file path as any user.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    outside = directory.parent.resolve() / "outside_submissions"
+    outside.mkdir(exist_ok=True)
+    good = csv_bytes(labels(), base_rows(6))
+    other_council = csv_bytes(labels(), [{k: OTHER_LA if v == LA else v for k, v in row.items()}
+                                         for row in base_rows(5)])
+    accepted = "accepted"  # "accepted" or "accepted with warnings": the base rows have warnings
+    cases: list[FolderCase] = []
+
+    def add(number: int, file_name: str, description: str, outcome: str, month_outcome: str | None = None,
+            tie_with: str = "") -> Path:
+        cases.append(FolderCase(number, file_name, description, outcome,
+                                outcome if month_outcome is None else month_outcome, tie_with))
+        return directory / file_name
+
+    ole2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # how an .xls file starts
+    add(60, _name(60, ".xls"), "submission saved as .xls",
+        "rejected: not a submission file (.xls: save as .csv or .xlsx)").write_bytes(ole2 + good)
+    add(61, _name(61) + " ", "name ending in a space", "rejected: file name ends in a space").write_bytes(good)
+    folder = add(62, _name(62), "directory named like a submission", "rejected: directory")
+    folder.mkdir()
+    (folder / _name(62)).write_bytes(good)  # a file inside it is not a submission either
+    os.mkfifo(add(63, _name(63), "FIFO named like a submission (never opened: it would block)",
+                  "rejected: FIFO (named pipe)"))
+    loop = add(64, _name(64), "symlink loop named like a submission", "rejected: broken or looping symlink")
+    loop.symlink_to(loop.name)
+    add(65, _name(65), "broken symlink named like a submission", "rejected: broken or looping symlink"
+        ).symlink_to(outside / "no such file.csv")
+    add(66, _name(66), "a file whose read fails (symlink to /proc/self/mem: EIO, even for root)",
+        "rejected: unreadable").symlink_to(FAILING_READ_TARGET)
+    locked = add(67, _name(67), "", "")
+    locked.write_bytes(good)
+    locked.chmod(0)
+    try:
+        locked.open("rb").close()
+    except PermissionError:
+        cases[-1] = FolderCase(67, locked.name, "chmod 000 file (unreadable: not running as root)",
+                               "rejected: unreadable", "rejected: unreadable")
+    else:
+        cases[-1] = FolderCase(67, locked.name, "chmod 000 file, read anyway (root ignores permissions; case 66 "
+                               "exercises an unreadable file)", accepted, accepted)
+    stamp = "E06000002_20240415T090108"
+    add(68, f"{stamp}.csv", "tie: same council and submission time as case 69 (.csv)", accepted,
+        tie_with=f"{stamp}.csv.gz").write_bytes(other_council)
+    add(69, f"{stamp}.csv.gz", "tie: same council and submission time as case 68 (.csv.gz, chosen: the name "
+        "sorting last)", accepted, tie_with=f"{stamp}.csv").write_bytes(gzip.compress(other_council, mtime=0))
+    add(70, "notes.txt", "a note beside the submissions, no date in its name (listed for every month)",
+        "rejected: not a submission file (.txt: save as .csv or .xlsx)").write_bytes(b"Hartlepool resubmits in June\n")
+    add(71, _name(71, ""), "no file extension", "rejected: not a submission file (no file extension: save as .csv "
+        "or .xlsx)").write_bytes(good)
+    add(72, f"{LA}_20240615T090112.csv", "submission outside the window of 2024-03 (June)", accepted,
+        "not validated: submitted 2024-06-15, outside the window of 2024-03").write_bytes(good)
+    target = outside / "hartlepool_latest.csv"
+    target.write_bytes(good)
+    add(73, _name(73), "symlink to a good submission outside the folder (followed: a submission)", accepted
+        ).symlink_to(target)
+    add(74, f"{LA}_20240615T090114.csv", "directory outside the window of 2024-03", "rejected: directory",
+        "not validated: submitted 2024-06-15").mkdir()
+    return cases
 
 
 def build_corpus(directory: str | Path, huge_cell_bytes: int = 5 * 1024 * 1024) -> list[CorpusCase]:
@@ -380,7 +498,10 @@ def build_corpus(directory: str | Path, huge_cell_bytes: int = 5 * 1024 * 1024) 
     add(
         21,
         csv_bytes(duplicated, [list(r.values()) + ["Male"] for r in rows]),
-        CorpusCase(_name(21), "duplicated column", "duplicate_columns", True, ("'Gender'", "columns 10, 51")),
+        # the second copy says Male on every row, the first does not: the copies disagree (issue 11)
+        CorpusCase(
+            _name(21), "duplicated column", "duplicate_columns_disagree", True, ("'Gender'", "columns 10, 51")
+        ),
     )
     extra = header + ["My Notes"]
     add(
@@ -497,4 +618,205 @@ def build_corpus(directory: str | Path, huge_cell_bytes: int = 5 * 1024 * 1024) 
             and s.records["Provider_CQC_Location_Name"][0] == "Caf\u00e9 View Care Home",
         ),
     )
+    _add_in_file_hardening_cases(directory, header, add)
     return cases
+
+
+def _quote_opened(content: bytes, event_reference: bytes) -> bytes:
+    """CSV bytes with a quote opened, and never closed, before the location name after ``event_reference``."""
+    at = content.find(b"Sunny View Care Home", content.find(event_reference))
+    return content[:at] + b'"' + content[at:]
+
+
+def _with_blank_lines(content: bytes, after_line: int, blank_lines: int) -> bytes:
+    """CSV bytes (CRLF, no line break in a cell) with blank lines inserted after a line."""
+    lines = content.split(b"\r\n")
+    return b"\r\n".join(lines[:after_line] + [b""] * blank_lines + lines[after_line:])
+
+
+def _add_in_file_hardening_cases(directory: Path, header: list[str], add: Callable) -> None:
+    """Cases 36 to 47: what issue 11 found inside one file (nothing lost, nothing leaked)."""
+    many = base_rows(262)
+    many[200]["Provider CQC Location Name"] = "Home, with a comma"  # its quote closes the unclosed one
+    add(
+        36,
+        _quote_opened(csv_bytes(header, many), b"EV000040"),
+        CorpusCase(
+            _name(36),
+            "unbalanced quote in row 42 of 262 records, quoted commas later",
+            "ragged_rows",
+            True,
+            ("row 42", "'Provider CQC Location Name'", "never closed"),
+            verify=lambda s: s.rows_read == 262 and s.records["row_number"].tolist() == list(range(2, 264)),
+        ),
+    )
+    next_line = base_rows(6)
+    for record in next_line:
+        record["Ethnicity"] = "White - English, Welsh, Scottish, Northern Irish or British"  # quoted
+    add(
+        47,
+        _quote_opened(csv_bytes(header, next_line), b"EV000002"),
+        CorpusCase(
+            _name(47),
+            "unbalanced quote closed by the next line's quoted cell (two records read as one)",
+            "ragged_rows",
+            True,
+            ("row 4", "'Provider CQC Location Name'", "never closed"),
+            verify=lambda s: s.rows_read == 6 and s.records["row_number"].tolist() == [2, 3, 4, 5, 6, 7],
+        ),
+    )
+    # Records 0-29 on lines 2-31, five blank lines, record 30 on line 37 with a bad date.
+    spaced = base_rows(40)
+    spaced[30]["Event Start Date"] = "32/01/2023"
+    spaced_content = _with_blank_lines(csv_bytes(header, spaced), after_line=31, blank_lines=5)
+
+    def bad_date_on_line_37(s) -> bool:
+        bad = s.records["row_number"][s.status["Event_Start_Date"] == ValueStatus.INVALID].tolist()
+        return s.rows_read == 40 and bad == [37] and s.records["row_number"].tolist()[-1] == 46
+
+    for tag, gz in ((37, False), (38, True)):
+        add(
+            tag,
+            gzip.compress(spaced_content) if gz else spaced_content,
+            CorpusCase(
+                _name(tag, ".csv.gz" if gz else ".csv"),
+                "blank lines: a bad date on line 37 is row 37" + (" (gzip)" if gz else ""),
+                None,
+                True,
+                verify=bad_date_on_line_37,
+            ),
+        )
+    gender = header.index("Gender")
+    blank_first = [list(r.values()) for r in base_rows(40)]
+    for cells in blank_first:
+        cells.append(cells[gender])
+        cells[gender] = ""
+    add(
+        39,
+        csv_bytes(header + ["Gender"], blank_first),
+        CorpusCase(
+            _name(39),
+            "duplicated column whose first copy is blank",
+            "duplicate_columns",
+            True,
+            ("'Gender'", "columns 10, 51", "non-blank value is used"),
+            verify=lambda s: s.records["Gender"].notna().all() and "duplicate_columns_disagree" not in s.checks(),
+        ),
+    )
+    same = [list(r.values()) + [r["Gender"]] for r in base_rows(6)]
+    add(
+        40,
+        csv_bytes(header + ["Gender"], same),
+        CorpusCase(_name(40), "duplicated column, same values", "duplicate_columns", True, ("same values",)),
+    )
+    disagree = [list(r.values()) + [r["Gender"]] for r in base_rows(6)]
+    disagree[3][-1] = "Zebedee"
+    add(
+        41,
+        csv_bytes(header + ["Gender"], disagree),
+        CorpusCase(
+            _name(41),
+            "duplicated column whose copies disagree on one row",
+            "duplicate_columns_disagree",
+            True,
+            ("'Gender'", "columns 10, 51", "1 row (row 5)"),
+        ),
+    )
+    placeholder = base_rows(40)
+    for i, record in enumerate(placeholder[:30]):
+        record["NHS Number"] = "0000000000"
+        record["LA Person Unique Identifier"] = f"LAQ-{i:06d}"
+    add(
+        42,
+        csv_bytes(header, placeholder),
+        CorpusCase(
+            _name(42),
+            "30 people on the placeholder NHS number 0000000000",
+            None,
+            True,
+            verify=lambda s: s.records["person_id"][:30].nunique() == 30
+            and (s.status["NHS_Number"][:30] == ValueStatus.INVALID).all()
+            and set(s.records["person_id_source"][:30]) == {"LA ID"},
+        ),
+    )
+    shared = base_rows(9)
+    for i in (0, 3, 6):  # person 1's number, given to three people
+        shared[i]["Date of Birth"] = f"1{i}/0{i + 1}/19{50 + i}"
+        shared[i]["LA Person Unique Identifier"] = f"LAQ-{i:06d}"
+    add(
+        43,
+        csv_bytes(header, shared),
+        CorpusCase(
+            _name(43),
+            "one NHS number, three birth dates",
+            "nhs_number_shared",
+            True,
+            ("1 NHS number", "3 rows", "rows 2, 5, 8"),
+        ),
+    )
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(header)
+    for record in base_rows(6):
+        sheet.append(list(record.values()))
+    sheet.cell(row=1_048_576, column=16_384, value="stray")
+    stray = io.BytesIO()
+    workbook.save(stray)
+    add(
+        44,
+        stray.getvalue(),
+        CorpusCase(
+            _name(44, ".xlsx"),
+            "xlsx with one value at XFD1048576 (used range: the whole sheet)",
+            "ragged_rows",
+            True,
+            ("row 1048576", "not read as records"),
+            verify=lambda s: s.rows_read == 6 and s.timings["read"][0] < 10,
+        ),
+    )
+    add(
+        45,
+        xlsx_with_sheet_xml(header, '<row r="3"', '<row r="2000000"'),
+        CorpusCase(_name(45, ".xlsx"), "xlsx row beyond Excel's limit", "unreadable", False, ("1,048,576",)),
+    )
+    planted = base_rows(6)
+    planted[0]["Gender"] = "Zebedee"
+    planted[1]["Client Type"] = "Featherstonehaugh"
+    planted[2]["Ethnicity"] = "4010232137"
+    planted[3]["Accommodation Status"] = "SW1A 1AA"
+    planted[4]["LA Code"] = "9434765919"
+    planted[5]["Gender"] = "Femal"
+    add(
+        46,
+        csv_bytes(header, planted),
+        CorpusCase(
+            _name(46),
+            "personal values typed into code fields",
+            None,
+            True,
+            verify=lambda s: s.invalid_values["value"].tolist()
+            == ["(text, 7 letters)", "(text, 17 letters)", "(10 digits)", "(postcode-like)", "(10 digits)", "Femal"],
+        ),
+    )
+
+
+def xlsx_with_sheet_xml(header: list[str], old: str, new: str) -> bytes:
+    """An xlsx (three base records) whose sheet XML has ``old`` replaced by ``new``: cells no
+    spreadsheet program writes, such as a row beyond Excel's limits."""
+    import zipfile
+
+    source = io.BytesIO()
+    write_xlsx(source, header, [list(r.values()) for r in base_rows(3)])
+    edited = io.BytesIO()
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(edited, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                text = data.decode("utf-8")
+                if old not in text:
+                    raise ValueError(f"{old!r} is not in the sheet XML")
+                data = text.replace(old, new, 1).encode("utf-8")
+            zout.writestr(item, data)
+    return edited.getvalue()

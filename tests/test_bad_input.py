@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import gc
 import html
 import json
 import os
@@ -286,9 +287,22 @@ def _month_after(today: dt.date, months: int) -> str:
 
 @pytest.fixture(scope="module")
 def bad_params(folder) -> dict[str, Path]:
-    files = {"bad_yaml": folder / "bad_yaml.yaml", "unknown_key": folder / "unknown_key.yaml"}
-    files["bad_yaml"].write_text('override:\n  reason: "unfinished\ngate: [\n', encoding="utf-8")
-    files["unknown_key"].write_text("gate:\n  min_coverge: 0.5\n", encoding="utf-8")
+    texts = {
+        "bad_yaml": 'override:\n  reason: "unfinished\ngate: [\n',
+        "unknown_key": "gate:\n  min_coverge: 0.5\n",
+        # Issue 11: these type-check, and ended as "internal error" or published wrong figures.
+        "no_month_ends": "release_month_ends: 0\n",
+        "negative_month_ends": "release_month_ends: -3\n",
+        "rounding_base_0": "disclosure:\n  rounding_base: 0\n",
+        "misspelt_check": "gate:\n  blocking_checks: [unreadable, missing_column, no_rows]\n",
+        # Ten lines that expand to 9**10 check names.
+        "anchor_bomb": "gate:\n  blocking_checks:\n    - &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+            f"    - &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(9)),
+    }
+    files = {}
+    for name, text in texts.items():
+        files[name] = folder / f"{name}.yaml"
+        files[name].write_text(text, encoding="utf-8")
     return files
 
 
@@ -308,6 +322,17 @@ CASES = {
     "missing params file": (["--params", "{folder}/nope.yaml"], ["params file not found", "nope.yaml"]),
     "params not YAML": (["--params", "{bad_yaml}"], ["bad_yaml.yaml", "not valid YAML", "quoted scalar (line 2"]),
     "unknown params key": (["--params", "{unknown_key}"], ["unknown_key.yaml", "'gate.min_coverge'"]),
+    "no month ends": (["--params", "{no_month_ends}"],
+                      ["no_month_ends.yaml: params key 'release_month_ends' must be a whole number from 1 to 24"]),
+    "negative month ends": (["--params", "{negative_month_ends}"],
+                            ["negative_month_ends.yaml: params key 'release_month_ends'", "got -3"]),
+    "rounding base 0": (["--params", "{rounding_base_0}"],
+                        ["rounding_base_0.yaml: params key 'disclosure.rounding_base' must be a whole number from 1"]),
+    "misspelt blocking check": (["--params", "{misspelt_check}"],
+                                ["misspelt_check.yaml: params key 'gate.blocking_checks' has an unknown check "
+                                 "'missing_column' (did you mean 'missing_columns'?)"]),
+    "YAML anchor bomb": (["--params", "{anchor_bomb}"],
+                         ["anchor_bomb.yaml: YAML aliases (*a) are not allowed in params (line 4"]),
     "month in words": (["--month", "March"], ["--month 'March'", "YYYY-MM"]),
     "month before the collection": (["--month", "2023-03"], ["2023-03", "before the collection started"]),
     "month not over": (["--month", "{next_month}"], ["{next_month}", "has not ended"]),
@@ -318,6 +343,7 @@ CASES = {
     "out in /proc": (["--out", "/proc/cldstats-reports"], ["/proc/cldstats-reports"]),
 }
 SUBPROCESS = {"missing params file", "month in words", "month before the collection", "real data without a key",
+              "no month ends", "YAML anchor bomb",
               "out below a file", "data folder missing"}
 
 
@@ -376,7 +402,7 @@ def test_bad_option_is_one_line(capsys):
 # ---------------------------------------------------------------------------------------------
 def _failing_publish(monkeypatch, exc: BaseException):
     def fail(*args, **kwargs):
-        where = Path("/srv/reports/2024-03/data/long_term_support.csv")  # noqa: F841 - read by cli._path_of
+        where = Path("/srv/reports/2024-03/data/long_term_support.csv")  # noqa: F841 - a path, not a file written
         raise exc
 
     monkeypatch.setattr(publish, "publish_month", fail)
@@ -387,8 +413,9 @@ def _failing_publish(monkeypatch, exc: BaseException):
     [
         (OSError(errno.ENOSPC, "No space left on device", "/srv/reports/.building/qa/x.json"), 2,
          "cldstats publish: No space left on device: /srv/reports/.building/qa/x.json"),
-        (OSError(errno.ENOSPC, "No space left on device"), 2,  # write() names no file: the frame does
-         "cldstats publish: No space left on device: /srv/reports/2024-03/data/long_term_support.csv"),
+        # Naming no file, outside any writer (publish names what each stage writes): no path is guessed.
+        (OSError(errno.ENOSPC, "No space left on device"), 2,
+         "cldstats publish: No space left on device (OSError, no file named)"),
         (PermissionError(errno.EACCES, "Permission denied", "/srv/reports/.lock-2024-03"), 2,
          "cldstats publish: Permission denied: /srv/reports/.lock-2024-03"),
         (KeyboardInterrupt(), 130, "cldstats publish: interrupted"),
@@ -414,6 +441,61 @@ def test_a_bug_is_an_internal_error_that_quotes_no_data(debug, monkeypatch, caps
     assert ("Traceback" in err) is debug
     if not debug:
         assert err.strip() == line and "Zebedee" not in err and "5919" not in err
+
+
+def _full_file(folder: Path, name: str) -> Path:
+    """``folder/name`` as a link to ``/dev/full``, where every write fails with ENOSPC (no file name
+    in the error): a full disk for one file, without root."""
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.symlink_to("/dev/full")
+    return path
+
+
+# xlsxwriter leaves its zip file open after the failure; closing it when collected fails again.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_workbook_on_a_full_disk_is_a_file_system_error_naming_it(tmp_path, monkeypatch, capsys):
+    """xlsxwriter wraps the OSError in its own FileCreateError (an "internal error" before), and
+    copies its temporary parts (open for reading) into the file that fills the disk."""
+    import xlsxwriter
+
+    from cldstats.errors import naming_path
+
+    workbook_path = _full_file(tmp_path / "spreadsheets", "long_term_support.xlsx")
+
+    def write_workbook(*args, **kwargs):
+        with naming_path(tmp_path / "spreadsheets"):
+            workbook = xlsxwriter.Workbook(str(workbook_path))
+            workbook.add_worksheet().write(0, 0, "x" * 1000)
+            workbook.close()
+
+    monkeypatch.setattr(publish, "publish_month", write_workbook)
+    assert cli.main(["publish"]) == 2
+    assert capsys.readouterr().err.strip() == f"cldstats publish: No space left on device: {workbook_path}"
+    gc.collect()  # the open zip file is collected here, under this test's warning filter
+
+
+@pytest.mark.parametrize("writes", ["file", "folder"])
+def test_a_write_on_a_full_disk_names_the_file_being_written(writes, tmp_path):
+    from cldstats.errors import naming_path
+
+    full = _full_file(tmp_path / "charts", "chart.png")
+    source = tmp_path / "source.txt"
+    source.write_text("read, not written")
+    with pytest.raises(OSError) as caught:
+        with naming_path(full if writes == "file" else tmp_path / "charts"), source.open() as read:
+            with full.open("wb") as written:
+                written.write(read.read().encode() * 10000)
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(full)
+
+
+def test_a_run_log_that_cannot_be_written_stops_the_run_naming_the_log(tmp_path, capsys):
+    log_file = _full_file(tmp_path / "logs", "2024-03-run.log")
+    with pytest.raises(OSError) as caught:
+        with publish._run_log(log_file, to_stderr=False):
+            publish.LOG.info("stage start: charts")
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(log_file)
+    assert "Logging error" not in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------------------------------
@@ -457,3 +539,86 @@ def test_full_disk_names_the_file_it_was_writing(folder, params_file, clean_data
     assert done.returncode == 2, done.stderr[-3000:]
     assert "Traceback" not in done.stderr and "Logging error" not in done.stderr
     assert re.fullmatch(rf"cldstats publish: No space left on device: {re.escape(str(target))}/reports/\S+", line), line
+
+
+# The disk fills during a chosen stage: the run is started in a private mount namespace on a tmpfs,
+# frozen (SIGSTOP) when the stage starts, the tmpfs filled to the last byte from outside (through
+# /proc/<pid>/root), and let go. Both writers below failed without naming a path (xlsxwriter's
+# wrapped OSError even as an "internal error"): the one line must name the file being written.
+FULL_DURING = {
+    "accessible spreadsheets": r"spreadsheets/\w+\.xlsx",
+    "notebooks (papermill)": r"(?:qa/)?notebooks/\w+\.ipynb",
+}
+
+
+@pytest.fixture(scope="module")
+def disk_filled_during(folder, params_file, clean_data) -> dict[str, tuple[int, list[str], str]]:
+    """stage -> (exit code, stderr lines, mount point) of a run whose disk filled in that stage;
+    the runs go side by side."""
+    import signal
+    import threading
+    import time
+
+    if sys.platform != "linux" or shutil.which("unshare") is None:
+        pytest.skip("needs Linux unshare")
+    if subprocess.run(["unshare", "--mount", "true"], capture_output=True).returncode != 0:
+        pytest.skip("cannot create a mount namespace here (not root?)")
+    runs = {}
+    for number, stage in enumerate(FULL_DURING):
+        target = folder / f"full_during_{number}"
+        target.mkdir()
+        script = 'mount -t tmpfs -o size=300m tmpfs "$1" && shift && exec "$@"'
+        # unshare and sh exec into python: the process is the run itself, in the new namespace.
+        process = subprocess.Popen(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", str(target),
+             sys.executable, "-m", "cldstats", "publish", "--params", str(params_file), "--data", str(clean_data),
+             "--out", str(target / "reports")],
+            cwd=REPO, env=_env(PYTHONUNBUFFERED="1"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda s=process.stderr, out=lines: out.extend(
+            raw.decode("utf-8", errors="replace").rstrip() for raw in iter(s.readline, b"")), daemon=True)
+        reader.start()
+        runs[stage] = (process, lines, reader, target)
+    waiting, deadline = set(runs), time.monotonic() + 600
+    while waiting and time.monotonic() < deadline:
+        for stage in sorted(waiting):
+            process, lines, _, target = runs[stage]
+            if any(line.endswith(f"stage start: {stage}") for line in list(lines)):
+                os.kill(process.pid, signal.SIGSTOP)
+                try:
+                    with open(f"/proc/{process.pid}/root{target}/filler", "wb") as filler:
+                        while True:
+                            filler.write(bytes(1 << 20))
+                except OSError as exc:
+                    assert exc.errno == errno.ENOSPC, exc
+                finally:
+                    os.kill(process.pid, signal.SIGCONT)
+                waiting.discard(stage)
+            elif process.poll() is not None:
+                waiting.discard(stage)  # ended before the stage: the test below says how
+        time.sleep(0.1)
+    done = {}
+    for stage, (process, lines, reader, target) in runs.items():
+        try:
+            process.wait(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        reader.join(timeout=10)
+        done[stage] = (process.returncode, lines, str(target))
+    return done
+
+
+@pytest.mark.parametrize("stage", sorted(FULL_DURING))
+def test_disk_full_during_a_stage_names_the_file_it_was_writing(stage, disk_filled_during):
+    status, lines, target = disk_filled_during[stage]
+    stderr = "\n".join(lines)
+    assert any(line.endswith(f"stage start: {stage}") for line in lines), stderr[-3000:]
+    assert status == 2, stderr[-3000:]
+    assert "Traceback" not in stderr and "Logging error" not in stderr, stderr[-3000:]
+    line = _last_line(stderr)
+    assert re.fullmatch(rf"cldstats publish: No space left on device: {re.escape(target)}/reports/"
+                        rf"\.building-{MONTH}-[^/]+/{FULL_DURING[stage]}", line), line
+    # The run log says the same, in the stage that failed.
+    assert f"ERROR stage failed: {stage}: OSError: No space left on device: {target}/reports/" in stderr

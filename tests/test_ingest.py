@@ -9,7 +9,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from malformed_corpus import PERSONAL_VALUES, base_rows, csv_bytes, labels, write_xlsx  # noqa: E402
+from malformed_corpus import (  # noqa: E402
+    PERSONAL_VALUES,
+    base_rows,
+    csv_bytes,
+    labels,
+    write_xlsx,
+    xlsx_with_sheet_xml,
+)
 
 from cldstats.ingest import (
     DROPPED_FIELDS,
@@ -381,15 +388,63 @@ def test_no_personal_value_leaves_ingest(tmp_path):
     assert sub.records is not None and sub.rows_read == 6
     text = all_text(sub)
     for value in PERSONAL_VALUES:
-        if value in ("Zebedee", "9434765919", "Peregrine"):
-            continue  # sent in non-personal places on purpose: checked below
+        if value == "Peregrine":
+            continue  # sent as a header label on purpose: checked below
         assert value not in text, value
         assert value.replace("/", "-") not in text
     for dob in ("1941-03-17", "1958-11-02", "1936-02-29"):
         assert dob not in text
-    # A name typed into a code field is shown to the council as an invalid code value (not personal
-    # by field), but a header cell is only listed when it is an unknown label.
-    assert "Zebedee" in sub.invalid_values["value"].tolist()
+    # A name or an NHS number typed into a code field is shown to the council by its shape only;
+    # a header cell is listed when it is an unknown label.
+    assert sub.invalid_values["value"].tolist() == ["(text, 7 letters)", "(10 digits)"]
+
+
+# Planted in code fields: (label, value sent, what the council report may show).
+PLANTED_INVALID_VALUES = [
+    ("Gender", "Zebedee", "(text, 7 letters)"),  # first names
+    ("Gender", "Ottoline", "(text, 8 letters)"),
+    ("Ethnicity", "Peregrine", "(text, 9 letters)"),
+    ("Client Type", "Quixotic-Smythe", "(text, 14 letters)"),  # surnames
+    ("Event Type", "Wolstenholme", "(text, 12 letters)"),
+    ("Service Type", "O'Neill", "(text, 6 letters)"),
+    ("LA Code", "9434765919", "(10 digits)"),  # NHS numbers: valid and invalid check digit
+    ("LA Code", "943 476 5918", "(10 digits)"),
+    ("Accommodation Status", "TS24 8AA", "(postcode-like)"),  # postcodes, with and without space
+    ("Accommodation Status", "sw1a1aa", "(postcode-like)"),
+    ("Dementia", "17/03/1941", "(date-like)"),  # dates
+    ("Dementia", "1941-03-17", "(date-like)"),
+    ("Has Unpaid Carer", "LAP-000123", "(text, 10 characters)"),  # LA person IDs
+    ("Has Unpaid Carer", "774411", "(6 digits)"),
+    ("Gender", "Femal", "Femal"),  # near misses of a code: shown as sent
+    ("Service Type", "Long Term Support: Nursing", "Long Term Support: Nursing"),
+    ("LA Code", "E0600001", "E0600001"),
+    ("LA Code", "E99999999", "E99999999"),  # GSS-shaped: a council code, never personal
+    ("Gender", "F", "F"),  # too short to be personal
+    ("Has Unpaid Carer", "N/A", "N/A"),
+    ("Dementia", "99", "99"),
+]
+
+
+def test_invalid_values_show_a_value_only_when_it_cannot_be_personal(tmp_path):
+    rows = []
+    for label, value, _ in PLANTED_INVALID_VALUES:
+        row = base_rows(1)[0]
+        row[label] = value
+        rows.append(row)
+    sub = read_rows(tmp_path, rows)
+    spec = load_spec()
+    expected = [(i + 2, spec.by_label[label].name, shown) for i, (label, _, shown) in enumerate(PLANTED_INVALID_VALUES)]
+    got = list(sub.invalid_values[["row_number", "field", "value"]].itertuples(index=False, name=None))
+    assert got == expected
+    shown_to_council = repr(sub.issues) + sub.invalid_values.to_csv()
+    text = all_text(sub)
+    for _label, value, shown in PLANTED_INVALID_VALUES:
+        if shown != value:
+            assert value not in shown_to_council and value.replace(" ", "") not in shown_to_council, value
+            assert value not in text, value
+    # An unknown LA code stays in records for quality's LA code checks, personal ones by their shape.
+    assert sub.records["LA_Code"][6:10].tolist() == ["(10 digits)", "(10 digits)", "E06000001", "E06000001"]
+    assert sub.records["LA_Code"][16:18].tolist() == ["E0600001", "E99999999"]
 
 
 def test_no_personal_value_leaks_from_displaced_cells(tmp_path):
@@ -507,3 +562,332 @@ def test_windows_1252_cells_are_transcoded(tmp_path):
     submission = read_submission(path, KEY)
     assert submission.encoding == "cp1252"
     assert submission.records["Event_Reference"].tolist() == ["Zoë-€1", "plain"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Hardening (issue 11): inside one file nothing is lost and nothing leaked
+# ---------------------------------------------------------------------------------------------
+
+
+def numbered_file(
+    pieces: list[str | list[str]], line_ending: str = "\r\n", blank_lines_first: int = 0
+) -> tuple[bytes, list[int]]:
+    """A CSV file built piece by piece (``""`` a blank line, a list of cells one record) and the
+    line on which each record starts, counted while it is built."""
+    header = labels()
+    text = line_ending * blank_lines_first + ",".join(header) + line_ending
+    line, starts = 2 + blank_lines_first, []
+    for piece in pieces:
+        if isinstance(piece, str):
+            text += piece + line_ending
+            line += 1 + piece.count("\n")
+            continue
+        record = ",".join(
+            '"' + cell.replace('"', '""') + '"' if any(c in cell for c in ',"\r\n') else cell for cell in piece
+        )
+        starts.append(line)
+        text += record + line_ending
+        line += 1 + record.count("\n")
+    return text.encode("utf-8"), starts
+
+
+def records_with(n: int, **changes: dict[int, str]) -> list[list[str]]:
+    """``n`` base records as cell lists; ``changes`` maps a label (underscores for spaces) to {index: value}."""
+    rows = base_rows(n)
+    for label, by_index in changes.items():
+        for i, value in by_index.items():
+            rows[i][label.replace("_", " ")] = value
+    return [list(r.values()) for r in rows]
+
+
+ROW_NUMBER_CASES = {  # case: (pieces from the records, blank lines before the header)
+    "blank lines": (lambda records: records[:3] + ["", "", ""] + records[3:5] + [""] + records[5:], 0),
+    "blank lines and quoted line breaks": (lambda records: records[:2] + [""] + records[2:], 0),
+    "leading and trailing blank lines": (lambda records: records + ["", ""], 2),
+    "ragged row after blank lines (csv module path)": (lambda records: records[:4] + ["", ""] + records[4:], 0),
+}
+
+
+@pytest.mark.parametrize("case", list(ROW_NUMBER_CASES))
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz"])
+def test_row_numbers_are_the_files_own_lines(tmp_path, case, suffix):
+    """A record's row number is the line it starts on (header = line 1), blank lines counted."""
+    records = records_with(40, Event_Start_Date={35: "32/01/2023"}, Gender={20: "Femal"})
+    if "quoted" in case:
+        records[1][labels().index("Event Description")] = "first line\n\nthird line, after an empty one"
+        records[30][labels().index("Event Description")] = "a\r\nb"
+    if "ragged" in case:
+        records[10] = records[10][:45]
+    pieces, blank_lines_first = ROW_NUMBER_CASES[case]
+    content, starts = numbered_file(pieces(records), blank_lines_first=blank_lines_first)
+    path = tmp_path / f"E06000001_20240415T093000{suffix}"
+    path.write_bytes(gzip.compress(content) if suffix.endswith(".gz") else content)
+    sub = read_submission(path, KEY)
+    assert sub.rows_read == 40
+    assert sub.records["row_number"].tolist() == starts
+    bad_date_row = starts[35]
+    assert bad_date_row > 37 and sub.status["Event_Start_Date"][35] == V.INVALID
+    assert sub.invalid_values["row_number"].tolist() == [starts[20]]
+    if "ragged" in case:
+        (ragged,) = issues_of(sub, "ragged_rows")
+        assert ragged.rows == (starts[10],) and f"row {starts[10]} has 45" in ragged.message
+
+
+@pytest.fixture(scope="module")
+def quality_check():
+    """Check one submission with the real GX suites and the default params."""
+    from cldstats import quality
+    from cldstats.params import load_params
+
+    runner, params = quality.QualityRunner(), load_params()
+    return lambda submission: runner.check(submission, params)
+
+
+def test_row_numbers_follow_into_quality_failing_records(tmp_path, quality_check):
+    """The council report's failing records give the same lines as the file."""
+    records = records_with(40, Gender={35: "Femal"})
+    lines = records[:30] + ["", "", "", "", ""] + records[30:]
+    content, starts = numbered_file(lines)
+    path = tmp_path / NAME
+    path.write_bytes(content)
+    failing = quality_check(read_submission(path, KEY)).failing_records
+    bad = failing[(failing["field"] == "Gender") & (failing["check"] == "invalid")]
+    assert bad["row_number"].tolist() == [starts[35]] == [42]
+    assert bad["event_reference"].tolist() == ["EV000035"]
+
+
+def test_lone_cr_line_endings_and_blank_lines(tmp_path):
+    content, starts = numbered_file(records_with(5)[:2] + ["", ""] + records_with(5)[2:], line_ending="\r")
+    path = tmp_path / NAME
+    path.write_bytes(content)
+    sub = read_submission(path, KEY)
+    assert sub.rows_read == 5 and sub.records["row_number"].tolist() == starts == [2, 3, 6, 7, 8]
+
+
+def test_unbalanced_quote_loses_no_record(tmp_path):
+    """262 records, an unclosed quote in one and legitimate quoted commas later: 262 read."""
+    location = labels().index("Provider CQC Location Name")
+    records = records_with(262)
+    records[200][location] = "Home, with a comma"  # quoted: its quote closes the unclosed one
+    content, starts = numbered_file(records)
+    opening = content.find(b"Sunny View Care Home", content.find(b"EV000040"))
+    content = content[:opening] + b'"' + content[opening:]
+    path = tmp_path / NAME
+    path.write_bytes(content)
+    sub = read_submission(path, KEY)
+    assert sub.rows_read == 262 and sub.records["row_number"].tolist() == starts == list(range(2, 264))
+    (issue,) = issues_of(sub, "ragged_rows")
+    assert issue.rows == (42,) and "row 42, column 'Provider CQC Location Name'" in issue.message
+    assert "never closed" in issue.message
+    assert sub.records["Provider_CQC_Location_Name"][40] == '"Sunny View Care Home'
+    assert sub.records["Provider_CQC_Location_Name"][200] == "Home, with a comma"
+    assert sub.records["Event_Reference"].tolist() == [f"EV{i:06d}" for i in range(262)]
+    assert sub.records["Gender"].notna().all() and sub.records["person_id"].notna().all()
+
+
+def test_unclosed_quote_closed_by_the_next_lines_quote(tmp_path):
+    """The next line's own quoted cell closes the quote: two records were read as one."""
+    rows = base_rows(6)
+    for row in rows:
+        row["Ethnicity"] = "White - English, Welsh, Scottish, Northern Irish or British"  # quoted
+    content = csv_bytes(labels(), rows)
+    at = content.find(b"Sunny View", content.find(b"EV000002"))
+    path = tmp_path / NAME
+    path.write_bytes(content[:at] + b'"' + content[at:])
+    sub = read_submission(path, KEY)
+    assert sub.rows_read == 6 and sub.records["Event_Reference"].tolist() == [f"EV{i:06d}" for i in range(6)]
+    (issue,) = issues_of(sub, "ragged_rows")
+    assert issue.rows == (4,) and "row 4, column 'Provider CQC Location Name'" in issue.message
+    assert sub.records["Ethnicity"].notna().all()
+
+
+def test_several_unclosed_quotes_each_named(tmp_path):
+    records = records_with(30)
+    content, _ = numbered_file(records)
+    for reference in (b"EV000025", b"EV000012", b"EV000003"):  # from the end: offsets stay valid
+        at = content.find(b"Sunny View", content.find(reference))
+        content = content[:at] + b'"' + content[at:]
+    path = tmp_path / NAME
+    path.write_bytes(content)
+    sub = read_submission(path, KEY)
+    assert sub.rows_read == 30 and sub.records["row_number"].tolist() == list(range(2, 32))
+    (issue,) = issues_of(sub, "ragged_rows")
+    assert issue.rows == (5, 14, 27) and "row 5," in issue.message and "rows 14, 27" in issue.message
+
+
+def test_more_unclosed_quotes_than_repaired_are_blanked_and_said(tmp_path, monkeypatch):
+    import cldstats.ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "_MAX_QUOTE_PASSES", 1)
+    records = records_with(12)
+    content, _ = numbered_file(records)
+    # The quote of row 4 is closed by the one of row 10: one pass finds only the first.
+    for reference in (b"EV000008", b"EV000002"):
+        at = content.find(b"Sunny View", content.find(reference))
+        content = content[:at] + b'"' + content[at:]
+    path = tmp_path / NAME
+    path.write_bytes(content)
+    sub = read_submission(path, KEY)
+    repaired, _ragged, blanked = issues_of(sub, "ragged_rows")
+    assert repaired.rows == (4,) and "read as a character" in repaired.message
+    assert blanked.rows == (10,) and "row 10" in blanked.message and "blanked" in blanked.message
+    assert [value for value in PERSONAL_VALUES if value in all_text(sub)] == []
+
+
+def duplicated_gender(tmp_path: Path, first: list[str], second: list[str]) -> Submission:
+    header = labels() + ["Gender"]
+    gender = labels().index("Gender")
+    rows = []
+    for record, a, b in zip(base_rows(len(first)), first, second, strict=True):
+        cells = list(record.values())
+        cells[gender] = a
+        rows.append(cells + [b])
+    return read_rows(tmp_path, rows, header=header)
+
+
+def test_duplicate_columns_identical_use_the_first(tmp_path):
+    sub = duplicated_gender(tmp_path, ["Male", "Female ", ""], ["Male", " Female", ""])
+    (issue,) = issues_of(sub, "duplicate_columns")
+    assert "columns 10, 51 with the same values" in issue.message
+    assert sub.records["Gender"].tolist()[:2] == ["Male", "Female"] and sub.status["Gender"][1] == V.VALID_LOOSE
+
+
+def test_duplicate_columns_blank_copy_does_not_blank_the_field(tmp_path):
+    """A blank first copy fell the council's count to 0: the non-blank value is used, and said."""
+    first = [""] * 40 + ["Male"]
+    second = ["Female"] * 40 + [""]
+    sub = duplicated_gender(tmp_path, first, second)
+    assert sub.records["Gender"].tolist() == ["Female"] * 40 + ["Male"]
+    (issue,) = issues_of(sub, "duplicate_columns")
+    assert "on 41 rows (rows 2, 3, 4, 5, 6 ...)" in issue.message and "non-blank value is used" in issue.message
+    assert "duplicate_columns_disagree" not in sub.checks()
+
+
+def test_duplicate_columns_that_disagree_are_their_own_check(tmp_path):
+    sub = duplicated_gender(tmp_path, ["Zebedee", "Male", "", "Male"], ["Female", "Male", "Male", "Ottoline"])
+    (issue,) = issues_of(sub, "duplicate_columns_disagree")
+    assert issue.field == "Gender" and issue.rows == (2, 5) and issue.count == 2
+    assert "'Gender' appears in columns 10, 51 with different values on 2 rows (rows 2, 5)" in issue.message
+    assert "Zebedee" not in issue.message and "Ottoline" not in issue.message
+    assert "duplicate_columns" not in sub.checks()
+
+
+def test_duplicate_columns_disagree_blocks_the_file(tmp_path, quality_check):
+    sub = duplicated_gender(tmp_path, ["Male", "Male"], ["Male", "Female"])
+    result = quality_check(sub)
+    assert result.outcome.startswith("rejected") and "duplicate_columns_disagree" in result.blocking
+
+
+def test_placeholder_nhs_numbers_are_invalid_and_do_not_merge_people(tmp_path):
+    """30 people on 0000000000 (which passes the check digit) stay 30 people."""
+    rows = base_rows(33)
+    for i in range(30):
+        rows[i]["NHS Number"] = "0000000000" if i < 20 else "1000000060"
+        rows[i]["LA Person Unique Identifier"] = f"LAP-{i:06d}"
+    sub = read_rows(tmp_path, rows)
+    assert (sub.status["NHS_Number"][:20] == V.INVALID).all()
+    assert set(sub.records["person_id_source"][:20]) == {"LA ID"}
+    assert sub.records["person_id"][:20].nunique() == 20
+    assert sub.records["person_id"][20:30].nunique() == 1  # not listed: still one person
+    listed = read_submission(tmp_path / NAME, KEY, placeholder_nhs_numbers=["100 000 0060"])
+    assert (listed.status["NHS_Number"][:30] == V.INVALID).all()
+    assert listed.records["person_id"][:30].nunique() == 30
+    assert (listed.status["NHS_Number"][30:] == V.VALID).all()
+
+
+def test_one_nhs_number_with_several_birth_dates_is_reported(tmp_path):
+    rows = base_rows(9)
+    for i in (2, 5, 8):  # person 3's number, each row a different person
+        rows[i]["Date of Birth"] = f"0{i // 3 + 1}/0{i // 3 + 1}/19{40 + i}"
+        rows[i]["LA Person Unique Identifier"] = f"LAP-9{i}"
+    sub = read_rows(tmp_path, rows)
+    (issue,) = issues_of(sub, "nhs_number_shared")
+    assert issue.rows == (4, 7, 10) and issue.count == 3 and issue.field == "NHS_Number"
+    assert "1 NHS number each given with different dates of birth" in issue.message
+    assert [value for value in PERSONAL_VALUES if value in all_text(sub)] == []
+    assert "nhs_number_shared" not in read_rows(tmp_path, base_rows(9)).checks()
+
+
+def test_xlsx_with_a_value_at_xfd1048576_reads_in_seconds(tmp_path):
+    """A real openpyxl workbook whose used range is the whole sheet; read in a child process, so a
+    regression fails on the timeout instead of hanging the suite."""
+    import subprocess
+    import sys
+
+    import openpyxl
+
+    path = tmp_path / "E06000001_20240415T093000.xlsx"
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(labels())
+    for record in base_rows(3):
+        sheet.append(list(record.values()))
+    sheet.cell(row=1_048_576, column=16_384, value="stray")
+    workbook.save(path)
+    program = (
+        "import sys, time\n"
+        "from cldstats.ingest import read_submission\n"
+        "from cldstats.pseudonymise import PseudonymKey\n"
+        "started = time.perf_counter(); s = read_submission(sys.argv[1], PseudonymKey(b'k', 'environment'))\n"
+        "print(round(time.perf_counter() - started, 2), s.rows_read, s.records['row_number'].tolist())\n"
+        "print([i.message for i in s.issues if i.check == 'ragged_rows'][0])"
+    )
+    done = subprocess.run([sys.executable, "-c", program, str(path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    timing, message = done.stdout.splitlines()
+    seconds, rows_read, row_numbers = timing.split(" ", 2)
+    assert float(seconds) < 5 and rows_read == "3" and row_numbers == "[2, 3, 4]"
+    assert "row 1048576" in message and "not read as records" in message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ('<row r="3"', '<row r="2000000"', "row 2,000,000, beyond Excel's limit of 1,048,576 rows"),
+        ('r="A3"', 'r="XFE3"', "cell in row 3 beyond Excel's limit of 16,384 columns"),
+    ],
+)
+def test_xlsx_beyond_excel_limits_is_unreadable_with_one_line(tmp_path, old, new, expected):
+    path = tmp_path / "E06000001_20240415T093000.xlsx"
+    path.write_bytes(xlsx_with_sheet_xml(labels(), old, new))
+    sub = read_submission(path, KEY)
+    (issue,) = issues_of(sub, "unreadable")
+    assert sub.records is None and expected in issue.message and "\n" not in issue.message
+    assert issue.message.startswith(path.name)
+
+
+def test_line_counting_matches_python_splitlines():
+    """CRLF, LF and a lone CR each end a line, exactly as ``str.splitlines`` counts them."""
+    import random
+
+    from cldstats.ingest import _line_count, _physical_lines
+
+    rng = random.Random(11)
+    for _ in range(3000):
+        data = bytes(rng.choice(b"a,\r\n") for _ in range(rng.randint(1, 12)))
+        lines = data.decode("ascii").splitlines()
+        starts, empty = _physical_lines(data)
+        assert _line_count(data) == len(lines) == len(starts), data
+        assert empty.tolist() == [line == "" for line in lines], data
+        assert [data[s : s + len(line)].decode() for s, line in zip(starts, lines, strict=True)] == lines, data
+
+
+def test_validation_reads_with_the_placeholder_numbers_of_params(tmp_path):
+    """quality passes params ``pseudonymisation.placeholder_nhs_numbers`` to ingest."""
+    from cldstats import quality
+    from cldstats.params import load_params
+
+    rows = base_rows(12)
+    for i in range(10):
+        rows[i]["NHS Number"] = "1000000060"
+        rows[i]["LA Person Unique Identifier"] = f"LAP-{i:06d}"
+    (tmp_path / "data" / "submissions").mkdir(parents=True)
+    (tmp_path / "data" / "submissions" / NAME).write_bytes(csv_bytes(labels(), rows))
+    unlisted = read_submission(tmp_path / "data" / "submissions" / NAME, KEY)
+    assert unlisted.records["person_id_source"][:10].tolist() == ["NHS number"] * 10
+    params = load_params()
+    params["pseudonymisation"]["placeholder_nhs_numbers"] = ["100 000 0060"]
+    run = quality.validate_folder(
+        tmp_path / "data", tmp_path / "out", params, key=KEY, workers=1, keep_submissions="all"
+    )
+    assert run.submissions[NAME].records["person_id_source"][:10].tolist() == ["LA ID"] * 10

@@ -15,7 +15,7 @@ from cldstats.ingest import CHECKS, read_submission
 from cldstats.pseudonymise import PseudonymKey
 
 KEY = PseudonymKey(b"corpus key", "environment")
-N_CASES = 35
+N_CASES = 47
 
 
 @pytest.fixture(scope="module")

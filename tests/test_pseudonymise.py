@@ -6,6 +6,7 @@ import hmac
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from cldstats.errors import CldstatsError
@@ -18,6 +19,7 @@ from cldstats.pseudonymise import (
     keyed_hash,
     load_key,
     nhs_number_valid,
+    shared_nhs_number_rows,
 )
 
 KEY = PseudonymKey(b"test key", "environment")
@@ -34,7 +36,10 @@ def reference_hash(message: str, key: PseudonymKey = KEY) -> str:
 NHS_CASES = [
     ("9434765919", True, "valid"),
     ("4010232137", True, "valid"),
-    ("0000000000", True, "check 11 -> 0"),
+    ("1000000060", True, "check 11 -> 0"),
+    ("0000000000", False, "placeholder: ten equal digits (the check digit is right)"),
+    ("1111111111", False, "placeholder: ten ones"),
+    ("999 999 9999", False, "placeholder: ten nines, with spaces"),
     ("943 476 5919", True, "spaces as printed on cards"),
     (" 9434765919 ", True, "surrounding spaces"),
     ("9434765918", False, "wrong check digit"),
@@ -151,7 +156,7 @@ def test_bad_key_file_is_an_error(tmp_path, monkeypatch, content):
 # Person ID fallback (METHODOLOGY.md section 3)
 # ---------------------------------------------------------------------------------------------
 
-A, B, C = "9434765919", "4010232137", "0000000000"
+A, B, C = "9434765919", "4010232137", "1000000060"
 # (NHS number, LA person ID, expected source, expected ID message or None, case)
 PERSON_CASES = [
     (A, "P1", "NHS number", f"NHS:{A}", "rule 1: valid NHS number"),
@@ -167,6 +172,8 @@ PERSON_CASES = [
     ("", "", "none", None, "rule 4: neither"),
     (None, None, "none", None, "rule 4: both missing"),
     ("9434765918", "  ", "none", None, "rule 4: invalid NHS number and blank LA ID"),
+    ("0000000000", "P4", "LA ID", "LA:E06000001:P4", "placeholder NHS number: rule 3, not one shared person"),
+    ("0000000000", "P5", "LA ID", "LA:E06000001:P5", "placeholder NHS number, another person"),
 ]
 
 
@@ -184,6 +191,50 @@ def test_person_id_rules_table():
             assert pd.isna(got_id), case
         else:
             assert got_id == reference_hash(message), case
+
+
+def test_nhs_number_placeholders_from_params_are_invalid():
+    values = pd.Series(["4010232137", "401 023 2137", "9434765919"])
+    assert nhs_number_valid(values).tolist() == [True, True, True]
+    assert nhs_number_valid(values, placeholders=["4010232137"]).tolist() == [False, False, True]
+    assert nhs_number_valid(values, placeholders=[4010232137, " 943 476 5919 "]).tolist() == [False, False, False]
+
+
+def test_listed_placeholder_falls_back_to_the_la_id():
+    """30 people on a listed placeholder number stay 30 people (rule 3), not one."""
+    nhs = pd.Series(["4010232137"] * 30 + [A])
+    la_id = pd.Series([f"P{i}" for i in range(30)] + ["P99"])
+    person_id, source = assign_person_ids(nhs, "E06000001", la_id, KEY)
+    assert person_id[:30].nunique() == 1  # without the list: one person
+    person_id, source = assign_person_ids(nhs, "E06000001", la_id, KEY, placeholder_nhs_numbers=["4010232137"])
+    assert person_id.nunique() == 31 and list(source[:30]) == ["LA ID"] * 30 and source[30] == "NHS number"
+    assert person_id[0] == reference_hash("LA:E06000001:P0")
+
+
+SHARED_CASES = [
+    # (NHS numbers, LA IDs, dates of birth, expected shared numbers, expected rows, case)
+    ([A, A], ["P1", "P1"], ["1941-03-17", "1941-03-17"], 0, [False, False], "one person, one birth date"),
+    ([A, A], ["P1", "P2"], ["1941-03-17", "1958-11-02"], 1, [True, True], "two birth months"),
+    ([A, A], ["P1", "P1"], ["1941-03-17", "1941-04-17"], 1, [True, True], "one LA ID, two birth months"),
+    ([A, A], ["P1", "P2"], ["1941-03-17", "1941-03-18"], 1, [True, True], "two LA IDs, two dates, one month"),
+    ([A, A], ["P1", "P1"], ["1941-03-17", "1941-03-18"], 0, [False, False], "one LA ID, two days of one month"),
+    ([A, A], ["P1", "P2"], ["1941-03-17", None], 0, [False, False], "an unknown birth date says nothing"),
+    (["0000000000"] * 2, ["P1", "P2"], ["1941-03-17", "1958-11-02"], 0, [False, False], "placeholder: invalid"),
+    ([A, B, A], ["", "", ""], ["1941-03-17", "1958-11-02", "1960-01-01"], 1, [True, False, True], "no LA IDs"),
+]
+
+
+@pytest.mark.parametrize(
+    ("numbers", "la_ids", "births", "shared", "rows", "case"), SHARED_CASES, ids=[c[5] for c in SHARED_CASES]
+)
+def test_shared_nhs_number_rows(numbers, la_ids, births, shared, rows, case):
+    nhs = pa.array(numbers).dictionary_encode()
+    la = pa.array(la_ids).dictionary_encode()
+    dates = np.array([np.datetime64(b) if b else np.datetime64("NaT") for b in births], dtype="datetime64[s]")
+    got_shared, got_rows = shared_nhs_number_rows(
+        nhs.dictionary, nhs.indices.to_numpy(), la.dictionary, la.indices.to_numpy(), dates
+    )
+    assert (got_shared, got_rows.tolist()) == (shared, rows), case
 
 
 def test_person_id_la_rule_matches_la_person_identifier_hash():

@@ -9,6 +9,9 @@
   visible; the next run recovers (stale lock, build folders, a release left aside between the two
   renames of placement) and files the previous release under ``releases/``.
 * Lock: a second run while the first holds the lock is refused (exit 4, one line naming the holder).
+* Ctrl-C during the notebooks: exit 130 with one line, the kernel stopped (and waited for) before the
+  build folder goes, no traceback from any child, the previous release intact; an interrupt at any
+  moment of ``render.run_notebooks`` leaves no kernel running.
 
 Runs share one synthetic dataset and one first release (module fixtures) to stay within a few minutes.
 """
@@ -96,11 +99,14 @@ def _cmdline(pid: int) -> str:
 class Publish:
     """``python -m cldstats publish`` in a subprocess whose stderr log is watched line by line."""
 
-    def __init__(self, out: Path, data: Path, params: Path):
+    def __init__(self, out: Path, data: Path, params: Path, *, own_group: bool = False):
         self.argv = [sys.executable, "-m", "cldstats", "publish", "--month", MONTH, "--params", str(params),
                      "--data", str(data), "--out", str(out)]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # own_group: the run leads its own process group, as a command typed in a terminal does,
+        # so that a Ctrl-C can be sent the way the terminal sends it (to the whole group).
+        self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     start_new_session=own_group)
         self.stderr: list[str] = []
         self.stdout: list[str] = []
         self._changed = threading.Condition()
@@ -404,6 +410,79 @@ def test_next_run_recovers_and_keeps_the_previous_release(attacked, first, data_
     for name in table.loc[table["outcome"].str.startswith("rejected"), "file"].head(5):
         assert name in out
     assert f"releases/{previous_id}" in out
+
+
+# ---------------------------------------------------------------------------------------------
+# Ctrl-C
+# ---------------------------------------------------------------------------------------------
+#: What stderr may show after a Ctrl-C: run log lines and papermill's progress bar; the one line last.
+RUN_LOG_LINE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (?:INFO|WARNING|ERROR) .*")
+
+
+def test_ctrl_c_during_notebooks_stops_the_kernel_before_the_build_goes(first, data_dir, params_file, original,
+                                                                       tmp_path):
+    out = tmp_path / "reports"
+    shutil.copytree(first, out / MONTH)
+    run = Publish(out, data_dir, params_file, own_group=True)
+    run.wait_for(f"stage start: {STAGE_NOTEBOOKS}", timeout=600)
+    deadline = time.monotonic() + 120
+    while not any("ipykernel" in _cmdline(p) for p in _descendants(run.proc.pid)):
+        assert time.monotonic() < deadline and run.proc.poll() is None, "no kernel started"
+        time.sleep(0.2)
+    time.sleep(1.5)  # the kernel is executing cells
+    children = {pid: _cmdline(pid) for pid in _descendants(run.proc.pid)}
+    assert any("ipykernel" in cmdline for cmdline in children.values()), children
+    seen = len(run.stderr)
+    os.killpg(run.proc.pid, signal.SIGINT)  # what a terminal does on Ctrl-C
+    status = run.finish(timeout=120)
+    # At once, without waiting for an orphan to notice its parent has gone: the kernel was stopped.
+    left = {pid: cmdline for pid, cmdline in children.items() if _alive(pid)}
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert status == 130, "\n".join(run.stderr[-20:])
+    assert left == {}, f"still running after the interrupted run ended: {left}"
+    stderr = "\n".join(run.stderr)
+    assert "Traceback" not in stderr and "Task exception" not in stderr and "Exception in" not in stderr, stderr
+    after = [line for line in run.stderr[seen:] if line.strip()]
+    assert after and after[-1] == "cldstats publish: interrupted", after
+    unexpected = [line for line in after[:-1]
+                  if not RUN_LOG_LINE.fullmatch(line) and not line.lstrip("\r").startswith("Executing:")]
+    assert unexpected == [], unexpected
+    assert [line for line in run.stderr if line.startswith("cldstats publish:")] == ["cldstats publish: interrupted"]
+    # Nothing left behind: no build folder, no lock; the previous release byte for byte.
+    assert not list(out.glob(".building-*")) and not (out / f".lock-{MONTH}").exists()
+    _assert_previous_release_intact(out, original)
+    (log,) = (out / "logs").glob(f"{MONTH}-*.log")
+    assert log.read_text(encoding="utf-8").splitlines()[-1].endswith("ERROR run failed: KeyboardInterrupt")
+
+
+def _kernels_running() -> list[int]:
+    return [pid for pid in _descendants(os.getpid()) if "ipykernel" in _cmdline(pid) and _alive(pid)]
+
+
+def test_an_interrupt_at_any_moment_of_the_notebooks_leaves_no_kernel(first, tmp_path, capfd):
+    """In this process, so that the interrupt can fall at chosen moments: while the first kernel
+    starts, while it runs cells, and in a later notebook."""
+    import _thread
+    import gc
+
+    from cldstats import render
+
+    release = tmp_path / MONTH
+    shutil.copytree(first, release, ignore=shutil.ignore_patterns("releases", "html"))
+    assert _kernels_running() == []
+    for delay in (0.5, 3.0, 9.0):
+        timer = threading.Timer(delay, _thread.interrupt_main)
+        timer.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                render.run_notebooks(release, MONTH, progress=False, inside=True)
+        finally:
+            timer.cancel()
+        assert _kernels_running() == [], f"a kernel outlived an interrupt after {delay} s"
+    gc.collect()  # an abandoned asyncio task reports its exception when it is collected
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "Task exception" not in err, err
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,10 +8,13 @@ The published pages are in ``<release>/html/`` and the executed published notebo
 
 from __future__ import annotations
 
+import difflib
+import html
 import re
 import shutil
 import subprocess
 import time
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
@@ -440,3 +443,247 @@ def test_timing_is_reported(built, capsys):
     with capsys.disabled():
         print(f"\nrun_notebooks + render_html + write_index: {built['seconds']:.1f} s")
     assert built["seconds"] < 300
+
+
+# ------------------------------------------------------------------------------ accessible markup
+
+
+class _Tables(HTMLParser):
+    """Each table of a page: its id, its caption's id, the element around it and the first cell
+    of each body row (tag and ``scope``); and the ids of every figure."""
+
+    def __init__(self, page: str):
+        super().__init__()
+        self.tables, self.figure_ids, self._stack, self._section = [], [], [], None
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table":
+            parent = self._stack[-1] if self._stack else ("", {})
+            self.tables.append({"id": a.get("id"), "parent": parent, "caption": None, "first_cells": []})
+        elif tag == "caption" and self.tables:
+            self.tables[-1]["caption"] = a.get("id")
+        elif tag in ("thead", "tbody"):
+            self._section = tag
+        elif tag == "tr" and self._section == "tbody":
+            self._row_open = True
+        elif tag in ("th", "td") and self._section == "tbody" and getattr(self, "_row_open", False):
+            self.tables[-1]["first_cells"].append((tag, a.get("scope")))
+            self._row_open = False
+        elif tag == "figure":
+            self.figure_ids.append(a.get("id"))
+        if tag not in ("img", "br", "meta", "link", "input", "hr"):
+            self._stack.append((tag, a))
+
+    def handle_endtag(self, tag):
+        while self._stack:
+            if self._stack.pop()[0] == tag:
+                break
+
+
+#: Quarto 1.7's cross-reference types (crossref categories: figure, table, listing, the callouts,
+#: proof, remark, solution; theorem types; equations and sections), as ``<type>-`` id prefixes.
+QUARTO_REF_PREFIXES = ("fig", "tbl", "lst", "nte", "wrn", "cau", "tip", "imp", "prf", "rem", "sol", "thm", "lem",
+                       "cor", "prp", "cnj", "def", "exm", "exr", "alg", "eq", "sec")
+
+
+def test_tables_have_row_headers_and_a_labelled_scroll_region(built):
+    counted = 0
+    for path in _html_files(built)[:-1]:  # the index has no tables
+        for table in _Tables(path.read_text(encoding="utf-8")).tables:
+            counted += 1
+            where = (path.name, table["id"])
+            tag, attrs = table["parent"]
+            assert tag == "div" and attrs.get("class") == "table-scroll" and attrs.get("role") == "region", where
+            assert attrs.get("tabindex") == "0" and attrs.get("aria-labelledby") == table["caption"], where
+            assert table["caption"] == f"{table['id']}_caption", where
+            rows = table["first_cells"]
+            assert rows, where
+            # Every body row starts with its row header (1.3.1), but a table with no rows ("None.").
+            assert all(cell == ("th", "row") for cell in rows) or rows == [("td", None)], (where, rows[:3])
+    assert counted >= 15
+
+
+def test_table_and_chart_ids_cannot_be_read_as_quarto_cross_references(built):
+    ids = []
+    for path in _html_files(built)[:-1]:
+        parsed = _Tables(path.read_text(encoding="utf-8"))
+        ids += [t["id"] for t in parsed.tables] + [t["caption"] for t in parsed.tables] + parsed.figure_ids
+    assert len(ids) >= 30 and all(ids), ids
+    for element_id in ids:
+        # Quarto takes the letters before a first hyphen as the cross-reference type (refType:
+        # ``^(%a+)%-``) and warns when a captioned table's type is not ``tbl`` (``age-group``).
+        assert report.ELEMENT_ID.match(element_id) and not re.match(r"[A-Za-z]+-", element_id), element_id
+        assert not element_id.startswith(tuple(f"{p}-" for p in QUARTO_REF_PREFIXES)), element_id
+    for bad in ("age-group", "tbl-regions", "fig_trend-x", "Trend", ""):
+        with pytest.raises(CldstatsError, match="element id"):
+            report.table(pd.DataFrame({"A": ["x"]}), "caption", bad)
+
+
+def test_download_links_say_what_kind_and_how_big(built):
+    release = built["release"]
+    assert report.fmt_size(950) == "950 bytes" and report.fmt_size(441_000) == "430.7 KB"
+    assert report.fmt_size(8_808_038) == "8.4 MB"
+    published = ("data", "spreadsheets")
+    pages = {
+        "publication": (release / "html" / "publication.html", r'href="\.\./(data|spreadsheets)/([^"]+)"', published),
+        "qa": (release / "qa" / "qa.html", r'href="\.\./(qa)/([a-z_]+\.csv)"', ("qa",)),
+        "index": (built["index"], rf'href="{MONTH}/(data|spreadsheets)/([^"]+)"', published),
+    }
+    for page_name, (path, href, folders) in pages.items():
+        page = path.read_text(encoding="utf-8")
+        links = re.findall(rf"<a {href}>([^<]+)</a>", page)
+        files = {(f, p.name) for f in folders for p in (release / f).glob("*.csv" if f == "qa" else "*")
+                 if p.suffix in (".csv", ".xlsx")}
+        assert {(folder, name) for folder, name, _ in links} == files, page_name
+        for folder, name, text in links:
+            target = release / folder / name
+            assert text == report.file_label(target), (page_name, name, text)
+            assert text.endswith(", " + report.fmt_size(target.stat().st_size)), text
+            assert name not in text, f"{page_name}: link text is the bare file name {name}"
+    publication = pages["publication"][0].read_text(encoding="utf-8")
+    assert re.search(r">People assessed, spreadsheet, XLSX, \d+\.\d KB</a>", publication)
+    assert re.search(r">People receiving long-term support, CSV, \d+(\.\d)? (KB|MB)</a>", publication)
+
+
+def test_page_titles_name_the_publication_and_the_month(built):
+    titles = {}
+    for path in _html_files(built):
+        found = re.search(r"<title>([^<]+)</title>", path.read_text(encoding="utf-8"))
+        titles[path.name] = html.unescape(found.group(1))
+    for name, title in titles.items():
+        assert render.PUBLICATION in title and "March 2024" in title, (name, title)
+    assert len(set(titles.values())) == len(titles), titles
+    assert titles["assessments.html"] == "People assessed – Adult social care client level data, March 2024"
+    assert titles["publication.html"] == "Adult social care client level data: monthly statistics, March 2024"
+
+
+# ------------------------------------------------------------------------------ nothing from the network
+
+FIXTURE = ROOT / "tests" / "fixtures" / "quarto" / "long_term_support_quarto_1_7.html"
+#: What Quarto writes for the page's text/html outputs (tests/fixtures/quarto/README.md).
+QUARTO_CDN = {
+    "1.7 (cdnjs)": ("https://cdnjs.cloudflare.com/ajax/libs/require.js/2.3.6/require.min.js",
+                    "https://cdnjs.cloudflare.com/ajax/libs/jquery/3.5.1/jquery.min.js"),
+    "1.8 (jsdelivr)": ("https://cdn.jsdelivr.net/npm/requirejs@2.3.6/require.min.js",
+                       "https://cdn.jsdelivr.net/npm/jquery@3.5.1/dist/jquery.min.js"),
+}
+_ANY_NETWORK_REFERENCE = re.compile(r"""<(script|link|img|iframe|source|video|audio|embed|object)\b[^>]*"""
+                                    r"""\b(src|href|data|poster)\s*=\s*["']?\s*(https?:)?//""", re.I)
+
+
+def _quarto_page(variant: str) -> str:
+    page = FIXTURE.read_text(encoding="utf-8")
+    for old, new in zip(QUARTO_CDN["1.7 (cdnjs)"], QUARTO_CDN[variant], strict=True):
+        page = page.replace(old, new)
+    return page
+
+
+@pytest.mark.parametrize("variant", QUARTO_CDN)
+def test_quarto_page_keeps_its_content_and_loads_nothing_after_post_processing(variant):
+    original = _quarto_page(variant)
+    require, jquery = QUARTO_CDN[variant]
+    assert render.network_loads(original) == [f'<script src="{jquery}">', f'<script src="{require}">']
+    stripped = render.strip_network_loads(original)
+    assert render.network_loads(stripped) == []
+    assert not _ANY_NETWORK_REFERENCE.search(stripped) and "define('jquery'" not in stripped
+    assert not re.search(r"@import\s+(url\()?\s*['\"]?\s*(https?:)?//", stripped)
+    # Exactly the three lines Quarto added are gone, nothing else changed.
+    diff = list(difflib.ndiff(original.splitlines(), stripped.splitlines()))
+    removed = [line[2:] for line in diff if line.startswith("- ")]
+    assert [line for line in diff if line.startswith("+ ")] == []
+    assert len(removed) == 3 and removed[0].startswith(f'<script src="{jquery}"'), removed
+    assert removed[1].startswith(f'<script src="{require}"')
+    assert removed[2].startswith('<script type="application/javascript">define(')
+    for kept in ('data-measure="long_term_support"', '<table class="data-table" id="gender">',
+                 '<th scope="row">Female</th>', 'src="data:image/png;base64,',
+                 'src="data:application/javascript;base64,', 'id="quarto-bootstrap"', '<nav id="TOC" role="doc-toc"',
+                 'xmlns="http://www.w3.org/1999/xhtml"', '<p class="run-time">', "beforeprint"):
+        assert stripped.count(kept) == original.count(kept) >= 1, kept
+    assert render.strip_network_loads(stripped) == stripped
+
+
+@pytest.mark.parametrize(("fragment", "load"), [
+    ('<img src="https://example.org/a.png" alt="a">', '<img src="https://example.org/a.png">'),
+    ('<img src="//example.org/a.png" alt="a">', '<img src="//example.org/a.png">'),
+    ('<img srcset="a.png 1x, https://example.org/b.png 2x" alt="a">',
+     '<img srcset="a.png 1x, https://example.org/b.png 2x">'),
+    ('<link rel="preload" href="https://example.org/f.woff2" as="font">', '<link href="https://example.org/f.woff2">'),
+    ('<link rel="stylesheet" href="HTTP://EXAMPLE.ORG/s.css">', '<link href="HTTP://EXAMPLE.ORG/s.css">'),
+    ('<style>@import url("https://example.org/s.css");</style>', '<style> url("https://'),
+    ("<style>@import 'https://example.org/s.css';</style>", "<style> @import 'https://"),
+    ("<style>@font-face{src:url(https://example.org/f.woff)}</style>", "<style> url(https://"),
+    ('<div style="background:url(//example.org/a.png)">x</div>', '<div style="background:url(//example.org/a.png)">'),
+    ('<link href="data:text/css;charset=utf-8,%40import%20url(https%3A%2F%2Fexample.org%2Fs.css)%3B" rel="stylesheet">',
+     '<link href="data:text/css..."> url(https://'),
+    ('<meta http-equiv="refresh" content="0; url=https://example.org/">', '<meta http-equiv="refresh" content="0; url=https://example.org/">'),
+    ('<iframe src="https://example.org/"></iframe>', '<iframe src="https://example.org/">'),
+    ('<video poster="https://example.org/p.png"></video>', '<video poster="https://example.org/p.png">'),
+    ('<a href="https://www.gov.uk/">GOV.UK</a>', None),  # a link the reader may follow loads nothing
+    ('<img src="data:image/png;base64,iVBORw0KGgo=" alt="a">', None),
+    ('<link href="data:text/css;charset=utf-8,body%7Bcolor%3Ared%7D" rel="stylesheet">', None),
+    ('<html xmlns="http://www.w3.org/1999/xhtml"><p>See https://example.org/ for more.</p>', None),
+    ('<a href="../data/x.csv">x</a><img src="../charts/a.png" alt="a">', None),
+])
+def test_network_loads_finds_each_kind_of_load(fragment, load):
+    assert render.network_loads(fragment) == ([load] if load else [])
+
+
+def test_a_page_that_still_loads_from_the_network_is_not_written(tmp_path):
+    chart = 'src="https://example.org/chart.png" data-x="'
+    page = _quarto_page("1.7 (cdnjs)").replace('src="data:image/png;base64,', chart)
+    stripped = render.strip_network_loads(page)  # content is not the renderer's: it stays, and is refused
+    assert render.network_loads(stripped) == ['<img src="https://example.org/chart.png">']
+    target = tmp_path / "long_term_support.html"
+    with pytest.raises(CldstatsError, match=r"^long_term_support.html would load 1 resource\(s\) from the network, "
+                                            r'first <img src="https://example.org/chart.png">'):
+        render._write_page(target, stripped)
+    assert not target.exists()
+
+
+def test_release_pages_load_nothing_from_the_network_whatever_the_renderer(built):
+    for path in _html_files(built):
+        page = path.read_text(encoding="utf-8")
+        assert render.network_loads(page) == [], (built["renderer"], path.name)
+        assert not _ANY_NETWORK_REFERENCE.search(page), (built["renderer"], path.name)
+
+
+def test_quarto_is_given_no_html_output_to_add_cdn_scripts_for(built):
+    import yaml
+
+    for path in built["executed"]:
+        nb = render._report_notebook(path)
+        title = render._title(nb, path.stem)
+        given = render.quarto_notebook(nb, title)
+        nbformat.validate(given)
+        # Quarto adds require.js and jQuery when a display output is text/html or
+        # application/javascript (widgets.ts, haveOutputType): there is none left.
+        for cell in given.cells:
+            for output in cell.get("outputs", []):
+                assert not {"text/html", "application/javascript"} & set(output.get("data", {})), (path.name, cell.id)
+        raw = [c.source for c in given.cells if c.cell_type == "raw" and c.metadata.get("raw_mimetype") == "text/html"]
+        shown = [render._html_fragment(o) for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                 if render._html_fragment(o) is not None]
+        assert raw == shown and len(raw) >= 3, path.name  # the same HTML, in the same order
+        assert [c.source for c in given.cells if c.cell_type == "markdown"] == [
+            c.source for c in nb.cells if c.cell_type == "markdown"]
+        front = given.cells[0]
+        assert front.cell_type == "raw" and yaml.safe_load(front.source.strip("-\n")) == {"pagetitle": title}
+        assert render.quarto_notebook(nb, title) == given  # no random cell id: the same every run
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed")
+def test_quarto_page_requests_the_cdn_in_chromium_until_post_processed(tmp_path):
+    from chromium import Browser
+
+    original, stripped = tmp_path / "quarto.html", tmp_path / "stripped.html"
+    original.write_text(_quarto_page("1.7 (cdnjs)"), encoding="utf-8")
+    stripped.write_text(render.strip_network_loads(original.read_text(encoding="utf-8")), encoding="utf-8")
+    with Browser() as browser:
+        requested = {}
+        for path in (original, stripped):
+            with browser.open(path.as_uri()) as tab:
+                requested[path.name] = [u for u in tab.requested_urls() if not u.startswith(("file:", "data:"))]
+    assert sorted(requested["quarto.html"]) == sorted(QUARTO_CDN["1.7 (cdnjs)"]), requested
+    assert requested["stripped.html"] == []

@@ -55,6 +55,7 @@ def _release(published) -> tables.ReleaseInfo:
         override_reason=OVERRIDE,
         gate_message="publication gate stopped: coverage 85.0% is below 90.0%",
         contact_email="golden-test@example.org",
+        next_update=dt.date(2024, 8, 8),
     )
 
 
@@ -126,6 +127,8 @@ def test_document_properties_are_fixed(workbooks):
         core = archive.read("docProps/core.xml").decode("utf-8")
     assert "2024-05-09T00:00:00Z" in core  # the publication date, not the clock
     assert "<dc:creator>cldstats</dc:creator>" in core
+    book = openpyxl.load_workbook(workbooks["long_term_support"])
+    assert book.properties.language == "en-GB" and book.properties.title.startswith("People receiving")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -158,6 +161,9 @@ def test_each_table_has_exactly_one_header_row(workbooks, stem):
         assert ws.max_row == last_row  # nothing written below the table
 
 
+TEXT_COLUMNS = {"Area code", "Area name", "Area level", "Support setting", "Revised [r]", *tables.BREAKDOWNS}
+
+
 @pytest.mark.parametrize("stem", ["long_term_support", "assessments"])
 def test_numbers_are_numeric_cells_and_symbols_text(workbooks, stem):
     book = openpyxl.load_workbook(workbooks[stem])
@@ -165,8 +171,8 @@ def test_numbers_are_numeric_cells_and_symbols_text(workbooks, stem):
         ws = book[name]
         header = _header_row(ws)
         for col, title in enumerate((c.value for c in ws[header]), start=1):
-            if not re.match(r"(\d{1,2} )?[A-Z][a-z]+ \d{4}|Total ", title) or name == _table_sheets(book)[-1]:
-                continue  # text columns and the councils-included table
+            if title in TEXT_COLUMNS:
+                continue
             cells = [ws.cell(r, col) for r in range(header + 1, ws.max_row + 1)]
             assert all(c.data_type == "n" or c.value in SYMBOLS for c in cells), (name, title)
             assert all(isinstance(c.value, int) for c in cells if c.data_type == "n")
@@ -241,11 +247,16 @@ def test_cover_contents_and_notes(workbooks, stem):
         assert text in cover, text
     period = "29 February 2024 to 31 March 2024" if stem == "long_term_support" else "February 2024 to March 2024"
     assert f"Reference period: {period}." in cover
+    assert "Next update: 8 August 2024." in cover
 
-    ws = openpyxl.load_workbook(path)["Contents"]
-    listed = [c.value for c in ws["A"] if isinstance(c.value, str) and c.value.startswith("Table_")]
-    assert listed == _table_sheets(openpyxl.load_workbook(path))
-    assert all(c.hyperlink is not None for c in ws["A"] if isinstance(c.value, str) and c.value.startswith("Table_"))
+    book = openpyxl.load_workbook(path)
+    ws = book["Contents"]
+    (contents,) = ws.tables.values()
+    first, last = (int(n) for n in re.findall(r"\d+", contents.ref))
+    listed = [ws.cell(row, 1) for row in range(first + 1, last + 1)]
+    # Every sheet after the contents, the Notes sheet included, each with a link to it.
+    assert [c.value for c in listed] == book.sheetnames[2:] == ["Notes"] + _table_sheets(book)
+    assert all(c.hyperlink is not None and c.hyperlink.location == f"'{c.value}'!A1" for c in listed)
 
     notes = _sheet_text(path, "Notes")
     for text in ("[c] confidential", "[x] not available", "[z] not applicable", "[p] provisional", "[r] revised",
@@ -322,12 +333,28 @@ def test_rate_and_population_tables_equal_the_csv(workbooks, published):
 
 
 def test_councils_included_table_equals_the_csv(workbooks, published):
+    """Two numbers per area and period ("Councils in area", "Councils with data, <period>"), which
+    read back as the CSV's ``"<n> of <N>"``."""
     area = {"area_code": "Area code", "area_name": "Area name", "area_level": "Area level"}
     for stem, sheet, period_column in (("long_term_support", "Table_8", "reference_date"),
                                        ("assessments", "Table_6", "reference_month")):
+        table = tables.read_table(workbooks[stem], sheet)
+        numbers = table.drop(columns=list(area.values()))
+        assert numbers.columns[0] == "Councils in area"
+        assert all(c.startswith("Councils with data, ") for c in numbers.columns[1:])
+        assert numbers.map(lambda v: isinstance(v, int)).all().all()  # numbers, not "1 of 12"
+        melted = table.melt(id_vars=[*area.values(), "Councils in area"], var_name="period", value_name="with_data")
+        melted["period"] = melted["period"].str.removeprefix("Councils with data, ")
+        melted["cell"] = melted["with_data"].astype(str) + " of " + melted["Councils in area"].astype(str)
         csv = published[stem]
-        _same(_long_from_sheet(workbooks[stem], sheet, list(area.values()), None),
-              _expected(csv, period_column, "councils_included", area))
+        _same(melted, _expected(csv, period_column, "councils_included", area))
+
+
+def test_councils_included_must_read_n_of_n(published):
+    lts = published["long_term_support"].copy()
+    lts.loc[0, "councils_included"] = "152/153"
+    with pytest.raises(ValueError, match="'<n> of <N>'"):
+        tables.table_frames({**published, "long_term_support": lts})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -447,3 +474,75 @@ def test_no_revisions_sheet_when_nothing_is_revised(published, tmp_path):
     first = dataclasses.replace(release, previous_release="")
     path = tables.write_workbooks(unrevised, first, tmp_path / "first", revisions=empty)[0]
     assert "no earlier release of these figures to compare with" in _sheet_text(path, "Notes")
+
+
+# ---------------------------------------------------------------------------------------------
+# Column widths, formula-like text, next update
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("stem", ["long_term_support", "assessments"])
+def test_no_column_is_wider_than_the_cap(workbooks, stem):
+    book = openpyxl.load_workbook(workbooks[stem])
+    widths = {(ws.title, key): dim.width for ws in book.worksheets for key, dim in ws.column_dimensions.items()
+              if dim.width}
+    # xlsxwriter stores a width with its padding (Excel shows 100 as 100.71).
+    assert max(widths.values()) <= tables.MAX_COLUMN_WIDTH + 1 < 255, max(widths.items(), key=lambda kv: kv[1])
+    # The notes text is long enough to be capped, and wraps within its column.
+    notes = book["Notes"]
+    assert notes.column_dimensions["B"].width > tables.MAX_COLUMN_WIDTH
+    texts = [c for c in notes["B"] if isinstance(c.value, str) and len(c.value) > 200]
+    assert texts and all(c.alignment.wrap_text for c in texts)
+
+
+def test_formula_like_text_is_neutralised_in_the_workbooks(published, tmp_path):
+    hostile = {"Hartlepool": '=HYPERLINK("evil.example","x")', "Middlesbrough": "@SUM(1)"}
+    frames = {name: frame.assign(area_name=frame["area_name"].replace(hostile)) for name, frame in published.items()}
+    release = dataclasses.replace(_release(frames), override_reason="-2+3 accepted", contact_email="+44@example.org")
+    for path in tables.write_workbooks(frames, release, tmp_path):
+        book = openpyxl.load_workbook(path)
+        cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row if c.value is not None]
+        assert not [c.coordinate for c in cells if c.data_type == "f"]
+        texts = {c.value for c in cells if isinstance(c.value, str)}
+        assert {"'" + v for v in hostile.values()} <= texts
+        assert not [t for t in texts if t[0] in "=+-@\t\r"]
+        # Numbers beside the neutralised names are still numbers.
+        table = tables.read_table(path, "Table_1")
+        hartlepool = table[table["Area code"].eq("E06000001")]
+        assert hartlepool["Area name"].eq("'" + hostile["Hartlepool"]).all()
+        assert hartlepool.iloc[:, 5:-1].map(lambda v: isinstance(v, int) or v in SYMBOLS).all().all()
+
+
+def _params(month="2024-03", date="2024-06-14", next_update=""):
+    return {"month": month, "publication": {"date": date, "next_update": next_update}}
+
+
+def test_next_update_is_derived_from_the_next_release_params(tmp_path):
+    params_dir = tmp_path / "params"
+    params_dir.mkdir()
+    defaults = (Path(__file__).resolve().parents[1] / "params" / "defaults.yaml").read_text(encoding="utf-8")
+    (params_dir / "defaults.yaml").write_text(defaults, encoding="utf-8")
+    # 2024-04 to 2024-06 share the default cut-off 31 August 2024: published 14 September 2024.
+    assert tables.next_update(_params(), params_dir) == dt.date(2024, 9, 14)
+    # Months of one quarter are one release: 2024-01's next update is the next quarter's too.
+    assert tables.next_update(_params("2024-01"), params_dir) == dt.date(2024, 9, 14)
+    # A month file's own publication date is the next release's date (on or after its own cut-off:
+    # params refuse a release published before the last submission it considers).
+    (params_dir / "2024-04.yaml").write_text(
+        'month: "2024-04"\ncutoff: "2024-06-30"\npublication:\n  date: "2024-07-11"\n', encoding="utf-8")
+    assert tables.next_update(_params(), params_dir) == dt.date(2024, 7, 11)
+
+
+def test_next_update_set_in_params():
+    assert tables.next_update(_params(next_update="2024-07-04")) == dt.date(2024, 7, 4)
+    assert tables.next_update(_params(next_update="To be announced")) is None
+    from cldstats.params import ParamsError
+
+    with pytest.raises(ParamsError, match=r"^params key 'publication.next_update' must be a date"):
+        tables.next_update(_params(next_update="next month"))
+    with pytest.raises(ParamsError, match="must be after the publication date 2024-06-14"):
+        tables.next_update(_params(next_update="2024-06-14"))
+
+
+def test_cover_says_to_be_announced_without_a_date(published, tmp_path):
+    release = dataclasses.replace(_release(published), next_update=None)
+    path = tables.write_workbooks(published, release, tmp_path)[0]
+    assert "Next update: To be announced." in _sheet_text(path, "Cover")

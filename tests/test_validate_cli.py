@@ -46,10 +46,11 @@ def test_cli_writes_every_qa_file(validated, synthetic):
     files = sorted(p.name for p in (synthetic / "submissions").iterdir())
     submissions = pd.read_csv(qa / "submissions.csv")
     assert submissions.columns.tolist() == [
-        "la_code", "file", "submitted_at", "rows_read", "rows_used", "rows_excluded", "outcome", "selected"]
+        "la_code", "file", "submitted_at", "rows_read", "rows_used", "rows_excluded", "outcome", "selected",
+        "tie_with"]
     assert sorted(submissions["file"]) == files
     for name in files:
-        assert (qa / "validation" / f"{quality._file_stem(name)}.json").is_file()
+        assert (qa / "validation" / f"{name}.json").is_file()
     for la_code in submissions["la_code"].unique():
         for suffix in (".csv", "_records.csv", ".html"):
             assert (qa / "data_quality" / f"{la_code}{suffix}").is_file()
