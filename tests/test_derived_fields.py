@@ -131,6 +131,8 @@ def test_exclusion_reasons(con):
 
 def test_row_accounting_counts_what_the_sql_read(con):
     derived(con, [fields for fields, _, _ in EXCLUSION_CASES])
+    engine.run_step(con, "row_reasons")
+    con.execute("CREATE OR REPLACE TEMP TABLE selected_row_reasons AS SELECT * FROM row_reasons")
     con.execute("CREATE OR REPLACE TEMP TABLE selection AS SELECT 'E06000001' AS la_code, 'f.csv' AS file, TRUE AS selected")
     engine.run_step(con, "row_accounting")
     accounting = con.execute("SELECT * FROM row_accounting").df().iloc[0]
