@@ -50,15 +50,16 @@ import os
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
 
 import argparse  # noqa: E402
-import dataclasses  # noqa: E402
 import datetime as dt  # noqa: E402
+import functools  # noqa: E402
 import html  # noqa: E402
 import json  # noqa: E402
+import logging  # noqa: E402
 import pickle  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
-from collections.abc import Iterable, Mapping, Sequence  # noqa: E402
+from collections.abc import Callable, Iterable, Mapping, Sequence  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -71,8 +72,10 @@ import pyarrow.compute as pc  # noqa: E402
 
 from cldstats import reference, safe_output  # noqa: E402
 from cldstats.errors import CldstatsError, GateStop  # noqa: E402
+from cldstats.measures import engine  # noqa: E402
 from cldstats.select import NOT_VALIDATED  # noqa: E402
 from cldstats.spec import AGEM_STATUSES, Field, Spec, ValueStatus, evaluate_condition, load_spec  # noqa: E402
+from cldstats.store import StoreContext, SubmissionStore, keep_submission, sha256_of_files  # noqa: E402
 
 __all__ = [
     "AGEM_OF_DQ",
@@ -99,6 +102,7 @@ __all__ = [
 ]
 
 #: Where the suites live in the repository (reviewed in git like code).
+LOG = logging.getLogger("cldstats.quality")
 EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
 
 FIELD_SUITE = "cld_release1_fields"
@@ -777,6 +781,57 @@ class QualityResult:
     def rejected(self) -> bool:
         """True when the gate rejected the submission."""
         return self.outcome.startswith(REJECTED)
+
+    #: The frames of a result, stored as Parquet beside ``quality.json`` (:mod:`cldstats.store`).
+    FRAMES = ("summary", "failing_records", "invalid_values")
+
+    def stored(self) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+        """The result as the submission store keeps it: ``quality.json`` and its frames.
+
+        Counts, check names and the file's own facts only: the frames are the ones the council
+        report shows (no personal value is in them, :mod:`cldstats.ingest` masks invalid values).
+        """
+        start, end = self.reporting_period if self.reporting_period else (None, None)
+        quality = {
+            "file": self.file,
+            "la_code": self.la_code,
+            "submitted_at": self.submitted_at.isoformat() if self.submitted_at else None,
+            "rows_read": int(self.rows_read),
+            "outcome": self.outcome,
+            "blocking": list(self.blocking),
+            "warnings": list(self.warnings),
+            "gx_results": self.gx_results,
+            "reporting_period": [start.isoformat(), end.isoformat()] if start else None,
+            "records_cap": int(self.records_cap),
+            "seconds": float(self.seconds),
+            "sha256": self.sha256,
+        }
+        return quality, {name: getattr(self, name) for name in self.FRAMES}
+
+    @classmethod
+    def from_stored(cls, quality: Mapping[str, Any]) -> QualityResult:
+        """The result :meth:`stored` kept (``quality`` holds ``quality.json`` and the frames)."""
+        period = quality["reporting_period"]
+        frames = {name: quality.get(name) for name in cls.FRAMES}
+        if frames["invalid_values"] is None:
+            frames["invalid_values"] = pd.DataFrame(columns=["field", "value", "count"])
+        return cls(
+            file=quality["file"],
+            la_code=quality["la_code"],
+            submitted_at=dt.datetime.fromisoformat(quality["submitted_at"]) if quality["submitted_at"] else None,
+            rows_read=int(quality["rows_read"]),
+            outcome=quality["outcome"],
+            blocking=list(quality["blocking"]),
+            warnings=list(quality["warnings"]),
+            summary=frames["summary"],
+            failing_records=frames["failing_records"],
+            gx_results=quality["gx_results"],
+            reporting_period=(dt.date.fromisoformat(period[0]), dt.date.fromisoformat(period[1])) if period else None,
+            records_cap=int(quality["records_cap"]),
+            invalid_values=frames["invalid_values"],
+            seconds=float(quality["seconds"]),
+            sha256=quality["sha256"],
+        )
 
 
 #: Suite meta saying an expectation asserts on the per-submission check frame, not on the rows.
@@ -1742,14 +1797,11 @@ class ValidationRun:
         One per submission file, in file order.
     catalogue : pandas.DataFrame
         ``la_code, file, submitted_at, period_start, period_end, outcome`` (Contract 3 input),
-        plus ``candidate`` and ``selected`` after selection.
+        ``records_path``, ``derived_dir`` and ``records`` (where the store keeps the file's
+        records and derived rows; :data:`cldstats.measures.engine.CATALOGUE_COLUMNS`), plus
+        ``candidate`` and ``selected`` after selection.
     submissions_table, exclusions : pandas.DataFrame
         The rows of ``qa/submissions.csv`` and ``qa/exclusions.csv``.
-    paths : dict
-        File name -> path of every submission (to re-read the selected ones).
-    submissions : dict
-        File name -> ``ingest.Submission`` of the non-rejected submissions (only when
-        ``keep_submissions`` was set).
     month : str
         Reference month used for selection.
     written : list of Path
@@ -1762,20 +1814,25 @@ class ValidationRun:
     entries : list of ingest.FolderEntry
         Every entry of the submissions folder as the run listed it (each one is a row of
         ``submissions_table``).
+    ingested, from_store : int
+        Submission files read and validated by this run, and those whose stored result was used.
+    store_dir : Path
+        The submission store.
     """
 
     results: list[QualityResult]
     catalogue: pd.DataFrame
     submissions_table: pd.DataFrame
     exclusions: pd.DataFrame
-    paths: dict[str, Path]
-    submissions: dict[str, Any]
     month: str
     written: list[Path] = field(default_factory=list)
     seconds: float = 0.0
     key_source: str = ""
     phases: dict[str, Any] = field(default_factory=dict)
     entries: list[Any] = field(default_factory=list)
+    ingested: int = 0
+    from_store: int = 0
+    store_dir: Path | None = None
 
     @property
     def rows_read(self) -> int:
@@ -1871,8 +1928,13 @@ def _not_validated_row(entry: Any, month: str, end: dt.date, cutoff: dt.date) ->
     }
 
 
-def _catalogue_row(result: QualityResult) -> dict[str, Any]:
+def _catalogue_row(result: QualityResult, store: SubmissionStore, context: StoreContext,
+                   derive_digest: str) -> dict[str, Any]:
+    """The method's catalogue row of a result (engine.CATALOGUE_COLUMNS): where its stored records
+    are, the folder of its derived rows for this definition of the method, and its record count."""
     start, end = result.reporting_period if result.reporting_period else (None, None)
+    entry = store.get(context.entry_id(result.sha256, result.file)) if result.sha256 else None
+    records = entry.records_path if entry is not None else None
     return {
         "la_code": result.la_code,
         "file": result.file,
@@ -1880,20 +1942,10 @@ def _catalogue_row(result: QualityResult) -> dict[str, Any]:
         "period_start": pd.Timestamp(start) if start else pd.NaT,
         "period_end": pd.Timestamp(end) if end else pd.NaT,
         "outcome": result.outcome,
+        "records_path": str(records) if records is not None else None,
+        "derived_dir": str(entry.folder / f"derived-{derive_digest}") if records is not None else None,
+        "records": int(entry.row.get("records") or 0) if entry is not None else 0,
     }
-
-
-def _exclusion_counts(submission: Any) -> tuple[dict[str, int], int]:
-    """Rows of a usable submission that the measures cannot use, by reason (derive's rules), and
-    the rows they can use, counted (rows without a reason), not worked out by subtraction."""
-    from cldstats import derive
-
-    reasons = derive.exclusion_reasons(submission.records, submission.status)
-    counts = {str(k): int(v) for k, v in reasons.value_counts(dropna=True).items() if v}
-    unread = int(submission.rows_read) - len(submission.records)
-    if unread > 0:  # rows ingest counted but could not turn into records
-        counts["row not read into records"] = unread
-    return counts, int(reasons.isna().sum())
 
 
 #: Batch size, in estimated uncompressed bytes of input (about 1 million rows of CLD): bounds a
@@ -1939,10 +1991,8 @@ def _batches(paths: Sequence[Path], workers: int) -> list[list[Path]]:
 
 #: What a batch hands back per file: its result, the exclusion counts and usable rows of a usable
 #: file, and its (trimmed) Submission when kept.
-_Checked = tuple["QualityResult", "tuple[dict[str, int], int] | None", Any]
-
 #: Sub-stages of validation measured inside each worker (``ValidationRun.phases``), in order.
-PHASES = ("start-up", "ingest", "pseudonymise", "validate", "hand back")
+PHASES = ("start-up", "ingest", "pseudonymise", "validate", "store", "hand back")
 _PHASE_NOTES = {
     "start-up": "starting each worker process: importing pandas, pyarrow and Great Expectations, and building "
                 "its GX context with the suites",
@@ -1985,39 +2035,16 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _kept_submission(submission: Any, keep: bool | str) -> Any:
-    """What the parent keeps of a usable submission: with ``keep`` True or ``"measures"`` only the
-    ``records`` columns the measures read and the ``Event_End_Date`` status (see
-    ``measures.RECORD_COLUMNS``); with ``"all"`` the whole Submission.
-
-    The measures read 14 of the 48 ``records`` columns and one of the 50 status columns: sending
-    only those back from a worker cut what is pickled, copied between processes and held in the
-    parent by about 80% at national scale.
-    """
-    if keep == "all":
-        return submission
-    from cldstats.measures import RECORD_COLUMNS, STATUS_COLUMNS
-
-    records = submission.records
-    status = submission.status
-    return dataclasses.replace(
-        submission,
-        records=records[[c for c in RECORD_COLUMNS if c in records.columns]],
-        status=status[[c for c in STATUS_COLUMNS if c in status.columns]],
-        invalid_values=submission.invalid_values.iloc[:0],
-    )
-
-
 def _check_batch(
     paths: Sequence[Path], runner: QualityRunner, key: Any, params: Mapping[str, Any], validation_dir: Path,
-    keep: bool | str,
-) -> tuple[list[_Checked], dict[str, Any]]:
+    keep: Callable[[Any, QualityResult], None] | None,
+) -> tuple[list[QualityResult], dict[str, Any]]:
     """Read and check a batch of files (one GX validation per suite), save each file's GX results.
 
-    Returns, per file: its result, the exclusion counts of a usable file, and its Submission
-    (trimmed, see :func:`_kept_submission`) when ``keep`` and the file is not rejected; and the
-    batch's figures: wall and CPU seconds and rows of each phase of :data:`PHASES` (``hand back``
-    is added by the worker), the process id and its peak memory.
+    ``keep(submission, result)`` is called for each file as soon as it is checked (the submission
+    store writes it there, in the process that read it: records never travel between processes).
+    Returns each file's result, and the batch's figures: wall and CPU seconds and rows of each
+    phase of :data:`PHASES` (``hand back`` is added by the worker), the process id and its peak memory.
     """
     from cldstats import ingest
 
@@ -2032,23 +2059,22 @@ def _check_batch(
 
     started = clock.start()
     results = runner.check_many(submissions, params)
-    out = []
-    for submission, result in zip(submissions, results, strict=True):
-        exclusions = None
-        if not result.rejected and submission.records is not None:
-            exclusions = _exclusion_counts(submission)
+    for result in results:
         (validation_dir / _validation_json_name(result.file)).write_text(
             json.dumps({"file": result.file, "outcome": result.outcome, "suites": result.gx_results}, indent=1,
                        default=str),
             encoding="utf-8",
         )
-        kept = _kept_submission(submission, keep) if keep and not result.rejected else None
-        out.append((result, exclusions, kept))
-    del submissions
     clock.stop("validate", started, rows)
+    if keep is not None:
+        started = clock.start()
+        for submission, result in zip(submissions, results, strict=True):
+            keep(submission, result)
+        clock.stop("store", started, rows)
+    del submissions
     figures = {"pid": os.getpid(), "files": len(paths), "rows": rows, "phases": clock.figures,
                "peak_rss_mb": _peak_rss_mb()}
-    return out, figures
+    return results, figures
 
 
 def _process_age() -> tuple[float, float]:
@@ -2067,7 +2093,8 @@ def _process_age() -> tuple[float, float]:
     return wall, usage.ru_utime + usage.ru_stime
 
 
-def _worker_init(suites_dir: Any, key: Any, params: Mapping[str, Any], validation_dir: Path, keep: bool | str) -> None:
+def _worker_init(suites_dir: Any, key: Any, params: Mapping[str, Any], validation_dir: Path,
+                 keep: Callable[[Any, QualityResult], None] | None) -> None:
     _WORKER.update(runner=QualityRunner(suites_dir), key=key, params=params, validation_dir=validation_dir, keep=keep)
     # Reported with the worker's first batch: the time from its spawn to being ready.
     _WORKER["start-up"] = _process_age()
@@ -2095,8 +2122,8 @@ def _worker_check(paths: list[Path]) -> bytes:
 
 def _checked_batches(
     batches: list[list[Path]], workers: int, suites_dir: Any, key: Any, params: Mapping[str, Any],
-    validation_dir: Path, keep: bool | str, receive: _PhaseClock,
-) -> Iterable[tuple[list[_Checked], dict[str, Any]]]:
+    validation_dir: Path, keep: Callable[[Any, QualityResult], None] | None, receive: _PhaseClock,
+) -> Iterable[tuple[list[QualityResult], dict[str, Any]]]:
     """Results and figures of every batch, in batch order, from ``workers`` processes (or this one).
 
     ``receive`` collects the parent's own time spent unpickling what the workers hand back.
@@ -2206,16 +2233,18 @@ def validate_folder(
     *,
     suites_dir: str | Path | None = None,
     progress: bool = False,
-    keep_submissions: bool | str = False,
     key: Any = None,
     workers: int | None = None,
     files: Iterable[str] | None = None,
     window: bool = False,
+    store_dir: str | Path | None = None,
 ) -> ValidationRun:
     """Validate every submission of a data folder and write the ``qa/`` outputs.
 
-    Files are read and checked in batches (:class:`QualityRunner`), the batches spread over
-    ``workers`` processes; results are always in file order, whatever the number of workers.
+    Files not yet in the submission store are read and checked in batches
+    (:class:`QualityRunner`), the batches spread over ``workers`` processes, and stored; results are
+    always in file order, whatever the number of workers. Selection and the row accounting run the
+    method's SQL (:func:`cldstats.measures.engine.run_method`) on the stored records.
 
     Every entry of ``submissions/`` (:func:`cldstats.ingest.list_folder`) is a row of
     ``qa/submissions.csv``: a submission file with its data quality outcome; any other entry (an
@@ -2237,11 +2266,6 @@ def validate_folder(
         Suite folder (default: the repository's ``expectations/``).
     progress : bool
         Show a tqdm progress bar over files on stderr.
-    keep_submissions : bool or str
-        Keep the non-rejected ``Submission`` objects in the result; with workers they are sent
-        back to this process. True (or ``"measures"``) keeps only what the measures read: the
-        ``records`` columns of ``measures.RECORD_COLUMNS`` and the ``status`` columns of
-        ``measures.STATUS_COLUMNS``; ``"all"`` keeps every column (memory: all their records).
     key : pseudonymise.PseudonymKey, optional
         Defaults to ``pseudonymise.load_key(params key_file, synthetic=data_dir/synthetic.json exists)``.
     workers : int or None
@@ -2254,6 +2278,10 @@ def validate_folder(
         Validate only the entries that can matter for ``params["month"]`` (submitted after its month
         end and on or before the cut-off, or with no time in the name:
         :func:`cldstats.select.in_window`); the others are listed as not validated.
+    store_dir : path, optional
+        The submission store (:mod:`cldstats.store`; default ``data_dir/store``). A file already
+        stored (same bytes, name, key and validation context) is not read again: its stored
+        result is used. Every file read now is stored, by the process that read it.
 
     Returns
     -------
@@ -2299,34 +2327,38 @@ def validate_folder(
     validation_dir = qa_dir / "validation"
     validation_dir.mkdir(parents=True, exist_ok=True)
 
-    results: list[QualityResult] = []
-    kept: dict[str, Any] = {}
-    exclusion_counts: dict[str, tuple[dict[str, int], int]] = {}
+    store = SubmissionStore(store_dir if store_dir is not None else data_dir / "store")
+    context = StoreContext.of_run(key.key, params, Path(suites_dir) if suites_dir is not None else EXPECTATIONS_DIR)
+    # Submissions never change: a file whose bytes, name and context are stored is read from the
+    # store; only the others are read, pseudonymised and validated (and then stored).
+    digests = sha256_of_files(paths)
+    stored = {}
+    for path in paths:
+        entry = store.get(context.entry_id(digests[path], path.name)) if digests[path] else None
+        if entry is not None:
+            stored[path.name] = entry
+    new_paths = [path for path in paths if path.name not in stored]
+
+    results: list[QualityResult] = [QualityResult.from_stored(entry.quality()) for entry in stored.values()]
     if workers is None:
-        total_bytes = sum(_estimated_bytes(p) for p in paths)
+        total_bytes = sum(_estimated_bytes(p) for p in new_paths)
         workers = min(2, os.cpu_count() or 1) if total_bytes > _PARALLEL_MIN_BYTES else 1
     workers = max(1, int(workers))
-    batches = _batches(paths, workers)
-    workers = min(workers, len(batches))
+    batches = _batches(new_paths, workers) if new_paths else []
+    workers = max(1, min(workers, len(batches)))
     parent = _PhaseClock()
     batch_figures: list[dict[str, Any]] = []
-    checked = _checked_batches(
-        batches, workers, suites_dir, key, params, validation_dir, keep_submissions, parent
-    )
+    keep = functools.partial(keep_submission, store.root, context)
+    checked = _checked_batches(batches, workers, suites_dir, key, params, validation_dir, keep, parent)
     bar = None
-    if progress:
+    if progress and new_paths:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(paths), desc="validating", unit="file", file=sys.stderr, dynamic_ncols=True)
+        bar = tqdm(total=len(new_paths), desc="validating", unit="file", file=sys.stderr, dynamic_ncols=True)
     try:
         for batch_results, figures in checked:
             batch_figures.append(figures)
-            for result, exclusions_of_file, submission in batch_results:
-                results.append(result)
-                if exclusions_of_file is not None:
-                    exclusion_counts[result.file] = exclusions_of_file
-                if submission is not None:
-                    kept[result.file] = submission
+            results.extend(batch_results)
             if bar is not None:
                 bar.update(len(batch_results))
     finally:
@@ -2336,14 +2368,29 @@ def validate_folder(
         if close is not None:
             close()
     reports_started = parent.start()
+    if new_paths:
+        store.refresh_catalogue()
+    for result in results:
+        if result.file in stored:  # the validation results of a stored file, as its first run wrote them
+            (validation_dir / _validation_json_name(result.file)).write_text(
+                json.dumps({"file": result.file, "outcome": result.outcome, "suites": result.gx_results}, indent=1,
+                           default=str),
+                encoding="utf-8",
+            )
     written: list[Path] = [validation_dir / _validation_json_name(r.file) for r in results]
     # The entries that are not submission files are rejected without being opened, in name order
     # with the files (list_folder's order).
     results = sorted(results + [_entry_result(e, params) for e in considered if not e.is_submission],
                      key=lambda r: r.file)
 
-    catalogue = pd.DataFrame([_catalogue_row(r) for r in results])
-    selected = selection.select_submissions(catalogue, end, cutoff)
+    derive_digest = engine.derive_digest(params)
+    catalogue = pd.DataFrame([_catalogue_row(r, store, context, derive_digest) for r in results])
+    method = engine.run_method(catalogue, params, [], measures=False)
+    selected = catalogue.merge(method.selection[["file", "candidate", "selected"]], on="file", how="left")
+    selected[["candidate", "selected"]] = selected[["candidate", "selected"]].fillna(False).astype(bool)
+    accounting = method.row_accounting.set_index("file")
+    reasons_of = {file: dict(zip(group["reason"], group["rows"].astype(int), strict=True))
+                  for file, group in method.exclusions.groupby("file")}
     submission_files = ~selected["file"].isin([e.name for e in considered if not e.is_submission])
     tie_with = pd.Series("", index=selected.index, dtype=object)
     tie_with[submission_files] = selection.same_time_files(selected[submission_files])
@@ -2355,9 +2402,13 @@ def validate_folder(
         elif not row.selected:
             reasons = {f"submission not selected for {month}": result.rows_read}
         else:
-            # A selected file always has its counts; were they missing, its rows would not add up
-            # and the publication run's row accounting would stop it.
-            reasons, usable = exclusion_counts.get(result.file, ({}, 0))
+            # Counted by the SQL from the rows it read (row_reasons.sql); rows ingest counted but
+            # could not turn into records are a reason of their own.
+            reasons = dict(reasons_of.get(result.file, {}))
+            usable = int(accounting.loc[result.file, "rows_used"]) if result.file in accounting.index else 0
+            unread = int(result.rows_read) - int(row.records)
+            if unread > 0:
+                reasons["row not read into records"] = unread
         reasons = {reason: rows for reason, rows in reasons.items() if rows}
         submissions_rows.append(
             {
@@ -2386,11 +2437,12 @@ def validate_folder(
         catalogue=selected,
         submissions_table=submissions_table,
         exclusions=exclusions,
-        paths={Path(p).name: Path(p) for p in paths},
-        submissions=kept,
         month=month,
         key_source=getattr(key, "source", ""),
         entries=entries,
+        ingested=len(new_paths),
+        from_store=len(stored),
+        store_dir=store.root,
     )
     run.write_submissions(qa_dir)
     safe_output.write_csv(exclusions, qa_dir / "exclusions.csv")
@@ -2407,6 +2459,8 @@ def validate_folder(
         if workers > 1 else phases["note"],
     )
     run.written, run.phases, run.seconds = written, phases, time.perf_counter() - started
+    LOG.info("submissions: %d in the month's window, %d read and validated now, %d from the store %s",
+             len(paths), run.ingested, run.from_store, store.root)
     return run
 
 
@@ -2420,6 +2474,8 @@ def _print_summary(run: ValidationRun, out_dir: Path) -> None:
         f"rejected: {counts[REJECTED]}"
         + (f" (of which {others} not submission files: see submissions.csv)" if others else ""),
     ]
+    lines.append(f"  submission store: {run.ingested} read and validated now, {run.from_store} from the store "
+                 f"({run.store_dir})")
     lines += [f"  tie: {line}" for line in run.ties()]
     top = run.top_failing_checks()
     if top:
@@ -2432,7 +2488,7 @@ def _print_summary(run: ValidationRun, out_dir: Path) -> None:
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    """``cldstats validate --data DIR [--out DIR] [--month YYYY-MM] [--params FILE]``.
+    """``cldstats validate --data DIR [--out DIR] [--month YYYY-MM] [--params FILE] [--store DIR]``.
 
     Returns 0 when the run completed (rejected files included); user errors raise
     :class:`~cldstats.errors.CldstatsError`, which the command line prints as one line.
@@ -2441,7 +2497,7 @@ def run_cli(args: argparse.Namespace) -> int:
 
     params = load_params(args.month, args.params)
     out_dir = args.out if args.out is not None else Path("reports") / "validation"
-    run = validate_folder(args.data, out_dir, params, progress=True, workers=None)
+    run = validate_folder(args.data, out_dir, params, progress=True, workers=None, store_dir=args.store)
     _print_summary(run, Path(out_dir))
     return 0
 

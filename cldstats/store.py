@@ -52,6 +52,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cldstats.measures.engine import RECORD_COLUMNS
+
 __all__ = [
     "CATALOGUE_COLUMNS",
     "CONTEXT_PARAMS",
@@ -60,6 +62,9 @@ __all__ = [
     "StoredEntry",
     "SubmissionStore",
     "key_fingerprint",
+    "keep_submission",
+    "records_table",
+    "sha256_of_files",
 ]
 
 #: Bumped whenever what ingest or validation stores changes shape or meaning.
@@ -79,7 +84,7 @@ _CONTEXT_DATA = ("release1_spec.yaml", "assumed_code_lists.yaml", "field_rules.y
 
 CATALOGUE_COLUMNS = (
     "entry_id", "file", "la_code", "submitted_at", "period_start", "period_end", "outcome", "rows_read",
-    "sha256", "bytes", "key_fingerprint", "context_digest", "format_version", "stored_at",
+    "records", "sha256", "bytes", "key_fingerprint", "context_digest", "format_version", "stored_at",
 )
 
 _RECORDS, _QUALITY, _ENTRY = "records.parquet", "quality.json", "entry.json"
@@ -150,24 +155,22 @@ class StoreContext:
     digest: str
 
     @classmethod
-    def of_run(cls, secret: bytes, params: Mapping[str, Any], suites_dir: Path | None = None) -> StoreContext:
-        """The context of a run: its key, the package's data, the suites and the params."""
-        from cldstats.quality import EXPECTATIONS_DIR
-
+    def of_run(cls, secret: bytes, params: Mapping[str, Any], suites_dir: Path) -> StoreContext:
+        """The context of a run: its key, the package's data, the suites (``suites_dir``) and the params."""
         digest = hashlib.sha256(f"format {FORMAT_VERSION}\n".encode())
         data = resources.files("cldstats").joinpath("data")
         for name in _CONTEXT_DATA:
             digest.update(name.encode() + b"\n" + data.joinpath(name).read_bytes())
-        suites = Path(suites_dir) if suites_dir is not None else EXPECTATIONS_DIR
-        for path in sorted(suites.glob("*.json")):
+        for path in sorted(Path(suites_dir).glob("*.json")):
             digest.update(path.name.encode() + b"\n" + path.read_bytes())
         chosen = {name: _dotted(params, name) for name in CONTEXT_PARAMS}
         digest.update(json.dumps(chosen, sort_keys=True, default=str).encode())
         return cls(key_fingerprint(secret), digest.hexdigest())
 
-    def entry_id(self, sha256: str) -> str:
-        """The entry id of a file with this SHA-256 in this context."""
-        text = f"{sha256}\n{self.key_fingerprint}\n{self.digest}"
+    def entry_id(self, sha256: str, file_name: str) -> str:
+        """The entry id of a file with this SHA-256 and name in this context (the name gives the
+        council and the submission time, so the same bytes under another name are another submission)."""
+        text = f"{sha256}\n{file_name}\n{self.key_fingerprint}\n{self.digest}"
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -328,7 +331,7 @@ class SubmissionStore:
                            "format_version", "entry_id", "submitted_at", "period_start", "period_end",
                            "stored_at"):
                 frame[column] = frame[column].astype("string")
-            for column in ("rows_read", "bytes"):
+            for column in ("rows_read", "records", "bytes"):
                 frame[column] = frame[column].astype("Int64")
             path = self.root / "catalogue.parquet"
             tmp = path.with_name(f".catalogue-{os.getpid()}.parquet")
@@ -368,13 +371,13 @@ class SubmissionStore:
                 continue
             if not (folder / _QUALITY).exists():
                 problems.append(f"{folder}: quality.json missing")
-            if entry.row.get("rows_read") and entry.records_path is None:
+            if entry.row.get("records") and entry.records_path is None:
                 problems.append(f"{folder}: records.parquet missing")
             elif entry.records_path is not None:
                 rows = pq.ParquetFile(entry.records_path).metadata.num_rows
-                if rows != entry.row.get("rows_read"):
-                    problems.append(f"{folder}: records.parquet holds {rows} rows, the entry says "
-                                    f"{entry.row.get('rows_read')}")
+                if rows != entry.row.get("records"):
+                    problems.append(f"{folder}: records.parquet holds {rows:,} rows, the entry says "
+                                    f"{entry.row.get('records')}")
             if rehash and submissions_dir is not None:
                 path = Path(submissions_dir) / entry.row["file"]
                 if not path.exists():
@@ -422,3 +425,86 @@ def sha256_of_files(paths: Iterable[Path], threads: int = 2) -> dict[Path, str |
     paths = list(paths)
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         return dict(zip(paths, pool.map(one, paths), strict=True))
+
+
+def keep_submission(root: str | Path, context: StoreContext, submission: Any, result: Any) -> StoredEntry | None:
+    """Store one checked submission (called by validation as soon as a file is checked).
+
+    The records of a submission the gate did not reject are stored with the columns the method
+    reads (:data:`cldstats.measures.engine.RECORD_COLUMNS`); a rejected or unreadable one keeps
+    only its quality outcome and findings (nothing reads its records). The entry id uses the
+    SHA-256 of the bytes ingest read, so a file changed since it was listed is stored as what was read.
+
+    Parameters
+    ----------
+    root : path
+        The store folder.
+    context : StoreContext
+        The run's context.
+    submission : cldstats.ingest.Submission
+    result : cldstats.quality.QualityResult
+
+    Returns
+    -------
+    StoredEntry or None
+        None for a file whose bytes could not be read (it is read again by the next run).
+    """
+    if not submission.sha256:  # its bytes could not be read: nothing to key it by, read again next run
+        return None
+    records = None
+    if submission.records is not None and not result.rejected:
+        wanted = [c for c in RECORD_COLUMNS if c in submission.records.columns]
+        status = [c[: -len(STATUS_SUFFIX)] for c in RECORD_COLUMNS if c.endswith(STATUS_SUFFIX)]
+        records = records_table(submission.records[wanted], submission.status[status])
+        if "la_code" not in records.column_names:
+            records = records.add_column(0, "la_code", pa.array([result.la_code] * records.num_rows, pa.string()))
+    quality, frames = result.stored()
+    start, end = result.reporting_period if result.reporting_period else (None, None)
+    row = {
+        "file": result.file,
+        "la_code": result.la_code,
+        "submitted_at": result.submitted_at.isoformat(sep=" ") if result.submitted_at else None,
+        "period_start": start.isoformat() if start else None,
+        "period_end": end.isoformat() if end else None,
+        "outcome": result.outcome,
+        "rows_read": int(result.rows_read),
+        # The records ingest made, counted before they are written: the SQL's row accounting
+        # (rows used + rows excluded) is checked against this, so a row lost on the way is found.
+        "records": len(submission.records) if records is not None else 0,
+        "sha256": submission.sha256,
+        "bytes": _size(submission.path),
+        "key_fingerprint": context.key_fingerprint,
+        "context_digest": context.digest,
+        "format_version": FORMAT_VERSION,
+    }
+    return SubmissionStore(root).put(context.entry_id(submission.sha256, result.file), row, quality, frames, records)
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return None
+
+
+def run_cli(args: Any) -> int:
+    """``cldstats store [--data DIR] [--store DIR] [--verify]``: list the stored submissions and
+    check the store; exit code 1 when a problem is found (each printed on one line)."""
+    root = Path(args.store) if args.store is not None else Path(args.data) / "store"
+    store = SubmissionStore(root)
+    catalogue = store.refresh_catalogue() if store.entries.is_dir() else pd.DataFrame(columns=list(CATALOGUE_COLUMNS))
+    print(f"Submission store {root}: {len(catalogue)} stored submissions, "
+          f"{int(catalogue['rows_read'].fillna(0).sum()) if len(catalogue) else 0:,} rows read")
+    if len(catalogue):
+        by_outcome = catalogue["outcome"].fillna("").str.split(":").str[0].value_counts()
+        print("  " + ", ".join(f"{count} {outcome}" for outcome, count in by_outcome.items()))
+        listing = catalogue.sort_values(["la_code", "submitted_at", "file"])
+        for row in listing.itertuples(index=False):
+            print(f"  {row.file}  {row.la_code}  submitted {row.submitted_at}  period {row.period_start} to "
+                  f"{row.period_end}  {row.rows_read:,} rows  {row.outcome}  sha256 {str(row.sha256)[:12]}")
+    problems = store.verify(Path(args.data) / "submissions", rehash=args.verify)
+    for problem in problems:
+        print(f"problem: {problem}")
+    print(f"{'verified (re-hashed every file): ' if args.verify else 'checked: '}"
+          f"{len(problems)} problem{'s' if len(problems) != 1 else ''}")
+    return 1 if problems else 0

@@ -185,7 +185,7 @@ def test_age_at_reads_the_maximum_age_from_params(con):
     other = engine.connect(threads=1)
     params = {**PARAMS, "method": {**PARAMS["method"], "max_age": 100}}
     engine.bind_reference(other, params, release_month_ends("2024-03"))
-    derived(other, [{}])
+    engine.run_step(other, "age")
     assert other.execute("SELECT age_at(DATE '1923-01-01', DATE '2024-03-31')").fetchone()[0] is None
     assert other.execute("SELECT age_at(DATE '1924-01-01', DATE '2024-03-31')").fetchone()[0] == 100
     other.close()

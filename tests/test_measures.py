@@ -25,9 +25,9 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-import pytest
-
+import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from cldstats import disclosure
 from cldstats.measures import areas, engine
@@ -257,13 +257,17 @@ PARAMS = load_params("2024-03", today=dt.date(2024, 6, 1))
 
 def run_on(tmp_path, file_rows, catalogue=CATALOGUE):
     """Write each file's records as the store does and run the method's SQL over them."""
-    paths = []
+    paths, derived = [], []
     for entry in catalogue.itertuples():
         records, status = build_records(file_rows[entry.file], entry.period_start.date().isoformat())
         path = tmp_path / f"{entry.file}.parquet"
-        pq.write_table(records_table(records, status), path)
+        table = records_table(records, status)
+        if "la_code" not in table.column_names:
+            table = table.add_column(0, "la_code", pa.array([entry.la_code] * table.num_rows, pa.string()))
+        pq.write_table(table, path)
         paths.append(str(path))
-    return engine.run_method(catalogue.assign(store_path=paths), PARAMS, MONTH_ENDS)
+        derived.append(str(tmp_path / f"{entry.file}.derived"))
+    return engine.run_method(catalogue.assign(records_path=paths, derived_dir=derived), PARAMS, MONTH_ENDS)
 
 
 @pytest.fixture(scope="module")

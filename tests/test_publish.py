@@ -189,12 +189,12 @@ def test_month_with_no_submissions_in_its_window(data_dir, small_run_params, tmp
 
 
 def test_a_failed_run_leaves_no_build_folder(data_dir, small_run_params, tmp_path, monkeypatch):
-    from cldstats import measures
+    from cldstats.measures import engine
 
     def broken(*args, **kwargs):
         raise RuntimeError("simulated failure in the measures")
 
-    monkeypatch.setattr(measures, "long_term_support", broken)
+    monkeypatch.setattr(engine, "run_step", broken)
     with pytest.raises(RuntimeError, match="simulated failure"):
         publish_month("2024-03", params_file=small_run_params, data_dir=data_dir, out_dir=tmp_path, progress=False)
     assert [p.name for p in tmp_path.iterdir()] == ["logs"]  # no build folder, no lock: only the run's log

@@ -423,7 +423,7 @@ class MethodRun:
 
 
 def run_method(catalogue: pd.DataFrame, params: Mapping[str, Any], month_ends: Sequence[dt.date], *,
-               threads: int | None = None) -> MethodRun:
+               threads: int | None = None, measures: bool = True) -> MethodRun:
     """Select one submission per council and compute both measures, unrounded.
 
     Parameters
@@ -437,6 +437,9 @@ def run_method(catalogue: pd.DataFrame, params: Mapping[str, Any], month_ends: S
         The release's month ends.
     threads : int, optional
         DuckDB threads (default one per core).
+    measures : bool
+        False: selection and row accounting only (``long_term_support`` and ``people_assessed``
+        are then empty): what validation reports without publishing.
     """
     seconds: dict[str, float] = {}
     con = connect(threads=threads)
@@ -453,10 +456,15 @@ def run_method(catalogue: pd.DataFrame, params: Mapping[str, Any], month_ends: S
         missing = [item for item in selected if not (Path(item[2]) / MEASURE_ROWS).exists()]
         derive_submissions(missing, params, threads=threads, seconds=seconds)
         with _timed(seconds, "read derived rows"):
-            _bind_selected_rows(con, [Path(d) for _, _, d in selected])
-        for step in RELEASE_STEPS[1:]:
+            _bind_selected_rows(con, [Path(d) for _, _, d in selected], measure_rows=measures)
+        for step in RELEASE_STEPS[1:] if measures else ("row_accounting",):
             with _timed(seconds, step):
                 run_step(con, step)
+        if not measures:
+            for name in ("long_term_support_council", "people_assessed_council"):
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT NULL AS period, NULL AS la_code, "
+                            "NULL AS support_setting, NULL AS breakdown, NULL AS breakdown_value, NULL AS value "
+                            "WHERE FALSE")
         fetch = con.execute
         return MethodRun(
             selection=fetch("SELECT * EXCLUDE (records_path, derived_dir) FROM selection").df(),
@@ -484,8 +492,10 @@ def run_method(catalogue: pd.DataFrame, params: Mapping[str, Any], month_ends: S
         con.close()
 
 
-def _bind_selected_rows(con: duckdb.DuckDBPyConnection, derived_dirs: Sequence[Path]) -> None:
-    """Tables ``measure_rows`` and ``selected_row_reasons`` from the selected submissions' derived rows."""
+def _bind_selected_rows(con: duckdb.DuckDBPyConnection, derived_dirs: Sequence[Path], *,
+                        measure_rows: bool = True) -> None:
+    """Tables ``measure_rows`` (unless not ``measure_rows``) and ``selected_row_reasons`` from the
+    selected submissions' derived rows."""
     if not derived_dirs:
         # No council selected: the derive steps on no records give the tables their shape.
         con.execute(f"CREATE OR REPLACE TEMP TABLE submitted_rows AS {_EMPTY_RECORDS}")
@@ -493,13 +503,15 @@ def _bind_selected_rows(con: duckdb.DuckDBPyConnection, derived_dirs: Sequence[P
             run_step(con, step)
         con.execute("CREATE OR REPLACE TEMP TABLE selected_row_reasons AS SELECT * FROM row_reasons")
         return
+    con.execute("CREATE OR REPLACE TEMP TABLE selected_row_reasons AS SELECT * FROM "
+                + _parquet([d / ROW_REASONS for d in derived_dirs]))
+    if not measure_rows:
+        return
     source = _parquet([d / MEASURE_ROWS for d in derived_dirs])
     columns = con.execute(f"SELECT * FROM {source} LIMIT 0").description
     names = [c[0] for c in columns]
     select = ", ".join(f"CAST({n} AS {MEASURE_ROW_ENUMS[n]}) AS {n}" if n in MEASURE_ROW_ENUMS else n for n in names)
     con.execute(f"CREATE OR REPLACE TEMP TABLE measure_rows AS SELECT {select} FROM {source}")
-    con.execute("CREATE OR REPLACE TEMP TABLE selected_row_reasons AS SELECT * FROM "
-                + _parquet([d / ROW_REASONS for d in derived_dirs]))
 
 
 #: A typed, empty ``submitted_rows`` (the columns of :data:`RECORD_COLUMNS` as the store types them).
