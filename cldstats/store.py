@@ -74,6 +74,7 @@ FORMAT_VERSION = "1"
 #: only changes what is computed from the store.
 CONTEXT_PARAMS = (
     "pseudonymisation.placeholder_nhs_numbers",
+    "method.financial_assessment_prefix",
     "gate.blocking_checks",
     "gate.max_bad_start_date_share",
     "quality.records_listed_per_check",
@@ -93,24 +94,41 @@ _RECORDS, _QUALITY, _ENTRY = "records.parquet", "quality.json", "entry.json"
 STATUS_SUFFIX = "_status"
 
 
-def records_table(records: pd.DataFrame, status: pd.DataFrame | None = None) -> pa.Table:
+#: Arrow types of the stored record columns that pandas could hold otherwise (e.g. an all-missing
+#: column read as ``object``): as ``engine.RECORD_COLUMNS`` are read (BIGINT, SMALLINT, TINYINT).
+_RECORD_TYPES = {
+    "row_number": pa.int32(),
+    "nhs_number_key": pa.int64(),
+    "la_person_key": pa.int64(),
+    "birth_year": pa.int16(),
+    "birth_month": pa.int8(),
+}
+
+
+def records_table(records: pd.DataFrame, status: pd.DataFrame | None, la_code: str) -> pa.Table:
     """The Arrow table stored as ``records.parquet``: Contract 1 records, typed for the SQL.
 
-    Code fields (Categoricals) become strings, dates become calendar dates (``date32``), and each
-    ``status`` column is added as ``<field>_status`` (``int8``).
+    The first column is ``la_code``, the council of the submission (from its file name), so a
+    scan over many stored files knows each row's council. Code fields (Categoricals) become
+    strings, dates calendar dates (``date32``), the person keys ``int64``, birth year and month
+    ``int16`` and ``int8``, and each ``status`` column is added as ``<field>_status`` (``int8``).
 
     Parameters
     ----------
     records : pandas.DataFrame
         Contract 1 records (:mod:`cldstats.ingest`).
-    status : pandas.DataFrame, optional
+    status : pandas.DataFrame or None
         Contract 1 per-cell statuses (same index).
+    la_code : str
+        The submission's council (GSS code from the file name).
     """
-    arrays, names = [], []
+    arrays = [pa.repeat(pa.scalar(la_code, type=pa.string()), len(records))]
+    names = ["la_code"]
     for name in records.columns:
-        column = records[name]
-        array = pa.Array.from_pandas(column)
-        if pa.types.is_dictionary(array.type) or pa.types.is_large_string(array.type):
+        array = pa.Array.from_pandas(records[name])
+        if name in _RECORD_TYPES:
+            array = array.cast(_RECORD_TYPES[name])
+        elif pa.types.is_dictionary(array.type) or pa.types.is_large_string(array.type):
             array = array.cast(pa.string())
         elif pa.types.is_timestamp(array.type):
             array = array.cast(pa.date32())
@@ -121,6 +139,8 @@ def records_table(records: pd.DataFrame, status: pd.DataFrame | None = None) -> 
             arrays.append(pa.array(status[name].to_numpy(dtype="int8"), type=pa.int8()))
             names.append(f"{name}{STATUS_SUFFIX}")
     return pa.table(arrays, names=names)
+
+
 _FRAMES = ("summary", "failing_records", "invalid_values")
 #: A temporary entry folder older than this is a killed run's, whatever its pid says.
 _STALE_TMP_SECONDS = 6 * 3600
