@@ -1998,10 +1998,11 @@ _PHASE_NOTES = {
                 "its GX context with the suites",
     "ingest": "read, decompress, decode, parse and type the cells, per-cell statuses (ingest.read_submission "
               "less its pseudonymisation step)",
-    "pseudonymise": "keyed hashes of the identifiers and person IDs (inside ingest.read_submission)",
-    "validate": "validation frames, Great Expectations batch validation, council results, exclusion counts, "
-                "qa/validation JSON",
-    "hand back": "serialising each batch's results and kept records for the parent process (in the worker)",
+    "pseudonymise": "keyed hashes of the identifiers and the person keys (inside ingest.read_submission)",
+    "validate": "validation frames, Great Expectations batch validation, council results, qa/validation JSON",
+    "store": "writing each submission's records, statuses and findings to the submission store (Parquet, "
+             "fsynced, renamed into place)",
+    "hand back": "serialising each batch's results for the parent process (in the worker)",
 }
 
 
@@ -2050,7 +2051,9 @@ def _check_batch(
 
     clock = _PhaseClock()
     placeholders = params["pseudonymisation"]["placeholder_nhs_numbers"]
-    submissions = [ingest.read_submission(path, key, placeholders) for path in paths]
+    prefix = params["method"]["financial_assessment_prefix"]
+    submissions = [ingest.read_submission(path, key, placeholders, financial_assessment_prefix=prefix)
+                   for path in paths]
     rows = sum(int(s.rows_read) for s in submissions)
     read = np.array([s.timings.get("read", (0.0, 0.0)) for s in submissions]).reshape(-1, 2).sum(axis=0)
     hashing = np.array([s.timings.get("pseudonymise", (0.0, 0.0)) for s in submissions]).reshape(-1, 2).sum(axis=0)
@@ -2206,8 +2209,9 @@ def _phase_summary(batch_figures: Sequence[Mapping[str, Any]], parent: _PhaseClo
             "rows": int(entry["rows"]) or None,
             "notes": {
                 "hand back (parent)": "unpickling each batch handed back by a worker",
-                "qa outputs (parent)": "selection, qa/submissions.csv, qa/exclusions.csv and the council data "
-                                       "quality reports, after the last batch",
+                "qa outputs (parent)": "selection and row accounting (SQL, deriving new submissions' rows), "
+                                       "qa/submissions.csv, qa/exclusions.csv and the council data quality "
+                                       "reports, after the last batch",
             }.get(name, ""),
             "process": "parent",
         })
@@ -2217,7 +2221,7 @@ def _phase_summary(batch_figures: Sequence[Mapping[str, Any]], parent: _PhaseClo
         "worker_peak_rss_mb": {str(pid): round(mb, 1) for pid, mb in sorted(by_worker.items())},
         "bytes_handed_back": int(sum(f.get("bytes_handed_back", 0) for f in batch_figures)),
         "note": (
-            f"start-up, ingest, pseudonymise, validate and hand back ran concurrently in {workers} worker process"
+            f"start-up, ingest, pseudonymise, validate, store and hand back ran concurrently in {workers} worker process"
             f"{'es' if workers != 1 else ''}: their wall seconds are summed over the workers (each worker timed "
             "its own phases), so they add up to more than the stage's wall time; CPU seconds are each phase's cost"
             if workers > 1 else "all phases ran one after the other in this process"

@@ -475,9 +475,8 @@ def keep_submission(root: str | Path, context: StoreContext, submission: Any, re
     if submission.records is not None and not result.rejected:
         wanted = [c for c in RECORD_COLUMNS if c in submission.records.columns]
         status = [c[: -len(STATUS_SUFFIX)] for c in RECORD_COLUMNS if c.endswith(STATUS_SUFFIX)]
-        records = records_table(submission.records[wanted], submission.status[status])
-        if "la_code" not in records.column_names:
-            records = records.add_column(0, "la_code", pa.array([result.la_code] * records.num_rows, pa.string()))
+        records = records_table(submission.records[wanted], submission.status[status], result.la_code)
+        records = records.select([c for c in RECORD_COLUMNS if c in records.column_names])
     quality, frames = result.stored()
     start, end = result.reporting_period if result.reporting_period else (None, None)
     row = {

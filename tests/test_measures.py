@@ -25,7 +25,6 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -261,10 +260,7 @@ def run_on(tmp_path, file_rows, catalogue=CATALOGUE):
     for entry in catalogue.itertuples():
         records, status = build_records(file_rows[entry.file], entry.period_start.date().isoformat())
         path = tmp_path / f"{entry.file}.parquet"
-        table = records_table(records, status)
-        if "la_code" not in table.column_names:
-            table = table.add_column(0, "la_code", pa.array([entry.la_code] * table.num_rows, pa.string()))
-        pq.write_table(table, path)
+        pq.write_table(records_table(records, status, entry.la_code), path)
         paths.append(str(path))
         derived.append(str(tmp_path / f"{entry.file}.derived"))
     return engine.run_method(catalogue.assign(records_path=paths, derived_dir=derived), PARAMS, MONTH_ENDS)
