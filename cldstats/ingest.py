@@ -1668,6 +1668,15 @@ def _la_id_hashes(
     return _hash_distinct(key, "LA:", messages.dictionary), messages.indices
 
 
+def _key_series(keys: pa.Array | pa.ChunkedArray) -> pd.Series:
+    """Person keys as an ``Int64`` Series, exactly (``pd.array(keys, dtype="Int64")`` goes through
+    float64 when there are nulls, and 64-bit keys do not survive that)."""
+    if isinstance(keys, pa.ChunkedArray):
+        keys = keys.combine_chunks()
+    values = pc.fill_null(keys, 0).to_numpy(zero_copy_only=False)
+    return pd.Series(pd.arrays.IntegerArray(values, keys.is_null().to_numpy(zero_copy_only=False)))
+
+
 #: The records column holding the submitted ``Assessment Type`` text (as safe to keep, see
 #: :func:`_submitted_assessment_type`); the method tests it, not the code-list value.
 SUBMITTED_ASSESSMENT_TYPE = "Assessment_Type_submitted"
@@ -1756,8 +1765,8 @@ def _build(
 
     records: dict[str, object] = {
         "row_number": pd.Series(raw.row_numbers, dtype="int32"),
-        "nhs_number_key": pd.Series(pd.array(nhs_number_key, dtype="Int64")),
-        "la_person_key": pd.Series(pd.array(la_person_key, dtype="Int64")),
+        "nhs_number_key": _key_series(nhs_number_key),
+        "la_person_key": _key_series(la_person_key),
     }
     birth = typed["Date_of_Birth"]
     records["birth_year"] = pd.Series(birth.dt.year, dtype="Int16")
