@@ -565,7 +565,8 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
         selected_files = []
         for row in chosen.itertuples():
             submission = run.submissions.get(row.file) or ingest.read_submission(
-                run.paths[row.file], key, params["pseudonymisation"]["placeholder_nhs_numbers"]
+                run.paths[row.file], key, params["pseudonymisation"]["placeholder_nhs_numbers"],
+                financial_assessment_prefix=params["method"]["financial_assessment_prefix"],
             )
             period_start = row.period_start if pd.notna(row.period_start) else None
             selected_files.append(

@@ -2023,7 +2023,9 @@ def _check_batch(
 
     clock = _PhaseClock()
     placeholders = params["pseudonymisation"]["placeholder_nhs_numbers"]
-    submissions = [ingest.read_submission(path, key, placeholders) for path in paths]
+    prefix = params["method"]["financial_assessment_prefix"]
+    submissions = [ingest.read_submission(path, key, placeholders, financial_assessment_prefix=prefix)
+                   for path in paths]
     rows = sum(int(s.rows_read) for s in submissions)
     read = np.array([s.timings.get("read", (0.0, 0.0)) for s in submissions]).reshape(-1, 2).sum(axis=0)
     hashing = np.array([s.timings.get("pseudonymise", (0.0, 0.0)) for s in submissions]).reshape(-1, 2).sum(axis=0)
