@@ -858,7 +858,9 @@ def test_person_keys_depend_on_the_key(tmp_path):
 SUBMITTED_ASSESSMENT_TYPE_CASES = [
     ("Long Term Assessment", "Long Term Assessment", "a code-list value"),
     ("  short term ASSESSMENT ", "short term ASSESSMENT", "a code-list value in another case, trimmed"),
-    ("Long Term Assessment (review)", "Long Term Assessment (review)", "begins with a code-list value"),
+    ("Long Term Assessment (review)", "Long Term Assessment (text, 8 characters)", "begins with a code-list value"),
+    ("FINANCIAL ASSESSMENT - Mr Okonkwo", "FINANCIAL ASSESSMENT (text, 12 characters)", "the prefix, then a name"),
+    ("Financial Assessment - Review", "Financial Assessment - Review", "longest start: the code-list value whole"),
     ("Financial Assessment", "Financial Assessment", "the prefix itself (not in the code list)"),
     ("financial assessment - review", "financial assessment - review", "begins with the prefix, any case"),
     ("Financial Assessment - Full", "Financial Assessment - Full", "an assumed code-list value"),
@@ -888,9 +890,10 @@ def test_submitted_assessment_type_keeps_only_safe_text(tmp_path):
 
 def test_submitted_assessment_type_follows_the_prefix_of_params(tmp_path):
     path = tmp_path / NAME
-    path.write_bytes(csv_bytes(labels(), rows_with("Assessment Type", ["Financial Assessment", "Means Test 2"])))
-    other = read_submission(path, KEY, financial_assessment_prefix="means test").records
-    assert other["Assessment_Type_submitted"].tolist() == ["(text, 19 letters)", "Means Test 2"]
+    sent = ["Financial Assessment", "Means Test", "means test 2"]
+    path.write_bytes(csv_bytes(labels(), rows_with("Assessment Type", sent)))
+    other = read_submission(path, KEY, financial_assessment_prefix="Means test").records
+    assert other["Assessment_Type_submitted"].tolist() == ["(text, 19 letters)", "Means Test", "means test (1 digit)"]
 
 
 def test_submitted_assessment_type_is_masked_on_suspect_rows(tmp_path):
