@@ -147,3 +147,14 @@ def test_person_ids_of_a_synthetic_council_agree_with_rules_1_to_4(tmp_path, con
         assert got["person_id"][identified].astype("int64").tolist() == expected["person_id"][identified].tolist()
         checked += len(got)
     assert checked > 500
+
+
+def test_the_financial_assessment_prefix_is_part_of_the_store_context():
+    """The prefix shapes what ingest keeps of Assessment Type, so another prefix is another entry."""
+    import copy
+
+    other = copy.deepcopy(PARAMS)
+    other["method"]["financial_assessment_prefix"] = "Means test"
+    contexts = [store.StoreContext.of_run(KEY.key, p) for p in (PARAMS, other)]
+    assert contexts[0].digest != contexts[1].digest
+    assert contexts[0].entry_id("0" * 64) != contexts[1].entry_id("0" * 64)
