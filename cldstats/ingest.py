@@ -1668,6 +1668,15 @@ def _la_id_hashes(
     return _hash_distinct(key, "LA:", messages.dictionary), messages.indices
 
 
+def _key_series(keys: pa.Array | pa.ChunkedArray) -> pd.Series:
+    """Person keys as an ``Int64`` Series, exactly (``pd.array(keys, dtype="Int64")`` goes through
+    float64 when there are nulls, and 64-bit keys do not survive that)."""
+    if isinstance(keys, pa.ChunkedArray):
+        keys = keys.combine_chunks()
+    values = pc.fill_null(keys, 0).to_numpy(zero_copy_only=False)
+    return pd.Series(pd.arrays.IntegerArray(values, keys.is_null().to_numpy(zero_copy_only=False)))
+
+
 #: The records column holding the submitted ``Assessment Type`` text (as safe to keep, see
 #: :func:`_submitted_assessment_type`); the method tests it, not the code-list value.
 SUBMITTED_ASSESSMENT_TYPE = "Assessment_Type_submitted"
@@ -1678,18 +1687,29 @@ def _submitted_assessment_type(column: _Column, spec_field: Field, financial_ass
 
     Measure 2 tests the value as submitted (does it begin with params
     ``method.financial_assessment_prefix``, in any case: docs/methodology.md section 5), whatever
-    the code list says, so a value outside the code list must reach the method too. It is kept as
-    sent (trimmed) when, case-folded, it begins with a code-list value or with the prefix; any
-    other text could be personal data and is replaced by its shape (``(text, 7 letters)``), which
-    begins with neither. Blank is missing. Decided once per distinct value.
+    the code list says, so a value outside the code list must reach the method too. A value that
+    is, case-folded, a code-list value or the prefix is kept as sent (trimmed). One that begins
+    with one of them and goes on keeps that beginning as sent and the rest only as its shape
+    (``Financial Assessment - Mr Smith`` -> ``Financial Assessment (text, 10 characters)``): the
+    method reads the beginning, and the rest could be a name. Any other text is replaced by its
+    shape (``(text, 7 letters)``), which begins with neither. Blank is missing. Decided once per
+    distinct value.
     """
-    safe_starts = (*(code.casefold() for code in spec_field.code_list), financial_assessment_prefix.casefold())
-    distinct = column.distinct.to_pylist()
-    kept = [
-        None if not value else value if value.casefold().startswith(safe_starts) else f"({_value_shape(value)})"
-        for value in distinct
-    ]
-    return _string_series(pa.array(kept, type=pa.string()).take(pa.array(column.indices)))
+    # Longest first, so that "Financial Assessment - Review" is matched whole, not as the prefix.
+    starts = sorted({*spec_field.code_list, financial_assessment_prefix}, key=len, reverse=True)
+    folded = [start.casefold() for start in starts]
+
+    def kept(value: str | None) -> str | None:
+        if not value:
+            return None
+        for start in folded:
+            if value[: len(start)].casefold() == start:
+                beginning, rest = value[: len(start)], value[len(start) :].strip()
+                return beginning if not rest else f"{beginning} ({_value_shape(rest)})"
+        return f"({_value_shape(value)})"
+
+    distinct = [kept(value) for value in column.distinct.to_pylist()]
+    return _string_series(pa.array(distinct, type=pa.string()).take(pa.array(column.indices)))
 
 
 def _build(
@@ -1756,8 +1776,8 @@ def _build(
 
     records: dict[str, object] = {
         "row_number": pd.Series(raw.row_numbers, dtype="int32"),
-        "nhs_number_key": pd.Series(pd.array(nhs_number_key, dtype="Int64")),
-        "la_person_key": pd.Series(pd.array(la_person_key, dtype="Int64")),
+        "nhs_number_key": _key_series(nhs_number_key),
+        "la_person_key": _key_series(la_person_key),
     }
     birth = typed["Date_of_Birth"]
     records["birth_year"] = pd.Series(birth.dt.year, dtype="Int16")
