@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pytest
 
 from cldstats import cli, ingest, quality
 from cldstats.params import load_params
