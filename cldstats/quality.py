@@ -2223,7 +2223,8 @@ def _phase_summary(batch_figures: Sequence[Mapping[str, Any]], parent: _PhaseClo
         "note": (
             "start-up, ingest, pseudonymise, validate, store and hand back ran concurrently in "
             f"{workers} worker process{'es' if workers != 1 else ''}: their wall seconds are summed over the "
-            "workers (each worker timed its own phases), so they add up to more than the stage's wall time; CPU seconds are each phase's cost"
+            "workers (each worker timed its own phases), so they add up to more than the stage's wall time; "
+            "CPU seconds are each phase's cost"
             if workers > 1 else "all phases ran one after the other in this process"
         ),
         "phases": phases,
