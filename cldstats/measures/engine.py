@@ -406,7 +406,7 @@ class MethodRun:
     row_accounting : pandas.DataFrame
         ``la_code, file, rows_used, rows_excluded`` per selected submission.
     exclusions : pandas.DataFrame
-        ``la_code, file, reason, rows``.
+        ``la_code, file, reason, rows``; within a file the reasons with most rows first (ties by name).
     derived : int
         Selected submissions whose derived rows this run computed (the others were read back).
     seconds : dict
@@ -483,7 +483,7 @@ def run_method(catalogue: pd.DataFrame, params: Mapping[str, Any], month_ends: S
             ).df(),
             exclusions=fetch(
                 "SELECT CAST(la_code AS VARCHAR) AS la_code, file, reason, rows FROM exclusions "
-                "ORDER BY la_code, file, reason"
+                "ORDER BY la_code, file, rows DESC, reason"
             ).df(),
             derived=len(missing),
             seconds=seconds,
