@@ -100,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--out", type=Path, default=Path("reports"), help="reports folder (default reports/)")
     publish.add_argument("--store", type=Path, default=None, help="submission store (default DATA/store)")
 
+    compare = sub.add_parser("compare", help="compare two releases cell by cell (exit 1 when they differ)")
+    compare.add_argument("old", type=Path, help="the earlier release folder (reports/<month> or releases/<run id>)")
+    compare.add_argument("new", type=Path, help="the release folder to compare with it")
+    compare.add_argument("--show", type=int, default=10, help="differing cells printed per table (default 10)")
+    compare.add_argument("--csv", type=Path, default=None, help="write every differing cell to this CSV file")
+
     store = sub.add_parser("store", help="list and check the submission store")
     store.add_argument("--data", type=Path, default=Path("data"), help="data folder (default data/)")
     store.add_argument("--store", type=Path, default=None, help="submission store (default DATA/store)")
@@ -139,6 +145,10 @@ def _run(args: argparse.Namespace) -> int:
         from cldstats import publish
 
         return publish.run_cli(args)
+    if args.command == "compare":
+        from cldstats import compare
+
+        return compare.run_cli(args)
     if args.command == "store":
         from cldstats import store
 
