@@ -58,7 +58,9 @@ def _rows(cases: list[dict]) -> pd.DataFrame:
 def derived(con, cases: list[dict]) -> pd.DataFrame:
     """The cases through person_ids.sql and derived_fields.sql, in case order."""
     con.register("_cases", _rows(cases))
-    con.execute("CREATE OR REPLACE TEMP TABLE submitted_rows AS SELECT * FROM _cases")
+    # Typed exactly as the store's records are read (engine._EMPTY_RECORDS), dates as DATE.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE submitted_rows AS {engine._EMPTY_RECORDS}")
+    con.execute("INSERT INTO submitted_rows BY NAME SELECT * FROM _cases")
     con.unregister("_cases")
     engine.run_step(con, "person_ids")
     engine.run_step(con, "derived_fields")
