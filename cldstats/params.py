@@ -623,6 +623,14 @@ RULES: dict[str, Rule] = {
     # Submissions are made after the month end; a cut-off a year later is a typo, not a plan.
     "cutoff": Date(after=Ref("month", month_end=True), within_months=12),
     "release_month_ends": Number(1, MAX_RELEASE_MONTH_ENDS, whole=True),
+    # The method's constants (docs/methodology.md): bounds a statistician could mean, nothing wider.
+    # An adult age outside 16 to 21 or a maximum age below 100 is a typo, not a definition.
+    "method.adult_age": Number(16, 21, whole=True),
+    "method.max_age": Number(100, 130, whole=True),
+    "method.days_per_year": Number(365, 366),
+    "method.look_back_days": Number(28, 731, whole=True),
+    "method.financial_assessment_prefix": Text(shape="the start of an Assessment Type value", blank=False,
+                                               min_length=3, max_length=100),
     "pseudonymisation.key_file": Text(shape="a file path", max_length=4096),
     # NHS numbers read as placeholders. Quoted, since YAML reads an unquoted 0000000000 as the number 0.
     "pseudonymisation.placeholder_nhs_numbers": Items(
