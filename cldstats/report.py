@@ -8,9 +8,11 @@ renderer (Quarto or nbconvert, see :mod:`cldstats.render`) only lays it out.
 
 Two families, kept apart on purpose (METHODOLOGY.md section 7):
 
-* **published** functions (headlines, commentary, publication tables, charts) read ``data/*.csv``
-  and ``charts/`` only, never ``qa/*_unrounded.csv``: every number they quote is a published cell,
-  or a difference or share of published cells;
+* **published** functions (headlines, commentary, publication tables, charts, notes) read
+  ``data/*.csv``, ``charts/`` and the run's method (``manifest.json`` ``params``, as
+  :attr:`Release.facts`, so every sentence about rounding, suppression, the adult age or the
+  look-back comes from :mod:`cldstats.statements`), never ``qa/*_unrounded.csv``: every number they
+  quote is a published cell, or a difference or share of published cells;
 * **QA** functions (``gate_summary``, ``folder_accounting``, ``ties``, ``rejected_submissions``,
   ``validation_by_suite``, ``council_summary``, ``main_failures``, ``month_changes``,
   ``revisions``, ``revision_summary``, ``qa_downloads``) read

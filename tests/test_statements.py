@@ -18,21 +18,19 @@ import dataclasses
 import datetime as dt
 import json
 import re
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
+from conftest import publish_month
 
 from cldstats import disclosure, reference, report, statements, tables
 from cldstats.errors import CldstatsError
 from cldstats.params import load_params
 from cldstats.statements import CELL_SYMBOLS, SYMBOLS, MethodFacts
 
-REPO = Path(__file__).resolve().parents[1]
 MONTH = "2024-03"
 TEN = MethodFacts(rounding_base=10, suppress_max=9)
 
@@ -222,14 +220,7 @@ def release_of_ten(small_data_dir, tmp_path_factory) -> Path:
     params = tmp / "ten.yaml"
     params.write_text('override:\n  reason: "test run on 8 councils"\n'
                       "disclosure:\n  rounding_base: 10\n  suppress_max: 9\n", encoding="utf-8")
-    out = tmp / "reports"
-    done = subprocess.run(
-        [sys.executable, "-m", "cldstats", "publish", "--month", MONTH, "--params", str(params),
-         "--data", str(small_data_dir), "--out", str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=900,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return out / MONTH
+    return publish_month(small_data_dir, params, tmp / "reports", MONTH)
 
 
 def test_no_statement_in_the_release_contradicts_rounding_to_10_and_suppressing_1_to_9(release_of_ten):
