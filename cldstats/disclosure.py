@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from cldstats import reference
+from cldstats.statements import CONFIDENTIAL, NOT_APPLICABLE, NOT_AVAILABLE
 
 __all__ = [
     "consistency_frames",
@@ -52,7 +53,6 @@ __all__ = [
     "round_to_base",
 ]
 
-CONFIDENTIAL, NOT_AVAILABLE, NOT_APPLICABLE = "[c]", "[x]", "[z]"
 PROVISIONAL_FLAG, REVISED_FLAG = "p", "p r"
 
 #: The published tables and the columns whose change marks a cell revised (:func:`revision_flags`).
@@ -421,7 +421,8 @@ def consistency_frames(unrounded: pd.DataFrame, published: pd.DataFrame) -> dict
         * ``region_councils``: each region vs the sum of its councils;
         * ``months_total`` (assessments only): ``Total`` vs the sum of the months;
         * ``published_cells``: every published count is ``[c]``/``[x]``/``[z]``, 0, or a multiple of
-          5 that is not 1 to 4 (``value``, ``numeric``, ``ok``).
+          5 greater than 4 (``value``, ``numeric``, ``ok``): the default base and threshold, since
+          this check does not read the run's ``disclosure`` params.
 
         Unrounded rows without data (``[x]``) take no part in the sums.
     """

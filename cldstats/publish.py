@@ -548,7 +548,7 @@ class _Run:
 
 def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
     """The body of :func:`publish_month`, filling ``r.build`` and moving it into place."""
-    from cldstats import charts, disclosure, quality, render, tables
+    from cldstats import charts, disclosure, quality, render, statements, tables
     from cldstats import select as selection
     from cldstats.measures import areas, engine
 
@@ -635,12 +635,15 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
         revisions = disclosure.revisions_table(published, previous, compared_with)
         files["qa/revisions.csv"] = _write_csv(revisions, build_dir / "qa" / "revisions.csv")
         stage.notes = f"{len(files)} CSV files; {len(revisions)} revisions"
+    # The words about the method (rounding, suppression, adult age, look-back) come from the run's params.
+    facts = statements.MethodFacts.from_params(params)
     with _stage(timer, "accessible spreadsheets", writes=build_dir / "spreadsheets"):
         release_info = tables.ReleaseInfo(
             month=month,
             reference_date=month_end(month),
             councils_selected=councils_selected,
             publication_date=dt.date.fromisoformat(params["publication"]["date"]),
+            facts=facts,
             revised_cells=tables.count_revised_cells(published),
             override_reason=decision.override_reason,
             gate_message=decision.message(),
@@ -651,8 +654,7 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
         for path in tables.write_workbooks(published, release_info, build_dir / "spreadsheets", revisions=revisions):
             files[f"spreadsheets/{path.name}"] = path
     with _stage(timer, "charts", writes=build_dir / "charts") as stage:
-        rounding_base = disclosure.disclosure_settings(params)["rounding_base"]
-        made = charts.make_charts(published, build_dir / "charts", rounding_base=rounding_base)
+        made = charts.make_charts(published, build_dir / "charts", facts=facts)
         for chart in made:
             files[f"charts/{chart.png.name}"] = chart.png
             files[f"charts/{chart.svg.name}"] = chart.svg

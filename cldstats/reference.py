@@ -7,8 +7,8 @@ One place for each fact:
 * region and England codes from ``data/regions.csv``;
 * gender values and the 21 ethnicity values from the Release 1 spec (:mod:`cldstats.spec`), from
   which the 6 published ethnicity groups and the ``Group: Subgroup`` labels are derived;
-* age groups and bands, support settings and their ranking, and the disclosure symbols are defined
-  here (METHODOLOGY.md sections 3 and 7).
+* age groups and bands, support settings and their ranking are defined here (METHODOLOGY.md
+  section 3); the disclosure symbols and their meanings are in :mod:`cldstats.statements`.
 
 Examples
 --------
@@ -45,7 +45,6 @@ __all__ = [
     "SETTING_RANK",
     "TOTAL",
     "RATE_DENOMINATORS",
-    "SYMBOLS",
     "UNKNOWN",
     "AgeBand",
     "age_band_labels",
@@ -191,18 +190,6 @@ def rate_denominator(breakdown: pd.Series, breakdown_value: pd.Series) -> pd.Ser
     """
     keys = pd.MultiIndex.from_arrays([breakdown.astype(str), breakdown_value.astype(str)])
     return pd.Series(keys.map(RATE_DENOMINATORS), index=breakdown.index, dtype=object)
-
-
-# ---------------------------------------------------------------------------------------------
-# Disclosure symbols (Government Analysis Function), METHODOLOGY.md section 7.
-# ---------------------------------------------------------------------------------------------
-SYMBOLS = {
-    "[c]": "confidential: a count of 1 to 4, suppressed",
-    "[x]": "not available: the council had no usable submission, or the month is before its data",
-    "[z]": "not applicable: no population for this breakdown value",
-    "[p]": "provisional: every month of this release",
-    "[r]": "revised: differs from the most recent earlier release that contains it",
-}
 
 
 # ---------------------------------------------------------------------------------------------

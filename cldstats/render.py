@@ -71,7 +71,9 @@ from pathlib import Path
 
 import nbformat
 
+from cldstats import statements
 from cldstats.errors import CldstatsError, interrupts_held, naming_path
+from cldstats.statements import MethodFacts
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = REPO / "notebooks"
@@ -792,8 +794,10 @@ def write_index(reports_dir: Path) -> Path:
         if manifest_path.exists():
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
             gate = manifest.get("gate") or {}
+            # The councils in England are reference data, the same whatever the run's params.
+            councils = statements.councils_of_total(MethodFacts(), gate.get("councils_selected", "?"))
             note = (f"<p>Reference date {html.escape(str(manifest.get('reference_date', '')))}; "
-                    f"{html.escape(str(gate.get('councils_selected', '?')))} of 153 councils."
+                    f"{html.escape(councils)}."
                     + (" Synthetic data." if manifest.get("synthetic_data") else "") + "</p>")
         rows = []
         for label, folder, pattern in (("Reports", "html", "*.html"), ("Spreadsheets", "spreadsheets", "*.xlsx"),
