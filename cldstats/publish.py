@@ -74,7 +74,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cldstats import __version__
+from cldstats import __version__, reference
 from cldstats.bench import StageResult, StageTimer
 from cldstats.errors import CldstatsError, GateStop, interrupts_held, naming_path
 from cldstats.params import load_params, month_end, release_month_ends
@@ -86,7 +86,7 @@ __all__ = ["PublishResult", "ensure_data", "publish_month", "run_cli"]
 DEFAULT_DATA_DIR = Path("data")
 #: Libraries whose versions the manifest records.
 RECORDED_DEPENDENCIES = (
-    "great-expectations", "gptables", "matplotlib", "nbclient", "nbconvert", "numpy", "pandas",
+    "duckdb", "great-expectations", "gptables", "matplotlib", "nbclient", "nbconvert", "numpy", "pandas",
     "papermill", "pyarrow", "pyyaml",
 )
 #: The one line an HTML report may differ by between two runs on the same inputs (render.py).
@@ -210,7 +210,7 @@ def ensure_data(data_dir: Path, *, generate_if_empty: bool) -> bool:
     data_dir : Path
         The data folder.
     generate_if_empty : bool
-        Generate the default synthetic dataset (scale 0.02, seed 2023, April 2023 to March 2024)
+        Generate the default synthetic dataset (``cldstats synth``'s defaults)
         when the folder has no submissions; only ever for the default data folder, so that a
         mistyped ``--data`` is an error rather than a silent synthetic release.
 
@@ -748,7 +748,8 @@ def run_cli(args) -> int:
     result = publish_month(args.month, params_file=args.params, data_dir=args.data, out_dir=args.out,
                            store_dir=args.store)
     release = result.release_dir
-    print(f"Published {result.month} in {result.seconds:.0f} s: {result.councils_selected} of 153 councils selected.")
+    print(f"Published {result.month} in {result.seconds:.0f} s: {result.councils_selected} of "
+          f"{len(reference.councils())} councils selected.")
     print(f"  {result.gate_message}")
     outcomes = result.submission_outcomes
     print(f"  submissions:        {sum(outcomes.values())} in the month's window: "

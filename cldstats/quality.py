@@ -16,7 +16,7 @@ How one submission is checked
    * ``cld_release1_fields`` -- *generated* from the spec (``python -m cldstats.quality
      --write-suites expectations``, ``make expectations``): one ``field_values`` expectation per
      field, allowing only the statuses that pass cleanly for that field's rules, and the LA code
-     list of the 153 councils;
+     list of the councils (``cldstats/data/local_authorities.csv``);
    * ``cld_submission`` -- hand-written, the submission-level checks the gate may block on (row
      count, LA code against the file name, one reporting period, share of bad start dates);
    * ``cld_cross_field`` -- hand-written cross-field rules (dates against each other, the
@@ -202,7 +202,7 @@ CHECK_BLOCKING = "Failed (blocking)"
 #: What each kind of field must hold to be valid, in plain words (suite descriptions).
 _KIND_RULES = {
     "code": "a value from the field's code list",
-    "la_code": "the GSS code of one of the 153 councils",
+    "la_code": "the GSS code of a council in the council list",
     "date": "a date written d/m/yyyy",
     "nhs_number": "10 digits with a valid modulus-11 check digit",
     "postcode": "a UK postcode",
@@ -247,7 +247,7 @@ def build_field_suite(spec: Spec | None = None) -> dict[str, Any]:
     One ``expect_column_values_to_be_in_set`` per spec field on its ``<field>__dq`` column, allowing
     only ``Passed: Valid``, plus ``Passed: Blank (Not Mandatory)`` where the field is not always
     mandatory and ``Not applicable`` where it does not always apply; and the LA code checked
-    against the 153 councils. The result depends only on the spec and reference data, so
+    against the council list. The result depends only on the spec and reference data, so
     regenerating it gives identical JSON.
 
     Parameters
@@ -293,7 +293,7 @@ def build_field_suite(spec: Spec | None = None) -> dict[str, Any]:
             "meta": {
                 "check": "la_code_unknown",
                 "field": "LA_Code",
-                "description": "LA Code is not the GSS code of one of the 153 councils",
+                "description": "LA Code is not the GSS code of a council in the council list",
             },
         }
     )
@@ -1392,7 +1392,7 @@ class GateDecision:
     failures : tuple of str
         One plain-words line per failed check.
     coverage : float
-        Share of the 153 councils with a selected file.
+        Share of the councils (the council list) with a selected file.
     month_change : float or None
         Relative change of the England measure-1 total from the previous month end (None when
         there is no previous month or its total is zero).
@@ -1436,7 +1436,7 @@ def publication_gate(
     Parameters
     ----------
     coverage : float
-        Share of the 153 councils with a selected file (``select.coverage``).
+        Share of the councils (the council list) with a selected file (``select.coverage``).
     england_totals_by_month : mapping or pandas.Series
         Unrounded England measure-1 totals keyed by month end (any sortable key), computed over the
         councils present in both of the last two months. The last two keys in sorted order are
@@ -1462,7 +1462,8 @@ def publication_gate(
     failures = []
     min_coverage = float(gate["min_coverage"])
     if coverage < min_coverage:
-        failures.append(f"only {coverage:.1%} of the 153 councils have a selected file (minimum {min_coverage:.0%})")
+        failures.append(f"only {coverage:.1%} of the {len(reference.councils())} councils have a selected file "
+                        f"(minimum {min_coverage:.0%})")
     totals = pd.Series(england_totals_by_month, dtype="float64").sort_index()
     change = None
     if len(totals) >= 2:
@@ -1866,7 +1867,7 @@ class ValidationRun:
         return counts
 
     def councils_without_selected_file(self) -> list[str]:
-        """GSS codes of the 153 councils with no selected file for the month."""
+        """GSS codes of the councils (the council list) with no selected file for the month."""
         selected = set(self.catalogue.loc[self.catalogue["selected"].astype(bool), "la_code"])
         return [code for code in reference.council_codes() if code not in selected]
 
@@ -2486,7 +2487,8 @@ def _print_summary(run: ValidationRun, out_dir: Path) -> None:
     if top:
         lines.append("  top failing checks (submissions): " + ", ".join(f"{c} ({n})" for c, n in top))
     shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
-    lines.append(f"  councils without a selected file for {run.month}: {len(missing)} of 153" + (
+    total = len(reference.councils())
+    lines.append(f"  councils without a selected file for {run.month}: {len(missing)} of {total}" + (
         f" ({shown})" if missing else ""))
     lines.append(f"  reports: {out_dir / 'qa'} (submissions.csv, exclusions.csv, data_quality/, validation/)")
     print("\n".join(lines))
