@@ -33,7 +33,7 @@ The charts:
 ``assessments_trend``         England, people assessed each month.
 ==========================  =====================================================================
 
-Rules every chart keeps (METHODOLOGY.md section 7, Government Analysis Function guidance):
+Rules every chart keeps (docs/methodology.md section 7, Government Analysis Function guidance):
 
 * Only published cells are drawn or quoted: a number (a rounded count, a whole-number rate) or a
   gap for ``[c]``, ``[x]`` and ``[z]``, never a zero. A cell that is neither is an error, and so is a

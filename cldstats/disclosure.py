@@ -1,4 +1,4 @@
-"""Disclosure control, symbols, revisions and the published tables (METHODOLOGY.md section 7).
+"""Disclosure control, symbols, revisions and the published tables (docs/methodology.md section 7).
 
 Pure functions: unrounded area tables from :mod:`cldstats.measures` in, the exact published frames
 of DESIGN.md's output contract out (``data/long_term_support.csv``,
@@ -293,7 +293,7 @@ def revisions_table(published: Mapping[str, pd.DataFrame], previous: Mapping[str
 
 
 def previous_release_folder(out_dir: Path, month: str, name: str = "long_term_support") -> Path | None:
-    """The most recent earlier release holding table ``name`` (METHODOLOGY.md section 7).
+    """The most recent earlier release holding table ``name`` (docs/methodology.md section 7).
 
     The current release of ``month`` under ``out_dir`` (an earlier run of the same month, looked up
     before the new release replaces it), else the latest earlier month's release; ``None`` when

@@ -450,7 +450,7 @@ SYNTHETIC_MARKER = "synthetic.json"
 def is_synthetic(data_dir: str | Path) -> bool:
     """Whether a data folder is marked synthetic: its ``synthetic.json`` says ``"synthetic": true``.
 
-    Only then may the public development key pseudonymise its data (METHODOLOGY.md section 1). The
+    Only then may the public development key pseudonymise its data (docs/methodology.md section 1). The
     marker's content decides, not its existence: ``{"synthetic": false}`` marks real data.
 
     Parameters
@@ -1320,7 +1320,7 @@ def _encode(column: pa.Array | pa.ChunkedArray) -> _Column:
 
     Values are encoded before stripping and stripped as distinct values (far fewer than cells).
     Values equal only after stripping are deliberately not merged: a code matched only after
-    trimming spaces is a warning (METHODOLOGY.md section 3), so each keeps its own status.
+    trimming spaces is a warning (docs/methodology.md section 3), so each keeps its own status.
     """
     if isinstance(column, _Encoded):
         raw_distinct, indices = column.dictionary, column.indices

@@ -605,7 +605,7 @@ def gate_check_names() -> frozenset[str]:
 #: Counts above this make no sense as a rounding base or a suppression threshold: a release of
 #: council breakdowns would be mostly zeros or ``[c]``, and no UK disclosure guidance goes near it.
 MAX_COUNT_THRESHOLD = 100
-#: Longest release: METHODOLOGY.md section 2 publishes 12 month ends; two years leave room for a
+#: Longest release: docs/methodology.md section 2 publishes 12 month ends; two years leave room for a
 #: longer look back, while a typo such as 120 or 1200 is refused.
 MAX_RELEASE_MONTH_ENDS = 24
 #: Blocking checks that cannot be turned off: a file missing a spec column reads as all blank there,

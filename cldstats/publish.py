@@ -1,6 +1,6 @@
 """``cldstats publish``: one monthly release, from submissions to ``reports/<YYYY-MM>/``.
 
-The run, in order (DESIGN.md flow; METHODOLOGY.md sections 2 to 7):
+The run, in order (DESIGN.md flow; docs/methodology.md sections 2 to 7):
 
 1. resolve the params (``params/defaults.yaml`` + ``params/<month>.yaml`` + ``--params``);
 2. on a first run with the default data folder empty, generate the synthetic dataset;
@@ -335,7 +335,7 @@ def _manifest_inputs(results, selected_names: set[str]) -> list[dict]:
 
 def _england_totals(council_lts: pd.DataFrame, month_ends: list[dt.date]) -> dict[str, int]:
     """Unrounded England measure-1 totals at the last two month ends over the councils with data
-    at both (METHODOLOGY.md section 6)."""
+    at both (docs/methodology.md section 6)."""
     if len(month_ends) < 2:
         return {}
     last_two = [d.isoformat() for d in month_ends[-2:]]
@@ -395,7 +395,7 @@ def _rejected_files(table: pd.DataFrame) -> list[str]:
 def _disclose_and_check(params, out_dir: Path, month: str, lts_area, rates, assessed_area):
     """Published tables (with ``[r]`` against the previous release), their unrounded sources, the
     previous release's tables they were compared with (read once, for the revisions table too), and
-    the Great Expectations consistency results over both (METHODOLOGY.md section 7)."""
+    the Great Expectations consistency results over both (docs/methodology.md section 7)."""
     from cldstats import disclosure, quality
 
     settings = disclosure.disclosure_settings(params)
@@ -629,7 +629,7 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
             files[f"qa/{name}_unrounded.csv"] = _write_csv(frame, build_dir / "qa" / f"{name}_unrounded.csv")
         consistency_path = build_dir / "qa" / "output_consistency.json"
         consistency_path.write_text(json.dumps(consistency, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        # Revisions (METHODOLOGY.md section 7): each [r] cell with its published value in the release
+        # Revisions (docs/methodology.md section 7): each [r] cell with its published value in the release
         # it was compared with and now; header only when nothing is revised. Restricted: QA reads it.
         compared_with = disclosure.previous_release_label(out_dir, month)
         revisions = disclosure.revisions_table(published, previous, compared_with)

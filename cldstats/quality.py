@@ -1,7 +1,7 @@
 """Data quality: Great Expectations suites, AGEM field statuses, council reports and the gate.
 
 This is the only module of cldstats that imports ``great_expectations`` (GX 1.x). It implements
-METHODOLOGY.md section 6 and architecture Contract 2.
+docs/methodology.md section 6 and architecture Contract 2.
 
 How one submission is checked
 -----------------------------
@@ -1383,7 +1383,7 @@ def check_submission(submission: Any, params: Mapping[str, Any], runner: Quality
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class GateDecision:
-    """Whether a release may be published (METHODOLOGY.md section 6, publication level).
+    """Whether a release may be published (docs/methodology.md section 6, publication level).
 
     Attributes
     ----------
@@ -1681,7 +1681,7 @@ def _council_html(la_code: str, la_name: str, results: Sequence[QualityResult], 
         f"<style>{_CSS}</style></head><body><main>",
         f"<h1>Data quality report: {_esc(la_name)} ({_esc(la_code)})</h1>",
         "<p>Client Level Data submissions checked against the Release 1 specification and the "
-        "cross-field rules (METHODOLOGY.md section 6). Records are identified by spreadsheet row "
+        "cross-field rules (docs/methodology.md section 6). Records are identified by spreadsheet row "
         "number (the header is row 1) and Event Reference only; no personal data is shown.</p>",
     ]
     if results:

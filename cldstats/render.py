@@ -41,7 +41,7 @@ data_quality       ``qa/qa.html``                    the QA report: restricted, 
                    (``qa/notebooks/...``)            data, so it stays under ``qa/``
 ================== ================================= =========================================
 
-Unrounded figures exist only under ``qa/`` (METHODOLOGY.md section 7): DESIGN.md's output contract
+Unrounded figures exist only under ``qa/`` (docs/methodology.md section 7): DESIGN.md's output contract
 put the QA report in ``html/`` and its notebook in ``notebooks/``; keeping them under ``qa/`` is a
 deliberate refinement, so ``html/`` and ``notebooks/`` can be released as they are. The published
 pages' navigation does not link the QA report; the QA report links the published pages

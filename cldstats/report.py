@@ -6,7 +6,7 @@ of this module per step. Every function here returns an :class:`IPython.display.
 pandas frame for tests to inspect) so that the executed notebook carries the finished HTML and the
 renderer (Quarto or nbconvert, see :mod:`cldstats.render`) only lays it out.
 
-Two families, kept apart on purpose (METHODOLOGY.md section 7):
+Two families, kept apart on purpose (docs/methodology.md section 7):
 
 * **published** functions (headlines, commentary, publication tables, charts, notes) read
   ``data/*.csv``, ``charts/`` and the run's method (``manifest.json`` ``params``, as
@@ -936,7 +936,7 @@ def _revisions_csv(release: Release) -> pd.DataFrame | None:
 def revisions(release: Release) -> pd.DataFrame:
     """Revised cells with their previous and new published value, from ``qa/revisions.csv``.
 
-    ``qa/revisions.csv`` is written by the run from the release it compared with (METHODOLOGY.md
+    ``qa/revisions.csv`` is written by the run from the release it compared with (docs/methodology.md
     section 7: an earlier run of the same month, else the latest earlier month's release), so an
     old value is shown whichever release it came from.
 

@@ -71,7 +71,7 @@ Next update
     for release dates to be pre-announced, and a user of a monthly series looks for it there.
 
 Rates
-    Only the ``All`` and ``Age group`` breakdowns have populations (METHODOLOGY.md section 4);
+    Only the ``All`` and ``Age group`` breakdowns have populations (docs/methodology.md section 4);
     every other breakdown's rate and population are ``[z]`` (``[x]`` without data) in the CSV, so the rates and
     population tables carry those two breakdowns only. The population does not depend on the
     support setting, so it is published once per area, age group and period; its headers carry no
