@@ -217,7 +217,7 @@ def test_birth_month_year_only_from_valid_dates(tmp_path):
 CODE_CASES = [
     ("Female", V.VALID, "Female", "exact"),
     ("female", V.VALID_LOOSE, "Female", "case"),
-    ("  Female ", V.VALID_LOOSE, "Female", "matched only after trimming spaces: a warning (docs/methodology.md section 3)"),
+    ("  Female ", V.VALID_LOOSE, "Female", "trimmed only: a warning (docs/methodology.md section 3)"),
     ("FEMALE", V.VALID_LOOSE, "Female", "upper case"),
     ("Femal", V.INVALID, None, "misspelt"),
     ("F", V.INVALID, None, "abbreviation"),
