@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -155,6 +156,8 @@ def test_the_financial_assessment_prefix_is_part_of_the_store_context():
 
     other = copy.deepcopy(PARAMS)
     other["method"]["financial_assessment_prefix"] = "Means test"
-    contexts = [store.StoreContext.of_run(KEY.key, p) for p in (PARAMS, other)]
+    suites = Path(__file__).resolve().parents[1] / "expectations"
+    contexts = [store.StoreContext.of_run(KEY.key, p, suites) for p in (PARAMS, other)]
     assert contexts[0].digest != contexts[1].digest
-    assert contexts[0].entry_id("0" * 64) != contexts[1].entry_id("0" * 64)
+    name = "E06000001_20240410T120000.csv"
+    assert contexts[0].entry_id("0" * 64, name) != contexts[1].entry_id("0" * 64, name)

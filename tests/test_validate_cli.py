@@ -14,6 +14,9 @@ from cldstats.params import load_params
 from cldstats.pseudonymise import load_key
 from cldstats.store import SubmissionStore
 
+#: The params' prefix of a financial assessment (ingest keeps the submitted type text by it).
+PREFIX = load_params("2024-03")["method"]["financial_assessment_prefix"]
+
 REPO = Path(__file__).resolve().parent.parent
 COUNCILS = 5
 
@@ -142,7 +145,8 @@ def test_every_synthetic_fault_is_found(synthetic):
         file_faults = faults[faults["file"] == file_name]
         if set(file_faults["kind"]) <= seen_kinds:
             continue
-        submission = ingest.read_submission(synthetic / "submissions" / file_name, key)
+        submission = ingest.read_submission(synthetic / "submissions" / file_name, key,
+                                            financial_assessment_prefix=PREFIX)
         result = runner.check(submission, params)
         if "broken_header" in set(file_faults["kind"]):
             assert "missing_columns" in result.blocking
@@ -177,7 +181,7 @@ def test_batch_split_equals_each_file_validated_alone(synthetic):
     broken = set(faults.loc[faults["kind"] == "broken_header", "file"])
     paths = [p for p in ingest.list_submissions(synthetic) if p.name in broken][:1]
     paths += ingest.list_submissions(synthetic)[:5]  # a rejected file among accepted ones
-    submissions = [ingest.read_submission(p, key) for p in paths]
+    submissions = [ingest.read_submission(p, key, financial_assessment_prefix=PREFIX) for p in paths]
     batched = runner.check_many(submissions, params)
     assert len(batched) == len(submissions)
     for submission, together in zip(submissions, batched, strict=True):
