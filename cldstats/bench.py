@@ -13,9 +13,15 @@ Two views of the same run are written:
   stage measured its own parts. Validation runs in worker processes, which time their own phases
   (ingest, pseudonymise, validate, hand back) and report them through :func:`record_substages`;
   those ran *concurrently* in N workers, so their wall times are sums over the workers.
-* ``summary``: the issue's stages (ingest, pseudonymise, validate, select, measures, outputs,
-  notebooks, render), each the sum of the stages or sub-stages it covers, with the publication
-  total and the plain-read floor. :data:`SUMMARY_STAGES` says which is which.
+* ``summary``: the stages (ingest, pseudonymise, validate, store, measures, outputs, notebooks,
+  render), each the sum of the stages or sub-stages it covers, with the publication total and the
+  plain-read floor. :data:`SUMMARY_STAGES` says which is which.
+
+The month is published twice in one run: first with an empty submission store (``publication``:
+every file read, pseudonymised, validated and stored), then again with the store warm
+(``rerun``: what a statistician pays to republish with new parameters). Both are compared with the
+floor. ``store_query`` times an analyst's DuckDB query straight over the store's Parquet files:
+the people in long-term support at the month end, for all councils.
 
 Peak memory is sampled every 50 ms over the whole process tree (this process and its live
 children, e.g. validation workers and the notebook kernel, at the same moment), so it is what the
@@ -29,6 +35,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -233,7 +240,7 @@ def _plain_read_rows(paths: list[Path]) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# The issue's view: ingest, pseudonymise, validate, select, measures, outputs, notebooks, render
+# The summary view: ingest, pseudonymise, validate, store, measures, outputs, notebooks, render
 # ---------------------------------------------------------------------------------------------
 #: Summary stage -> what it covers (sub-stage names of the validation stage, or words that the
 #: publication's own stage names contain). Publication stages matched by none go to ``outputs``.
@@ -241,7 +248,9 @@ SUMMARY_STAGES: dict[str, dict[str, tuple[str, ...]]] = {
     "ingest": {"substages": ("ingest",)},
     "pseudonymise": {"substages": ("pseudonymise",)},
     "validate": {"substages": ("start-up", "validate", "hand back", "hand back (parent)", "qa outputs (parent)")},
-    "select": {"stages": ("select",)},
+    # Storing each submission (Parquet, fsynced) in the worker that read it; a rerun stores nothing.
+    "store": {"substages": ("store",)},
+    # Selection is the first step of the method's SQL.
     "measures": {"stages": ("measure",)},
     "outputs": {"stages": ()},
     "notebooks": {"stages": ("notebook", "papermill")},
@@ -371,7 +380,16 @@ def run_benchmark(scale: float, out: Path, seed: int = 2023, month: str = "2024-
         with timer.stage(f"{_FLOOR} of the month's files (floor, read {attempt} of 2)") as stage:
             stage.rows = _plain_read_rows(window)
     first_publication_stage = len(timer.results)
-    publish.publish_month(month, data_dir=data_dir, out_dir=out / "reports", progress=False, timer=timer)
+    store_dir = out / f"store-scale-{scale:g}"
+    # The first publication of the month starts from an empty store: every file is read.
+    shutil.rmtree(store_dir, ignore_errors=True)
+    publish.publish_month(month, data_dir=data_dir, out_dir=out / "reports", progress=False, timer=timer,
+                          store_dir=store_dir)
+    rerun = StageTimer()
+    rerun_started = time.perf_counter()
+    publish.publish_month(month, data_dir=data_dir, out_dir=out / "reports", progress=False, timer=rerun,
+                          store_dir=store_dir)
+    rerun_wall = round(time.perf_counter() - rerun_started, 3)
     results = _results(
         timer,
         first_publication_stage,
@@ -381,8 +399,91 @@ def run_benchmark(scale: float, out: Path, seed: int = 2023, month: str = "2024-
         dataset=str(data_dir),
         files_in_month_window=len(window),
     )
+    results["rerun"] = {
+        "wall_seconds": rerun_wall,
+        "cpu_seconds": round(sum(r.cpu_seconds for r in rerun.results), 3),
+        "peak_rss_mb": max(r.peak_rss_mb for r in rerun.results),
+        "over_floor": round(rerun_wall / results["floor_wall_seconds"], 2) if results["floor_wall_seconds"] else None,
+        "stages": [asdict(r) for r in rerun.results],
+    }
+    results["measures_sql"] = _stage_figures(timer.results[first_publication_stage:], "the method's SQL")
+    results["store_query"] = store_query(store_dir, params, out / "reports" / month)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return results
+
+
+def _stage_figures(stages: Sequence[StageResult], words: str) -> dict[str, Any]:
+    """Wall and CPU seconds and peak memory of the one stage whose name contains ``words``."""
+    stage = next(s for s in stages if words in s.stage)
+    return {"stage": stage.stage, "wall_seconds": stage.wall_seconds, "cpu_seconds": stage.cpu_seconds,
+            "peak_rss_mb": stage.peak_rss_mb, "notes": stage.notes}
+
+
+#: An analyst's query over the submission store: people in long-term support at the month end,
+#: per council, from the latest usable submission of each council in the month's window. It reads
+#: the store's catalogue and the derived rows the method stored, with no cldstats code.
+STORE_QUERY = """
+WITH latest AS (
+    SELECT la_code, entry_id
+    FROM read_parquet($catalogue)
+    WHERE NOT starts_with(outcome, 'rejected')
+        AND CAST(submitted_at AS DATE) > $month_end AND CAST(submitted_at AS DATE) <= $cutoff
+        AND CAST(period_end AS DATE) >= $month_end
+    QUALIFY row_number() OVER (PARTITION BY la_code ORDER BY submitted_at DESC, file DESC) = 1
+),
+rows AS (
+    SELECT split_part(filename, '/entries/', 2)[:32] AS entry_id, la_code, person_id, start_date,
+           adjusted_end, setting_rank, birth_month_start
+    FROM read_parquet($measure_rows, filename = true)
+)
+SELECT count(*) AS people, count(DISTINCT la_code) AS councils
+FROM (
+    SELECT DISTINCT rows.la_code, person_id
+    FROM rows JOIN latest USING (entry_id)
+    WHERE setting_rank IS NOT NULL
+        AND start_date <= $month_end
+        AND (adjusted_end IS NULL OR adjusted_end >= $month_end)
+        AND (birth_month_start IS NULL
+             OR date_diff('day', birth_month_start, $month_end) / $days_per_year >= $adult_age)
+)
+"""
+
+
+def store_query(store_dir: Path, params: Mapping[str, Any], release_dir: Path) -> dict[str, Any]:
+    """Time :data:`STORE_QUERY` on DuckDB over ``store_dir`` and compare it with the release.
+
+    Returns
+    -------
+    dict
+        ``seconds``, ``people`` and ``councils`` from the query, and ``published_unrounded``: the
+        England all-settings total at the month end in the release's unrounded QA table (the query
+        reads every row's own birth month where the method chooses one per person, so the two may
+        differ by a few people with conflicting birth months).
+    """
+    import duckdb
+    import pandas as pd
+
+    from cldstats.measures.engine import derive_digest
+    from cldstats.params import month_end
+    from cldstats.reference import SETTING_ALL
+
+    end = month_end(params["month"])
+    started = time.perf_counter()
+    con = duckdb.connect()
+    people, councils = con.execute(STORE_QUERY, {
+        "catalogue": str(store_dir / "catalogue.parquet"),
+        "measure_rows": str(store_dir / "entries" / "*" / f"derived-{derive_digest(params)}" / "measure_rows.parquet"),
+        "month_end": end, "cutoff": dt.date.fromisoformat(params["cutoff"]),
+        "days_per_year": float(params["method"]["days_per_year"]), "adult_age": int(params["method"]["adult_age"]),
+    }).fetchone()
+    seconds = round(time.perf_counter() - started, 3)
+    con.close()
+    table = pd.read_csv(release_dir / "qa" / "long_term_support_unrounded.csv", dtype=str)
+    england = table[(table["area_level"] == "England") & (table["reference_date"] == end.isoformat())
+                    & (table["breakdown"] == SETTING_ALL) & (table["support_setting"] == SETTING_ALL)]
+    return {"seconds": seconds, "people": int(people), "councils": int(councils),
+            "published_unrounded": int(england["value"].iloc[0]) if len(england) else None,
+            "query": " ".join(STORE_QUERY.split())}
 
 
 def _fmt(value: Any, spec: str) -> str:
@@ -424,6 +525,17 @@ def format_table(results: Mapping[str, Any]) -> str:
         "peak_rss_mb": None, "rows": None,
     }))
     lines.append(f"publication / floor: {results['publication_over_floor']}x")
+    if "rerun" in results:
+        rerun = results["rerun"]
+        lines.append(line("rerun of the month (store warm)", {**rerun, "rows": None}))
+        lines.append(f"rerun / floor: {rerun['over_floor']}x")
+    if "measures_sql" in results:
+        lines.append(line("measures: the method's SQL (first publication)", {**results["measures_sql"], "rows": None}))
+    if "store_query" in results:
+        query = results["store_query"]
+        lines.append(f"DuckDB query over the store (month-end people, all councils): {query['seconds']:.2f} s, "
+                     f"{query['people']:,} people in {query['councils']} councils "
+                     f"(published unrounded England total: {query['published_unrounded']})")
     return "\n".join(lines)
 
 

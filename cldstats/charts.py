@@ -33,7 +33,7 @@ The charts:
 ``assessments_trend``         England, people assessed each month.
 ==========================  =====================================================================
 
-Rules every chart keeps (METHODOLOGY.md section 7, Government Analysis Function guidance):
+Rules every chart keeps (docs/methodology.md section 7, Government Analysis Function guidance):
 
 * Only published cells are drawn or quoted: a number (a rounded count, a whole-number rate) or a
   gap for ``[c]``, ``[x]`` and ``[z]``, never a zero. A cell that is neither is an error, and so is a
@@ -71,8 +71,8 @@ from matplotlib.lines import Line2D
 from matplotlib.offsetbox import AnnotationBbox, DrawingArea
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from cldstats import __version__, reference
-from cldstats.disclosure import CONFIDENTIAL, NOT_APPLICABLE, NOT_AVAILABLE
+from cldstats import __version__, reference, statements
+from cldstats.statements import CELL_SYMBOLS, CONFIDENTIAL, NOT_AVAILABLE, MethodFacts
 
 __all__ = [
     "AF_PALETTE",
@@ -97,7 +97,6 @@ CHART_NAMES = (
     "ethnicity_profile",
     "assessments_trend",
 )
-SYMBOLS = (CONFIDENTIAL, NOT_AVAILABLE, NOT_APPLICABLE)
 SETTINGS = reference.SETTINGS
 SETTING_LABELS = {"All": "All settings"}
 # Prison is a handful of people, mostly [c]: a panel of its own would be empty bars.
@@ -123,9 +122,18 @@ TITLE_WRAP = 68  # characters of 12 pt bold in 8 in
 NOTE_WRAP = 105  # characters of 9 pt in 8 in
 SOURCE_NOTE = "Source: Adult Social Care Client Level Data (CLD), official statistics in development."
 # Notes drawn under a chart and repeated in its long description: the description carries all the
-# chart says, for a reader who cannot see it.
-TREND_NOTE = "Counts rounded to the nearest 5; suppressed months ([c]) are gaps in the line."
-RATES_NOTE = "Rates from unrounded counts, rounded to a whole number."
+# chart says, for a reader who cannot see it. Their words about the method come from statements.
+RATES_NOTE = statements.rate_rounding_sentence()
+
+
+def _trend_note(facts: MethodFacts) -> str:
+    """The trend charts' note: how counts are rounded, and that a suppressed month is a gap."""
+    return f"Counts {statements.rounding_short(facts)}; suppressed months ({CONFIDENTIAL}) are gaps in the line."
+
+
+def _counts_note(facts: MethodFacts) -> str:
+    """``Counts rounded to the nearest <base>.``"""
+    return f"Counts {statements.rounding_short(facts)}."
 
 
 @dataclass(frozen=True)
@@ -202,7 +210,7 @@ def published_numbers(cells: pd.Series, *, rounding_base: int | None = None) -> 
     [15.0, nan, 0.0, nan]
     """
     text = cells.astype(str).str.strip()
-    is_symbol = text.isin(SYMBOLS)
+    is_symbol = text.isin(CELL_SYMBOLS)
     is_number = text.str.fullmatch(r"\d+").fillna(False).astype(bool)
     bad = ~(is_symbol | is_number)
     if bad.any():
@@ -495,7 +503,7 @@ def _month_axis(ax, periods: Sequence[str]) -> None:
     ax.tick_params(axis="x", length=0)
 
 
-def _england_trend_by_setting(lts: pd.DataFrame, out_dir: Path, rounding_base: int | None) -> Chart:
+def _england_trend_by_setting(lts: pd.DataFrame, out_dir: Path, facts: MethodFacts) -> Chart:
     name = "england_trend_by_setting"
     rows = _select(lts, area_level="England", breakdown="All", breakdown_value="All")
     rows = rows[rows["support_setting"].isin(SETTINGS)]
@@ -503,7 +511,7 @@ def _england_trend_by_setting(lts: pd.DataFrame, out_dir: Path, rounding_base: i
     if not periods:
         raise ValueError("long_term_support has no England rows")
     settings = [s for s in SETTINGS if s in set(rows["support_setting"])]
-    rows = rows.assign(number=published_numbers(rows["value"], rounding_base=rounding_base),
+    rows = rows.assign(number=published_numbers(rows["value"], rounding_base=facts.rounding_base),
                        cell=rows["value"].astype(str))
     values = (rows.pivot_table(index="reference_date", columns="support_setting", values="number",
                                aggfunc="first", dropna=False)
@@ -541,7 +549,8 @@ def _england_trend_by_setting(lts: pd.DataFrame, out_dir: Path, rounding_base: i
     _monthly_axes(ax, periods, "People at the month end")
     _title(fig, title)
     notes = _councils_note(rows["councils_included"])
-    _footnote(fig, TREND_NOTE, notes)
+    trend_note = _trend_note(facts)
+    _footnote(fig, trend_note, notes)
     # Labels at each series' last published month, nudged apart where lines are close.
     if ends:
         _direct_labels(fig, ax, len(periods) - 1, [y for _, y in ends], labels, colors, widths,
@@ -567,7 +576,7 @@ def _england_trend_by_setting(lts: pd.DataFrame, out_dir: Path, rounding_base: i
             f"{SETTING_LABELS.get(s, s)}: " + ", ".join(
                 f"{_month(p)} {_cell(v, c)}" for p, v, c in zip(periods, values[s], cells[s], strict=True))
             for s in values.columns) + ".",
-           TREND_NOTE]
+           trend_note]
         + ([notes] if notes else [])
     )
     return _save_chart(fig, out_dir, name, title, alt_text, description)
@@ -768,7 +777,7 @@ def _council_rates_ranked(rates: pd.DataFrame, out_dir: Path, highlight: Sequenc
 
 
 def _profile_table(lts: pd.DataFrame, date: str, breakdown: str, order: Sequence[str], settings: Sequence[str],
-                   rounding_base: int | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+                   rounding_base: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """England at ``date``: numbers and cells, rows ``order`` x columns ``settings``; and the rows used."""
     rows = _select(lts, reference_date=date, area_level="England", breakdown=breakdown)
     rows = rows.assign(number=published_numbers(rows["value"], rounding_base=rounding_base),
@@ -797,7 +806,8 @@ def _bars_with_labels(ax, labels: Sequence[str], numbers: pd.Series, cells: pd.S
     ax.spines["bottom"].set_visible(False)
 
 
-def _age_profile(lts: pd.DataFrame, out_dir: Path, rounding_base: int | None) -> Chart:
+def _age_profile(lts: pd.DataFrame, out_dir: Path, facts: MethodFacts) -> Chart:
+    rounding_base = facts.rounding_base
     name = "age_profile"
     date = _latest(lts, "reference_date")
     numbers, cells, rows = _profile_table(lts, date, "Age band", AGE_BANDS, PROFILE_SETTINGS, rounding_base)
@@ -823,7 +833,7 @@ def _age_profile(lts: pd.DataFrame, out_dir: Path, rounding_base: int | None) ->
                      fontsize=BASE_FONT_PT, fontweight="bold", color=TEXT_COLOUR, loc="left")
     _title(fig, title)
     notes = _councils_note(rows["councils_included"])
-    age_note = ("Each panel has its own scale. Counts rounded to the nearest 5. "
+    age_note = (f"Each panel has its own scale. {_counts_note(facts)} "
                 f"Unknown age (all settings): {unknown['All']}. Prison ({totals['Prison']} people) is not shown.")
     _footnote(fig, age_note, notes)
 
@@ -854,7 +864,8 @@ def _age_profile(lts: pd.DataFrame, out_dir: Path, rounding_base: int | None) ->
     return _save_chart(fig, out_dir, name, title, alt_text, " ".join(description))
 
 
-def _ethnicity_profile(lts: pd.DataFrame, out_dir: Path, rounding_base: int | None) -> Chart:
+def _ethnicity_profile(lts: pd.DataFrame, out_dir: Path, facts: MethodFacts) -> Chart:
+    rounding_base = facts.rounding_base
     name = "ethnicity_profile"
     date = _latest(lts, "reference_date")
     numbers, cells, rows = _profile_table(lts, date, "Ethnicity group", ETHNICITY_GROUPS, ("All",), rounding_base)
@@ -875,7 +886,7 @@ def _ethnicity_profile(lts: pd.DataFrame, out_dir: Path, rounding_base: int | No
     ax.set_xlim(0, xmax * 1.15)
     _title(fig, title)
     notes = _councils_note(rows["councils_included"])
-    ethnicity_note = (f"All support settings: {total} people. Counts rounded to the nearest 5. "
+    ethnicity_note = (f"All support settings: {total} people. {_counts_note(facts)} "
                       "No data: ethnicity refused, undeclared or not known.")
     _footnote(fig, ethnicity_note, notes)
     ranked = known.sort_values(ascending=False, kind="stable")
@@ -895,7 +906,8 @@ def _ethnicity_profile(lts: pd.DataFrame, out_dir: Path, rounding_base: int | No
     return _save_chart(fig, out_dir, name, title, alt_text, " ".join(description))
 
 
-def _assessments_trend(assessments: pd.DataFrame, out_dir: Path, rounding_base: int | None) -> Chart:
+def _assessments_trend(assessments: pd.DataFrame, out_dir: Path, facts: MethodFacts) -> Chart:
+    rounding_base = facts.rounding_base
     name = "assessments_trend"
     rows = _select(assessments, area_level="England", breakdown="All", breakdown_value="All")
     months = rows["reference_month"].astype(str)
@@ -931,7 +943,8 @@ def _assessments_trend(assessments: pd.DataFrame, out_dir: Path, rounding_base: 
                     xytext=(8, 0), textcoords="offset points", va="center", ha="left", fontsize=BASE_FONT_PT,
                     fontweight="bold", color=AF_PALETTE[0])
     notes = _councils_note(rows["councils_included"])
-    _footnote(fig, TREND_NOTE, notes)
+    trend_note = _trend_note(facts)
+    _footnote(fig, trend_note, notes)
     findings = []
     if len(known) >= 2:
         change = (f"The number {_change(known.iloc[0], known.iloc[-1])} between {_month(periods[known.index[0]])} "
@@ -944,7 +957,7 @@ def _assessments_trend(assessments: pd.DataFrame, out_dir: Path, rounding_base: 
         findings.append(f"{_fmt(known.iloc[0])} people were assessed in {_month(periods[known.index[0]])}.")
     alt_text = _alt_text(
         f"Line chart of people assessed in England each month from {first} to {last}: adults with no long-term "
-        "support in the year before the assessment.", *findings)
+        f"support in the {facts.look_back_phrase} before the assessment.", *findings)
     description = [
         _trend_sentence("People assessed", periods, values),
         "Monthly figures: " + ", ".join(
@@ -952,7 +965,7 @@ def _assessments_trend(assessments: pd.DataFrame, out_dir: Path, rounding_base: 
     ]
     if total_cell:
         description.append(f"Total of the months: {_cell(year_total, total_cell)}.")
-    description += [TREND_NOTE] + ([notes] if notes else [])
+    description += [trend_note] + ([notes] if notes else [])
     return _save_chart(fig, out_dir, name, title, alt_text, " ".join(description))
 
 
@@ -960,8 +973,8 @@ def _assessments_trend(assessments: pd.DataFrame, out_dir: Path, rounding_base: 
 # Entry point
 # --------------------------------------------------------------------------------------------- #
 
-def make_charts(published: Mapping[str, pd.DataFrame], out_dir: Path, *, highlight: Sequence[str] = (),
-                rounding_base: int | None = 5) -> list[Chart]:
+def make_charts(published: Mapping[str, pd.DataFrame], out_dir: Path, *, facts: MethodFacts,
+                highlight: Sequence[str] = ()) -> list[Chart]:
     """Draw the month's charts from the published tables and write them with their alt text.
 
     Parameters
@@ -971,11 +984,12 @@ def make_charts(published: Mapping[str, pd.DataFrame], out_dir: Path, *, highlig
         (DESIGN.md output contract: values are published cells, strings).
     out_dir : pathlib.Path
         The charts folder (``reports/<YYYY-MM>/charts``); created if absent.
+    facts : cldstats.statements.MethodFacts
+        The run's method (:meth:`MethodFacts.from_params`): footnotes, long descriptions and alt
+        text state its rounding and look-back, and every count charted must be a multiple of its
+        ``rounding_base`` (a guard against charting unrounded tables).
     highlight : Sequence[str], optional
         Council codes or names to pick out in ``council_rates_ranked``; none by default.
-    rounding_base : int or None, default 5
-        The ``disclosure.rounding_base`` of the run: every count charted must be a multiple of it
-        (a guard against charting unrounded tables). ``None`` skips the check.
 
     Returns
     -------
@@ -1003,12 +1017,12 @@ def make_charts(published: Mapping[str, pd.DataFrame], out_dir: Path, *, highlig
 
     with style.context("default"), matplotlib.rc_context(_style()):
         charts = [
-            _england_trend_by_setting(lts, out_dir, rounding_base),
+            _england_trend_by_setting(lts, out_dir, facts),
             _rate_by_region(rates, out_dir),
             _council_rates_ranked(rates, out_dir, highlight),
-            _age_profile(lts, out_dir, rounding_base),
-            _ethnicity_profile(lts, out_dir, rounding_base),
-            _assessments_trend(published["assessments"], out_dir, rounding_base),
+            _age_profile(lts, out_dir, facts),
+            _ethnicity_profile(lts, out_dir, facts),
+            _assessments_trend(published["assessments"], out_dir, facts),
         ]
     for chart in charts:
         chart.alt_text_file.write_text(chart.alt_text + "\n", encoding="utf-8")

@@ -91,12 +91,26 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--out", type=Path, default=None, help="output folder (default reports/validation)")
     validate.add_argument("--month", default=None, help="reference month for submission selection, YYYY-MM")
     validate.add_argument("--params", type=Path, default=None, help="params file merged over the defaults")
+    validate.add_argument("--store", type=Path, default=None, help="submission store (default DATA/store)")
 
     publish = sub.add_parser("publish", help="publish one reference month")
     publish.add_argument("--month", default="2024-03", help="reference month YYYY-MM (default 2024-03)")
     publish.add_argument("--params", type=Path, default=None, help="params file (default params/<month>.yaml)")
     publish.add_argument("--data", type=Path, default=Path("data"), help="data folder (default data/)")
     publish.add_argument("--out", type=Path, default=Path("reports"), help="reports folder (default reports/)")
+    publish.add_argument("--store", type=Path, default=None, help="submission store (default DATA/store)")
+
+    compare = sub.add_parser("compare", help="compare two releases cell by cell (exit 1 when they differ)")
+    compare.add_argument("old", type=Path, help="the earlier release folder (reports/<month> or releases/<run id>)")
+    compare.add_argument("new", type=Path, help="the release folder to compare with it")
+    compare.add_argument("--show", type=int, default=10, help="differing cells printed per table (default 10)")
+    compare.add_argument("--csv", type=Path, default=None, help="write every differing cell to this CSV file")
+
+    store = sub.add_parser("store", help="list and check the submission store")
+    store.add_argument("--data", type=Path, default=Path("data"), help="data folder (default data/)")
+    store.add_argument("--store", type=Path, default=None, help="submission store (default DATA/store)")
+    store.add_argument("--verify", action="store_true",
+                       help="also re-hash each stored file's submission (a changed file is reported)")
 
     bench = sub.add_parser("bench", help="national-scale benchmark, figures to bench/results.json")
     bench.add_argument("--scale", type=_positive_float, default=1.0, help="share of national volume (default 1.0)")
@@ -131,6 +145,14 @@ def _run(args: argparse.Namespace) -> int:
         from cldstats import publish
 
         return publish.run_cli(args)
+    if args.command == "compare":
+        from cldstats import compare
+
+        return compare.run_cli(args)
+    if args.command == "store":
+        from cldstats import store
+
+        return store.run_cli(args)
     if args.command == "bench":
         from cldstats import bench
 

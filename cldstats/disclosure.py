@@ -1,4 +1,4 @@
-"""Disclosure control, symbols, revisions and the published tables (METHODOLOGY.md section 7).
+"""Disclosure control, symbols, revisions and the published tables (docs/methodology.md section 7).
 
 Pure functions: unrounded area tables from :mod:`cldstats.measures` in, the exact published frames
 of DESIGN.md's output contract out (``data/long_term_support.csv``,
@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from cldstats import reference
+from cldstats.statements import CONFIDENTIAL, NOT_APPLICABLE, NOT_AVAILABLE
 
 __all__ = [
     "consistency_frames",
@@ -52,7 +53,6 @@ __all__ = [
     "round_to_base",
 ]
 
-CONFIDENTIAL, NOT_AVAILABLE, NOT_APPLICABLE = "[c]", "[x]", "[z]"
 PROVISIONAL_FLAG, REVISED_FLAG = "p", "p r"
 
 #: The published tables and the columns whose change marks a cell revised (:func:`revision_flags`).
@@ -293,7 +293,7 @@ def revisions_table(published: Mapping[str, pd.DataFrame], previous: Mapping[str
 
 
 def previous_release_folder(out_dir: Path, month: str, name: str = "long_term_support") -> Path | None:
-    """The most recent earlier release holding table ``name`` (METHODOLOGY.md section 7).
+    """The most recent earlier release holding table ``name`` (docs/methodology.md section 7).
 
     The current release of ``month`` under ``out_dir`` (an earlier run of the same month, looked up
     before the new release replaces it), else the latest earlier month's release; ``None`` when
@@ -421,7 +421,8 @@ def consistency_frames(unrounded: pd.DataFrame, published: pd.DataFrame) -> dict
         * ``region_councils``: each region vs the sum of its councils;
         * ``months_total`` (assessments only): ``Total`` vs the sum of the months;
         * ``published_cells``: every published count is ``[c]``/``[x]``/``[z]``, 0, or a multiple of
-          5 that is not 1 to 4 (``value``, ``numeric``, ``ok``).
+          5 greater than 4 (``value``, ``numeric``, ``ok``): the default base and threshold, since
+          this check does not read the run's ``disclosure`` params.
 
         Unrounded rows without data (``[x]``) take no part in the sums.
     """

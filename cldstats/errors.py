@@ -29,7 +29,7 @@ class CldstatsError(Exception):
 
 
 class GateStop(CldstatsError):
-    """The publication-level quality gate stopped the run (METHODOLOGY.md section 6)."""
+    """The publication-level quality gate stopped the run (docs/methodology.md section 6)."""
 
     exit_code = 3
 

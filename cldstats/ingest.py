@@ -41,13 +41,18 @@ This is Contract 1 of ``docs/architecture.md``: :func:`read_submission` turns on
    status ``FORMULA``, value missing, never evaluated, reported as ``formula_cells``. NHS numbers of
    ten equal digits and those listed in params (``pseudonymisation.placeholder_nhs_numbers``) are
    placeholders: invalid, although their check digit is right.
-6. **Pseudonymisation.** Person IDs and linked IDs become keyed hashes, date of birth becomes birth
-   month and year, and names, NHS number, postcode, GP practice name and event description never
-   reach ``records``. One valid NHS number given with several birth dates is ``nhs_number_shared``
-   (count and rows). No issue message or ``invalid_values`` row ever holds a personal value: an
-   invalid code is shown as sent only when it cannot be personal data (a near miss of a code, a GSS
-   code, a value of at most three letters and digits), otherwise by its shape (``(10 digits)``,
-   ``(postcode-like)``, ``(text, 7 letters)``); an unknown ``LA Code`` is kept in ``records`` the same way.
+6. **Pseudonymisation.** LA person IDs and linked IDs become keyed hashes; each row gets two person
+   keys, ``nhs_number_key`` (a valid NHS number's) and ``la_person_key`` (its LA person ID's),
+   64-bit integers from the same keyed hashes, from which the method's SQL (``person_ids.sql``)
+   takes the person ID; date of birth becomes birth month and year; names, NHS number, postcode, GP
+   practice name and event description never reach ``records``. ``Assessment_Type_submitted`` keeps
+   the submitted ``Assessment Type`` only when it begins with a code-list value or the financial
+   assessment prefix, else its shape. One valid NHS number given with several birth dates is
+   ``nhs_number_shared`` (count and rows). No issue message or ``invalid_values`` row ever holds a
+   personal value: an invalid code is shown as sent only when it cannot be personal data (a near
+   miss of a code, a GSS code, a value of at most three letters and digits), otherwise by its shape
+   (``(10 digits)``, ``(postcode-like)``, ``(text, 7 letters)``); an unknown ``LA Code`` is kept in
+   ``records`` the same way.
 
 Row numbers are the file's own: for CSV and gzip the line on which the record starts (the header
 is line 1; blank lines and line breaks inside quoted cells are counted, as a text editor counts
@@ -85,12 +90,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from cldstats.pseudonymise import (
-    _SOURCE_DTYPE,
     PseudonymKey,
+    _as_arrow_text,
     _hash_distinct,
-    _person_ids,
     _string_series,
-    keyed_hash,
+    keys_of_hashes,
+    nhs_number_keys,
     nhs_number_valid,
     shared_nhs_number_rows,
 )
@@ -445,7 +450,7 @@ SYNTHETIC_MARKER = "synthetic.json"
 def is_synthetic(data_dir: str | Path) -> bool:
     """Whether a data folder is marked synthetic: its ``synthetic.json`` says ``"synthetic": true``.
 
-    Only then may the public development key pseudonymise its data (METHODOLOGY.md section 1). The
+    Only then may the public development key pseudonymise its data (docs/methodology.md section 1). The
     marker's content decides, not its existence: ``{"synthetic": false}`` marks real data.
 
     Parameters
@@ -1315,7 +1320,7 @@ def _encode(column: pa.Array | pa.ChunkedArray) -> _Column:
 
     Values are encoded before stripping and stripped as distinct values (far fewer than cells).
     Values equal only after stripping are deliberately not merged: a code matched only after
-    trimming spaces is a warning (METHODOLOGY.md section 3), so each keeps its own status.
+    trimming spaces is a warning (docs/methodology.md section 3), so each keeps its own status.
     """
     if isinstance(column, _Encoded):
         raw_distinct, indices = column.dictionary, column.indices
@@ -1647,6 +1652,66 @@ def _invalid_values(
     return pd.concat(parts, ignore_index=True).sort_values(["row_number", "field"], ignore_index=True)
 
 
+def _la_id_hashes(
+    column: _Column, ids: pd.Series, row_la_codes: pd.Series, file_la_code: str | None, key: PseudonymKey
+) -> tuple[pa.Array, pa.Array]:
+    """``hash("LA:" + LA code + ":" + ID)`` of an LA identifier field: the distinct hashes and, per
+    row, the index of its hash (null when the ID is blank).
+
+    The LA code is the file name's (``file_la_code``); when the name does not parse, each row's
+    typed ``LA Code`` (``row_la_codes``), so the distinct texts hashed are those of code and ID
+    (``ids``, the field's typed values) together.
+    """
+    if file_la_code:
+        return _hash_distinct(key, f"LA:{file_la_code}:", _kept_distinct(column)), pa.array(column.indices)
+    messages = _as_arrow_text(row_la_codes.fillna("") + ":" + ids).dictionary_encode()
+    return _hash_distinct(key, "LA:", messages.dictionary), messages.indices
+
+
+def _key_series(keys: pa.Array | pa.ChunkedArray) -> pd.Series:
+    """Person keys as an ``Int64`` Series, exactly (``pd.array(keys, dtype="Int64")`` goes through
+    float64 when there are nulls, and 64-bit keys do not survive that)."""
+    if isinstance(keys, pa.ChunkedArray):
+        keys = keys.combine_chunks()
+    values = pc.fill_null(keys, 0).to_numpy(zero_copy_only=False)
+    return pd.Series(pd.arrays.IntegerArray(values, keys.is_null().to_numpy(zero_copy_only=False)))
+
+
+#: The records column holding the submitted ``Assessment Type`` text (as safe to keep, see
+#: :func:`_submitted_assessment_type`); the method tests it, not the code-list value.
+SUBMITTED_ASSESSMENT_TYPE = "Assessment_Type_submitted"
+
+
+def _submitted_assessment_type(column: _Column, spec_field: Field, financial_assessment_prefix: str) -> pd.Series:
+    """The submitted ``Assessment Type`` per row, trimmed, as far as it is safe to keep.
+
+    Measure 2 tests the value as submitted (does it begin with params
+    ``method.financial_assessment_prefix``, in any case: docs/methodology.md section 5), whatever
+    the code list says, so a value outside the code list must reach the method too. A value that
+    is, case-folded, a code-list value or the prefix is kept as sent (trimmed). One that begins
+    with one of them and goes on keeps that beginning as sent and the rest only as its shape
+    (``Financial Assessment - Mr Smith`` -> ``Financial Assessment (text, 10 characters)``): the
+    method reads the beginning, and the rest could be a name. Any other text is replaced by its
+    shape (``(text, 7 letters)``), which begins with neither. Blank is missing. Decided once per
+    distinct value.
+    """
+    # Longest first, so that "Financial Assessment - Review" is matched whole, not as the prefix.
+    starts = sorted({*spec_field.code_list, financial_assessment_prefix}, key=len, reverse=True)
+    folded = [start.casefold() for start in starts]
+
+    def kept(value: str | None) -> str | None:
+        if not value:
+            return None
+        for start in folded:
+            if value[: len(start)].casefold() == start:
+                beginning, rest = value[: len(start)], value[len(start) :].strip()
+                return beginning if not rest else f"{beginning} ({_value_shape(rest)})"
+        return f"({_value_shape(value)})"
+
+    distinct = [kept(value) for value in column.distinct.to_pylist()]
+    return _string_series(pa.array(distinct, type=pa.string()).take(pa.array(column.indices)))
+
+
 def _build(
     raw: _RawTable,
     file_la_code: str | None,
@@ -1654,6 +1719,7 @@ def _build(
     name: str,
     issues: list[FileIssue],
     placeholders: tuple[str, ...],
+    financial_assessment_prefix: str,
 ):
     """Typed records, status frame and invalid values from the text cells."""
     spec = load_spec()
@@ -1685,35 +1751,22 @@ def _build(
 
     # Pseudonymisation. The LA code in the hash is the file name's when it parses, so the same
     # person keeps the same ID in every file of that LA even when a row's LA Code is mistyped.
-    # Hashes are computed per distinct value; the LA ID hash of a row is the same for its
-    # LA_Person_Unique_Identifier and for its person ID under rule 3, so it is computed once.
+    # Hashes are computed per distinct value and spread to the rows; the person keys are read off
+    # the distinct hashes. The method's SQL applies the person ID precedence to the two keys.
     pseudonymise_started = time.perf_counter(), time.process_time()
-    la_code: str | pd.Series = file_la_code if file_la_code else typed["LA_Code"].fillna("")
-    hashed: dict[str, pa.Array] = {}
-    for spec_field in spec.fields:
-        if spec_field.handling == "pseudonymise" and spec_field.kind == "identifier":
-            column = columns[spec_field.name]
-            if isinstance(la_code, str):
-                distinct = _kept_distinct(column)
-                hashed[spec_field.name] = _hash_distinct(key, f"LA:{la_code}:", distinct).take(
-                    pa.array(column.indices)
-                )
-            else:
-                ids = typed[spec_field.name]
-                hashed[spec_field.name] = pa.array(keyed_hash(la_code + ":" + ids, key, prefix="LA:").array)
+    la_id_hashes = {
+        spec_field.name: _la_id_hashes(
+            columns[spec_field.name], typed[spec_field.name], typed["LA_Code"], file_la_code, key
+        )
+        for spec_field in spec.fields
+        if spec_field.handling == "pseudonymise" and spec_field.kind == "identifier"
+    }
     nhs_column = columns["NHS_Number"]
-    la_id_column = columns["LA_Person_Unique_Identifier"]
-    person_id, source_codes = _person_ids(
-        _kept_distinct(nhs_column),
-        nhs_column.indices,
-        _kept_distinct(la_id_column),
-        la_id_column.indices,
-        hashed["LA_Person_Unique_Identifier"],
-        key,
-        placeholders,
-    )
+    nhs_number_key = nhs_number_keys(_kept_distinct(nhs_column), key, placeholders).take(pa.array(nhs_column.indices))
+    la_hashes, la_indices = la_id_hashes["LA_Person_Unique_Identifier"]
+    la_person_key = keys_of_hashes(la_hashes).take(la_indices)
     shared_issue = _shared_nhs_number_issue(
-        nhs_column, la_id_column, typed["Date_of_Birth"], placeholders, raw.row_numbers, name
+        nhs_column, columns["LA_Person_Unique_Identifier"], typed["Date_of_Birth"], placeholders, raw.row_numbers, name
     )
     if shared_issue is not None:
         issues.append(shared_issue)
@@ -1723,8 +1776,8 @@ def _build(
 
     records: dict[str, object] = {
         "row_number": pd.Series(raw.row_numbers, dtype="int32"),
-        "person_id": _string_series(person_id),
-        "person_id_source": pd.Series(pd.Categorical.from_codes(source_codes, dtype=_SOURCE_DTYPE, validate=False)),
+        "nhs_number_key": _key_series(nhs_number_key),
+        "la_person_key": _key_series(la_person_key),
     }
     birth = typed["Date_of_Birth"]
     records["birth_year"] = pd.Series(birth.dt.year, dtype="Int16")
@@ -1732,14 +1785,19 @@ def _build(
     for spec_field in spec.fields:
         if spec_field.handling == "keep":
             records[spec_field.name] = typed[spec_field.name]
-        elif spec_field.name in hashed:
-            records[spec_field.name] = _string_series(hashed[spec_field.name])
+        elif spec_field.name in la_id_hashes:
+            hashes, indices = la_id_hashes[spec_field.name]
+            records[spec_field.name] = _string_series(hashes.take(indices))
+        if spec_field.name == "Assessment_Type":
+            records[SUBMITTED_ASSESSMENT_TYPE] = _submitted_assessment_type(
+                columns[spec_field.name], spec_field, financial_assessment_prefix
+            )
     suspect = raw.suspect if raw.suspect is not None else np.zeros(n_rows, dtype=bool)
     if suspect.any():
         # Free text in a row whose cells may be displaced could be a name or a postcode.
-        for spec_field in spec.of_kind("la_code", "identifier", "text"):
-            if spec_field.handling == "keep":
-                records[spec_field.name] = records[spec_field.name].mask(suspect)
+        masked = [f.name for f in spec.of_kind("la_code", "identifier", "text") if f.handling == "keep"]
+        for column_name in [*masked, SUBMITTED_ASSESSMENT_TYPE]:
+            records[column_name] = records[column_name].mask(suspect)
     frame = pd.DataFrame({k: (v.reset_index(drop=True) if isinstance(v, pd.Series) else v) for k, v in records.items()})
     status_frame = pd.DataFrame(status, index=frame.index)
     return frame, status_frame, _invalid_values(columns, raw.row_numbers, suspect, spec), pseudonymise_seconds
@@ -1783,7 +1841,11 @@ def _shared_nhs_number_issue(
 
 
 def read_submission(
-    path: str | Path, key: PseudonymKey, placeholder_nhs_numbers: Iterable[object] = ()
+    path: str | Path,
+    key: PseudonymKey,
+    placeholder_nhs_numbers: Iterable[object] = (),
+    *,
+    financial_assessment_prefix: str,
 ) -> Submission:
     """Read one submission file into a :class:`Submission`; never raises for a bad file.
 
@@ -1793,10 +1855,15 @@ def read_submission(
         A ``.csv``, ``.csv.gz`` or ``.xlsx`` file named ``<LA code>_<YYYYMMDDTHHMMSS>.<ext>``.
         Any other name is read as CSV (``.xlsx`` by suffix) with a ``file_name`` warning.
     key : PseudonymKey
-        The HMAC key for person IDs (:func:`cldstats.pseudonymise.load_key`).
+        The HMAC key for the keyed hashes and person keys (:func:`cldstats.pseudonymise.load_key`).
     placeholder_nhs_numbers : iterable of str, optional
         Params ``pseudonymisation.placeholder_nhs_numbers``: NHS numbers read as invalid (as are
-        ten equal digits), so their rows fall back to the LA person ID.
+        ten equal digits), so they give no ``nhs_number_key``.
+    financial_assessment_prefix : str
+        Params ``method.financial_assessment_prefix``: a submitted ``Assessment Type`` beginning
+        with it (any case) is kept as sent in ``Assessment_Type_submitted``, as one beginning with
+        a code-list value is; any other is kept only as its shape. Required, so that what ingest
+        keeps always follows the run's params (the store keys entries by it).
 
     Returns
     -------
@@ -1851,7 +1918,8 @@ def read_submission(
         submission.encoding = raw.encoding
         submission.rows_read = len(raw.row_numbers)
         submission.records, submission.status, submission.invalid_values, pseudonymise_seconds = _build(
-            raw, la_code, key, name, issues, tuple(str(number) for number in placeholder_nhs_numbers)
+            raw, la_code, key, name, issues, tuple(str(number) for number in placeholder_nhs_numbers),
+            financial_assessment_prefix,
         )
         submission.timings["pseudonymise"] = pseudonymise_seconds
     submission.timings["read"] = (time.perf_counter() - started[0], time.process_time() - started[1])

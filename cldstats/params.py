@@ -605,7 +605,7 @@ def gate_check_names() -> frozenset[str]:
 #: Counts above this make no sense as a rounding base or a suppression threshold: a release of
 #: council breakdowns would be mostly zeros or ``[c]``, and no UK disclosure guidance goes near it.
 MAX_COUNT_THRESHOLD = 100
-#: Longest release: METHODOLOGY.md section 2 publishes 12 month ends; two years leave room for a
+#: Longest release: docs/methodology.md section 2 publishes 12 month ends; two years leave room for a
 #: longer look back, while a typo such as 120 or 1200 is refused.
 MAX_RELEASE_MONTH_ENDS = 24
 #: Blocking checks that cannot be turned off: a file missing a spec column reads as all blank there,
@@ -623,6 +623,14 @@ RULES: dict[str, Rule] = {
     # Submissions are made after the month end; a cut-off a year later is a typo, not a plan.
     "cutoff": Date(after=Ref("month", month_end=True), within_months=12),
     "release_month_ends": Number(1, MAX_RELEASE_MONTH_ENDS, whole=True),
+    # The method's constants (docs/methodology.md): bounds a statistician could mean, nothing wider.
+    # An adult age outside 16 to 21 or a maximum age below 100 is a typo, not a definition.
+    "method.adult_age": Number(16, 21, whole=True),
+    "method.max_age": Number(100, 130, whole=True),
+    "method.days_per_year": Number(365, 366),
+    "method.look_back_days": Number(28, 731, whole=True),
+    "method.financial_assessment_prefix": Text(shape="the start of an Assessment Type value", blank=False,
+                                               min_length=3, max_length=100),
     "pseudonymisation.key_file": Text(shape="a file path", max_length=4096),
     # NHS numbers read as placeholders. Quoted, since YAML reads an unquoted 0000000000 as the number 0.
     "pseudonymisation.placeholder_nhs_numbers": Items(

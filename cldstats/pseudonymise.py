@@ -1,13 +1,16 @@
-"""Pseudonymisation at ingest: the HMAC key, NHS number check digits, keyed hashes, person IDs.
+"""Pseudonymisation at ingest: the HMAC key, NHS number check digits, keyed hashes, person keys.
 
 Every person identifier that leaves :mod:`cldstats.ingest` is a keyed hash (HMAC-SHA256), never a
-clear value (METHODOLOGY.md section 3). The key is a secret of the producing team: with it, the
-same person gets the same ID in every file and every run; without it, an ID cannot be reversed by
-hashing candidate NHS numbers (a plain SHA-256 of a 10-digit number could be brute-forced in
-minutes, which is why the hash is keyed).
+clear value (docs/methodology.md section 3). Ingest hands the method two person keys per row, the
+NHS number's and the LA person ID's (:func:`nhs_number_keys`, :func:`keys_of_hashes`: 64-bit
+integers); the person ID precedence between them is the method's SQL (``person_ids.sql``). The key
+is a secret of the producing team: with it, the same person gets the same ID in every file and every
+run; without it, an ID cannot be reversed by hashing candidate NHS numbers (a plain SHA-256 of a
+10-digit number could be brute-forced in minutes, which is why the hash is keyed).
 
 Hashes are truncated to 32 hex characters (128 bits). Among even 100 million distinct IDs the chance
-of any collision is about 1e-23, and the shorter strings halve the memory of the ID columns.
+of any collision is about 1e-23, and the shorter strings halve the memory of the ID columns. A
+person key keeps the first 64 bits of its hash (see :func:`keys_of_hashes`).
 
 Examples
 --------
@@ -41,12 +44,12 @@ __all__ = [
     "DEVELOPMENT_KEY_SOURCE",
     "HASH_HEX_CHARS",
     "KEY_ENV_VAR",
-    "PERSON_ID_SOURCES",
     "PseudonymKey",
-    "assign_person_ids",
     "keyed_hash",
+    "keys_of_hashes",
     "load_key",
     "normalise_nhs_number",
+    "nhs_number_keys",
     "nhs_number_valid",
     "shared_nhs_number_rows",
 ]
@@ -57,9 +60,6 @@ HASH_HEX_CHARS = 32
 DEVELOPMENT_KEY_SOURCE = "development key (synthetic data only)"
 # Public on purpose: it protects nothing, and is accepted only for data marked synthetic.
 _DEVELOPMENT_KEY = b"cldstats development key: synthetic data only, never real data"
-
-#: Categories of ``person_id_source``, in METHODOLOGY.md section 3 rule order.
-PERSON_ID_SOURCES = ("NHS number", "NHS number via LA ID", "LA ID", "ambiguous", "none")
 
 _NO_KEY_MESSAGE = (
     "no pseudonymisation key: set CLDSTATS_PSEUDO_KEY or params pseudonymisation.key_file "
@@ -316,82 +316,72 @@ def keyed_hash(values: pd.Series, key: PseudonymKey, prefix: str = "") -> pd.Ser
     return _string_series(hashed.take(encoded.indices), index=values.index)
 
 
-def _la_messages(la_code: str | pd.Series, la_person_id: pd.Series) -> pd.Series:
-    """``la_code + ":" + la_person_id`` per row (the text after ``"LA:"`` in the LA ID hash)."""
-    if isinstance(la_code, pd.Series):
-        codes = la_code.astype("string").fillna("")
-        codes.index = la_person_id.index
-        return codes + ":" + la_person_id
-    return la_code + ":" + la_person_id
+#: Bytes of a keyed hash that make a person key (the 64-bit integers the method's SQL joins on).
+PERSON_KEY_BYTES = 8
 
 
-def assign_person_ids(
-    nhs_number: pd.Series,
-    la_code: str | pd.Series,
-    la_person_id: pd.Series,
-    key: PseudonymKey,
-    placeholder_nhs_numbers: Iterable[object] = (),
-) -> tuple[pd.Series, pd.Categorical]:
-    """Person IDs of one file by METHODOLOGY.md section 3, rules 1 to 4.
+def keys_of_hashes(hashes: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Person keys of hex hashes: the first 8 bytes of each, read as a big-endian signed int64.
 
-    1. a valid NHS number (:func:`nhs_number_valid`: placeholders are not valid):
-       ``hash("NHS:" + number)`` (source ``NHS number``);
-    2. no valid NHS number, but the row's LA person ID appears on rows of the file with exactly one
-       distinct valid NHS number: that number's ID (``NHS number via LA ID``); with two or more
-       distinct valid NHS numbers the row is ``ambiguous`` and its ID missing;
-    3. otherwise ``hash("LA:" + LA code + ":" + LA person ID)`` (``LA ID``), the same hash ingest
-       puts in ``LA_Person_Unique_Identifier``;
-    4. neither: missing ID (``none``).
+    The method's SQL (``person_ids.sql``) joins on these 64-bit integers rather than on 32-character
+    text. Two people of one file share a key with a chance of about 1 in 10^9 (per million people).
+    Call it on distinct hashes: the conversion is one ``bytes.fromhex`` over all of them.
 
     Parameters
     ----------
-    nhs_number : pandas.Series
-        NHS numbers as sent (spaces allowed, invalid or blank values allowed).
-    la_code : str or pandas.Series
-        The file's LA code (from the file name), or a per-row LA code when the name does not parse.
-    la_person_id : pandas.Series
-        LA Person Unique Identifier as sent; surrounding spaces are ignored, blank is missing.
-    key : PseudonymKey
-    placeholder_nhs_numbers : iterable of str, optional
-        Placeholder numbers besides ten equal digits (params
-        ``pseudonymisation.placeholder_nhs_numbers``): invalid, so their rows fall back to rules 2 to 4.
+    hashes : pyarrow.Array of str
+        Hex digests of :func:`keyed_hash` (at least 16 hex characters each); nulls stay null.
 
     Returns
     -------
-    person_id : pandas.Series of ``string``
-        Index of ``nhs_number``.
-    source : pandas.Categorical
-        Categories :data:`PERSON_ID_SOURCES`.
+    pyarrow.Array of int64
+
+    Examples
+    --------
+    >>> keys_of_hashes(pa.array(["00000000000000ff" + "0" * 16, None, "ffffffffffffffff" + "0" * 16])).to_pylist()
+    [255, None, -1]
     """
-    index = nhs_number.index
-    nhs = _as_arrow_text(nhs_number).dictionary_encode()
-    la_id = la_person_id.astype("string").str.strip()
-    la_id = la_id.mask(la_id == "")
-    la_encoded = _as_arrow_text(la_id).dictionary_encode()
-    if isinstance(la_code, pd.Series):
-        la_hashes = keyed_hash(_la_messages(la_code.reset_index(drop=True), la_id.reset_index(drop=True)), key, "LA:")
-        la_hashes_per_row = pa.array(la_hashes.array)
-    else:
-        la_hashes_per_row = _hash_distinct(key, f"LA:{la_code}:", la_encoded.dictionary).take(la_encoded.indices)
-    person_id, source_codes = _person_ids(
-        nhs.dictionary,
-        _indices(nhs),
-        la_encoded.dictionary,
-        _indices(la_encoded),
-        la_hashes_per_row,
-        key,
-        placeholder_nhs_numbers,
-    )
-    source = pd.Categorical.from_codes(source_codes, dtype=_SOURCE_DTYPE, validate=False)
-    return _string_series(person_id, index=index), source
+    if isinstance(hashes, pa.ChunkedArray):
+        hashes = hashes.combine_chunks()
+    hashes = hashes.cast(pa.string())
+    present = hashes.drop_null()
+    leading = pc.utf8_slice_codeunits(present, 0, 2 * PERSON_KEY_BYTES)
+    if len(leading) and pc.min(pc.binary_length(leading)).as_py() < 2 * PERSON_KEY_BYTES:
+        raise ValueError(f"a hash shorter than {2 * PERSON_KEY_BYTES} hex characters has no person key")
+    # Every value is now exactly 16 hex characters: the data buffer is their concatenation.
+    offsets = np.frombuffer(leading.buffers()[1], dtype=np.int32)[leading.offset : leading.offset + len(leading) + 1]
+    hex_text = np.frombuffer(leading.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]].tobytes().decode("ascii")
+    keys = pa.array(np.frombuffer(bytes.fromhex(hex_text), dtype=">i8").astype(np.int64))
+    if not hashes.null_count:
+        return keys
+    valid = hashes.is_valid().to_numpy(zero_copy_only=False)
+    positions = np.cumsum(valid) - 1
+    return keys.take(pa.array(positions.astype(np.int32), mask=~valid))
 
 
-_SOURCE_DTYPE = pd.CategoricalDtype(list(PERSON_ID_SOURCES))
+def nhs_number_keys(nhs_distinct: pa.Array, key: PseudonymKey, placeholders: Iterable[object] = ()) -> pa.Array:
+    """Person keys of NHS numbers: ``hash("NHS:" + number)`` of each valid one, null otherwise.
 
+    Parameters
+    ----------
+    nhs_distinct : pyarrow.Array of str
+        NHS numbers as sent (distinct values; nulls and invalid values allowed). Numbers are
+        normalised first (:func:`normalise_nhs_number`), so two spellings of one number
+        (``943 476 5919``, ``9434765919``) get one key, hashed once.
+    key : PseudonymKey
+    placeholders : iterable of str, optional
+        As in :func:`nhs_number_valid`: a placeholder number has no key.
 
-def _indices(encoded: pa.DictionaryArray) -> np.ndarray:
-    """Dictionary indices as int64, -1 where the value is missing."""
-    return pc.fill_null(encoded.indices.cast(pa.int64()), -1).to_numpy(zero_copy_only=False)
+    Returns
+    -------
+    pyarrow.Array of int64
+        One key per value of ``nhs_distinct`` (:func:`keys_of_hashes`).
+    """
+    normalised = _normalised_nhs_arrow_array(nhs_distinct)
+    number_of_value, numbers = _canonical_keys(normalised, _nhs_valid_arrow(normalised, placeholders))
+    keys = keys_of_hashes(_hash_distinct(key, "NHS:", numbers))
+    position = number_of_value[:-1]
+    return keys.take(pa.array(position.astype(np.int32), mask=position < 0))
 
 
 def _canonical_keys(values: pa.Array, usable: np.ndarray) -> tuple[np.ndarray, pa.Array]:
@@ -445,7 +435,7 @@ def shared_nhs_number_rows(
     """Rows whose valid NHS number seems to be shared by several people.
 
     A number is shared when its rows give two or more birth months (month and year), or two or
-    more LA person IDs and two or more dates of birth. Rule 1 of :func:`assign_person_ids` reads
+    more LA person IDs and two or more dates of birth. Rule 1 of the person ID (``person_ids.sql``) reads
     all its rows as one person, so this is reported (an unlisted placeholder, or a typing error).
 
     Parameters
@@ -480,66 +470,3 @@ def shared_nhs_number_rows(
     rows = np.zeros(len(nhs_row), dtype=bool)
     rows[nhs_row >= 0] = shared[nhs_row[nhs_row >= 0]]
     return int(shared.sum()), rows
-
-
-def _person_ids(
-    nhs_distinct: pa.Array,
-    nhs_indices: np.ndarray,
-    la_distinct: pa.Array,
-    la_indices: np.ndarray,
-    la_hashes_per_row: pa.Array,
-    key: PseudonymKey,
-    placeholders: Iterable[object] = (),
-) -> tuple[pa.Array, np.ndarray]:
-    """Rules 1 to 4 of :func:`assign_person_ids` on distinct values.
-
-    ``nhs_distinct`` holds NHS numbers as sent and ``la_distinct`` stripped LA person IDs (null or
-    blank when missing), each with per-row indices (-1 for a missing row value);
-    ``la_hashes_per_row`` is the LA ID hash of each row (rule 3). Values are compared after
-    normalisation (NHS numbers without spaces), so two spellings of one number are one number.
-    Returns the person ID per row (Arrow strings, null when none) and the source code per row
-    (positions in :data:`PERSON_ID_SOURCES`).
-    """
-    n = len(nhs_indices)
-    nhs_row, nhs_values = _valid_nhs_per_row(nhs_distinct, nhs_indices, placeholders)
-    la_row, la_values = _la_ids_per_row(la_distinct, la_indices)
-    valid_nhs = nhs_row >= 0
-    has_la_id = la_row >= 0
-
-    # Distinct valid NHS numbers per LA person ID, over the rows that carry both, and the first
-    # of them in row order.
-    both = valid_nhs & has_la_id
-    n_la, n_nhs = len(la_values), len(nhs_values)
-    nunique = np.zeros(n_la + 1, dtype=np.int64)
-    first_nhs = np.full(n_la + 1, -1, dtype=np.int64)
-    if both.any():
-        la_both, nhs_both = la_row[both], nhs_row[both]
-        pairs = np.unique(la_both * n_nhs + nhs_both)
-        nunique[:n_la] = np.bincount(pairs // n_nhs, minlength=n_la)
-        seen, first = np.unique(la_both, return_index=True)
-        first_nhs[seen] = nhs_both[first]
-    without_nhs = ~valid_nhs & has_la_id
-    linked_count = np.where(without_nhs, nunique[la_row], 0)
-    via_la = without_nhs & (linked_count == 1)
-    ambiguous = without_nhs & (linked_count >= 2)
-    la_only = without_nhs & ~via_la & ~ambiguous
-
-    # NHS number to hash per row: its own (rule 1) or the one linked through its LA ID (rule 2).
-    nhs_for_row = np.where(valid_nhs, nhs_row, -1)
-    nhs_for_row[via_la] = first_nhs[la_row[via_la]]
-    nhs_hashes = _hash_distinct(key, "NHS:", nhs_values)
-    rows = np.arange(n, dtype=np.int64)
-    take = np.where(nhs_for_row >= 0, nhs_for_row, np.where(la_only, n_nhs + rows, n_nhs + n))
-    if isinstance(la_hashes_per_row, pa.ChunkedArray):
-        la_hashes_per_row = la_hashes_per_row.combine_chunks()
-    pool = pa.concat_arrays(
-        [nhs_hashes, la_hashes_per_row.cast(pa.string()), pa.nulls(1, type=pa.string())]
-    )
-    person_id = pool.take(pa.array(take))
-
-    source_codes = np.full(n, 4, dtype=np.int8)  # "none"
-    source_codes[valid_nhs] = 0
-    source_codes[via_la] = 1
-    source_codes[la_only] = 2
-    source_codes[ambiguous] = 3
-    return person_id, source_codes

@@ -1,6 +1,6 @@
 """``cldstats publish``: one monthly release, from submissions to ``reports/<YYYY-MM>/``.
 
-The run, in order (DESIGN.md flow; METHODOLOGY.md sections 2 to 7):
+The run, in order (DESIGN.md flow; docs/methodology.md sections 2 to 7):
 
 1. resolve the params (``params/defaults.yaml`` + ``params/<month>.yaml`` + ``--params``);
 2. on a first run with the default data folder empty, generate the synthetic dataset;
@@ -74,7 +74,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cldstats import __version__
+from cldstats import __version__, reference
 from cldstats.bench import StageResult, StageTimer
 from cldstats.errors import CldstatsError, GateStop, interrupts_held, naming_path
 from cldstats.params import load_params, month_end, release_month_ends
@@ -86,7 +86,7 @@ __all__ = ["PublishResult", "ensure_data", "publish_month", "run_cli"]
 DEFAULT_DATA_DIR = Path("data")
 #: Libraries whose versions the manifest records.
 RECORDED_DEPENDENCIES = (
-    "great-expectations", "gptables", "matplotlib", "nbclient", "nbconvert", "numpy", "pandas",
+    "duckdb", "great-expectations", "gptables", "matplotlib", "nbclient", "nbconvert", "numpy", "pandas",
     "papermill", "pyarrow", "pyyaml",
 )
 #: The one line an HTML report may differ by between two runs on the same inputs (render.py).
@@ -121,6 +121,10 @@ class PublishResult:
     not_validated: int = 0
     #: One line per tie (files of one council with the same submission time).
     ties: list[str] = field(default_factory=list)
+    #: Submission files this run read and validated, those whose stored result it used, and the store.
+    ingested: int = 0
+    from_store: int = 0
+    store_dir: Path | None = None
 
 
 class _UTCFormatter(logging.Formatter):
@@ -206,7 +210,7 @@ def ensure_data(data_dir: Path, *, generate_if_empty: bool) -> bool:
     data_dir : Path
         The data folder.
     generate_if_empty : bool
-        Generate the default synthetic dataset (scale 0.02, seed 2023, April 2023 to March 2024)
+        Generate the default synthetic dataset (``cldstats synth``'s defaults)
         when the folder has no submissions; only ever for the default data folder, so that a
         mistyped ``--data`` is an error rather than a silent synthetic release.
 
@@ -277,14 +281,14 @@ def _window_files(data_dir: Path, month: str, cutoff: dt.date) -> list[Path]:
     return [e.path for e in ingest.list_folder(data_dir) if e.is_submission and in_window(e.submitted_at, end, cutoff)]
 
 
-def _check_row_accounting(run, data_dir: Path, selected_files) -> None:
+def _check_row_accounting(run, data_dir: Path, row_accounting: pd.DataFrame) -> None:
     """Account for every entry and every row before anything is published; else stop the run.
 
-    Sets ``rows_used`` of ``run.submissions_table`` to the rows the measures read
-    (:attr:`cldstats.measures.SelectedFile.rows_used`, counted; 0 for a file not selected), then
-    checks that every entry of the submissions folder, listed again now, is in the table, and that
-    each row of the table has ``rows_read = rows_used + rows_excluded`` (``rows_excluded`` from the
-    exclusion reasons validation counted).
+    Sets ``rows_used`` of ``run.submissions_table`` to the rows the method's SQL counted as used in
+    this run (``row_accounting``: ``file, rows_used`` per selected file, 0 for a file not
+    selected), then checks that every entry of the submissions folder, listed again now, is in the
+    table, and that each row of the table has ``rows_read = rows_used + rows_excluded``
+    (``rows_excluded`` from the exclusion reasons validation counted).
 
     Raises
     ------
@@ -303,7 +307,7 @@ def _check_row_accounting(run, data_dir: Path, selected_files) -> None:
             f"during the run?)" + (f", nor are {len(missing) - 1} more" if len(missing) > 1 else "")
             + "; nothing was published: run again"
         )
-    used_by_measures = {selected.file: selected.rows_used for selected in selected_files}
+    used_by_measures = dict(zip(row_accounting["file"], row_accounting["rows_used"], strict=True))
     table["rows_used"] = table["file"].map(used_by_measures).fillna(0).astype("int64")
     unaccounted = table[table["rows_read"] != table["rows_used"] + table["rows_excluded"]]
     if len(unaccounted):
@@ -331,7 +335,7 @@ def _manifest_inputs(results, selected_names: set[str]) -> list[dict]:
 
 def _england_totals(council_lts: pd.DataFrame, month_ends: list[dt.date]) -> dict[str, int]:
     """Unrounded England measure-1 totals at the last two month ends over the councils with data
-    at both (METHODOLOGY.md section 6)."""
+    at both (docs/methodology.md section 6)."""
     if len(month_ends) < 2:
         return {}
     last_two = [d.isoformat() for d in month_ends[-2:]]
@@ -391,7 +395,7 @@ def _rejected_files(table: pd.DataFrame) -> list[str]:
 def _disclose_and_check(params, out_dir: Path, month: str, lts_area, rates, assessed_area):
     """Published tables (with ``[r]`` against the previous release), their unrounded sources, the
     previous release's tables they were compared with (read once, for the revisions table too), and
-    the Great Expectations consistency results over both (METHODOLOGY.md section 7)."""
+    the Great Expectations consistency results over both (docs/methodology.md section 7)."""
     from cldstats import disclosure, quality
 
     settings = disclosure.disclosure_settings(params)
@@ -422,6 +426,7 @@ def publish_month(
     out_dir: Path = Path("reports"),
     progress: bool = True,
     timer: StageTimer | None = None,
+    store_dir: Path | None = None,
 ) -> PublishResult:
     """Publish one reference month (see the module docstring for the steps).
 
@@ -440,6 +445,9 @@ def publish_month(
         Show progress bars and the run log on stderr (the log file is written either way).
     timer : cldstats.bench.StageTimer, optional
         Receives wall time, CPU time, peak memory and rows of each stage (``make bench``).
+    store_dir : Path, optional
+        The submission store (default ``data_dir/store``): files stored by an earlier run are not
+        read, pseudonymised or validated again.
 
     Returns
     -------
@@ -497,7 +505,7 @@ def publish_month(
         build = build_folder(out_dir, month, run_id)
         build.mkdir()
         run = _Run(month, params, data_dir, out_dir, build, run_id, started, started_at, log_name, synthetic, key,
-                   window)
+                   window, Path(store_dir) if store_dir is not None else data_dir / "store")
         try:
             result = _build_release(run, timer, progress)
         except CldstatsError as exc:
@@ -535,46 +543,35 @@ class _Run:
     synthetic: bool
     key: object
     window: list[Path]
+    store_dir: Path
 
 
 def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
     """The body of :func:`publish_month`, filling ``r.build`` and moving it into place."""
-    from cldstats import charts, disclosure, ingest, measures, quality, render, tables
+    from cldstats import charts, disclosure, quality, render, statements, tables
     from cldstats import select as selection
+    from cldstats.measures import areas, engine
 
     month, params, data_dir, out_dir, build_dir, key, window = (
         r.month, r.params, r.data_dir, r.out_dir, r.build, r.key, r.window
     )
 
     with _stage(timer, "ingest and validate (files in the month's window)", writes=build_dir / "qa") as stage:
-        # Validation hands back what it read, so the selected files are not read twice.
         # Every entry of the folder is listed; those outside the month's window are not validated.
+        # Files already in the submission store are not read again: their stored results are used.
         run = quality.validate_folder(
-            data_dir, build_dir, params, progress=progress, key=key, window=True, keep_submissions=True,
+            data_dir, build_dir, params, progress=progress, key=key, window=True, store_dir=r.store_dir,
         )
         stage.rows = run.rows_read
         outcomes = run.outcome_counts()
         rejected_files = _rejected_files(run.submissions_table)
-        stage.notes = (f"{len(run.entries)} folder entries, {len(run.results)} in the month's window: "
+        stage.notes = (f"{len(run.entries)} folder entries, {len(run.results)} in the month's window "
+                       f"({run.ingested} read now, {run.from_store} from the store): "
                        + ", ".join(f"{count} {outcome}" for outcome, count in outcomes.items())
                        + f"; {len(run.ties())} ties")
-
-    with _stage(timer, "select") as stage:
-        catalogue = run.catalogue
-        chosen = catalogue[catalogue["selected"].astype(bool)].sort_values("la_code")
-        selected_files = []
-        for row in chosen.itertuples():
-            submission = run.submissions.get(row.file) or ingest.read_submission(
-                run.paths[row.file], key, params["pseudonymisation"]["placeholder_nhs_numbers"]
-            )
-            period_start = row.period_start if pd.notna(row.period_start) else None
-            selected_files.append(
-                measures.SelectedFile(row.la_code, row.file, submission.records, submission.status, period_start)
-            )
-        run.submissions.clear()  # the unselected ones are not needed any more
-        stage.rows = sum(len(f.records) for f in selected_files)
-        stage.notes = f"{len(selected_files)} files selected"
-    if not selected_files:
+    catalogue = run.catalogue
+    chosen = catalogue[catalogue["selected"].astype(bool)].sort_values("la_code")
+    if chosen.empty:
         # No override can publish a release with no council in it: the QA outputs say why.
         stopped = out_dir / f".stopped-{month}-{r.run_id}"
         build_dir.rename(stopped)
@@ -584,20 +581,24 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
             f"(see {stopped / 'qa' / 'submissions.csv'})"
         )
 
-    with _stage(timer, "measures") as stage:
+    with _stage(timer, "measures: the method's SQL on the stored submissions (DuckDB)") as stage:
         month_ends = release_month_ends(month, int(params["release_month_ends"]), params["collection_start"])
-        council_lts = measures.long_term_support(selected_files, month_ends)
-        council_assessed = measures.people_assessed(selected_files, month_ends)
+        method = engine.run_method(catalogue, params, month_ends)
+        council_lts, council_assessed = method.long_term_support, method.people_assessed
+        stage.rows = int(chosen["records"].sum())
+        stage.notes = (f"{len(chosen)} files selected, {method.derived} derived now; SQL steps (wall s): "
+                       + ", ".join(f"{k} {v:.2f}" for k, v in method.seconds.items() if not k.endswith("(CPU)")))
+    with _stage(timer, "measures: regions, England and rates") as stage:
         lts_periods = [d.isoformat() for d in month_ends]
         assessed_periods = [d.strftime("%Y-%m") for d in month_ends] + ["Total"]
-        lts_area = measures.area_table(council_lts, lts_periods)
-        rates = measures.rates_unrounded(lts_area)
-        assessed_area = measures.area_table(council_assessed, assessed_periods)
-        stage.rows = sum(len(f.records) for f in selected_files)
+        lts_area = areas.area_table(council_lts, lts_periods)
+        rates = areas.rates_unrounded(lts_area)
+        assessed_area = areas.area_table(council_assessed, assessed_periods)
+        stage.rows = len(council_lts) + len(council_assessed)
         stage.notes = f"{len(lts_area):,} long-term support cells, {len(assessed_area):,} assessment cells"
     with _stage(timer, "row accounting") as stage:
         # Before anything is published: every entry listed, every row read used or excluded.
-        _check_row_accounting(run, data_dir, selected_files)
+        _check_row_accounting(run, data_dir, method.row_accounting)
         run.write_submissions(build_dir / "qa")
         stage.rows = int(run.submissions_table["rows_read"].sum())
         stage.notes = f"{len(run.submissions_table)} folder entries accounted for"
@@ -628,18 +629,21 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
             files[f"qa/{name}_unrounded.csv"] = _write_csv(frame, build_dir / "qa" / f"{name}_unrounded.csv")
         consistency_path = build_dir / "qa" / "output_consistency.json"
         consistency_path.write_text(json.dumps(consistency, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        # Revisions (METHODOLOGY.md section 7): each [r] cell with its published value in the release
+        # Revisions (docs/methodology.md section 7): each [r] cell with its published value in the release
         # it was compared with and now; header only when nothing is revised. Restricted: QA reads it.
         compared_with = disclosure.previous_release_label(out_dir, month)
         revisions = disclosure.revisions_table(published, previous, compared_with)
         files["qa/revisions.csv"] = _write_csv(revisions, build_dir / "qa" / "revisions.csv")
         stage.notes = f"{len(files)} CSV files; {len(revisions)} revisions"
+    # The words about the method (rounding, suppression, adult age, look-back) come from the run's params.
+    facts = statements.MethodFacts.from_params(params)
     with _stage(timer, "accessible spreadsheets", writes=build_dir / "spreadsheets"):
         release_info = tables.ReleaseInfo(
             month=month,
             reference_date=month_end(month),
             councils_selected=councils_selected,
             publication_date=dt.date.fromisoformat(params["publication"]["date"]),
+            facts=facts,
             revised_cells=tables.count_revised_cells(published),
             override_reason=decision.override_reason,
             gate_message=decision.message(),
@@ -650,8 +654,7 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
         for path in tables.write_workbooks(published, release_info, build_dir / "spreadsheets", revisions=revisions):
             files[f"spreadsheets/{path.name}"] = path
     with _stage(timer, "charts", writes=build_dir / "charts") as stage:
-        rounding_base = disclosure.disclosure_settings(params)["rounding_base"]
-        made = charts.make_charts(published, build_dir / "charts", rounding_base=rounding_base)
+        made = charts.make_charts(published, build_dir / "charts", facts=facts)
         for chart in made:
             files[f"charts/{chart.png.name}"] = chart.png
             files[f"charts/{chart.svg.name}"] = chart.svg
@@ -688,6 +691,10 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
                 "seconds": None,
                 "argv": sys.argv[1:],
                 "log_file": r.log_name,
+                # How many files this run read and how many came from the store differs between a
+                # first run and a rerun; the published outputs do not.
+                "submission_store": {"folder": str(run.store_dir), "read_and_validated": run.ingested,
+                                     "from_store": run.from_store},
                 "outputs": {},
             },
         }
@@ -730,19 +737,26 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
         folder_entries=len(run.submissions_table),
         not_validated=run.not_validated,
         ties=run.ties(),
+        ingested=run.ingested,
+        from_store=run.from_store,
+        store_dir=run.store_dir,
     )
 
 
 def run_cli(args) -> int:
     """``cldstats publish``: publish a month and say what was produced and where."""
-    result = publish_month(args.month, params_file=args.params, data_dir=args.data, out_dir=args.out)
+    result = publish_month(args.month, params_file=args.params, data_dir=args.data, out_dir=args.out,
+                           store_dir=args.store)
     release = result.release_dir
-    print(f"Published {result.month} in {result.seconds:.0f} s: {result.councils_selected} of 153 councils selected.")
+    print(f"Published {result.month} in {result.seconds:.0f} s: {result.councils_selected} of "
+          f"{len(reference.councils())} councils selected.")
     print(f"  {result.gate_message}")
     outcomes = result.submission_outcomes
     print(f"  submissions:        {sum(outcomes.values())} in the month's window: "
           f"{outcomes.get('accepted', 0)} accepted, {outcomes.get('accepted with warnings', 0)} accepted with "
           f"warnings, {outcomes.get('rejected', 0)} rejected")
+    print(f"  submission store:   {result.ingested} read and validated now, {result.from_store} from the store "
+          f"({result.store_dir})")
     where = release / "qa" / "submissions.csv"
     if result.rejected_files:
         named = ", ".join(result.rejected_files[:REJECTED_NAMED])

@@ -1,7 +1,7 @@
 """Data quality: Great Expectations suites, AGEM field statuses, council reports and the gate.
 
 This is the only module of cldstats that imports ``great_expectations`` (GX 1.x). It implements
-METHODOLOGY.md section 6 and architecture Contract 2.
+docs/methodology.md section 6 and architecture Contract 2.
 
 How one submission is checked
 -----------------------------
@@ -16,7 +16,7 @@ How one submission is checked
    * ``cld_release1_fields`` -- *generated* from the spec (``python -m cldstats.quality
      --write-suites expectations``, ``make expectations``): one ``field_values`` expectation per
      field, allowing only the statuses that pass cleanly for that field's rules, and the LA code
-     list of the 153 councils;
+     list of the councils (``cldstats/data/local_authorities.csv``);
    * ``cld_submission`` -- hand-written, the submission-level checks the gate may block on (row
      count, LA code against the file name, one reporting period, share of bad start dates);
    * ``cld_cross_field`` -- hand-written cross-field rules (dates against each other, the
@@ -50,15 +50,16 @@ import os
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
 
 import argparse  # noqa: E402
-import dataclasses  # noqa: E402
 import datetime as dt  # noqa: E402
+import functools  # noqa: E402
 import html  # noqa: E402
 import json  # noqa: E402
+import logging  # noqa: E402
 import pickle  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
-from collections.abc import Iterable, Mapping, Sequence  # noqa: E402
+from collections.abc import Callable, Iterable, Mapping, Sequence  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -71,8 +72,10 @@ import pyarrow.compute as pc  # noqa: E402
 
 from cldstats import reference, safe_output  # noqa: E402
 from cldstats.errors import CldstatsError, GateStop  # noqa: E402
+from cldstats.measures import engine  # noqa: E402
 from cldstats.select import NOT_VALIDATED  # noqa: E402
 from cldstats.spec import AGEM_STATUSES, Field, Spec, ValueStatus, evaluate_condition, load_spec  # noqa: E402
+from cldstats.store import StoreContext, SubmissionStore, keep_submission, sha256_of_files  # noqa: E402
 
 __all__ = [
     "AGEM_OF_DQ",
@@ -99,6 +102,7 @@ __all__ = [
 ]
 
 #: Where the suites live in the repository (reviewed in git like code).
+LOG = logging.getLogger("cldstats.quality")
 EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
 
 FIELD_SUITE = "cld_release1_fields"
@@ -198,7 +202,7 @@ CHECK_BLOCKING = "Failed (blocking)"
 #: What each kind of field must hold to be valid, in plain words (suite descriptions).
 _KIND_RULES = {
     "code": "a value from the field's code list",
-    "la_code": "the GSS code of one of the 153 councils",
+    "la_code": "the GSS code of a council in the council list",
     "date": "a date written d/m/yyyy",
     "nhs_number": "10 digits with a valid modulus-11 check digit",
     "postcode": "a UK postcode",
@@ -243,7 +247,7 @@ def build_field_suite(spec: Spec | None = None) -> dict[str, Any]:
     One ``expect_column_values_to_be_in_set`` per spec field on its ``<field>__dq`` column, allowing
     only ``Passed: Valid``, plus ``Passed: Blank (Not Mandatory)`` where the field is not always
     mandatory and ``Not applicable`` where it does not always apply; and the LA code checked
-    against the 153 councils. The result depends only on the spec and reference data, so
+    against the council list. The result depends only on the spec and reference data, so
     regenerating it gives identical JSON.
 
     Parameters
@@ -289,7 +293,7 @@ def build_field_suite(spec: Spec | None = None) -> dict[str, Any]:
             "meta": {
                 "check": "la_code_unknown",
                 "field": "LA_Code",
-                "description": "LA Code is not the GSS code of one of the 153 councils",
+                "description": "LA Code is not the GSS code of a council in the council list",
             },
         }
     )
@@ -777,6 +781,57 @@ class QualityResult:
     def rejected(self) -> bool:
         """True when the gate rejected the submission."""
         return self.outcome.startswith(REJECTED)
+
+    #: The frames of a result, stored as Parquet beside ``quality.json`` (:mod:`cldstats.store`).
+    FRAMES = ("summary", "failing_records", "invalid_values")
+
+    def stored(self) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+        """The result as the submission store keeps it: ``quality.json`` and its frames.
+
+        Counts, check names and the file's own facts only: the frames are the ones the council
+        report shows (no personal value is in them, :mod:`cldstats.ingest` masks invalid values).
+        """
+        start, end = self.reporting_period if self.reporting_period else (None, None)
+        quality = {
+            "file": self.file,
+            "la_code": self.la_code,
+            "submitted_at": self.submitted_at.isoformat() if self.submitted_at else None,
+            "rows_read": int(self.rows_read),
+            "outcome": self.outcome,
+            "blocking": list(self.blocking),
+            "warnings": list(self.warnings),
+            "gx_results": self.gx_results,
+            "reporting_period": [start.isoformat(), end.isoformat()] if start else None,
+            "records_cap": int(self.records_cap),
+            "seconds": float(self.seconds),
+            "sha256": self.sha256,
+        }
+        return quality, {name: getattr(self, name) for name in self.FRAMES}
+
+    @classmethod
+    def from_stored(cls, quality: Mapping[str, Any]) -> QualityResult:
+        """The result :meth:`stored` kept (``quality`` holds ``quality.json`` and the frames)."""
+        period = quality["reporting_period"]
+        frames = {name: quality.get(name) for name in cls.FRAMES}
+        if frames["invalid_values"] is None:
+            frames["invalid_values"] = pd.DataFrame(columns=["field", "value", "count"])
+        return cls(
+            file=quality["file"],
+            la_code=quality["la_code"],
+            submitted_at=dt.datetime.fromisoformat(quality["submitted_at"]) if quality["submitted_at"] else None,
+            rows_read=int(quality["rows_read"]),
+            outcome=quality["outcome"],
+            blocking=list(quality["blocking"]),
+            warnings=list(quality["warnings"]),
+            summary=frames["summary"],
+            failing_records=frames["failing_records"],
+            gx_results=quality["gx_results"],
+            reporting_period=(dt.date.fromisoformat(period[0]), dt.date.fromisoformat(period[1])) if period else None,
+            records_cap=int(quality["records_cap"]),
+            invalid_values=frames["invalid_values"],
+            seconds=float(quality["seconds"]),
+            sha256=quality["sha256"],
+        )
 
 
 #: Suite meta saying an expectation asserts on the per-submission check frame, not on the rows.
@@ -1328,7 +1383,7 @@ def check_submission(submission: Any, params: Mapping[str, Any], runner: Quality
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class GateDecision:
-    """Whether a release may be published (METHODOLOGY.md section 6, publication level).
+    """Whether a release may be published (docs/methodology.md section 6, publication level).
 
     Attributes
     ----------
@@ -1337,7 +1392,7 @@ class GateDecision:
     failures : tuple of str
         One plain-words line per failed check.
     coverage : float
-        Share of the 153 councils with a selected file.
+        Share of the councils (the council list) with a selected file.
     month_change : float or None
         Relative change of the England measure-1 total from the previous month end (None when
         there is no previous month or its total is zero).
@@ -1381,7 +1436,7 @@ def publication_gate(
     Parameters
     ----------
     coverage : float
-        Share of the 153 councils with a selected file (``select.coverage``).
+        Share of the councils (the council list) with a selected file (``select.coverage``).
     england_totals_by_month : mapping or pandas.Series
         Unrounded England measure-1 totals keyed by month end (any sortable key), computed over the
         councils present in both of the last two months. The last two keys in sorted order are
@@ -1407,7 +1462,8 @@ def publication_gate(
     failures = []
     min_coverage = float(gate["min_coverage"])
     if coverage < min_coverage:
-        failures.append(f"only {coverage:.1%} of the 153 councils have a selected file (minimum {min_coverage:.0%})")
+        failures.append(f"only {coverage:.1%} of the {len(reference.councils())} councils have a selected file "
+                        f"(minimum {min_coverage:.0%})")
     totals = pd.Series(england_totals_by_month, dtype="float64").sort_index()
     change = None
     if len(totals) >= 2:
@@ -1625,7 +1681,7 @@ def _council_html(la_code: str, la_name: str, results: Sequence[QualityResult], 
         f"<style>{_CSS}</style></head><body><main>",
         f"<h1>Data quality report: {_esc(la_name)} ({_esc(la_code)})</h1>",
         "<p>Client Level Data submissions checked against the Release 1 specification and the "
-        "cross-field rules (METHODOLOGY.md section 6). Records are identified by spreadsheet row "
+        "cross-field rules (docs/methodology.md section 6). Records are identified by spreadsheet row "
         "number (the header is row 1) and Event Reference only; no personal data is shown.</p>",
     ]
     if results:
@@ -1742,14 +1798,11 @@ class ValidationRun:
         One per submission file, in file order.
     catalogue : pandas.DataFrame
         ``la_code, file, submitted_at, period_start, period_end, outcome`` (Contract 3 input),
-        plus ``candidate`` and ``selected`` after selection.
+        ``records_path``, ``derived_dir`` and ``records`` (where the store keeps the file's
+        records and derived rows; :data:`cldstats.measures.engine.CATALOGUE_COLUMNS`), plus
+        ``candidate`` and ``selected`` after selection.
     submissions_table, exclusions : pandas.DataFrame
         The rows of ``qa/submissions.csv`` and ``qa/exclusions.csv``.
-    paths : dict
-        File name -> path of every submission (to re-read the selected ones).
-    submissions : dict
-        File name -> ``ingest.Submission`` of the non-rejected submissions (only when
-        ``keep_submissions`` was set).
     month : str
         Reference month used for selection.
     written : list of Path
@@ -1762,20 +1815,25 @@ class ValidationRun:
     entries : list of ingest.FolderEntry
         Every entry of the submissions folder as the run listed it (each one is a row of
         ``submissions_table``).
+    ingested, from_store : int
+        Submission files read and validated by this run, and those whose stored result was used.
+    store_dir : Path
+        The submission store.
     """
 
     results: list[QualityResult]
     catalogue: pd.DataFrame
     submissions_table: pd.DataFrame
     exclusions: pd.DataFrame
-    paths: dict[str, Path]
-    submissions: dict[str, Any]
     month: str
     written: list[Path] = field(default_factory=list)
     seconds: float = 0.0
     key_source: str = ""
     phases: dict[str, Any] = field(default_factory=dict)
     entries: list[Any] = field(default_factory=list)
+    ingested: int = 0
+    from_store: int = 0
+    store_dir: Path | None = None
 
     @property
     def rows_read(self) -> int:
@@ -1809,7 +1867,7 @@ class ValidationRun:
         return counts
 
     def councils_without_selected_file(self) -> list[str]:
-        """GSS codes of the 153 councils with no selected file for the month."""
+        """GSS codes of the councils (the council list) with no selected file for the month."""
         selected = set(self.catalogue.loc[self.catalogue["selected"].astype(bool), "la_code"])
         return [code for code in reference.council_codes() if code not in selected]
 
@@ -1871,8 +1929,13 @@ def _not_validated_row(entry: Any, month: str, end: dt.date, cutoff: dt.date) ->
     }
 
 
-def _catalogue_row(result: QualityResult) -> dict[str, Any]:
+def _catalogue_row(result: QualityResult, store: SubmissionStore, context: StoreContext,
+                   derive_digest: str) -> dict[str, Any]:
+    """The method's catalogue row of a result (engine.CATALOGUE_COLUMNS): where its stored records
+    are, the folder of its derived rows for this definition of the method, and its record count."""
     start, end = result.reporting_period if result.reporting_period else (None, None)
+    entry = store.get(context.entry_id(result.sha256, result.file)) if result.sha256 else None
+    records = entry.records_path if entry is not None else None
     return {
         "la_code": result.la_code,
         "file": result.file,
@@ -1880,20 +1943,10 @@ def _catalogue_row(result: QualityResult) -> dict[str, Any]:
         "period_start": pd.Timestamp(start) if start else pd.NaT,
         "period_end": pd.Timestamp(end) if end else pd.NaT,
         "outcome": result.outcome,
+        "records_path": str(records) if records is not None else None,
+        "derived_dir": str(entry.folder / f"derived-{derive_digest}") if records is not None else None,
+        "records": int(entry.row.get("records") or 0) if entry is not None else 0,
     }
-
-
-def _exclusion_counts(submission: Any) -> tuple[dict[str, int], int]:
-    """Rows of a usable submission that the measures cannot use, by reason (derive's rules), and
-    the rows they can use, counted (rows without a reason), not worked out by subtraction."""
-    from cldstats import derive
-
-    reasons = derive.exclusion_reasons(submission.records, submission.status)
-    counts = {str(k): int(v) for k, v in reasons.value_counts(dropna=True).items() if v}
-    unread = int(submission.rows_read) - len(submission.records)
-    if unread > 0:  # rows ingest counted but could not turn into records
-        counts["row not read into records"] = unread
-    return counts, int(reasons.isna().sum())
 
 
 #: Batch size, in estimated uncompressed bytes of input (about 1 million rows of CLD): bounds a
@@ -1939,19 +1992,18 @@ def _batches(paths: Sequence[Path], workers: int) -> list[list[Path]]:
 
 #: What a batch hands back per file: its result, the exclusion counts and usable rows of a usable
 #: file, and its (trimmed) Submission when kept.
-_Checked = tuple["QualityResult", "tuple[dict[str, int], int] | None", Any]
-
 #: Sub-stages of validation measured inside each worker (``ValidationRun.phases``), in order.
-PHASES = ("start-up", "ingest", "pseudonymise", "validate", "hand back")
+PHASES = ("start-up", "ingest", "pseudonymise", "validate", "store", "hand back")
 _PHASE_NOTES = {
     "start-up": "starting each worker process: importing pandas, pyarrow and Great Expectations, and building "
                 "its GX context with the suites",
     "ingest": "read, decompress, decode, parse and type the cells, per-cell statuses (ingest.read_submission "
               "less its pseudonymisation step)",
-    "pseudonymise": "keyed hashes of the identifiers and person IDs (inside ingest.read_submission)",
-    "validate": "validation frames, Great Expectations batch validation, council results, exclusion counts, "
-                "qa/validation JSON",
-    "hand back": "serialising each batch's results and kept records for the parent process (in the worker)",
+    "pseudonymise": "keyed hashes of the identifiers and the person keys (inside ingest.read_submission)",
+    "validate": "validation frames, Great Expectations batch validation, council results, qa/validation JSON",
+    "store": "writing each submission's records, statuses and findings to the submission store (Parquet, "
+             "fsynced, renamed into place)",
+    "hand back": "serialising each batch's results for the parent process (in the worker)",
 }
 
 
@@ -1985,45 +2037,24 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _kept_submission(submission: Any, keep: bool | str) -> Any:
-    """What the parent keeps of a usable submission: with ``keep`` True or ``"measures"`` only the
-    ``records`` columns the measures read and the ``Event_End_Date`` status (see
-    ``measures.RECORD_COLUMNS``); with ``"all"`` the whole Submission.
-
-    The measures read 14 of the 48 ``records`` columns and one of the 50 status columns: sending
-    only those back from a worker cut what is pickled, copied between processes and held in the
-    parent by about 80% at national scale.
-    """
-    if keep == "all":
-        return submission
-    from cldstats.measures import RECORD_COLUMNS, STATUS_COLUMNS
-
-    records = submission.records
-    status = submission.status
-    return dataclasses.replace(
-        submission,
-        records=records[[c for c in RECORD_COLUMNS if c in records.columns]],
-        status=status[[c for c in STATUS_COLUMNS if c in status.columns]],
-        invalid_values=submission.invalid_values.iloc[:0],
-    )
-
-
 def _check_batch(
     paths: Sequence[Path], runner: QualityRunner, key: Any, params: Mapping[str, Any], validation_dir: Path,
-    keep: bool | str,
-) -> tuple[list[_Checked], dict[str, Any]]:
+    keep: Callable[[Any, QualityResult], None] | None,
+) -> tuple[list[QualityResult], dict[str, Any]]:
     """Read and check a batch of files (one GX validation per suite), save each file's GX results.
 
-    Returns, per file: its result, the exclusion counts of a usable file, and its Submission
-    (trimmed, see :func:`_kept_submission`) when ``keep`` and the file is not rejected; and the
-    batch's figures: wall and CPU seconds and rows of each phase of :data:`PHASES` (``hand back``
-    is added by the worker), the process id and its peak memory.
+    ``keep(submission, result)`` is called for each file as soon as it is checked (the submission
+    store writes it there, in the process that read it: records never travel between processes).
+    Returns each file's result, and the batch's figures: wall and CPU seconds and rows of each
+    phase of :data:`PHASES` (``hand back`` is added by the worker), the process id and its peak memory.
     """
     from cldstats import ingest
 
     clock = _PhaseClock()
     placeholders = params["pseudonymisation"]["placeholder_nhs_numbers"]
-    submissions = [ingest.read_submission(path, key, placeholders) for path in paths]
+    prefix = params["method"]["financial_assessment_prefix"]
+    submissions = [ingest.read_submission(path, key, placeholders, financial_assessment_prefix=prefix)
+                   for path in paths]
     rows = sum(int(s.rows_read) for s in submissions)
     read = np.array([s.timings.get("read", (0.0, 0.0)) for s in submissions]).reshape(-1, 2).sum(axis=0)
     hashing = np.array([s.timings.get("pseudonymise", (0.0, 0.0)) for s in submissions]).reshape(-1, 2).sum(axis=0)
@@ -2032,23 +2063,22 @@ def _check_batch(
 
     started = clock.start()
     results = runner.check_many(submissions, params)
-    out = []
-    for submission, result in zip(submissions, results, strict=True):
-        exclusions = None
-        if not result.rejected and submission.records is not None:
-            exclusions = _exclusion_counts(submission)
+    for result in results:
         (validation_dir / _validation_json_name(result.file)).write_text(
             json.dumps({"file": result.file, "outcome": result.outcome, "suites": result.gx_results}, indent=1,
                        default=str),
             encoding="utf-8",
         )
-        kept = _kept_submission(submission, keep) if keep and not result.rejected else None
-        out.append((result, exclusions, kept))
-    del submissions
     clock.stop("validate", started, rows)
+    if keep is not None:
+        started = clock.start()
+        for submission, result in zip(submissions, results, strict=True):
+            keep(submission, result)
+        clock.stop("store", started, rows)
+    del submissions
     figures = {"pid": os.getpid(), "files": len(paths), "rows": rows, "phases": clock.figures,
                "peak_rss_mb": _peak_rss_mb()}
-    return out, figures
+    return results, figures
 
 
 def _process_age() -> tuple[float, float]:
@@ -2067,7 +2097,8 @@ def _process_age() -> tuple[float, float]:
     return wall, usage.ru_utime + usage.ru_stime
 
 
-def _worker_init(suites_dir: Any, key: Any, params: Mapping[str, Any], validation_dir: Path, keep: bool | str) -> None:
+def _worker_init(suites_dir: Any, key: Any, params: Mapping[str, Any], validation_dir: Path,
+                 keep: Callable[[Any, QualityResult], None] | None) -> None:
     _WORKER.update(runner=QualityRunner(suites_dir), key=key, params=params, validation_dir=validation_dir, keep=keep)
     # Reported with the worker's first batch: the time from its spawn to being ready.
     _WORKER["start-up"] = _process_age()
@@ -2095,8 +2126,8 @@ def _worker_check(paths: list[Path]) -> bytes:
 
 def _checked_batches(
     batches: list[list[Path]], workers: int, suites_dir: Any, key: Any, params: Mapping[str, Any],
-    validation_dir: Path, keep: bool | str, receive: _PhaseClock,
-) -> Iterable[tuple[list[_Checked], dict[str, Any]]]:
+    validation_dir: Path, keep: Callable[[Any, QualityResult], None] | None, receive: _PhaseClock,
+) -> Iterable[tuple[list[QualityResult], dict[str, Any]]]:
     """Results and figures of every batch, in batch order, from ``workers`` processes (or this one).
 
     ``receive`` collects the parent's own time spent unpickling what the workers hand back.
@@ -2179,8 +2210,9 @@ def _phase_summary(batch_figures: Sequence[Mapping[str, Any]], parent: _PhaseClo
             "rows": int(entry["rows"]) or None,
             "notes": {
                 "hand back (parent)": "unpickling each batch handed back by a worker",
-                "qa outputs (parent)": "selection, qa/submissions.csv, qa/exclusions.csv and the council data "
-                                       "quality reports, after the last batch",
+                "qa outputs (parent)": "selection and row accounting (SQL, deriving new submissions' rows), "
+                                       "qa/submissions.csv, qa/exclusions.csv and the council data quality "
+                                       "reports, after the last batch",
             }.get(name, ""),
             "process": "parent",
         })
@@ -2190,9 +2222,10 @@ def _phase_summary(batch_figures: Sequence[Mapping[str, Any]], parent: _PhaseClo
         "worker_peak_rss_mb": {str(pid): round(mb, 1) for pid, mb in sorted(by_worker.items())},
         "bytes_handed_back": int(sum(f.get("bytes_handed_back", 0) for f in batch_figures)),
         "note": (
-            f"start-up, ingest, pseudonymise, validate and hand back ran concurrently in {workers} worker process"
-            f"{'es' if workers != 1 else ''}: their wall seconds are summed over the workers (each worker timed "
-            "its own phases), so they add up to more than the stage's wall time; CPU seconds are each phase's cost"
+            "start-up, ingest, pseudonymise, validate, store and hand back ran concurrently in "
+            f"{workers} worker process{'es' if workers != 1 else ''}: their wall seconds are summed over the "
+            "workers (each worker timed its own phases), so they add up to more than the stage's wall time; "
+            "CPU seconds are each phase's cost"
             if workers > 1 else "all phases ran one after the other in this process"
         ),
         "phases": phases,
@@ -2206,16 +2239,18 @@ def validate_folder(
     *,
     suites_dir: str | Path | None = None,
     progress: bool = False,
-    keep_submissions: bool | str = False,
     key: Any = None,
     workers: int | None = None,
     files: Iterable[str] | None = None,
     window: bool = False,
+    store_dir: str | Path | None = None,
 ) -> ValidationRun:
     """Validate every submission of a data folder and write the ``qa/`` outputs.
 
-    Files are read and checked in batches (:class:`QualityRunner`), the batches spread over
-    ``workers`` processes; results are always in file order, whatever the number of workers.
+    Files not yet in the submission store are read and checked in batches
+    (:class:`QualityRunner`), the batches spread over ``workers`` processes, and stored; results are
+    always in file order, whatever the number of workers. Selection and the row accounting run the
+    method's SQL (:func:`cldstats.measures.engine.run_method`) on the stored records.
 
     Every entry of ``submissions/`` (:func:`cldstats.ingest.list_folder`) is a row of
     ``qa/submissions.csv``: a submission file with its data quality outcome; any other entry (an
@@ -2237,11 +2272,6 @@ def validate_folder(
         Suite folder (default: the repository's ``expectations/``).
     progress : bool
         Show a tqdm progress bar over files on stderr.
-    keep_submissions : bool or str
-        Keep the non-rejected ``Submission`` objects in the result; with workers they are sent
-        back to this process. True (or ``"measures"``) keeps only what the measures read: the
-        ``records`` columns of ``measures.RECORD_COLUMNS`` and the ``status`` columns of
-        ``measures.STATUS_COLUMNS``; ``"all"`` keeps every column (memory: all their records).
     key : pseudonymise.PseudonymKey, optional
         Defaults to ``pseudonymise.load_key(params key_file, synthetic=data_dir/synthetic.json exists)``.
     workers : int or None
@@ -2254,6 +2284,10 @@ def validate_folder(
         Validate only the entries that can matter for ``params["month"]`` (submitted after its month
         end and on or before the cut-off, or with no time in the name:
         :func:`cldstats.select.in_window`); the others are listed as not validated.
+    store_dir : path, optional
+        The submission store (:mod:`cldstats.store`; default ``data_dir/store``). A file already
+        stored (same bytes, name, key and validation context) is not read again: its stored
+        result is used. Every file read now is stored, by the process that read it.
 
     Returns
     -------
@@ -2299,34 +2333,38 @@ def validate_folder(
     validation_dir = qa_dir / "validation"
     validation_dir.mkdir(parents=True, exist_ok=True)
 
-    results: list[QualityResult] = []
-    kept: dict[str, Any] = {}
-    exclusion_counts: dict[str, tuple[dict[str, int], int]] = {}
+    store = SubmissionStore(store_dir if store_dir is not None else data_dir / "store")
+    context = StoreContext.of_run(key.key, params, Path(suites_dir) if suites_dir is not None else EXPECTATIONS_DIR)
+    # Submissions never change: a file whose bytes, name and context are stored is read from the
+    # store; only the others are read, pseudonymised and validated (and then stored).
+    digests = sha256_of_files(paths)
+    stored = {}
+    for path in paths:
+        entry = store.get(context.entry_id(digests[path], path.name)) if digests[path] else None
+        if entry is not None:
+            stored[path.name] = entry
+    new_paths = [path for path in paths if path.name not in stored]
+
+    results: list[QualityResult] = [QualityResult.from_stored(entry.quality()) for entry in stored.values()]
     if workers is None:
-        total_bytes = sum(_estimated_bytes(p) for p in paths)
+        total_bytes = sum(_estimated_bytes(p) for p in new_paths)
         workers = min(2, os.cpu_count() or 1) if total_bytes > _PARALLEL_MIN_BYTES else 1
     workers = max(1, int(workers))
-    batches = _batches(paths, workers)
-    workers = min(workers, len(batches))
+    batches = _batches(new_paths, workers) if new_paths else []
+    workers = max(1, min(workers, len(batches)))
     parent = _PhaseClock()
     batch_figures: list[dict[str, Any]] = []
-    checked = _checked_batches(
-        batches, workers, suites_dir, key, params, validation_dir, keep_submissions, parent
-    )
+    keep = functools.partial(keep_submission, store.root, context)
+    checked = _checked_batches(batches, workers, suites_dir, key, params, validation_dir, keep, parent)
     bar = None
-    if progress:
+    if progress and new_paths:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(paths), desc="validating", unit="file", file=sys.stderr, dynamic_ncols=True)
+        bar = tqdm(total=len(new_paths), desc="validating", unit="file", file=sys.stderr, dynamic_ncols=True)
     try:
         for batch_results, figures in checked:
             batch_figures.append(figures)
-            for result, exclusions_of_file, submission in batch_results:
-                results.append(result)
-                if exclusions_of_file is not None:
-                    exclusion_counts[result.file] = exclusions_of_file
-                if submission is not None:
-                    kept[result.file] = submission
+            results.extend(batch_results)
             if bar is not None:
                 bar.update(len(batch_results))
     finally:
@@ -2336,14 +2374,29 @@ def validate_folder(
         if close is not None:
             close()
     reports_started = parent.start()
+    if new_paths:
+        store.refresh_catalogue()
+    for result in results:
+        if result.file in stored:  # the validation results of a stored file, as its first run wrote them
+            (validation_dir / _validation_json_name(result.file)).write_text(
+                json.dumps({"file": result.file, "outcome": result.outcome, "suites": result.gx_results}, indent=1,
+                           default=str),
+                encoding="utf-8",
+            )
     written: list[Path] = [validation_dir / _validation_json_name(r.file) for r in results]
     # The entries that are not submission files are rejected without being opened, in name order
     # with the files (list_folder's order).
     results = sorted(results + [_entry_result(e, params) for e in considered if not e.is_submission],
                      key=lambda r: r.file)
 
-    catalogue = pd.DataFrame([_catalogue_row(r) for r in results])
-    selected = selection.select_submissions(catalogue, end, cutoff)
+    derive_digest = engine.derive_digest(params)
+    catalogue = pd.DataFrame([_catalogue_row(r, store, context, derive_digest) for r in results])
+    method = engine.run_method(catalogue, params, [], measures=False)
+    selected = catalogue.merge(method.selection[["file", "candidate", "selected"]], on="file", how="left")
+    selected[["candidate", "selected"]] = selected[["candidate", "selected"]].fillna(False).astype(bool)
+    accounting = method.row_accounting.set_index("file")
+    reasons_of = {file: dict(zip(group["reason"], group["rows"].astype(int), strict=True))
+                  for file, group in method.exclusions.groupby("file")}
     submission_files = ~selected["file"].isin([e.name for e in considered if not e.is_submission])
     tie_with = pd.Series("", index=selected.index, dtype=object)
     tie_with[submission_files] = selection.same_time_files(selected[submission_files])
@@ -2355,9 +2408,13 @@ def validate_folder(
         elif not row.selected:
             reasons = {f"submission not selected for {month}": result.rows_read}
         else:
-            # A selected file always has its counts; were they missing, its rows would not add up
-            # and the publication run's row accounting would stop it.
-            reasons, usable = exclusion_counts.get(result.file, ({}, 0))
+            # Counted by the SQL from the rows it read (row_reasons.sql); rows ingest counted but
+            # could not turn into records are a reason of their own.
+            reasons = dict(reasons_of.get(result.file, {}))
+            usable = int(accounting.loc[result.file, "rows_used"]) if result.file in accounting.index else 0
+            unread = int(result.rows_read) - int(row.records)
+            if unread > 0:
+                reasons["row not read into records"] = unread
         reasons = {reason: rows for reason, rows in reasons.items() if rows}
         submissions_rows.append(
             {
@@ -2386,11 +2443,12 @@ def validate_folder(
         catalogue=selected,
         submissions_table=submissions_table,
         exclusions=exclusions,
-        paths={Path(p).name: Path(p) for p in paths},
-        submissions=kept,
         month=month,
         key_source=getattr(key, "source", ""),
         entries=entries,
+        ingested=len(new_paths),
+        from_store=len(stored),
+        store_dir=store.root,
     )
     run.write_submissions(qa_dir)
     safe_output.write_csv(exclusions, qa_dir / "exclusions.csv")
@@ -2407,6 +2465,8 @@ def validate_folder(
         if workers > 1 else phases["note"],
     )
     run.written, run.phases, run.seconds = written, phases, time.perf_counter() - started
+    LOG.info("submissions: %d in the month's window, %d read and validated now, %d from the store %s",
+             len(paths), run.ingested, run.from_store, store.root)
     return run
 
 
@@ -2420,19 +2480,22 @@ def _print_summary(run: ValidationRun, out_dir: Path) -> None:
         f"rejected: {counts[REJECTED]}"
         + (f" (of which {others} not submission files: see submissions.csv)" if others else ""),
     ]
+    lines.append(f"  submission store: {run.ingested} read and validated now, {run.from_store} from the store "
+                 f"({run.store_dir})")
     lines += [f"  tie: {line}" for line in run.ties()]
     top = run.top_failing_checks()
     if top:
         lines.append("  top failing checks (submissions): " + ", ".join(f"{c} ({n})" for c, n in top))
     shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
-    lines.append(f"  councils without a selected file for {run.month}: {len(missing)} of 153" + (
+    total = len(reference.councils())
+    lines.append(f"  councils without a selected file for {run.month}: {len(missing)} of {total}" + (
         f" ({shown})" if missing else ""))
     lines.append(f"  reports: {out_dir / 'qa'} (submissions.csv, exclusions.csv, data_quality/, validation/)")
     print("\n".join(lines))
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    """``cldstats validate --data DIR [--out DIR] [--month YYYY-MM] [--params FILE]``.
+    """``cldstats validate --data DIR [--out DIR] [--month YYYY-MM] [--params FILE] [--store DIR]``.
 
     Returns 0 when the run completed (rejected files included); user errors raise
     :class:`~cldstats.errors.CldstatsError`, which the command line prints as one line.
@@ -2441,7 +2504,7 @@ def run_cli(args: argparse.Namespace) -> int:
 
     params = load_params(args.month, args.params)
     out_dir = args.out if args.out is not None else Path("reports") / "validation"
-    run = validate_folder(args.data, out_dir, params, progress=True, workers=None)
+    run = validate_folder(args.data, out_dir, params, progress=True, workers=None, store_dir=args.store)
     _print_summary(run, Path(out_dir))
     return 0
 

@@ -2,13 +2,13 @@
 
 One place for each fact:
 
-* the 153 councils (GSS code, name, region, adult populations, published national figures used to
+* the councils (GSS code, name, region, adult populations, published national figures used to
   calibrate the synthetic data) come from ``data/local_authorities.csv``;
 * region and England codes from ``data/regions.csv``;
 * gender values and the 21 ethnicity values from the Release 1 spec (:mod:`cldstats.spec`), from
   which the 6 published ethnicity groups and the ``Group: Subgroup`` labels are derived;
-* age groups and bands, support settings and their ranking, and the disclosure symbols are defined
-  here (METHODOLOGY.md sections 3 and 7).
+* age groups and bands, support settings and their ranking are defined here (docs/methodology.md
+  section 3); the disclosure symbols and their meanings are in :mod:`cldstats.statements`.
 
 Examples
 --------
@@ -43,11 +43,13 @@ __all__ = [
     "SETTING_ALL",
     "SETTING_BY_SERVICE_TYPE",
     "SETTING_RANK",
+    "TOTAL",
     "RATE_DENOMINATORS",
-    "SYMBOLS",
     "UNKNOWN",
     "AgeBand",
     "age_band_labels",
+    "breakdown_template",
+    "breakdown_values",
     "council_codes",
     "councils",
     "ethnicity_group",
@@ -60,15 +62,17 @@ __all__ = [
 ]
 
 UNKNOWN = "Unknown"
+#: The period label of a measure-2 total over the release's months.
+TOTAL = "Total"
 ENGLAND_CODE = "E92000001"
 ENGLAND_NAME = "England"
 AREA_LEVELS = ("England", "Region", "Local Authority")
 
-#: Published breakdowns (METHODOLOGY.md section 4), in table order.
+#: Published breakdowns (docs/methodology.md section 4), in table order.
 BREAKDOWNS = ("All", "Age group", "Age band", "Gender", "Ethnicity group", "Ethnicity")
 
 # ---------------------------------------------------------------------------------------------
-# Support settings (METHODOLOGY.md section 3): long-term service types, setting labels, ranks.
+# Support settings (docs/methodology.md section 3): long-term service types, setting labels, ranks.
 # The lowest rank wins when a person has several settings at one date (NHS England's SALT order).
 # ---------------------------------------------------------------------------------------------
 SETTING_ALL = "All"
@@ -92,7 +96,7 @@ class AgeBand:
     high: int | None
 
 
-#: Age groups and bands (METHODOLOGY.md section 3); ``Unknown`` is added by the functions below.
+#: Age groups and bands (docs/methodology.md section 3); ``Unknown`` is added by the functions below.
 AGE_GROUPS = (AgeBand("18 to 64", 18, 64), AgeBand("65 and above", 65, None))
 AGE_BANDS = (
     AgeBand("18 to 24", 18, 24),
@@ -147,8 +151,26 @@ def ethnicity_subgroup_labels() -> list[str]:
     return [ethnicity_subgroup_label(v) for v in load_spec().by_name["Ethnicity"].code_list]
 
 
+def breakdown_values() -> dict[str, list[str]]:
+    """Each published breakdown (:data:`BREAKDOWNS`) and its values, in table order."""
+    return {
+        "All": ["All"],
+        "Age group": age_band_labels(AGE_GROUPS),
+        "Age band": age_band_labels(AGE_BANDS),
+        "Gender": genders(),
+        "Ethnicity group": ethnicity_groups(),
+        "Ethnicity": ethnicity_subgroup_labels(),
+    }
+
+
+def breakdown_template() -> pd.DataFrame:
+    """The (breakdown, breakdown_value) pairs of every published table (43), in published order."""
+    pairs = [(b, v) for b, values in breakdown_values().items() for v in values]
+    return pd.DataFrame(pairs, columns=["breakdown", "breakdown_value"])
+
+
 # ---------------------------------------------------------------------------------------------
-# Rate denominators (METHODOLOGY.md section 4): which breakdown values have a population.
+# Rate denominators (docs/methodology.md section 4): which breakdown values have a population.
 # ---------------------------------------------------------------------------------------------
 #: (breakdown, value) -> population: ``adults`` 18+, ``older`` 65+, ``working_age`` 18+ minus 65+.
 #: Every other breakdown value has no population, and its rate is published as ``[z]``.
@@ -168,18 +190,6 @@ def rate_denominator(breakdown: pd.Series, breakdown_value: pd.Series) -> pd.Ser
     """
     keys = pd.MultiIndex.from_arrays([breakdown.astype(str), breakdown_value.astype(str)])
     return pd.Series(keys.map(RATE_DENOMINATORS), index=breakdown.index, dtype=object)
-
-
-# ---------------------------------------------------------------------------------------------
-# Disclosure symbols (Government Analysis Function), METHODOLOGY.md section 7.
-# ---------------------------------------------------------------------------------------------
-SYMBOLS = {
-    "[c]": "confidential: a count of 1 to 4, suppressed",
-    "[x]": "not available: the council had no usable submission, or the month is before its data",
-    "[z]": "not applicable: no population for this breakdown value",
-    "[p]": "provisional: every month of this release",
-    "[r]": "revised: differs from the most recent earlier release that contains it",
-}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -206,9 +216,14 @@ def regions() -> pd.DataFrame:
     return ordered.drop(columns="_region").reset_index(drop=True)
 
 
+#: Councils with adult social services responsibilities in England since April 2023: the shipped
+#: council list must hold exactly this many (a check on the data file; everything else counts the list).
+COUNCILS_IN_ENGLAND = 153
+
+
 @functools.cache
 def councils() -> pd.DataFrame:
-    """The 153 councils with adult social care responsibilities.
+    """The councils with adult social care responsibilities (:data:`COUNCILS_IN_ENGLAND` of them).
 
     Returns
     -------
@@ -221,7 +236,8 @@ def councils() -> pd.DataFrame:
     Raises
     ------
     ValueError
-        If the shipped file is not 153 councils with unique codes, each in a known region.
+        If the shipped file does not hold :data:`COUNCILS_IN_ENGLAND` councils with unique codes,
+        each in a known region.
     """
     with _data_path("local_authorities.csv").open(encoding="utf-8") as fh:
         frame = pd.read_csv(
@@ -230,8 +246,9 @@ def councils() -> pd.DataFrame:
         )
     codes = regions().set_index("area_name")["area_code"]
     frame["region_code"] = frame["region"].map(codes)
-    if len(frame) != 153 or frame["la_code"].duplicated().any() or frame["region_code"].isna().any():
-        raise ValueError("local_authorities.csv must hold 153 councils with unique codes in known regions")
+    if len(frame) != COUNCILS_IN_ENGLAND or frame["la_code"].duplicated().any() or frame["region_code"].isna().any():
+        raise ValueError(f"local_authorities.csv must hold {COUNCILS_IN_ENGLAND} councils with unique codes in known "
+                         "regions")
     for column in ("adults_18plus", "adults_65plus", "lts_31mar2026", "assessments_apr25_mar26"):
         frame[column] = frame[column].astype(np.int64)
     columns = ["la_code", "la_name", "region", "region_code", "adults_18plus", "adults_65plus",
@@ -240,5 +257,5 @@ def councils() -> pd.DataFrame:
 
 
 def council_codes() -> list[str]:
-    """GSS codes of the 153 councils, sorted."""
+    """GSS codes of the councils, sorted."""
     return councils()["la_code"].tolist()

@@ -41,7 +41,7 @@ data_quality       ``qa/qa.html``                    the QA report: restricted, 
                    (``qa/notebooks/...``)            data, so it stays under ``qa/``
 ================== ================================= =========================================
 
-Unrounded figures exist only under ``qa/`` (METHODOLOGY.md section 7): DESIGN.md's output contract
+Unrounded figures exist only under ``qa/`` (docs/methodology.md section 7): DESIGN.md's output contract
 put the QA report in ``html/`` and its notebook in ``notebooks/``; keeping them under ``qa/`` is a
 deliberate refinement, so ``html/`` and ``notebooks/`` can be released as they are. The published
 pages' navigation does not link the QA report; the QA report links the published pages
@@ -71,7 +71,9 @@ from pathlib import Path
 
 import nbformat
 
+from cldstats import statements
 from cldstats.errors import CldstatsError, interrupts_held, naming_path
+from cldstats.statements import MethodFacts
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = REPO / "notebooks"
@@ -792,8 +794,10 @@ def write_index(reports_dir: Path) -> Path:
         if manifest_path.exists():
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
             gate = manifest.get("gate") or {}
+            # The councils in England are reference data, the same whatever the run's params.
+            councils = statements.councils_of_total(MethodFacts(), gate.get("councils_selected", "?"))
             note = (f"<p>Reference date {html.escape(str(manifest.get('reference_date', '')))}; "
-                    f"{html.escape(str(gate.get('councils_selected', '?')))} of 153 councils."
+                    f"{html.escape(councils)}."
                     + (" Synthetic data." if manifest.get("synthetic_data") else "") + "</p>")
         rows = []
         for label, folder, pattern in (("Reports", "html", "*.html"), ("Spreadsheets", "spreadsheets", "*.xlsx"),

@@ -6,11 +6,13 @@ of this module per step. Every function here returns an :class:`IPython.display.
 pandas frame for tests to inspect) so that the executed notebook carries the finished HTML and the
 renderer (Quarto or nbconvert, see :mod:`cldstats.render`) only lays it out.
 
-Two families, kept apart on purpose (METHODOLOGY.md section 7):
+Two families, kept apart on purpose (docs/methodology.md section 7):
 
-* **published** functions (headlines, commentary, publication tables, charts) read ``data/*.csv``
-  and ``charts/`` only, never ``qa/*_unrounded.csv``: every number they quote is a published cell,
-  or a difference or share of published cells;
+* **published** functions (headlines, commentary, publication tables, charts, notes) read
+  ``data/*.csv``, ``charts/`` and the run's method (``manifest.json`` ``params``, as
+  :attr:`Release.facts`, so every sentence about rounding, suppression, the adult age or the
+  look-back comes from :mod:`cldstats.statements`), never ``qa/*_unrounded.csv``: every number they
+  quote is a published cell, or a difference or share of published cells;
 * **QA** functions (``gate_summary``, ``folder_accounting``, ``ties``, ``rejected_submissions``,
   ``validation_by_suite``, ``council_summary``, ``main_failures``, ``month_changes``,
   ``revisions``, ``revision_summary``, ``qa_downloads``) read
@@ -35,9 +37,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from cldstats import reference
+from cldstats import reference, statements
 from cldstats.errors import CldstatsError
 from cldstats.select import NOT_VALIDATED
+from cldstats.statements import CELL_SYMBOLS, PROVISIONAL, SYMBOLS, MethodFacts
 
 #: From ``<release>/html/*.html`` (published pages) and ``<release>/qa/qa.html`` (the QA report)
 #: back to the release folder: links to council reports, CSVs and spreadsheets are written relative
@@ -45,7 +48,6 @@ from cldstats.select import NOT_VALIDATED
 HTML_TO_RELEASE = ".."
 
 REPO = Path(__file__).resolve().parents[1]
-SYMBOLS = ("[c]", "[x]", "[z]")
 ENGLAND = "England"
 
 # Charts each notebook shows, by name (cldstats.charts writes them with these names).
@@ -89,6 +91,22 @@ class Release:
         """``manifest.json`` (empty if the release has none yet: notebooks run before it is written)."""
         path = self.path / "manifest.json"
         return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+    @property
+    def facts(self) -> MethodFacts:
+        """The method of the run that made the release, from ``manifest.json``'s ``params``: every
+        sentence the pages say about rounding, suppression, the adult age or the look-back.
+
+        Raises
+        ------
+        CldstatsError
+            The manifest is missing or has no ``params`` (the pages would state a method blind).
+        """
+        params = self.manifest().get("params")
+        if not params:
+            raise CldstatsError(f"{self.path / 'manifest.json'} has no params: the pages cannot state the method "
+                                "the release was made with")
+        return MethodFacts.from_params(params)
 
 
 def open_release(release_dir: str, month: str) -> Release:
@@ -231,7 +249,7 @@ def _checked_id(element_id: str) -> str:
 
 
 def _cell(tag: str, text: str, value) -> str:
-    numeric = _number(str(value).replace(",", "")) is not None or str(value) in SYMBOLS
+    numeric = _number(str(value).replace(",", "")) is not None or str(value) in CELL_SYMBOLS
     scope = ' scope="row"' if tag == "th" else ""
     return f'<{tag}{scope} class="num">{text}</{tag}>' if numeric else f"<{tag}{scope}>{text}</{tag}>"
 
@@ -387,8 +405,7 @@ def long_term_support_commentary(release: Release) -> str:
     if h.year_earlier_value is not None:
         sentences.append(f"This was {change_phrase(h.value, h.year_earlier_value)} on a year earlier.")
     else:
-        sentences.append("No figure for a year earlier is published yet (the collection starts in April 2023), "
-                         "so there is no change on the year.")
+        sentences.append(statements.no_year_earlier_sentence(release.facts))
     if h.regional_low and h.regional_high:
         england = "" if h.england_rate is None else f" (England {fmt_count(h.england_rate)})"
         sentences.append(
@@ -396,8 +413,8 @@ def long_term_support_commentary(release: Release) -> str:
             f"{html.escape(h.regional_low[0])} to {fmt_count(h.regional_high[1])} in "
             f"{html.escape(h.regional_high[0])}{england}."
         )
-    sentences.append("Figures are provisional [p], rounded to the nearest 5, and changes are worked out "
-                     "from the rounded figures.")
+    sentences.append(f"Figures are provisional {PROVISIONAL}, {statements.rounding_short(release.facts)}, and "
+                     "changes are worked out from the rounded figures.")
     return '<p class="commentary">' + " ".join(sentences) + "</p>"
 
 
@@ -458,7 +475,7 @@ def release_summary(release: Release):
     items = [
         f"<li>Reference date: {fmt_day(release.reference_date)}</li>",
         f"<li>Councils with data: {html.escape(councils)}</li>",
-        "<li>Status: official statistics in development; every figure is provisional [p]</li>",
+        f"<li>Status: official statistics in development; every figure is provisional {PROVISIONAL}</li>",
     ]
     revised = _revised_cells(release)
     if revised:
@@ -596,18 +613,28 @@ def related_reports():
     )
 
 
-def notes():
-    """Display the notes on symbols and rounding every report carries."""
+def introduction(release: Release):
+    """Display the publication report's opening paragraph: what the statistics are and how counts
+    are rounded (in the release's own method, :attr:`Release.facts`)."""
     return _html(
-        '<dl class="notes">'
-        "<dt>[c]</dt><dd>confidential: a count of 1 to 4 before rounding</dd>"
-        "<dt>[x]</dt><dd>not available: the council's submission was missing or rejected</dd>"
-        "<dt>[z]</dt><dd>not applicable</dd>"
-        "<dt>[p]</dt><dd>provisional: every figure in this release</dd>"
-        "<dt>[r]</dt><dd>revised since the previous release of the same period</dd>"
-        "</dl><p>Counts are rounded to the nearest 5 and rates to whole numbers, each cell on its own, "
-        "so parts may not sum to totals.</p>"
+        "<p>Official statistics in development from the Adult Social Care Client Level Data (CLD) that councils "
+        "in England submit each quarter. Every figure below is published in the CSV files and spreadsheets of "
+        f"this release; counts are {html.escape(statements.rounding_short(release.facts))}.</p>"
     )
+
+
+def notes(release: Release):
+    """Display the notes every report carries: the symbols and their meanings, rounding and
+    suppression, and the definitions of the two measures, all in the release's own method."""
+    facts = release.facts
+    symbols = "".join(f"<dt>{html.escape(s.symbol)}</dt><dd>{html.escape(s.meaning(facts))}</dd>"
+                      for s in SYMBOLS.values())
+    rounding = " ".join((statements.rounding_sentence(facts), statements.rate_rounding_sentence(),
+                         statements.independent_rounding_sentence()))
+    definitions = "".join(f"<p>{html.escape(statements.definition(facts, measure))}</p>"
+                          for measure in ("long_term_support", "assessments"))
+    return _html(f'<dl class="notes">{symbols}</dl><p>{html.escape(rounding)}</p>{definitions}'
+                 f"<p>{html.escape(statements.areas_sentence(facts))}</p>")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -623,7 +650,7 @@ def gate_summary(release: Release):
     change = gate.get("month_change")
     rows = [
         ("Decision", gate.get("message", "")),
-        ("Councils with a selected file", f"{gate.get('councils_selected')} of 153"),
+        ("Councils with a selected file", statements.councils_of_total(release.facts, gate.get("councils_selected"))),
         ("Coverage", f"{gate.get('coverage', 0):.1%}"),
         ("England month-on-month change (unrounded)", "not available" if change is None else f"{change:.2%}"),
         ("Gate failures", "; ".join(gate.get("failures") or []) or "none"),
@@ -909,7 +936,7 @@ def _revisions_csv(release: Release) -> pd.DataFrame | None:
 def revisions(release: Release) -> pd.DataFrame:
     """Revised cells with their previous and new published value, from ``qa/revisions.csv``.
 
-    ``qa/revisions.csv`` is written by the run from the release it compared with (METHODOLOGY.md
+    ``qa/revisions.csv`` is written by the run from the release it compared with (docs/methodology.md
     section 7: an earlier run of the same month, else the latest earlier month's release), so an
     old value is shown whichever release it came from.
 

@@ -25,7 +25,7 @@ Outputs in ``DIR``:
 * ``submissions/<GSS code>_<YYYYMMDDTHHMMSS>.csv`` (or ``.csv.gz``): Release 1 layout, the 50 spec
   labels as header, dates ``dd/mm/yyyy``, Windows-1252;
 * ``synthetic.json``: seed, scale, period, councils, the file plan and the faults injected; it marks
-  the folder as synthetic (METHODOLOGY.md section 1);
+  the folder as synthetic (docs/methodology.md section 1);
 * ``faults.csv.gz``: ``file,row_number,field,kind`` for every injected fault cell (``row_number`` is
   the spreadsheet row, header = 1; blank for file-level faults).
 

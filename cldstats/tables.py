@@ -71,7 +71,7 @@ Next update
     for release dates to be pre-announced, and a user of a monthly series looks for it there.
 
 Rates
-    Only the ``All`` and ``Age group`` breakdowns have populations (METHODOLOGY.md section 4);
+    Only the ``All`` and ``Age group`` breakdowns have populations (docs/methodology.md section 4);
     every other breakdown's rate and population are ``[z]`` (``[x]`` without data) in the CSV, so the rates and
     population tables carry those two breakdowns only. The population does not depend on the
     support setting, so it is published once per area, age group and period; its headers carry no
@@ -100,7 +100,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cldstats import safe_output
+from cldstats import safe_output, statements
+from cldstats.statements import CELL_SYMBOLS, MethodFacts
 
 __all__ = [
     "PLACEHOLDER_CONTACT",
@@ -115,7 +116,6 @@ __all__ = [
     "write_workbooks",
 ]
 
-COUNCILS_TOTAL = 153
 #: A clearly-not-real address: the lead sets the real one (e.g. from params) in ``ReleaseInfo``.
 PLACEHOLDER_CONTACT = "cld-statistics@example.org"
 DEFAULT_SOURCE = (
@@ -123,7 +123,6 @@ DEFAULT_SOURCE = (
     "processed by the cldstats pipeline"
 )
 NOT_REVISED = "Not revised"
-SYMBOLS = ("[c]", "[x]", "[z]")
 
 # Breakdowns published as their own table, in order, with the header used for the value column.
 BREAKDOWNS = ("Age group", "Age band", "Gender", "Ethnicity group", "Ethnicity")
@@ -145,6 +144,9 @@ class ReleaseInfo:
     publication_date : datetime.date
         Date of publication: a fixed input, also used as the workbooks' created date so two runs
         give identical files (never the clock).
+    facts : cldstats.statements.MethodFacts
+        The run's method (rounding, suppression, adult age, look-back, councils in England): every
+        sentence of the cover and notes about the method is built from it.
     revised_cells : int
         Cells revised since the previous release, over all published tables
         (see :func:`count_revised_cells`).
@@ -160,8 +162,6 @@ class ReleaseInfo:
         known or there is none.
     source : str
         Source statement on the cover and under every table.
-    councils_total : int
-        Councils with adult social services responsibilities (153).
     next_update : datetime.date or None
         Date of the next release, on the cover (:func:`next_update`); None: "To be announced".
     """
@@ -170,19 +170,19 @@ class ReleaseInfo:
     reference_date: dt.date
     councils_selected: int
     publication_date: dt.date
+    facts: MethodFacts
     revised_cells: int = 0
     override_reason: str = ""
     gate_message: str = "publication gate passed"
     contact_email: str = PLACEHOLDER_CONTACT
     previous_release: str = ""
     source: str = DEFAULT_SOURCE
-    councils_total: int = COUNCILS_TOTAL
     next_update: dt.date | None = None
 
     @property
     def coverage(self) -> float:
         """Share of councils with a selected submission."""
-        return self.councils_selected / self.councils_total
+        return self.councils_selected / self.facts.councils_total
 
     @classmethod
     def from_manifest(
@@ -197,8 +197,8 @@ class ReleaseInfo:
         Parameters
         ----------
         manifest : mapping
-            Needs ``month``, ``reference_date`` and ``gate`` (``councils_selected``,
-            ``override_reason``, ``message``).
+            Needs ``month``, ``reference_date``, ``params`` (for :class:`MethodFacts`) and ``gate``
+            (``councils_selected``, ``override_reason``, ``message``).
         published : mapping of str to pandas.DataFrame
             The published frames (for the revised-cell count).
         publication_date : datetime.date
@@ -212,6 +212,7 @@ class ReleaseInfo:
             reference_date=dt.date.fromisoformat(str(manifest["reference_date"])),
             councils_selected=int(gate["councils_selected"]),
             publication_date=publication_date,
+            facts=MethodFacts.from_params(manifest["params"]),
             revised_cells=count_revised_cells(published),
             override_reason=gate.get("override_reason", "") or "",
             gate_message=gate.get("message", "") or "",
@@ -336,10 +337,10 @@ def _as_cells(values: pd.DataFrame) -> pd.DataFrame:
     values = values.fillna("[x]")
     numbers = values.apply(pd.to_numeric, errors="coerce")
     # Published counts, rates and populations are whole numbers; anything else is a bug upstream.
-    unknown = (numbers.isna() & ~values.isin(SYMBOLS)) | numbers.mod(1).fillna(0).ne(0)
+    unknown = (numbers.isna() & ~values.isin(CELL_SYMBOLS)) | numbers.mod(1).fillna(0).ne(0)
     if unknown.to_numpy().any():
         bad = sorted(set(values.to_numpy()[unknown.to_numpy()]))[:5]
-        raise ValueError(f"published values must be whole numbers or {', '.join(SYMBOLS)}: found {bad}")
+        raise ValueError(f"published values must be whole numbers or {', '.join(CELL_SYMBOLS)}: found {bad}")
     # Int64 -> object gives Python ints, which xlsxwriter writes as numbers.
     cells = numbers.astype("Int64").astype(object)
     return cells.where(numbers.notna(), values)
@@ -491,48 +492,34 @@ def _revisions_note(release: ReleaseInfo, revised_here: int, revisions: pd.DataF
 
 def _notes(release: ReleaseInfo, measure: str, revised_here: int,
            revisions: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Notes sheet rows: reference (used as ``$$ref$$`` in the tables), text."""
-    if measure == "long_term_support":
-        definition = (
-            "People receiving long-term support: adults (18 and over) with at least one long-term service "
-            "(Service User, Event Type Service) that had started on or before the month end and had not ended "
-            "before it (a person who died on the month end is counted). Each person is counted once per council, "
-            "in their best-ranked support setting (nursing care, residential care, community, prison)."
-        )
-    else:
-        definition = (
-            "People assessed: adults (18 and over) with an assessment (not a financial assessment) that ended in "
-            "the month and no long-term support in the 12 months before it. A person assessed more than once in a "
-            "month is counted once; the total counts each month's people and so may count a person more than once."
-        )
+    """Notes sheet rows: reference (used as ``$$ref$$`` in the tables), text.
+
+    Every statement of the method comes from :mod:`cldstats.statements` and ``release.facts``.
+    """
+    facts = release.facts
     override = (
         f"This release was published despite a publication-level stop of the data quality gate. Reason: "
         f"{release.override_reason}"
         if release.override_reason
         else f"No override was needed: {release.gate_message or 'the publication gate passed'}."
     )
+    cells = statements.cell_symbols_phrase()
     rows = [
-        ("definition", definition),
-        ("areas", "Areas are councils with adult social services responsibilities, the 9 regions and England. Region "
-                  "and England figures are sums of council figures, so a person supported by two councils is counted "
-                  "in both, as in the Short and Long Term (SALT) return. People under 18 are excluded."),
-        ("coverage", f"{release.councils_selected} of {release.councils_total} councils "
-                     f"({release.coverage:.1%}) had a submission selected for this release. A council without one is "
-                     "shown as [x]; the councils included in each area are listed in the last table."),
-        ("rounding", "Counts are rounded to the nearest 5 (halves up) and counts of 1 to 4 are suppressed and shown "
-                     "as [c]. Each cell is rounded on its own, so parts may not sum to totals."),
-        ("symbols", "[c] confidential (suppressed to protect individuals); [x] not available; [z] not applicable; "
-                    "[p] provisional (in a column header: every figure in that column is provisional); "
-                    "[r] revised since the previous release. Cells holding [c], [x] or [z] are text; all other "
-                    "figures are numbers."),
+        ("definition", statements.definition(facts, measure)),
+        ("areas", statements.areas_sentence(facts)),
+        ("coverage", f"{statements.coverage_sentence(facts, release.councils_selected)} A council without one is "
+                     f"shown as {statements.NOT_AVAILABLE}; the councils included in each area are listed in the "
+                     "last table."),
+        ("rounding", f"{statements.rounding_sentence(facts)} {statements.independent_rounding_sentence()}"),
+        ("symbols", f"{statements.symbol_list(facts, full=True)} {statements.PROVISIONAL} in a column header: every "
+                    f"figure in that column is provisional. Cells holding {cells} are text; all other figures are "
+                    "numbers."),
         ("revisions", _revisions_note(release, revised_here, revisions)),
         ("override", override),
     ]
     if measure == "long_term_support":
-        rows.append(("rates", "Rates are per 100,000 adults, computed from unrounded counts and rounded to a whole "
-                              "number: All over adults 18 and over, 18 to 64 and 65 and above over those ages. Region "
-                              "and England populations sum the councils with data; other breakdowns have no "
-                              "population. In the rates table, [r] marks a change in the rate or its population."))
+        rows.append(("rates", f"{statements.rates_sentence(facts)} In the rates table, {statements.REVISED} marks "
+                              "a change in the rate or its population."))
     return pd.DataFrame(rows, columns=["Note reference", "Note text"])
 
 
@@ -552,12 +539,11 @@ def _cover(release: ReleaseInfo, title: str, period: str):
     ]
     about = [
         f"Source: {release.source}.",
-        f"Coverage: {release.councils_selected} of {release.councils_total} councils "
-        f"({release.coverage:.1%}) had a submission selected for this release.",
+        f"Coverage: {statements.coverage_sentence(release.facts, release.councils_selected)}",
         f"Revisions: {release.revised_cells} published figures have been revised [r] since the previous release"
         + (f" ({release.previous_release})." if release.previous_release else "."),
         "Data quality override: " + (release.override_reason or "none."),
-        "Symbols: [c] confidential, [x] not available, [z] not applicable, [p] provisional, [r] revised.",
+        f"Symbols: {statements.symbol_list(release.facts)}",
         "Definitions, coverage, rounding, symbols and revisions are explained on the Notes worksheet.",
     ]
     contact = [f"Email: {release.contact_email}"]
@@ -660,8 +646,9 @@ def _revisions_sheet(measure: str, revisions: pd.DataFrame, periods: Sequence[st
                      release: ReleaseInfo):
     stem = "lts" if measure == "long_term_support" else "assessed"
     against = f" (compared with the {release.previous_release})" if release.previous_release else ""
-    units = ("Number of people rounded to the nearest 5, rate per 100,000 adults or number of adults, as published"
-             if measure == "long_term_support" else "Number of people, rounded to the nearest 5, as published")
+    counts = statements.count_units(release.facts)
+    units = (f"{counts}, rate per 100,000 adults or number of adults, as published"
+             if measure == "long_term_support" else f"{counts}, as published")
     return _gptable(
         revisions_frame(revisions, periods), f"{stem}_revisions",
         f"Figures revised since the previous release{against}, {period}",
@@ -673,11 +660,12 @@ def _revisions_sheet(measure: str, revisions: pd.DataFrame, periods: Sequence[st
     )
 
 
-def _workbook_sheets(measure: str, tables: Mapping[str, pd.DataFrame], period: str, source: str) -> dict:
+def _workbook_sheets(measure: str, tables: Mapping[str, pd.DataFrame], period: str, source: str,
+                     facts: MethodFacts) -> dict:
     noun = "People receiving long-term support" if measure == "long_term_support" else "People assessed"
     stem = "lts" if measure == "long_term_support" else "assessed"
     setting = " and support setting" if measure == "long_term_support" else ""
-    count_units = "Number of people, rounded to the nearest 5"
+    count_units = statements.count_units(facts)
     sheets = {}
     number = 0
     for breakdown in BREAKDOWNS:
@@ -978,7 +966,7 @@ def write_workbooks(published: Mapping[str, pd.DataFrame], release: ReleaseInfo,
         title = (f"{noun}: adult social care client level data, England, {period} "
                  "(official statistics in development)")
         revised_here = count_revised_cells({s: published[s] for s in sources})
-        sheets = _workbook_sheets(measure, frames[measure], period, release.source)
+        sheets = _workbook_sheets(measure, frames[measure], period, release.source, release.facts)
         here = None if revisions is None else revisions[revisions["table"].isin(sources)]
         if here is not None and len(here):
             periods = _ordered_periods(published[sources[0]][period_column])

@@ -45,10 +45,17 @@ def small_reports(small_data_dir, small_run_params, tmp_path_factory) -> Path:
     """The reports folder after ``python -m cldstats publish`` of 2024-03 for the 8 councils: run as
     a statistician runs it (a new process, the real kernel and papermill), so its log is written."""
     out = tmp_path_factory.mktemp("small-reports") / "reports"
+    publish_month(small_data_dir, small_run_params, out)
+    return out
+
+
+def publish_month(data_dir: Path, params_file: Path, out: Path, month: str = SMALL_MONTH) -> Path:
+    """``python -m cldstats publish`` of ``month`` in a new process, as a statistician runs it; the
+    release folder ``out/<month>`` (the run must exit 0)."""
     done = subprocess.run(
-        [sys.executable, "-m", "cldstats", "publish", "--month", SMALL_MONTH, "--params", str(small_run_params),
-         "--data", str(small_data_dir), "--out", str(out)],
+        [sys.executable, "-m", "cldstats", "publish", "--month", month, "--params", str(params_file),
+         "--data", str(data_dir), "--out", str(out)],
         cwd=REPO, capture_output=True, text=True, timeout=900,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    return out
+    return out / month

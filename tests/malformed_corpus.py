@@ -545,7 +545,8 @@ def build_corpus(directory: str | Path, huge_cell_bytes: int = 5 * 1024 * 1024) 
             "file_name",
             True,
             ("LA code unknown",),
-            verify=lambda s: s.la_code is None and s.submitted_at is None and s.records["person_id"].notna().all(),
+            verify=lambda s: s.la_code is None and s.submitted_at is None
+            and s.records["nhs_number_key"].notna().all() and s.records["la_person_key"].notna().all(),
         ),
     )
     mixed = csv_bytes(header, rows, line_ending="\n")
@@ -734,9 +735,9 @@ def _add_in_file_hardening_cases(directory: Path, header: list[str], add: Callab
             "30 people on the placeholder NHS number 0000000000",
             None,
             True,
-            verify=lambda s: s.records["person_id"][:30].nunique() == 30
+            verify=lambda s: s.records["la_person_key"][:30].nunique() == 30
             and (s.status["NHS_Number"][:30] == ValueStatus.INVALID).all()
-            and set(s.records["person_id_source"][:30]) == {"LA ID"},
+            and s.records["nhs_number_key"][:30].isna().all(),
         ),
     )
     shared = base_rows(9)
@@ -798,6 +799,24 @@ def _add_in_file_hardening_cases(directory: Path, header: list[str], add: Callab
             True,
             verify=lambda s: s.invalid_values["value"].tolist()
             == ["(text, 7 letters)", "(text, 17 letters)", "(10 digits)", "(postcode-like)", "(10 digits)", "Femal"],
+        ),
+    )
+    typed_in = base_rows(7)
+    sent = ["Zebedee", "4859102304", "M1 1AE", "Lives with daughter Priya", "02/11/1958",
+            "Financial Assessment - Wolstenholme", "financial assessment - light touch"]
+    for record, value in zip(typed_in, sent, strict=True):
+        record["Event Type"], record["Assessment Type"] = "Assessment", value
+    add(
+        48,
+        csv_bytes(header, typed_in),
+        CorpusCase(
+            _name(48),
+            "personal values typed into Assessment Type (kept for measure 2 only as their shapes)",
+            None,
+            True,
+            verify=lambda s: s.records["Assessment_Type_submitted"].tolist()
+            == ["(text, 7 letters)", "(10 digits)", "(postcode-like)", "(text, 22 letters)", "(date-like)",
+                "Financial Assessment (text, 14 characters)", "financial assessment - light touch"],
         ),
     )
 

@@ -46,7 +46,7 @@ MONTH = "2024-03"
 # Eight councils fail the coverage gate: the override says why. Three month ends instead of twelve
 # make each run a third as long; what the corpus tests does not depend on the release's length.
 PARAMS = 'override:\n  reason: "test run on 8 of 153 councils"\nrelease_month_ends: 3\n'
-# Checks that ingest itself makes blocking (METHODOLOGY.md section 6): such a file is always rejected.
+# Checks that ingest itself makes blocking (docs/methodology.md section 6): such a file is always rejected.
 INGEST_BLOCKING = ("unreadable", "missing_columns", "no_rows")
 
 

@@ -21,8 +21,8 @@ REPO = Path(__file__).resolve().parent.parent
 #: The stages publish times, in its order (names as publish.py gives them).
 PUBLICATION = (
     "ingest and validate (files in the month's window)",
-    "select",
-    "measures",
+    "measures: the method's SQL on the stored submissions (DuckDB)",
+    "measures: regions, England and rates",
     "disclosure control and output checks",
     "write tables and QA outputs",
     "accessible spreadsheets",
@@ -37,6 +37,8 @@ SUBSTAGES = [
     {"stage": "pseudonymise", "wall_seconds": 1.0, "cpu_seconds": 1.0, "peak_rss_mb": 900.0, "rows": 1000,
      "process": "workers"},
     {"stage": "validate", "wall_seconds": 3.0, "cpu_seconds": 2.5, "peak_rss_mb": 950.0, "rows": 1000,
+     "process": "workers"},
+    {"stage": "store", "wall_seconds": 0.75, "cpu_seconds": 0.5, "peak_rss_mb": 950.0, "rows": 1000,
      "process": "workers"},
     {"stage": "hand back", "wall_seconds": 0.5, "cpu_seconds": 0.5, "peak_rss_mb": 950.0, "rows": 1000,
      "process": "workers"},
@@ -92,7 +94,7 @@ def test_summary_has_the_issues_eight_stages():
     timer, first = _timed_publication()
     summary = bench.summarise(timer.results[first:])
     assert [s["stage"] for s in summary] == [
-        "ingest", "pseudonymise", "validate", "select", "measures", "outputs", "notebooks", "render"]
+        "ingest", "pseudonymise", "validate", "store", "measures", "outputs", "notebooks", "render"]
     by_name = {s["stage"]: s for s in summary}
     assert by_name["ingest"]["cpu_seconds"] == 3.0 and by_name["ingest"]["rows"] == 1000
     # validate = the worker phase, handing back (both sides) and the parent's QA outputs
@@ -104,7 +106,9 @@ def test_summary_has_the_issues_eight_stages():
         "manifest"]
     assert by_name["notebooks"]["covers"] == ["notebooks (papermill)"]
     assert by_name["render"]["covers"] == ["HTML reports"]
-    assert by_name["select"]["covers"] == ["select"] and by_name["measures"]["covers"] == ["measures"]
+    assert by_name["store"]["wall_seconds"] == pytest.approx(0.75) and by_name["store"]["rows"] == 1000
+    assert by_name["measures"]["covers"] == ["measures: the method's SQL on the stored submissions (DuckDB)",
+                                             "measures: regions, England and rates"]
 
 
 def test_results_json_structure_and_table():
@@ -124,7 +128,7 @@ def test_results_json_structure_and_table():
     assert [s["stage"] for s in parallel["substages"]] == [s["stage"] for s in SUBSTAGES]
     assert results["publication_wall_seconds"] == pytest.approx(sum(s["wall_seconds"] for s in results["stages"][1:]))
     table = bench.format_table(results)
-    for name in ("ingest", "pseudonymise", "validate", "select", "measures", "outputs", "notebooks", "render",
+    for name in ("ingest", "pseudonymise", "validate", "store", "measures", "outputs", "notebooks", "render",
                  "publication (total)", "floor"):
         assert name in table
 

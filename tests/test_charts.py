@@ -27,8 +27,12 @@ from matplotlib.offsetbox import AnnotationBbox
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
-from cldstats import charts
+from cldstats import charts, statements
 from cldstats.charts import AF_PALETTE, ALT_TEXT_MAX, CHART_NAMES, make_charts
+from cldstats.statements import MethodFacts
+
+#: The default method (rounding to 5, 1 to 4 suppressed, 365-day look-back) the hand-made cells follow.
+FACTS = MethodFacts()
 
 FRAMES = ("long_term_support", "long_term_support_rates", "assessments")
 
@@ -112,9 +116,12 @@ def hand_made_release() -> dict[str, pd.DataFrame]:
             "assessments": pd.DataFrame(assessments)}
 
 
-def allowed_numbers(published) -> set[int]:
-    """Every number a chart may quote: published cells and the numbers inside published labels."""
+def allowed_numbers(published, facts: MethodFacts = FACTS) -> set[int]:
+    """Every number a chart may quote: published cells, the numbers inside published labels and
+    those of the method's statements (the rounding base, the look-back)."""
     allowed = {100_000}
+    method = f"{statements.rounding_short(facts)} {facts.look_back_phrase}"
+    allowed.update(int(n) for n in re.findall(r"\d+", method))
     for frame in published.values():
         for column in frame.columns:
             text = frame[column].astype(str).drop_duplicates()
@@ -145,7 +152,7 @@ def release() -> dict[str, pd.DataFrame]:
 @pytest.fixture(scope="module")
 def built(release, tmp_path_factory):
     out = tmp_path_factory.mktemp("charts")
-    return {c.name: c for c in make_charts(release, out)}, out
+    return {c.name: c for c in make_charts(release, out, facts=FACTS)}, out
 
 
 def catch_figures(monkeypatch) -> dict:
@@ -168,9 +175,9 @@ def every_figure(release, tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("figures")
     with pytest.MonkeyPatch.context() as monkeypatch:
         caught = catch_figures(monkeypatch)
-        make_charts(release, out / "plain")
+        make_charts(release, out / "plain", facts=FACTS)
         figures = dict(caught)
-        make_charts(release, out / "highlighted", highlight=["E09000003"])
+        make_charts(release, out / "highlighted", facts=FACTS, highlight=["E09000003"])
         figures |= {f"{name} (highlighted)": fig for name, fig in caught.items()}
     return figures
 
@@ -229,10 +236,10 @@ def test_index_lists_every_chart_and_its_files(built):
 
 def test_same_inputs_give_byte_identical_files(release, tmp_path):
     first, second = tmp_path / "a", tmp_path / "b"
-    make_charts(release, first)
+    make_charts(release, first, facts=FACTS)
     # Shuffled rows must not change a byte either: order comes from the data, not the input.
     shuffled = {k: f.sample(frac=1, random_state=7).reset_index(drop=True) for k, f in release.items()}
-    make_charts(shuffled, second)
+    make_charts(shuffled, second, facts=FACTS)
     names = sorted(p.name for p in first.iterdir())
     assert names == sorted(p.name for p in second.iterdir())
     assert len(names) == 3 * len(CHART_NAMES) + 1
@@ -264,7 +271,7 @@ ALT_TEXTS = {  # what the chart shows, then its main finding
         "settings. White was the largest group, with 11,605 people; the next was Asian or Asian British, with 840."),
     "assessments_trend": (
         "Line chart of people assessed in England each month from April 2023 to June 2023: adults with no "
-        "long-term support in the year before the assessment. The number fell from 1,015 to 925 between "
+        "long-term support in the 12 months before the assessment. The number fell from 1,015 to 925 between "
         "April 2023 and June 2023."),
 }
 
@@ -323,7 +330,7 @@ def test_alt_text_keeps_within_the_limit_with_the_longest_names(release, tmp_pat
                   "Beta": "St. Helens", "North East": "Yorkshire and The Humber", "London": "East of England"}
     renamed = {k: f.assign(area_name=f["area_name"].replace(long_names)) for k, f in release.items()}
     renamed = {k: f.replace({"2023-06-30": "2023-09-30", "2023-06": "2023-09"}) for k, f in renamed.items()}
-    made = {c.name: c for c in make_charts(renamed, tmp_path)}
+    made = {c.name: c for c in make_charts(renamed, tmp_path, facts=FACTS)}
     check_alt_text_and_description(made, renamed)
     # The finding may drop the names (the description has them), never the numbers.
     assert all(f" {n}" in made["council_rates_ranked"].alt_text for n in ("27", "32", "40", "30"))
@@ -629,12 +636,12 @@ def test_unpublished_cells_are_refused(release, tmp_path, frame, column, bad):
     row = target.index[(target["area_level"] == "England") & (target["breakdown"] == "All")][-1]
     target.loc[row, column] = bad
     with pytest.raises(ValueError, match="published|rounded"):
-        make_charts(broken, tmp_path)
+        make_charts(broken, tmp_path, facts=FACTS)
 
 
 def test_missing_frame_is_an_error(release, tmp_path):
     with pytest.raises(KeyError, match="assessments"):
-        make_charts({k: v for k, v in release.items() if k != "assessments"}, tmp_path)
+        make_charts({k: v for k, v in release.items() if k != "assessments"}, tmp_path, facts=FACTS)
 
 
 def test_published_numbers_reads_symbols_as_gaps():
@@ -657,9 +664,10 @@ def test_real_release_charts(real_release, tmp_path, monkeypatch):
     published = {k: pd.read_csv(real_release / "data" / f"{k}.csv", dtype=str, keep_default_na=False)
                  for k in FRAMES}
     figures = catch_figures(monkeypatch)
-    made = {c.name: c for c in make_charts(published, tmp_path)}
+    facts = MethodFacts.from_params(json.loads((real_release / "manifest.json").read_text(encoding="utf-8"))["params"])
+    made = {c.name: c for c in make_charts(published, tmp_path, facts=facts)}
     assert tuple(made) == CHART_NAMES
-    allowed = allowed_numbers(published)
+    allowed = allowed_numbers(published, facts)
     england = published["long_term_support"]
     totals = england.loc[(england["area_level"] == "England") & (england["support_setting"] == "All")
                          & (england["breakdown"] == "All")].sort_values("reference_date")

@@ -1,4 +1,4 @@
-"""Disclosure control (METHODOLOGY.md section 7): tables of normal, edge and erroneous cases."""
+"""Disclosure control (docs/methodology.md section 7): tables of normal, edge and erroneous cases."""
 
 # ruff: noqa: E501  (case tables read best one case per line)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import hmac
 from pathlib import Path
 
 import numpy as np
@@ -18,20 +19,34 @@ from malformed_corpus import (  # noqa: E402
     xlsx_with_sheet_xml,
 )
 
+from cldstats import ingest
 from cldstats.ingest import (
     DROPPED_FIELDS,
     FileIssue,
     Submission,
     list_submissions,
     parse_file_name,
-    read_submission,
 )
+from cldstats.params import load_params
 from cldstats.pseudonymise import PseudonymKey
 from cldstats.spec import ValueStatus, load_spec
 
 KEY = PseudonymKey(b"test key", "environment")
 NAME = "E06000001_20240415T093000.csv"
 V = ValueStatus
+FINANCIAL_ASSESSMENT_PREFIX = load_params()["method"]["financial_assessment_prefix"]
+
+
+def read_submission(path, key, placeholder_nhs_numbers=(), financial_assessment_prefix=FINANCIAL_ASSESSMENT_PREFIX):
+    """:func:`cldstats.ingest.read_submission` with the default params' financial assessment prefix."""
+    return ingest.read_submission(
+        path, key, placeholder_nhs_numbers, financial_assessment_prefix=financial_assessment_prefix
+    )
+
+
+def reference_key(message: str, key: PseudonymKey = KEY) -> int:
+    """The first 8 bytes of HMAC-SHA256(key, message), big-endian signed (the person keys' reading)."""
+    return int.from_bytes(hmac.new(key.key, message.encode("utf-8"), "sha256").digest()[:8], "big", signed=True)
 
 
 def read_rows(tmp_path: Path, rows: list[dict[str, str]], name: str = NAME, **csv_options) -> Submission:
@@ -92,9 +107,13 @@ def test_contract_columns_and_dtypes(tmp_path):
     records = sub.records
     assert list(records.index) == list(range(6))
     assert records["row_number"].dtype == "int32" and records["row_number"].tolist() == list(range(2, 8))
-    assert records["person_id"].dtype == "string" and records["person_id"].notna().all()
-    assert records["person_id"].nunique() == 3
-    assert set(records["person_id_source"]) == {"NHS number"}
+    assert "person_id" not in records and "person_id_source" not in records
+    assert list(records.columns[:3]) == ["row_number", "nhs_number_key", "la_person_key"]
+    for column in ("nhs_number_key", "la_person_key"):
+        assert str(records[column].dtype) == "Int64" and records[column].notna().all(), column
+        assert records[column].nunique() == 3, column
+    assert records["nhs_number_key"][0] == reference_key("NHS:9434765919")
+    assert records["Assessment_Type_submitted"].dtype == "string"
     assert str(records["birth_year"].dtype) == "Int16" and str(records["birth_month"].dtype) == "Int8"
     assert records["birth_year"].tolist()[:3] == [1941, 1958, 1936]
     assert records["birth_month"].tolist()[:3] == [3, 11, 2]
@@ -198,7 +217,7 @@ def test_birth_month_year_only_from_valid_dates(tmp_path):
 CODE_CASES = [
     ("Female", V.VALID, "Female", "exact"),
     ("female", V.VALID_LOOSE, "Female", "case"),
-    ("  Female ", V.VALID_LOOSE, "Female", "matched only after trimming spaces: a warning (METHODOLOGY 3)"),
+    ("  Female ", V.VALID_LOOSE, "Female", "trimmed only: a warning (docs/methodology.md section 3)"),
     ("FEMALE", V.VALID_LOOSE, "Female", "upper case"),
     ("Femal", V.INVALID, None, "misspelt"),
     ("F", V.INVALID, None, "abbreviation"),
@@ -361,7 +380,7 @@ def test_xlsx_template(tmp_path):
     assert sub.status["Unit_Cost"][2] == V.FORMULA
     (formula,) = issues_of(sub, "formula_cells")
     assert formula.rows == (4,) and "Unit Cost" in formula.message
-    assert sub.records["person_id"].nunique() == 3
+    assert sub.records["nhs_number_key"].nunique() == sub.records["la_person_key"].nunique() == 3
 
 
 # ---------------------------------------------------------------------------------------------
@@ -468,35 +487,39 @@ def test_no_personal_value_leaks_from_displaced_cells(tmp_path):
 # SHA-256 of records.to_csv(), the records dtypes, status.to_csv(), invalid_values.to_csv() and
 # repr(issues) per file, computed with ingest as it was before the speed work (2024 layout of
 # cldstats.synth; if synth itself changes its output, regenerate these with the old ingest).
+# Issue 12 replaced person_id/person_id_source by the person keys and Assessment_Type_submitted:
+# the records and dtypes digests were regenerated then, after checking that every other column,
+# the statuses, invalid values and issues were equal, and each old NHS-number person_id began with
+# the hex of its row's nhs_number_key.
 PINNED_DIGESTS = {
     "E06000001_20230730T175424.csv": (
         "cp1252", 93,
-        "6c359d380a77677b3e8e07596cd9e1b6d82a2c8e4082cd83de4e83b7e9e270cd",
-        "3df27313c0ed68db308a03c60f1f88c52fbb773d804b5e99c16491e07bdc7d69",
+        "1ace5209955b72d9da14bac0ac0cb35eb6a84144e2c07ecdcd8696fb787c5b23",
+        "d9a1f328824b559f153ce763f35ad9f1b2e790834afc4ef7286ee9690afba112",
         "fa28dd5de715e99a8fa6742387636f3b18738b3ebfbf1b7c9d154ae08eac1b08",
         "b8f5578067563854a2c4b1a4529cf6e426fb872a548c7f8271c1d115ac65b992",
         "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945",
     ),
     "E06000001_20231008T164535.csv": (
         "cp1252", 133,
-        "e3a5ddea735e4f09411653e4d42c3ff89ce8bbdb3a763766b3a68b029ffaa88a",
-        "3df27313c0ed68db308a03c60f1f88c52fbb773d804b5e99c16491e07bdc7d69",
+        "760ce8d38adb3de0f90349c11475a4732d22ec0ce9c8724e84c0bf1be9e97473",
+        "d9a1f328824b559f153ce763f35ad9f1b2e790834afc4ef7286ee9690afba112",
         "a8362ad0705ef84ba4351523c200892feb911fe5d96b0f095b2290427791765e",
         "b8f5578067563854a2c4b1a4529cf6e426fb872a548c7f8271c1d115ac65b992",
         "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945",
     ),
     "E06000001_20240205T152313.csv": (
         "cp1252", 180,
-        "4b21c08e98b71967233b8c0d7f8b522e26565dd5feae3839e3e92a73e6d85ed2",
-        "3df27313c0ed68db308a03c60f1f88c52fbb773d804b5e99c16491e07bdc7d69",
+        "a9daf1c71a9cafd7dcc602635825fa00ea9706cba52daee46817898dbdf74109",
+        "d9a1f328824b559f153ce763f35ad9f1b2e790834afc4ef7286ee9690afba112",
         "1f3edf1ddb0d99fca1b145f45457d410862600057b2f31e04ae4882aeeb2ba21",
         "0230c272242404a2e6206889c71b152927ccbff5c73560cde0993f2f3d75b78e",
         "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945",
     ),
     "E06000001_20240429T142939.csv": (
         "cp1252", 232,
-        "3162e31a9d1fde4e78f462b06715d0e12b681f4158060bd107a448e6fc24d22d",
-        "3df27313c0ed68db308a03c60f1f88c52fbb773d804b5e99c16491e07bdc7d69",
+        "beb44ef518a903affb66b9a43359e32209fd83e93fd260feed4c0da2a9853ac2",
+        "d9a1f328824b559f153ce763f35ad9f1b2e790834afc4ef7286ee9690afba112",
         "c69606604fce5cafc41c4a9da589294697fe8a2c93e2ff26ae3af843b728664e",
         "b8f5578067563854a2c4b1a4529cf6e426fb872a548c7f8271c1d115ac65b992",
         # issues: the missing_columns issue also lists the missing fields (FileIssue.fields)
@@ -504,8 +527,8 @@ PINNED_DIGESTS = {
     ),
     "E06000001_20240501T152939.csv": (
         "cp1252", 232,
-        "d179a837548514affe374c0379eadfd597e30de83ad99ab8fc07a8c89c3824f1",
-        "3df27313c0ed68db308a03c60f1f88c52fbb773d804b5e99c16491e07bdc7d69",
+        "70ca429c4b64a50680ffb2a71eac0afec0695a96cd2e6576a25dc798c84cec2d",
+        "d9a1f328824b559f153ce763f35ad9f1b2e790834afc4ef7286ee9690afba112",
         "c9594106356febfd394046274a2df7c4c1da0339f4e9ddaa9c2dd7ddc0d6cb92",
         "65c4daf30c4e392dcb4d5478967d61f0f321f568d93606ae4c29f93e30224240",
         "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945",
@@ -682,7 +705,7 @@ def test_unbalanced_quote_loses_no_record(tmp_path):
     assert sub.records["Provider_CQC_Location_Name"][40] == '"Sunny View Care Home'
     assert sub.records["Provider_CQC_Location_Name"][200] == "Home, with a comma"
     assert sub.records["Event_Reference"].tolist() == [f"EV{i:06d}" for i in range(262)]
-    assert sub.records["Gender"].notna().all() and sub.records["person_id"].notna().all()
+    assert sub.records["Gender"].notna().all() and sub.records["nhs_number_key"].notna().all()
 
 
 def test_unclosed_quote_closed_by_the_next_lines_quote(tmp_path):
@@ -786,13 +809,101 @@ def test_placeholder_nhs_numbers_are_invalid_and_do_not_merge_people(tmp_path):
         rows[i]["LA Person Unique Identifier"] = f"LAP-{i:06d}"
     sub = read_rows(tmp_path, rows)
     assert (sub.status["NHS_Number"][:20] == V.INVALID).all()
-    assert set(sub.records["person_id_source"][:20]) == {"LA ID"}
-    assert sub.records["person_id"][:20].nunique() == 20
-    assert sub.records["person_id"][20:30].nunique() == 1  # not listed: still one person
+    assert sub.records["nhs_number_key"][:20].isna().all()  # so the SQL falls back to the LA ID
+    assert sub.records["la_person_key"][:20].nunique() == 20
+    assert sub.records["nhs_number_key"][20:30].nunique() == 1  # not listed: still one person
     listed = read_submission(tmp_path / NAME, KEY, placeholder_nhs_numbers=["100 000 0060"])
     assert (listed.status["NHS_Number"][:30] == V.INVALID).all()
-    assert listed.records["person_id"][:30].nunique() == 30
+    assert listed.records["nhs_number_key"][:30].isna().all()
+    assert listed.records["la_person_key"][:30].nunique() == 30
     assert (listed.status["NHS_Number"][30:] == V.VALID).all()
+
+
+def test_person_keys_of_spellings_placeholders_and_blanks(tmp_path):
+    """Two spellings of one NHS number give one key; a placeholder or an invalid number none; the
+    LA key is the first 8 bytes of the row's LA_Person_Unique_Identifier hash; a blank ID none."""
+    rows = base_rows(6)
+    cells = [("9434765919", "LAP-1"), ("943 476 5919", " LAP-1 "), (" 9434765919", "LAP-2"),
+             ("0000000000", "LAP-3"), ("9434765918", ""), ("", "   ")]
+    for row, (number, la_id) in zip(rows, cells, strict=True):
+        row["NHS Number"], row["LA Person Unique Identifier"] = number, la_id
+    records = read_rows(tmp_path, rows).records
+    a = reference_key("NHS:9434765919")
+    assert records["nhs_number_key"].tolist() == [a, a, a, pd.NA, pd.NA, pd.NA]
+    la_keys = [reference_key(f"LA:E06000001:{i}") for i in ("LAP-1", "LAP-1", "LAP-2", "LAP-3")]
+    assert records["la_person_key"].tolist() == [*la_keys, pd.NA, pd.NA]
+    hashes = records["LA_Person_Unique_Identifier"]
+    assert [int(h[:16], 16) - (1 << 64 if int(h[:16], 16) >= 1 << 63 else 0) for h in hashes[:4]] == la_keys
+    assert hashes[4:].isna().all()
+
+
+def test_person_keys_without_a_file_name_la_code_use_each_rows_la_code(tmp_path):
+    rows = base_rows(2)
+    rows[1]["LA Code"] = "E06000002"
+    records = read_rows(tmp_path, rows, name="Hartlepool return.csv").records
+    assert records["la_person_key"].tolist() == [
+        reference_key("LA:E06000001:LAP-000123"), reference_key("LA:E06000002:LAP-000456")]
+    assert records["nhs_number_key"].tolist() == [reference_key("NHS:9434765919"), reference_key("NHS:4010232137")]
+
+
+def test_person_keys_depend_on_the_key(tmp_path):
+    path = tmp_path / NAME
+    path.write_bytes(csv_bytes(labels(), base_rows(1)))
+    ours, theirs = (read_submission(path, k).records for k in (KEY, PseudonymKey(b"another key", "key file")))
+    for column in ("nhs_number_key", "la_person_key"):
+        assert ours[column][0] != theirs[column][0], column
+
+
+# (Assessment Type as sent, kept in Assessment_Type_submitted, case)
+SUBMITTED_ASSESSMENT_TYPE_CASES = [
+    ("Long Term Assessment", "Long Term Assessment", "a code-list value"),
+    ("  short term ASSESSMENT ", "short term ASSESSMENT", "a code-list value in another case, trimmed"),
+    ("Long Term Assessment (review)", "Long Term Assessment (text, 8 characters)", "begins with a code-list value"),
+    ("FINANCIAL ASSESSMENT - Mr Okonkwo", "FINANCIAL ASSESSMENT (text, 12 characters)", "the prefix, then a name"),
+    ("Financial Assessment - Review", "Financial Assessment - Review", "longest start: the code-list value whole"),
+    ("Financial Assessment", "Financial Assessment", "the prefix itself (not in the code list)"),
+    ("financial assessment - review", "financial assessment - review", "begins with the prefix, any case"),
+    ("Financial Assessment - Full", "Financial Assessment - Full", "an assumed code-list value"),
+    ("Zebedee Wolstenholme", "(text, 19 letters)", "a name: its shape"),
+    ("9434765919", "(10 digits)", "an NHS number: its shape"),
+    ("TS24 8AA", "(postcode-like)", "a postcode: its shape"),
+    ("Financial", "(text, 9 letters)", "shorter than the prefix: its shape"),
+    ("Fin. Assessment", "(text, 13 letters)", "a near miss of the prefix: its shape"),
+    ("=HYPERLINK(1)", "(text, 13 characters)", "a formula: its shape"),
+    ("   ", None, "blank: missing"),
+    ("", None, "empty: missing"),
+]
+
+
+def test_submitted_assessment_type_keeps_only_safe_text(tmp_path):
+    rows = rows_with("Assessment Type", [c[0] for c in SUBMITTED_ASSESSMENT_TYPE_CASES])
+    for row in rows:
+        row["Event Type"] = "Assessment"
+    sub = read_rows(tmp_path, rows)
+    got = sub.records["Assessment_Type_submitted"]
+    assert got.dtype == "string"
+    for (_, expected, case), value in zip(SUBMITTED_ASSESSMENT_TYPE_CASES, got, strict=True):
+        assert (pd.isna(value) and expected is None) or value == expected, case
+    # The code-list column is unchanged: only code-list values (canonical spelling), else missing.
+    assert sub.records["Assessment_Type"].tolist()[:2] == ["Long Term Assessment", "Short Term Assessment"]
+
+
+def test_submitted_assessment_type_follows_the_prefix_of_params(tmp_path):
+    path = tmp_path / NAME
+    sent = ["Financial Assessment", "Means Test", "means test 2"]
+    path.write_bytes(csv_bytes(labels(), rows_with("Assessment Type", sent)))
+    other = read_submission(path, KEY, financial_assessment_prefix="Means test").records
+    assert other["Assessment_Type_submitted"].tolist() == ["(text, 19 letters)", "Means Test", "means test (1 digit)"]
+
+
+def test_submitted_assessment_type_is_masked_on_suspect_rows(tmp_path):
+    """A ragged row's cells may be displaced (a name in the Assessment Type column): not kept."""
+    rows = [list(r.values()) for r in rows_with("Assessment Type", ["Long Term Assessment"] * 2)]
+    rows[0] = rows[0] + ["extra", "cells"]
+    sub = read_rows(tmp_path, rows)
+    assert "ragged_rows" in sub.checks()
+    kept = sub.records["Assessment_Type_submitted"]
+    assert kept.isna().tolist() == [True, False] and kept[1] == "Long Term Assessment"
 
 
 def test_one_nhs_number_with_several_birth_dates_is_reported(tmp_path):
@@ -828,7 +939,8 @@ def test_xlsx_with_a_value_at_xfd1048576_reads_in_seconds(tmp_path):
         "import sys, time\n"
         "from cldstats.ingest import read_submission\n"
         "from cldstats.pseudonymise import PseudonymKey\n"
-        "started = time.perf_counter(); s = read_submission(sys.argv[1], PseudonymKey(b'k', 'environment'))\n"
+        "started = time.perf_counter()\n"
+        "s = read_submission(sys.argv[1], PseudonymKey(b'k', 'environment'), financial_assessment_prefix='F')\n"
         "print(round(time.perf_counter() - started, 2), s.rows_read, s.records['row_number'].tolist())\n"
         "print([i.message for i in s.issues if i.check == 'ragged_rows'][0])"
     )
@@ -884,10 +996,9 @@ def test_validation_reads_with_the_placeholder_numbers_of_params(tmp_path):
     (tmp_path / "data" / "submissions").mkdir(parents=True)
     (tmp_path / "data" / "submissions" / NAME).write_bytes(csv_bytes(labels(), rows))
     unlisted = read_submission(tmp_path / "data" / "submissions" / NAME, KEY)
-    assert unlisted.records["person_id_source"][:10].tolist() == ["NHS number"] * 10
+    assert unlisted.records["nhs_number_key"][:10].notna().all()
     params = load_params()
     params["pseudonymisation"]["placeholder_nhs_numbers"] = ["100 000 0060"]
-    run = quality.validate_folder(
-        tmp_path / "data", tmp_path / "out", params, key=KEY, workers=1, keep_submissions="all"
-    )
-    assert run.submissions[NAME].records["person_id_source"][:10].tolist() == ["LA ID"] * 10
+    run = quality.validate_folder(tmp_path / "data", tmp_path / "out", params, key=KEY, workers=1)
+    stored = pd.read_parquet(run.catalogue.set_index("file").loc[NAME, "records_path"])
+    assert stored["nhs_number_key"][:10].isna().all() and stored["nhs_number_key"][10:].notna().all()

@@ -12,10 +12,12 @@ import pytest
 from malformed_corpus import PERSONAL_VALUES, build_corpus  # noqa: E402
 
 from cldstats.ingest import CHECKS, read_submission
+from cldstats.params import load_params
 from cldstats.pseudonymise import PseudonymKey
 
 KEY = PseudonymKey(b"corpus key", "environment")
-N_CASES = 47
+PREFIX = load_params()["method"]["financial_assessment_prefix"]
+N_CASES = 48
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +36,7 @@ def test_corpus_size(corpus):
 def test_corpus_case(corpus, index):
     folder, cases = corpus
     case = cases[index]
-    submission = read_submission(folder / case.file_name, KEY)  # must not raise
+    submission = read_submission(folder / case.file_name, KEY, financial_assessment_prefix=PREFIX)  # must not raise
     described = f"{case.file_name} ({case.description}): {[i.message for i in submission.issues]}"
     assert submission.file_name == case.file_name
     assert (submission.records is not None) == case.readable, described

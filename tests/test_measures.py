@@ -1,4 +1,8 @@
-"""Acceptance test of the measures (METHODOLOGY.md sections 2, 4, 5, 7) on a hand-built fixture.
+"""Acceptance test of the method (docs/methodology.md sections 2 to 7) on a hand-built fixture.
+
+The fixture's records are written as the submission store writes them and go through the same SQL
+the publication runs (:func:`cldstats.measures.engine.run_method`): selection, person IDs, derived
+fields, both measures and the row accounting.
 
 About 30 people in three councils of the North East region (12 councils):
 
@@ -21,12 +25,14 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
-from cldstats import disclosure, measures
-from cldstats.params import release_month_ends
-from cldstats.select import select_submissions
+from cldstats import disclosure
+from cldstats.measures import areas, engine
+from cldstats.params import load_params, release_month_ends
 from cldstats.spec import load_spec
+from cldstats.store import records_table
 
 A, B, C = "E06000001", "E06000002", "E06000003"
 NORTH_EAST, ENGLAND = "E12000001", "E92000001"
@@ -139,6 +145,10 @@ A2_ROWS = [
     assessment("P51", "2024-03-05", "2024-03-12", gender="Male", birth=(1950, 1)),
     # P52 financial assessment only: not counted.
     assessment("P52", "2024-03-01", "2024-03-10", atype="Financial Assessment - Full"),
+    # P59, P61 financial assessments by their submitted value, outside the code list (the bare
+    # value DHSC's code tests for; another spelling, padded): not counted either.
+    assessment("P59", "2024-03-01", "2024-03-10", atype="Financial Assessment"),
+    assessment("P61", "2024-03-01", "2024-03-10", atype="  financial assessment - deferred payment "),
     # P53 assessed twice in March: counted once, attributes from the latest (ends 20/03: Male).
     # White: Irish, 06/1990 -> 33 (25 to 44).
     assessment("P53", "2024-03-01", "2024-03-05", gender="Female", eth=IRISH, birth=(1990, 6)),
@@ -176,20 +186,57 @@ B_ROWS = [
 C_ROWS = [row("P70")]  # in a rejected file: C has no data
 
 
+def _key(text):
+    """A stand-in for ingest's 64-bit keyed hash of an identifier (any one-to-one map will do)."""
+    return None if text is None else int.from_bytes(text.encode()[:7].ljust(7, b"_"), "big")
+
+
+def person_keys(pid, source):
+    """The (NHS number key, LA person key) ingest would give a row whose person ID rule is ``source``.
+
+    Rows with an NHS number also carry an LA person ID ``LA-<pid>``, so a row of the same person
+    with only the LA ID is linked to the NHS number (rule 2); an ``ambiguous`` row's LA ID is shared
+    by two NHS numbers (the two Request rows of :data:`AMBIGUOUS_LINKS`).
+    """
+    if source == "NHS number":
+        return _key(pid), _key(f"LA-{pid}")
+    if source == "NHS number via LA ID":
+        return None, _key(f"LA-{pid}")
+    if source == "LA ID":
+        return None, _key(pid)
+    if source == "ambiguous":
+        return None, _key("LA-AMB")
+    return None, None
+
+
+#: Two NHS numbers seen with one LA person ID, which makes the ``ambiguous`` row ambiguous.
+AMBIGUOUS_LINKS = [
+    {**row("AMB1", event="Request", service=None), "_la": "LA-AMB"},
+    {**row("AMB2", event="Request", service=None), "_la": "LA-AMB"},
+]
+
+
 def build_records(rows, period_start="2023-04-01"):
-    """Contract 1 records and status from the row dicts."""
+    """Records and status (Contract 1 names, as the store keeps them) from the row dicts."""
     spec = load_spec().by_name
     frame = pd.DataFrame(rows)
     records = pd.DataFrame({"row_number": np.arange(2, len(frame) + 2, dtype=np.int32)})
-    records["person_id"] = frame["person_id"].astype("string")
-    records["person_id_source"] = pd.Categorical(
-        frame["person_id_source"], categories=["NHS number", "NHS number via LA ID", "LA ID", "ambiguous", "none"])
+    keys = [person_keys(pid, source) for pid, source in zip(frame["person_id"], frame["person_id_source"],
+                                                             strict=True)]
+    if "_la" in frame:
+        keys = [(nhs, _key(la) if isinstance(la, str) else own) for (nhs, own), la in zip(keys, frame["_la"],
+                                                                                         strict=True)]
+    records["nhs_number_key"] = pd.array([k[0] for k in keys], dtype="Int64")
+    records["la_person_key"] = pd.array([k[1] for k in keys], dtype="Int64")
     records["birth_year"] = frame["birth_year"].astype("Int16")
     records["birth_month"] = frame["birth_month"].astype("Int8")
     for name in ("Client_Type", "Event_Type", "Service_Type", "Assessment_Type", "Gender", "Ethnicity"):
-        records[name] = pd.Categorical(frame[name], categories=list(spec[name].code_list))
+        # As ingest types it: a value outside the code list is invalid, missing in the typed column.
+        codes = list(spec[name].code_list)
+        records[name] = pd.Categorical(frame[name].where(frame[name].isin(codes)), categories=codes)
     for name in ("Event_Start_Date", "Event_End_Date", "Date_of_Death"):
         records[name] = pd.to_datetime(frame[name]).astype("datetime64[s]")
+    records["Assessment_Type_submitted"] = frame["Assessment_Type"].astype("string")
     records["Reporting_Period_Start_Date"] = pd.Timestamp(period_start).to_datetime64().astype("datetime64[s]")
     status = pd.DataFrame({"Event_End_Date": frame["_end_status"].astype(np.int8)})
     return records, status
@@ -203,27 +250,35 @@ CATALOGUE = pd.DataFrame({
     "period_end": pd.to_datetime(["2024-03-31"] * 4),
     "outcome": ["accepted", "accepted with warnings", "accepted", "rejected: no_rows"],
 })
-FILE_ROWS = {"A1": A1_ROWS, "A2": A2_ROWS, "B1": B_ROWS, "C1": C_ROWS}
+FILE_ROWS = {"A1": A1_ROWS, "A2": A2_ROWS + AMBIGUOUS_LINKS, "B1": B_ROWS, "C1": C_ROWS}
+PARAMS = load_params("2024-03", today=dt.date(2024, 6, 1))
+
+
+def run_on(tmp_path, file_rows, catalogue=CATALOGUE):
+    """Write each file's records as the store does and run the method's SQL over them."""
+    paths, derived = [], []
+    for entry in catalogue.itertuples():
+        records, status = build_records(file_rows[entry.file], entry.period_start.date().isoformat())
+        path = tmp_path / f"{entry.file}.parquet"
+        pq.write_table(records_table(records, status, entry.la_code), path)
+        paths.append(str(path))
+        derived.append(str(tmp_path / f"{entry.file}.derived"))
+    return engine.run_method(catalogue.assign(records_path=paths, derived_dir=derived), PARAMS, MONTH_ENDS)
 
 
 @pytest.fixture(scope="module")
-def selected_files():
-    selection = select_submissions(CATALOGUE, dt.date(2024, 3, 31), dt.date(2024, 5, 31))
-    files = []
-    for entry in selection[selection["selected"]].itertuples():
-        records, status = build_records(FILE_ROWS[entry.file], entry.period_start.date().isoformat())
-        files.append(measures.SelectedFile(entry.la_code, entry.file, records, status, entry.period_start.date()))
-    return files
+def method(tmp_path_factory):
+    return run_on(tmp_path_factory.mktemp("store"), FILE_ROWS)
 
 
 @pytest.fixture(scope="module")
-def lts_council(selected_files):
-    return measures.long_term_support(selected_files, MONTH_ENDS)
+def lts_council(method):
+    return method.long_term_support
 
 
 @pytest.fixture(scope="module")
 def lts_area(lts_council):
-    return measures.area_table(lts_council, DATES)
+    return areas.area_table(lts_council, DATES)
 
 
 @pytest.fixture(scope="module")
@@ -232,8 +287,8 @@ def lts_published(lts_area):
 
 
 @pytest.fixture(scope="module")
-def assessed_area(selected_files):
-    return measures.area_table(measures.people_assessed(selected_files, MONTH_ENDS), MONTHS)
+def assessed_area(method):
+    return areas.area_table(method.people_assessed, MONTHS)
 
 
 @pytest.fixture(scope="module")
@@ -243,7 +298,7 @@ def assessed_published(assessed_area):
 
 @pytest.fixture(scope="module")
 def rates(lts_area):
-    return measures.rates_unrounded(lts_area)
+    return areas.rates_unrounded(lts_area)
 
 
 def cells(frame, period, area, setting=None):
@@ -259,8 +314,9 @@ def nonzero(d):
     return {k: v for k, v in d.items() if not pd.isna(v) and v != 0}
 
 
-def test_selection_uses_latest_file(selected_files):
-    assert sorted((f.la_code, f.file) for f in selected_files) == [(A, "A2"), (B, "B1")]
+def test_selection_uses_latest_file(method):
+    selected = method.selection[method.selection["selected"]]
+    assert sorted(zip(selected["la_code"], selected["file"], strict=True)) == [(A, "A2"), (B, "B1")]
 
 
 # --------------------------------------------------------------------------------------------
@@ -377,6 +433,8 @@ def test_councils_included(lts_area):
 def test_council_table_shape(lts_council):
     # A: 12 month ends; B: 6 (Oct-Mar); 5 settings x 43 breakdown values each.
     assert len(lts_council) == (12 + 6) * 5 * 43
+    assert not lts_council.duplicated(["reference_date", "la_code", "support_setting", "breakdown",
+                                       "breakdown_value"]).any()
     assert list(lts_council.columns) == ["reference_date", "la_code", "support_setting", "breakdown",
                                          "breakdown_value", "value"]
 
@@ -476,8 +534,8 @@ def test_assessed_b_england_and_published(assessed_area, assessed_published):
 # --------------------------------------------------------------------------------------------
 # Exclusions and consistency
 # --------------------------------------------------------------------------------------------
-def test_exclusions(selected_files):
-    got = measures.exclusion_counts(selected_files)
+def test_exclusions(method):
+    got = method.exclusions
     a2 = dict(zip(got.loc[got["file"] == "A2", "reason"], got.loc[got["file"] == "A2", "rows"], strict=True))
     assert a2 == {
         "Carer known by association (no event)": 1,  # P19
@@ -487,6 +545,11 @@ def test_exclusions(selected_files):
         "Event End Date before Event Start Date": 1,  # P10
     }
     assert got.loc[got["file"] == "B1", "rows"].sum() == 0
+    accounting = method.row_accounting.set_index("file")
+    # Every row of a selected file is used or excluded, counted from the rows the SQL read.
+    assert accounting.loc["A2", "rows_used"] + accounting.loc["A2", "rows_excluded"] == len(FILE_ROWS["A2"])
+    assert accounting.loc["A2", "rows_excluded"] == 5
+    assert accounting.loc["B1", "rows_used"] == len(B_ROWS) and accounting.loc["B1", "rows_excluded"] == 0
 
 
 def test_consistency_long_term_support(lts_area, lts_published):
@@ -520,10 +583,10 @@ def test_consistency_plain_pandas(lts_area, lts_published):
     assert not numeric.between(1, 4).any() and (numeric % 5 == 0).all()
 
 
-def test_zero_people_files_give_zeros():
-    records, status = build_records([row("Q1", event="Request", service=None)])
-    files = [measures.SelectedFile(A, "A", records, status, dt.date(2023, 4, 1))]
-    lts = measures.long_term_support(files, MONTH_ENDS)
+def test_zero_people_files_give_zeros(tmp_path):
+    catalogue = CATALOGUE[CATALOGUE["file"] == "A2"]
+    run = run_on(tmp_path, {"A2": [row("Q1", event="Request", service=None)]}, catalogue)
+    lts = run.long_term_support
     assert len(lts) == 12 * 5 * 43 and lts["value"].eq(0).all()
-    assessed = measures.people_assessed(files, MONTH_ENDS)
+    assessed = run.people_assessed
     assert len(assessed) == 13 * 43 and assessed["value"].eq(0).all()

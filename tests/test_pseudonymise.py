@@ -15,9 +15,10 @@ from cldstats.pseudonymise import (
     HASH_HEX_CHARS,
     KEY_ENV_VAR,
     PseudonymKey,
-    assign_person_ids,
     keyed_hash,
+    keys_of_hashes,
     load_key,
+    nhs_number_keys,
     nhs_number_valid,
     shared_nhs_number_rows,
 )
@@ -153,44 +154,71 @@ def test_bad_key_file_is_an_error(tmp_path, monkeypatch, content):
 
 
 # ---------------------------------------------------------------------------------------------
-# Person ID fallback (METHODOLOGY.md section 3)
+# Person keys (the precedence between them is person_ids.sql's: test_person_keys.py)
 # ---------------------------------------------------------------------------------------------
 
 A, B, C = "9434765919", "4010232137", "1000000060"
-# (NHS number, LA person ID, expected source, expected ID message or None, case)
-PERSON_CASES = [
-    (A, "P1", "NHS number", f"NHS:{A}", "rule 1: valid NHS number"),
-    ("943 476 5919", "", "NHS number", f"NHS:{A}", "rule 1: spaces in the NHS number"),
-    ("", "P1", "NHS number via LA ID", f"NHS:{A}", "rule 2: LA ID seen with one NHS number"),
-    ("9434765918", "P1", "NHS number via LA ID", f"NHS:{A}", "rule 2: invalid NHS number, LA ID linked"),
-    (A, "P1", "NHS number", f"NHS:{A}", "rule 2: the same NHS number twice is still one"),
-    (B, "P2", "NHS number", f"NHS:{B}", "two NHS numbers for P2 (1)"),
-    (C, "P2", "NHS number", f"NHS:{C}", "two NHS numbers for P2 (2)"),
-    ("", "P2", "ambiguous", None, "rule 2: LA ID with two NHS numbers is ambiguous"),
-    ("", "P3", "LA ID", "LA:E06000001:P3", "rule 3: LA ID only"),
-    ("123", " P3 ", "LA ID", "LA:E06000001:P3", "rule 3: invalid NHS number, LA ID with spaces"),
-    ("", "", "none", None, "rule 4: neither"),
-    (None, None, "none", None, "rule 4: both missing"),
-    ("9434765918", "  ", "none", None, "rule 4: invalid NHS number and blank LA ID"),
-    ("0000000000", "P4", "LA ID", "LA:E06000001:P4", "placeholder NHS number: rule 3, not one shared person"),
-    ("0000000000", "P5", "LA ID", "LA:E06000001:P5", "placeholder NHS number, another person"),
+
+
+def reference_key(message: str, key: PseudonymKey = KEY) -> int:
+    """The first 8 bytes of HMAC-SHA256(key, message), big-endian signed."""
+    return int.from_bytes(hmac.new(key.key, message.encode("utf-8"), "sha256").digest()[:8], "big", signed=True)
+
+
+# (NHS number as sent, expected key message or None, case)
+NHS_KEY_CASES = [
+    (A, f"NHS:{A}", "valid"),
+    ("943 476 5919", f"NHS:{A}", "spaces as printed on cards: the same key"),
+    (f" {A}\t", f"NHS:{A}", "surrounding whitespace: the same key"),
+    (B, f"NHS:{B}", "another valid number"),
+    (C, f"NHS:{C}", "check 11 -> 0"),
+    ("9434765918", None, "wrong check digit: no key"),
+    ("0000000000", None, "placeholder, ten equal digits: no key"),
+    ("999 999 9999", None, "placeholder with spaces: no key"),
+    ("943476591", None, "9 digits: no key"),
+    ("", None, "blank: no key"),
+    (None, None, "missing: no key"),
 ]
 
 
-def test_person_id_rules_table():
-    nhs = pd.Series([c[0] for c in PERSON_CASES], dtype=object, index=range(10, 10 + len(PERSON_CASES)))
-    la_id = pd.Series([c[1] for c in PERSON_CASES], dtype=object, index=nhs.index)
-    person_id, source = assign_person_ids(nhs, "E06000001", la_id, KEY)
-    assert person_id.index.equals(nhs.index) and person_id.dtype == "string"
-    assert list(source.categories) == ["NHS number", "NHS number via LA ID", "LA ID", "ambiguous", "none"]
-    for (_value, _la, expected_source, message, case), got_id, got_source in zip(
-        PERSON_CASES, person_id, source, strict=True
-    ):
-        assert got_source == expected_source, case
-        if message is None:
-            assert pd.isna(got_id), case
-        else:
-            assert got_id == reference_hash(message), case
+def test_nhs_number_keys_table():
+    keys = nhs_number_keys(pa.array([c[0] for c in NHS_KEY_CASES], type=pa.string()), KEY)
+    assert keys.type == pa.int64()
+    for (_, message, case), got in zip(NHS_KEY_CASES, keys.to_pylist(), strict=True):
+        assert got == (reference_key(message) if message else None), case
+
+
+def test_nhs_number_keys_of_a_listed_placeholder_are_missing():
+    values = pa.array([B, "401 023 2137", A])
+    assert nhs_number_keys(values, KEY).null_count == 0
+    listed = nhs_number_keys(values, KEY, placeholders=["4010232137"])
+    assert listed.to_pylist() == [None, None, reference_key(f"NHS:{A}")]
+
+
+def test_nhs_number_keys_depend_on_the_key():
+    other_key = PseudonymKey(b"another key", "key file")
+    assert nhs_number_keys(pa.array([A]), KEY).to_pylist() != nhs_number_keys(pa.array([A]), other_key).to_pylist()
+
+
+def test_nhs_number_keys_of_no_values():
+    assert nhs_number_keys(pa.array([], type=pa.string()), KEY).to_pylist() == []
+    assert nhs_number_keys(pa.array([None, "x"], type=pa.string()), KEY).to_pylist() == [None, None]
+
+
+def test_keys_of_hashes_read_the_first_8_bytes_big_endian_signed():
+    hashes = keyed_hash(pd.Series(["P1", None, "P2"]), KEY, prefix="LA:E06000001:")
+    keys = keys_of_hashes(pa.array(hashes.array))
+    assert keys.to_pylist() == [reference_key("LA:E06000001:P1"), None, reference_key("LA:E06000001:P2")]
+    assert keys_of_hashes(pa.array(["7fffffffffffffff" + "0" * 16, "8000000000000000" + "f" * 16])).to_pylist() == [
+        2**63 - 1, -(2**63)]
+    chunked = pa.chunked_array([["0000000000000001" + "0" * 16], [None]], type=pa.string())
+    assert keys_of_hashes(chunked).to_pylist() == [1, None]
+    assert keys_of_hashes(pa.array([], type=pa.string())).to_pylist() == []
+
+
+def test_keys_of_hashes_refuses_a_short_hash():
+    with pytest.raises(ValueError, match="shorter than 16 hex characters"):
+        keys_of_hashes(pa.array(["abc"]))
 
 
 def test_nhs_number_placeholders_from_params_are_invalid():
@@ -198,17 +226,6 @@ def test_nhs_number_placeholders_from_params_are_invalid():
     assert nhs_number_valid(values).tolist() == [True, True, True]
     assert nhs_number_valid(values, placeholders=["4010232137"]).tolist() == [False, False, True]
     assert nhs_number_valid(values, placeholders=[4010232137, " 943 476 5919 "]).tolist() == [False, False, False]
-
-
-def test_listed_placeholder_falls_back_to_the_la_id():
-    """30 people on a listed placeholder number stay 30 people (rule 3), not one."""
-    nhs = pd.Series(["4010232137"] * 30 + [A])
-    la_id = pd.Series([f"P{i}" for i in range(30)] + ["P99"])
-    person_id, source = assign_person_ids(nhs, "E06000001", la_id, KEY)
-    assert person_id[:30].nunique() == 1  # without the list: one person
-    person_id, source = assign_person_ids(nhs, "E06000001", la_id, KEY, placeholder_nhs_numbers=["4010232137"])
-    assert person_id.nunique() == 31 and list(source[:30]) == ["LA ID"] * 30 and source[30] == "NHS number"
-    assert person_id[0] == reference_hash("LA:E06000001:P0")
 
 
 SHARED_CASES = [
@@ -235,22 +252,3 @@ def test_shared_nhs_number_rows(numbers, la_ids, births, shared, rows, case):
         nhs.dictionary, nhs.indices.to_numpy(), la.dictionary, la.indices.to_numpy(), dates
     )
     assert (got_shared, got_rows.tolist()) == (shared, rows), case
-
-
-def test_person_id_la_rule_matches_la_person_identifier_hash():
-    """Rule 3 gives exactly the hash ingest stores in LA_Person_Unique_Identifier."""
-    person_id, _ = assign_person_ids(pd.Series([""]), "E06000001", pd.Series(["P9"]), KEY)
-    assert person_id[0] == keyed_hash(pd.Series(["P9"]), KEY, prefix="LA:E06000001:")[0]
-
-
-def test_person_id_with_per_row_la_codes():
-    person_id, source = assign_person_ids(
-        pd.Series(["", ""]), pd.Series(["E06000001", "E06000002"]), pd.Series(["P1", "P1"]), KEY
-    )
-    assert list(source) == ["LA ID", "LA ID"]
-    assert person_id.tolist() == [reference_hash("LA:E06000001:P1"), reference_hash("LA:E06000002:P1")]
-
-
-def test_person_ids_of_an_empty_file():
-    person_id, source = assign_person_ids(pd.Series([], dtype=object), "E06000001", pd.Series([], dtype=object), KEY)
-    assert len(person_id) == 0 and len(source) == 0

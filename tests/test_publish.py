@@ -189,16 +189,17 @@ def test_month_with_no_submissions_in_its_window(data_dir, small_run_params, tmp
 
 
 def test_a_failed_run_leaves_no_build_folder(data_dir, small_run_params, tmp_path, monkeypatch):
-    from cldstats import measures
+    from cldstats.measures import areas
 
     def broken(*args, **kwargs):
         raise RuntimeError("simulated failure in the measures")
 
-    monkeypatch.setattr(measures, "long_term_support", broken)
+    monkeypatch.setattr(areas, "area_table", broken)
     with pytest.raises(RuntimeError, match="simulated failure"):
         publish_month("2024-03", params_file=small_run_params, data_dir=data_dir, out_dir=tmp_path, progress=False)
     assert [p.name for p in tmp_path.iterdir()] == ["logs"]  # no build folder, no lock: only the run's log
     (log,) = (tmp_path / "logs").iterdir()
     text = log.read_text(encoding="utf-8")
     # The failure is logged by type: an unexpected error's message could quote a submission's value.
-    assert "stage failed: measures: RuntimeError" in text and "simulated failure" not in text
+    assert "stage failed: measures: regions, England and rates: RuntimeError" in text
+    assert "simulated failure" not in text

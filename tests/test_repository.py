@@ -29,13 +29,17 @@ def test_every_dependency_is_pinned_exactly():
         assert "==" in requirement, requirement
 
 
+#: conda-forge packages whose name differs from the PyPI project's.
+CONDA_TO_PYPI = {"python-duckdb": "duckdb"}
+
+
 def test_environment_yml_agrees_with_pyproject():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = {}
     for entry in env["dependencies"]:
         if isinstance(entry, str) and "=" in entry:
-            name, version = entry.split("=", 1)
-            conda[name.lower()] = version
+            name, version = entry.split("#")[0].strip().split("=", 1)
+            conda[CONDA_TO_PYPI.get(name.lower(), name.lower())] = version
     pins = _pins_from_pyproject()
     assert {k: v for k, v in conda.items() if k != "python"} == pins
     assert "quarto" in env["dependencies"]

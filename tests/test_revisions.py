@@ -1,4 +1,4 @@
-"""Revisions end to end (METHODOLOGY.md section 7, issue 6 part 3): ``[r]``, ``qa/revisions.csv``,
+"""Revisions end to end (docs/methodology.md section 7, issue 6 part 3): ``[r]``, ``qa/revisions.csv``,
 the spreadsheets' notes and Revisions sheet, and the QA report, over real publication runs.
 
 One synthetic dataset of 8 councils (the coverage gate is overridden), published for 2024-03 four

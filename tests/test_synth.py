@@ -138,7 +138,7 @@ def latest_q4_files(sub_dir: Path, meta: dict) -> dict[str, Path]:
 
 
 def measures(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
-    """LTS people by setting at each month end, and people assessed per month (METHODOLOGY 4, 5)."""
+    """LTS people by setting at each month end, and people assessed per month (docs/methodology.md sections 4, 5)."""
     f = frame[frame["Client Type"] == "Service User"].copy()
     f["start"] = to_date(f["Event Start Date"])
     f["end"] = to_date(f["Event End Date"])

@@ -31,7 +31,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from cldstats import tables
+from cldstats import statements, tables
+from cldstats.statements import MethodFacts
 
 GOLDEN = Path(__file__).parent / "golden"
 INPUT = GOLDEN / "input"
@@ -51,6 +52,7 @@ def _release(published) -> tables.ReleaseInfo:
         reference_date=dt.date(2024, 3, 31),
         councils_selected=130,
         publication_date=dt.date(2024, 5, 9),
+        facts=MethodFacts(),
         revised_cells=tables.count_revised_cells(published),
         override_reason=OVERRIDE,
         gate_message="publication gate stopped: coverage 85.0% is below 90.0%",
@@ -238,7 +240,7 @@ def _sheet_text(path: Path, sheet: str) -> str:
 
 
 @pytest.mark.parametrize("stem", ["long_term_support", "assessments"])
-def test_cover_contents_and_notes(workbooks, stem):
+def test_cover_contents_and_notes(workbooks, published, stem):
     path = workbooks[stem]
     cover = _sheet_text(path, "Cover")
     for text in ("official statistics in development", "Reference period:", "Published: 9 May 2024",
@@ -259,8 +261,9 @@ def test_cover_contents_and_notes(workbooks, stem):
     assert all(c.hyperlink is not None and c.hyperlink.location == f"'{c.value}'!A1" for c in listed)
 
     notes = _sheet_text(path, "Notes")
+    facts = _release(published).facts
     for text in ("[c] confidential", "[x] not available", "[z] not applicable", "[p] provisional", "[r] revised",
-                 "rounded to the nearest 5", "130 of 153 councils", OVERRIDE, "Revised [r] column"):
+                 statements.rounding_sentence(facts), "130 of 153 councils", OVERRIDE, "Revised [r] column"):
         assert text in notes, text
     if stem == "long_term_support":
         assert "per 100,000 adults" in notes

@@ -12,6 +12,10 @@ from privacy import input_personal_values, personal_data_found
 from cldstats import cli, ingest, quality, synth
 from cldstats.params import load_params
 from cldstats.pseudonymise import load_key
+from cldstats.store import SubmissionStore
+
+#: The params' prefix of a financial assessment (ingest keeps the submitted type text by it).
+PREFIX = load_params("2024-03")["method"]["financial_assessment_prefix"]
 
 REPO = Path(__file__).resolve().parent.parent
 COUNCILS = 5
@@ -141,7 +145,8 @@ def test_every_synthetic_fault_is_found(synthetic):
         file_faults = faults[faults["file"] == file_name]
         if set(file_faults["kind"]) <= seen_kinds:
             continue
-        submission = ingest.read_submission(synthetic / "submissions" / file_name, key)
+        submission = ingest.read_submission(synthetic / "submissions" / file_name, key,
+                                            financial_assessment_prefix=PREFIX)
         result = runner.check(submission, params)
         if "broken_header" in set(file_faults["kind"]):
             assert "missing_columns" in result.blocking
@@ -176,7 +181,7 @@ def test_batch_split_equals_each_file_validated_alone(synthetic):
     broken = set(faults.loc[faults["kind"] == "broken_header", "file"])
     paths = [p for p in ingest.list_submissions(synthetic) if p.name in broken][:1]
     paths += ingest.list_submissions(synthetic)[:5]  # a rejected file among accepted ones
-    submissions = [ingest.read_submission(p, key) for p in paths]
+    submissions = [ingest.read_submission(p, key, financial_assessment_prefix=PREFIX) for p in paths]
     batched = runner.check_many(submissions, params)
     assert len(batched) == len(submissions)
     for submission, together in zip(submissions, batched, strict=True):
@@ -200,25 +205,30 @@ def test_workers_give_the_same_outputs_in_the_same_order(synthetic, tmp_path, mo
     params = load_params("2024-03", params_dir=REPO / "params")
     monkeypatch.setattr(quality, "_BATCH_BYTES", 2_000_000)  # several batches even on small data
     files = [p.name for p in ingest.list_submissions(synthetic)[:8]]
-    one = quality.validate_folder(synthetic, tmp_path / "one", params, workers=1, files=files)
-    two = quality.validate_folder(synthetic, tmp_path / "two", params, workers=2, keep_submissions=True, files=files)
+    one = quality.validate_folder(synthetic, tmp_path / "one", params, workers=1, files=files,
+                                  store_dir=tmp_path / "store-one")
+    two = quality.validate_folder(synthetic, tmp_path / "two", params, workers=2, files=files,
+                                  store_dir=tmp_path / "store-two")
     assert [r.file for r in one.results] == [r.file for r in two.results]
     assert [r.outcome for r in one.results] == [r.outcome for r in two.results]
     pd.testing.assert_frame_equal(one.submissions_table, two.submissions_table)
     pd.testing.assert_frame_equal(one.exclusions, two.exclusions)
     for name in ("submissions.csv", "exclusions.csv"):
         assert (tmp_path / "one" / "qa" / name).read_bytes() == (tmp_path / "two" / "qa" / name).read_bytes()
+    # Each worker stored what it read: the same entries, with the same records, as one process.
     kept = {r.file for r in two.results if not r.rejected}
-    assert set(two.submissions) == kept
-    assert all(two.submissions[f].records is not None for f in kept)
+    stored = {name: SubmissionStore(tmp_path / name).catalogue() for name in ("store-one", "store-two")}
+    assert set(stored["store-two"]["file"]) == {r.file for r in two.results} and kept
+    assert stored["store-one"].drop(columns="stored_at").sort_values("file").reset_index(drop=True).equals(
+        stored["store-two"].drop(columns="stored_at").sort_values("file").reset_index(drop=True))
     # Each worker timed its own phases; the parent its own work after them.
     phases = {p["stage"]: p for p in two.phases["phases"]}
     assert two.phases["workers"] == 2 and "concurrently in 2 worker processes" in two.phases["note"]
-    assert set(phases) == {"start-up", "ingest", "pseudonymise", "validate", "hand back", "hand back (parent)",
-                           "qa outputs (parent)"}
+    assert set(phases) == {"start-up", "ingest", "pseudonymise", "validate", "store", "hand back",
+                           "hand back (parent)", "qa outputs (parent)"}
     assert phases["start-up"]["cpu_seconds"] > 0 and phases["start-up"]["wall_seconds"] > 0
     rows = int(two.submissions_table["rows_read"].sum())
-    for name in ("ingest", "pseudonymise", "validate", "hand back"):
+    for name in ("ingest", "pseudonymise", "validate", "store", "hand back"):
         assert phases[name]["process"] == "workers" and phases[name]["rows"] == rows
         assert phases[name]["cpu_seconds"] > 0 and phases[name]["peak_rss_mb"] > 0
     assert len(two.phases["worker_peak_rss_mb"]) == 2 and two.phases["bytes_handed_back"] > 0
@@ -226,30 +236,30 @@ def test_workers_give_the_same_outputs_in_the_same_order(synthetic, tmp_path, mo
     assert one.phases["workers"] == 1
 
 
-def test_kept_submissions_hold_what_the_measures_read(synthetic, tmp_path, monkeypatch):
-    """Kept submissions carry only measures.RECORD_COLUMNS, and the measures are the same on them."""
-    from cldstats import measures
-    from cldstats.params import release_month_ends
+def test_the_store_keeps_what_the_method_reads(synthetic, tmp_path, monkeypatch):
+    """A stored submission holds the columns the method's SQL reads, typed as it reads them, one
+    row per record; a second run reads every file from the store and gives the same tables."""
+    import duckdb
+
+    from cldstats.measures import engine
 
     monkeypatch.chdir(REPO)
     params = load_params("2024-03", params_dir=REPO / "params")
-    first_per_council = {}
-    for path in ingest.list_submissions(synthetic):
-        first_per_council.setdefault(path.name.split("_")[0], path.name)
-    files = sorted(first_per_council.values())
-    trimmed = quality.validate_folder(synthetic, tmp_path / "t", params, workers=1, keep_submissions=True, files=files)
-    full = quality.validate_folder(synthetic, tmp_path / "f", params, workers=1, keep_submissions="all", files=files)
-    assert trimmed.submissions and set(trimmed.submissions) == set(full.submissions)
-    for name, submission in trimmed.submissions.items():
-        assert list(submission.records.columns) == list(measures.RECORD_COLUMNS)
-        assert list(submission.status.columns) == list(measures.STATUS_COLUMNS)
-        assert len(submission.records) == len(full.submissions[name].records) > 0
-        assert full.submissions[name].records.shape[1] > len(measures.RECORD_COLUMNS)
-
-    def selected(run):
-        return [measures.SelectedFile(s.la_code, name, s.records, s.status)
-                for name, s in sorted(run.submissions.items())]
-
-    month_ends = release_month_ends("2024-03")
-    for measure in (measures.long_term_support, measures.people_assessed):
-        pd.testing.assert_frame_equal(measure(selected(trimmed), month_ends), measure(selected(full), month_ends))
+    files = sorted({p.name.split("_")[0]: p.name for p in ingest.list_submissions(synthetic)}.values())[:4]
+    first = quality.validate_folder(synthetic, tmp_path / "first", params, workers=1, files=files,
+                                    store_dir=tmp_path / "store")
+    again = quality.validate_folder(synthetic, tmp_path / "again", params, workers=1, files=files,
+                                    store_dir=tmp_path / "store")
+    assert (first.ingested, first.from_store) == (len(files), 0)
+    assert (again.ingested, again.from_store) == (0, len(files))
+    pd.testing.assert_frame_equal(first.submissions_table, again.submissions_table)
+    pd.testing.assert_frame_equal(first.exclusions, again.exclusions)
+    stored = first.catalogue.dropna(subset=["records_path"])
+    assert len(stored) == sum(not r.rejected for r in first.results) > 0
+    con = duckdb.connect()
+    typed = engine._EMPTY_RECORDS.replace("CAST(NULL AS council_code)", "NULL::VARCHAR")
+    expected = con.execute(f"DESCRIBE {typed}").df()[["column_name", "column_type"]]
+    for row in stored.itertuples():
+        described = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{row.records_path}')").df()
+        pd.testing.assert_frame_equal(described[["column_name", "column_type"]], expected)
+        assert con.execute(f"SELECT count(*) FROM read_parquet('{row.records_path}')").fetchone()[0] == row.records
