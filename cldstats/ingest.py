@@ -103,6 +103,7 @@ from cldstats.spec import Field, Spec, ValueStatus, load_spec, normalise_label
 
 __all__ = [
     "CHECKS",
+    "sha256_of_file",
     "FileIssue",
     "FolderEntry",
     "SUBMISSION_SUFFIXES",
@@ -499,11 +500,12 @@ def is_synthetic(data_dir: str | Path) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 
-def _sha256(path: Path) -> str:
+def sha256_of_file(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in 1 MB blocks (the one digest function of cldstats)."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(functools.partial(handle.read, 1 << 20), b""):
-            digest.update(chunk)
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
     return digest.hexdigest()
 
 
@@ -1890,7 +1892,7 @@ def read_submission(
     if name.lower().endswith(".xlsx"):
         with ThreadPoolExecutor(max_workers=1) as background:
             # hashlib releases the GIL: the file's SHA-256 is computed while it is parsed.
-            sha256 = background.submit(_sha256, path)
+            sha256 = background.submit(sha256_of_file, path)
             try:
                 raw = _read_xlsx(path, name, issues)
             except Exception as error:  # noqa: BLE001 - sorted out below, once the digest is known

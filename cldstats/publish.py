@@ -57,7 +57,6 @@ which alone two runs' reports may differ).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import importlib.metadata
 import json
 import logging
@@ -77,6 +76,7 @@ import pandas as pd
 from cldstats import __version__, reference
 from cldstats.bench import StageResult, StageTimer
 from cldstats.errors import CldstatsError, GateStop, interrupts_held, naming_path
+from cldstats.ingest import sha256_of_file
 from cldstats.params import load_params, month_end, release_month_ends
 from cldstats.runlock import MonthLock, build_folder, place_release, recover
 
@@ -237,14 +237,6 @@ def ensure_data(data_dir: Path, *, generate_if_empty: bool) -> bool:
     return True
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _git_commit() -> str:
     root = Path(__file__).resolve().parents[1]
     try:
@@ -381,7 +373,7 @@ def _output_digests(build: Path) -> tuple[dict[str, str], dict[str, str]]:
     """SHA-256 of every file of the build but the manifest: (must match, may differ)."""
     must, may = {}, {}
     for path in sorted(p for p in build.rglob("*") if p.is_file() and p.name != "manifest.json"):
-        (may if _may_differ(path) else must)[path.relative_to(build).as_posix()] = _sha256(path)
+        (may if _may_differ(path) else must)[path.relative_to(build).as_posix()] = sha256_of_file(path)
     return must, may
 
 

@@ -52,6 +52,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cldstats.ingest import sha256_of_file
 from cldstats.measures.engine import RECORD_COLUMNS
 
 __all__ = [
@@ -402,7 +403,7 @@ class SubmissionStore:
                 path = Path(submissions_dir) / entry.row["file"]
                 if not path.exists():
                     problems.append(f"{folder}: its file {entry.row['file']} is no longer in {submissions_dir}")
-                elif _sha256(path) != entry.row["sha256"]:
+                elif sha256_of_file(path) != entry.row["sha256"]:
                     problems.append(f"{folder}: {entry.row['file']} has changed since it was stored "
                                     "(its new content is a new submission)")
         listed = set(self.catalogue()["entry_id"].dropna())
@@ -424,21 +425,13 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def sha256_of_files(paths: Iterable[Path], threads: int = 2) -> dict[Path, str | None]:
     """SHA-256 of each file (None when it cannot be read), hashed in threads (hashlib frees the GIL)."""
     from concurrent.futures import ThreadPoolExecutor
 
     def one(path: Path) -> str | None:
         try:
-            return _sha256(path)
+            return sha256_of_file(path)
         except OSError:
             return None
 
