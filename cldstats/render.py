@@ -22,10 +22,12 @@ Flow (DESIGN.md): ``params -> papermill -> notebooks/*.ipynb executed -> Quarto 
   release) except the one line ``<p class="run-time">``.
 * :func:`write_index` writes ``reports/index.html`` listing every release, newest first.
 
-Kernels: :func:`run_notebooks` owns each notebook's kernel manager (papermill's ``km``). A kernel is
-shut down gracefully when its notebook is done; on Ctrl-C it is killed at once and waited for
-before the interrupt goes on (a busy kernel asked to shut down prints tracebacks on our stderr),
-with further Ctrl-Cs held meanwhile (:func:`cldstats.errors.interrupts_held`).
+Kernels: :func:`run_notebooks` executes the notebooks at once (:data:`PARALLEL_NOTEBOOKS`), each
+with papermill in a worker thread of its own and its own kernel, and owns each kernel manager
+(papermill's ``km``). A kernel is shut down gracefully when its notebook is done; on Ctrl-C every
+running kernel is killed at once and waited for before the interrupt goes on (a busy kernel asked
+to shut down prints tracebacks on our stderr), with further Ctrl-Cs held meanwhile
+(:func:`cldstats.errors.interrupts_held`).
 
 Which notebook becomes which page (all four are rendered; the publication report links the two
 topic pages, which hold the detailed tables):
@@ -82,6 +84,11 @@ CSS_FILE = REPO / "reports" / "cldstats.css"
 
 #: Executed in this order: the QA report first, so a data problem shows there before anything else.
 NOTEBOOKS = ("data_quality", "long_term_support", "assessments", "publication")
+
+#: Notebooks executed at once by :func:`run_notebooks`: all of them. Each reads the release folder
+#: and writes only its own executed copy, so none depends on another; the work is in the kernels
+#: (separate processes), and four at once keep both cores busy while kernels start and import.
+PARALLEL_NOTEBOOKS = len(NOTEBOOKS)
 
 #: Notebooks whose executed copy and HTML are restricted: written under ``<release>/qa/``.
 RESTRICTED = ("data_quality",)
@@ -219,6 +226,7 @@ def run_notebooks(
     progress: bool = True,
     change_threshold: str = "0.05",
     inside: bool = False,
+    parallel: int = PARALLEL_NOTEBOOKS,
 ) -> list[Path]:
     """Execute every notebook of :data:`NOTEBOOKS` for one release with papermill.
 
@@ -236,12 +244,15 @@ def run_notebooks(
     timeout : int
         Seconds allowed per cell.
     progress : bool
-        Show papermill's progress bar.
+        Show papermill's progress bar (one per notebook running).
     change_threshold : str
         The QA report's month-on-month change threshold, a share as a string.
     inside : bool
         Run in the release folder with ``release_dir = "."`` (what publish does: the folder is
         built under a temporary name and moved into place afterwards).
+    parallel : int
+        Notebooks executed at once, each in its own kernel (:data:`PARALLEL_NOTEBOOKS`); 1 runs
+        them one after the other in :data:`NOTEBOOKS` order. The executed notebooks are the same.
 
     Returns
     -------
@@ -252,58 +263,128 @@ def run_notebooks(
     Raises
     ------
     CldstatsError
-        Bad month or parameters, or a notebook failed: the message names the notebook, the failing
-        cell and its error; the partly executed notebook is kept for inspection.
+        Bad month or parameters, or a notebook failed: the message names the notebook (the first
+        failing one in :data:`NOTEBOOKS` order), the failing cell and its error; the partly
+        executed notebook is kept for inspection.
     OSError
         Writing an executed notebook failed (a full disk): the error names the notebook's path.
     KeyboardInterrupt
-        Ctrl-C: raised once the running kernel has been killed and its process has ended, so no
+        Ctrl-C: raised once every running kernel has been killed and its process has ended, so no
         kernel outlives the run or runs on in a folder that is being removed.
     """
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
+    import threading
 
     if not isinstance(month, str) or not MONTH.match(month):
         raise CldstatsError(f'month must be a "YYYY-MM" string, not {month!r}')
+    if parallel < 1:
+        raise CldstatsError(f"parallel must be at least 1 notebook, not {parallel!r}")
     release_dir = Path(release_dir).resolve()
     if not release_dir.is_dir():
         raise CldstatsError(f"release folder {release_dir} not found")
     cwd = release_dir if inside else release_dir.parent.parent
     all_parameters = notebook_parameters(release_dir, month, change_threshold=change_threshold, inside=inside)
-    executed = []
-    for name in NOTEBOOKS:
+    runs = []
+    for name in NOTEBOOKS:  # every notebook's parameters are checked before any kernel starts
         source = Path(notebooks_dir) / f"{name}.ipynb"
-        parameters = all_parameters[name]
-        check_parameters(source, parameters)
-        target = executed_path(release_dir, name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        kernel = _kernel_manager(kernel_name)
+        check_parameters(source, all_parameters[name])
+        runs.append(_NotebookRun(name, source, executed_path(release_dir, name), all_parameters[name]))
+    slots = threading.BoundedSemaphore(parallel)
+    stopping = threading.Event()
+    settings = {"kernel_name": kernel_name, "cwd": cwd, "timeout": timeout, "progress": progress}
+    threads = [threading.Thread(target=_execute_in_thread, args=(run, settings, slots, stopping),
+                                name=f"notebook {run.name}", daemon=True) for run in runs]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.1)  # a short wait: Ctrl-C reaches this (main) thread at once
+    except BaseException:
+        # Ctrl-C (or SystemExit) in this thread: each worker is interrupted inside its own event
+        # loop, as Ctrl-C interrupts a single run, kills its kernel and waits for it; this thread
+        # waits for all of them, holding further Ctrl-Cs, before the interrupt goes on.
+        with interrupts_held():
+            stopping.set()
+            while any(thread.is_alive() for thread in threads):
+                for run in runs:
+                    if run.loop is not None:
+                        run.loop.call_soon_threadsafe(_interrupt_if_executing, run)
+                for thread in threads:
+                    thread.join(0.2)
+        raise
+    for run in runs:  # NOTEBOOKS order: the QA report's failure first, as a single run would give it
+        if run.error is not None:
+            raise run.error from None
+    return [run.target for run in runs]
+
+
+class _NotebookRun:
+    """One notebook of :func:`run_notebooks`, executed in a worker thread: its kernel manager, the
+    thread's event loop (where an interrupt is raised), whether papermill is executing it, and how
+    it ended (``error`` None: executed)."""
+
+    def __init__(self, name: str, source: Path, target: Path, parameters: dict):
+        self.name, self.source, self.target, self.parameters = name, source, target, parameters
+        self.loop = None
+        self.executing = False
+        self.error: BaseException | None = None
+
+
+def _interrupt_if_executing(run: _NotebookRun) -> None:
+    # Called in the worker's own event loop (call_soon_threadsafe), so ``executing`` cannot change
+    # under it: a KeyboardInterrupt raised by a loop callback leaves run_until_complete, exactly as
+    # a Ctrl-C does in a single-threaded run; outside papermill (stopping the kernel) it does nothing.
+    if run.executing:
+        raise KeyboardInterrupt
+
+
+def _execute_in_thread(run: _NotebookRun, settings: dict, slots, stopping) -> None:
+    """Execute ``run``'s notebook in this (worker) thread with a kernel of its own; the outcome goes
+    to ``run.error``. The kernel is stopped before the thread ends, killed at once when interrupted."""
+    import papermill
+    from jupyter_core.utils import ensure_event_loop
+    from papermill.exceptions import PapermillExecutionError
+
+    run.loop = ensure_event_loop()  # the loop papermill (nbclient's run_sync) runs in this thread
+    with slots:
+        if stopping.is_set():
+            run.error = KeyboardInterrupt()
+            return
+        run.target.parent.mkdir(parents=True, exist_ok=True)
+        kernel = _kernel_manager(settings["kernel_name"])
         interrupted = False
         try:
-            with naming_path(target):
+            run.executing = True
+            with naming_path(run.target):
+                # The kernel's working directory through nbclient's resources, not papermill's
+                # ``cwd``: that one changes the whole process's directory, which threads share.
                 papermill.execute_notebook(
-                    str(source), str(target), parameters=parameters, kernel_name=kernel_name, cwd=str(cwd),
-                    execution_timeout=timeout, progress_bar=progress, request_save_on_cell_execute=False,
-                    log_output=False, km=kernel,
+                    str(run.source), str(run.target), parameters=run.parameters,
+                    kernel_name=settings["kernel_name"], resources={"metadata": {"path": str(settings["cwd"])}},
+                    execution_timeout=settings["timeout"], progress_bar=settings["progress"],
+                    request_save_on_cell_execute=False, log_output=False, km=kernel,
                 )
         except PapermillExecutionError as exc:
-            raise CldstatsError(
-                f"notebook {name} failed in cell {exc.cell_index} ({exc.ename}: {exc.evalue}); "
-                f"the partly executed notebook is {target}"
-            ) from None
-        except OSError:
-            raise  # a file system error: the command line names its path
+            run.error = CldstatsError(
+                f"notebook {run.name} failed in cell {exc.cell_index} ({exc.ename}: {exc.evalue}); "
+                f"the partly executed notebook is {run.target}"
+            )
+        except OSError as exc:
+            run.error = exc  # a file system error: the command line names its path
         except Exception as exc:  # kernel missing or dead, timeout: all mean the notebook did not run
-            raise CldstatsError(f"notebook {name} did not run: {type(exc).__name__}: {exc}") from None
-        except BaseException:
-            interrupted = True  # Ctrl-C (or SystemExit): the kernel's work is abandoned
-            raise
+            run.error = CldstatsError(f"notebook {run.name} did not run: {type(exc).__name__}: {exc}")
+        except BaseException as exc:
+            interrupted = True  # interrupted (run_notebooks' thread had Ctrl-C): the work is abandoned
+            run.error = exc
         finally:
+            run.executing = False
             _stop_kernel(kernel, now=interrupted)
-        with naming_path(target):
-            _fix_injected_cell_id(target)
-        executed.append(target)
-    return executed
+        if run.error is None:
+            try:
+                with naming_path(run.target):
+                    _fix_injected_cell_id(run.target)
+            except Exception as exc:
+                run.error = exc
 
 
 def _kernel_manager(kernel_name: str):

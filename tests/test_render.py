@@ -97,6 +97,70 @@ def test_executed_notebooks_have_injected_parameters_and_no_errors(built):
     assert nb.metadata["papermill"]["parameters"]["month"] == MONTH
 
 
+def _kernel_pids() -> set[int]:
+    """Live ipykernel processes that are children of this process."""
+    import os
+
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == os.getpid() and fields[0] not in ("Z", "X") and b"ipykernel" in cmdline:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _cells(path: Path) -> list[tuple]:
+    """What an executed notebook holds for a reader: each cell's source and outputs."""
+    nb = nbformat.read(path, as_version=4)
+    return [(c.cell_type, c.source, c.get("outputs", [])) for c in nb.cells]
+
+
+def test_notebooks_at_once_give_what_one_after_the_other_gives(built, tmp_path):
+    """The default run (``built``: every notebook at once, one kernel each) executes the same cells
+    with the same outputs, and renders the same pages, as notebooks run one after the other; kernels
+    really ran side by side, and none is left when the run is over."""
+    import threading
+
+    assert render.PARALLEL_NOTEBOOKS > 1
+    release = tmp_path / "reports" / MONTH
+    shutil.copytree(built["release"], release, ignore=shutil.ignore_patterns("notebooks", "html", "qa.html"))
+    one_by_one = render.run_notebooks(release, MONTH, progress=False, parallel=1)
+    render.render_html(one_by_one, release / "html")
+    for sequential, concurrent in zip(one_by_one, built["executed"], strict=True):
+        assert sequential.relative_to(release) == concurrent.relative_to(built["release"])
+        assert _cells(sequential) == _cells(concurrent), sequential.name
+    for page in [*sorted((release / "html").glob("*.html")), release / "qa" / "qa.html"]:
+        twin = built["release"] / page.relative_to(release)
+        assert RUN_TIME.sub("", page.read_text(encoding="utf-8")) == RUN_TIME.sub(
+            "", twin.read_text(encoding="utf-8")), page.name
+
+    # At once: more than one kernel alive at a time (sampled while the notebooks run again).
+    most, done = 0, threading.Event()
+
+    def sample() -> None:
+        nonlocal most
+        while not done.is_set():
+            most = max(most, len(_kernel_pids()))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        again = render.run_notebooks(release, MONTH, progress=False)
+    finally:
+        done.set()
+        sampler.join()
+    assert most > 1, "the notebooks ran one after the other"
+    assert _kernel_pids() == set(), "a kernel outlived its notebook"
+    for path, first in zip(again, built["executed"], strict=True):
+        assert _cells(path) == _cells(first), path.name
+
+
+
 # ------------------------------------------------------------------------------ parameters
 
 
@@ -125,8 +189,10 @@ def test_failing_notebook_names_notebook_and_error(tmp_path):
         shutil.copy(ROOT / "notebooks" / f"{name}.ipynb", source / f"{name}.ipynb")
     release = tmp_path / "reports" / MONTH
     release.mkdir(parents=True)  # empty: the first notebook cannot open its tables
+    # Every notebook fails (they run at once): the first in NOTEBOOKS order is named, no kernel stays.
     with pytest.raises(CldstatsError, match=r"notebook data_quality failed in cell \d+ \(CldstatsError:"):
         render.run_notebooks(release, MONTH, notebooks_dir=source, progress=False, timeout=60)
+    assert _kernel_pids() == set()
 
 
 # ------------------------------------------------------------------------------ HTML content
