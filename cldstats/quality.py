@@ -1883,6 +1883,15 @@ def _validation_json_name(file_name: str) -> str:
     return f"{file_name}.json"
 
 
+def _write_validation_json(validation_dir: Path, result: QualityResult) -> None:
+    """``qa/validation/<file>.json``: the file's outcome and its GX results (counts only)."""
+    (validation_dir / _validation_json_name(result.file)).write_text(
+        json.dumps({"file": result.file, "outcome": result.outcome, "suites": result.gx_results}, indent=1,
+                   default=str),
+        encoding="utf-8",
+    )
+
+
 #: Blocking check of an entry of the submissions folder that is not a submission file.
 NOT_A_SUBMISSION = "not_a_submission"
 #: Columns of ``qa/submissions.csv``: DESIGN.md's, then the files tied with the row's (same council
@@ -2064,11 +2073,7 @@ def _check_batch(
     started = clock.start()
     results = runner.check_many(submissions, params)
     for result in results:
-        (validation_dir / _validation_json_name(result.file)).write_text(
-            json.dumps({"file": result.file, "outcome": result.outcome, "suites": result.gx_results}, indent=1,
-                       default=str),
-            encoding="utf-8",
-        )
+        _write_validation_json(validation_dir, result)
     clock.stop("validate", started, rows)
     if keep is not None:
         started = clock.start()
@@ -2378,11 +2383,7 @@ def validate_folder(
         store.refresh_catalogue()
     for result in results:
         if result.file in stored:  # the validation results of a stored file, as its first run wrote them
-            (validation_dir / _validation_json_name(result.file)).write_text(
-                json.dumps({"file": result.file, "outcome": result.outcome, "suites": result.gx_results}, indent=1,
-                           default=str),
-                encoding="utf-8",
-            )
+            _write_validation_json(validation_dir, result)
     written: list[Path] = [validation_dir / _validation_json_name(r.file) for r in results]
     # The entries that are not submission files are rejected without being opened, in name order
     # with the files (list_folder's order).

@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import csv
 import io
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from conftest import publish_month
 
 from cldstats import safe_output
 
-REPO = Path(__file__).resolve().parents[1]
 MONTH = "2024-03"
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 HYPERLINK = '=HYPERLINK("evil.example","click")'
@@ -134,14 +132,7 @@ def injected_release(tmp_path_factory) -> Path:
         (submissions / name).write_bytes(head)
     params = tmp_path_factory.mktemp("injected-params") / "params.yaml"
     params.write_text('override:\n  reason: "test run on 1 of 153 councils"\n', encoding="utf-8")
-    out = tmp_path_factory.mktemp("injected-reports") / "reports"
-    done = subprocess.run(
-        [sys.executable, "-m", "cldstats", "publish", "--month", MONTH, "--params", str(params),
-         "--data", str(data), "--out", str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=900,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return out / MONTH
+    return publish_month(data, params, tmp_path_factory.mktemp("injected-reports") / "reports", MONTH)
 
 
 def test_no_csv_or_workbook_cell_of_the_release_reads_as_a_formula(injected_release):
