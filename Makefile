@@ -6,7 +6,10 @@ STAMP := $(VENV)/.installed-stamp
 KERNEL := cldstats
 MONTH ?= 2024-03
 
-.PHONY: setup publish test bench validate synth lint clean expectations
+# Test worker processes (pytest-xdist); each test module runs whole in one of them.
+TEST_WORKERS ?= 2
+
+.PHONY: setup publish test test-fast bench validate synth lint clean expectations
 
 setup: $(STAMP)
 
@@ -29,10 +32,20 @@ synth: setup
 	$(BIN)/cldstats synth --out data
 
 # pytest exits 5 when it collects no test: a suite that finds nothing is broken, so that fails too.
-test: setup
-	@status=0; GX_ANALYTICS_ENABLED=false $(BIN)/python -m pytest $(PYTEST_ARGS) || status=$$?; \
-	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests; failing on purpose"; exit 1; fi; \
+define run_pytest
+	@status=0; GX_ANALYTICS_ENABLED=false $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope $(1) $(PYTEST_ARGS) \
+		|| status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make $@: pytest collected no tests; failing on purpose"; exit 1; fi; \
 	exit $$status
+endef
+
+# Everything, the end-to-end runs of the real pipeline included (what CI runs).
+test: setup
+	$(call run_pytest,)
+
+# The fast loop while changing code: everything but the tests marked slow (end-to-end runs).
+test-fast: setup
+	$(call run_pytest,-m "not slow")
 
 bench: setup
 	$(BIN)/cldstats bench --scale $${SCALE:-1.0}

@@ -594,12 +594,15 @@ def gate_check_names() -> frozenset[str]:
     Read from the code and the suites, never from a second list, so a check added there can be
     made blocking at once. Field-level detail checks (``invalid``, ``loose_match``...) are not among
     them: they are always warnings, so naming one in ``gate.blocking_checks`` would block nothing.
-    Imports :mod:`cldstats.quality` (and so Great Expectations: seconds), hence checked last.
+    Read from the suites' JSON (:func:`cldstats.quality.load_suite_definitions`), so Great
+    Expectations is not imported for it.
     """
     from cldstats import ingest, quality
 
-    suites = quality.load_suites()
-    return frozenset(ingest.CHECKS) | {e.meta["check"] for suite in suites.values() for e in suite.expectations}
+    suites = quality.load_suite_definitions()
+    return frozenset(ingest.CHECKS) | {
+        expectation["meta"]["check"] for suite in suites.values() for expectation in suite.get("expectations", [])
+    }
 
 
 #: Counts above this make no sense as a rounding base or a suppression threshold: a release of

@@ -74,6 +74,7 @@ from pathlib import Path
 import pandas as pd
 
 from cldstats import __version__, reference
+from cldstats.background import Background, Pending
 from cldstats.bench import StageResult, StageTimer
 from cldstats.errors import CldstatsError, GateStop, interrupts_held, naming_path
 from cldstats.ingest import sha256_of_file
@@ -539,7 +540,43 @@ class _Run:
 
 
 def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
-    """The body of :func:`publish_month`, filling ``r.build`` and moving it into place."""
+    """The body of :func:`publish_month`, filling ``r.build`` and moving it into place.
+
+    The council data quality pages and the workbooks are written in a second process
+    (:mod:`cldstats.background`) beside the stages after them; the second process has ended
+    (killed, when the run failed) before this returns or raises.
+    """
+    with Background() as side:
+        return _build_in(r, timer, progress, side)
+
+
+def _submit(side: Background, name: str, func, *args, writes: Path, **kwargs) -> Pending:
+    """Start stage ``name`` in the second process; :func:`_finish` waits for it."""
+    LOG.info("stage start: %s", name)
+    return side.submit(name, func, *args, writes=writes, **kwargs)
+
+
+def _finish(timer: StageTimer, side: Background, pending: Pending):
+    """Wait for a stage started by :func:`_submit`; time it as the second process measured it."""
+    try:
+        value, figures = side.wait(pending)
+    except CldstatsError as exc:
+        LOG.error("stage stopped: %s: %s", pending.name, exc)
+        raise
+    except BaseException as exc:
+        LOG.error("stage failed: %s: %s", pending.name, _failure(exc))
+        raise
+    notes = (f"in a second process beside the next stages; the release waited "
+             f"{figures['waited_seconds']:.1f} s for it")
+    timer.results.append(StageResult(pending.name, figures["wall_seconds"], figures["cpu_seconds"],
+                                     figures["peak_rss_mb"], notes=notes,
+                                     peak_rss_mb_parent=figures["peak_rss_mb"]))
+    LOG.info("stage done: %s in %.1f s; %s", pending.name, figures["wall_seconds"], notes)
+    return value
+
+
+def _build_in(r: _Run, timer: StageTimer, progress: bool, side: Background) -> PublishResult:
+    """:func:`_build_release` with its second process ``side``."""
     from cldstats import charts, disclosure, quality, render, statements, tables
     from cldstats import select as selection
     from cldstats.measures import areas, engine
@@ -553,6 +590,7 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
         # Files already in the submission store are not read again: their stored results are used.
         run = quality.validate_folder(
             data_dir, build_dir, params, progress=progress, key=key, window=True, store_dir=r.store_dir,
+            council_reports=False,
         )
         stage.rows = run.rows_read
         outcomes = run.outcome_counts()
@@ -561,10 +599,15 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
                        f"({run.ingested} read now, {run.from_store} from the store): "
                        + ", ".join(f"{count} {outcome}" for outcome, count in outcomes.items())
                        + f"; {len(run.ties())} ties")
+    # Read by the QA notebook only, and kept when the gate stops the run: waited for before either.
+    pages_dir = build_dir / "qa" / "data_quality"
+    council_pages = _submit(side, "council data quality pages", quality.write_council_reports,
+                            run.results, pages_dir, writes=pages_dir)
     catalogue = run.catalogue
     chosen = catalogue[catalogue["selected"].astype(bool)].sort_values("la_code")
     if chosen.empty:
         # No override can publish a release with no council in it: the QA outputs say why.
+        _finish(timer, side, council_pages)
         stopped = out_dir / f".stopped-{month}-{r.run_id}"
         build_dir.rename(stopped)
         raise CldstatsError(
@@ -594,6 +637,7 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
         run.write_submissions(build_dir / "qa")
         stage.rows = int(run.submissions_table["rows_read"].sum())
         stage.notes = f"{len(run.submissions_table)} folder entries accounted for"
+    _finish(timer, side, council_pages)
 
     councils_selected, share = selection.coverage(catalogue)
     decision = quality.publication_gate(share, _england_totals(council_lts, month_ends), params)
@@ -613,6 +657,28 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
         build_dir.rename(stopped)
         raise CldstatsError(f"output consistency checks failed ({failed}); outputs kept in {stopped}")
 
+    # Revisions (docs/methodology.md section 7): each [r] cell with its published value in the release
+    # it was compared with and now; header only when nothing is revised. Restricted: QA reads it.
+    compared_with = disclosure.previous_release_label(out_dir, month)
+    revisions = disclosure.revisions_table(published, previous, compared_with)
+    # The words about the method (rounding, suppression, adult age, look-back) come from the run's params.
+    facts = statements.MethodFacts.from_params(params)
+    release_info = tables.ReleaseInfo(
+        month=month,
+        reference_date=month_end(month),
+        councils_selected=councils_selected,
+        publication_date=dt.date.fromisoformat(params["publication"]["date"]),
+        facts=facts,
+        revised_cells=tables.count_revised_cells(published),
+        override_reason=decision.override_reason,
+        gate_message=decision.message(),
+        contact_email=params["publication"]["contact_email"],
+        previous_release=compared_with,
+        next_update=tables.next_update(params),
+    )
+    # Written beside the CSV files and the charts; the manifest and the notebooks wait for them.
+    workbooks = _submit(side, "accessible spreadsheets", tables.write_workbooks, published, release_info,
+                        build_dir / "spreadsheets", revisions=revisions, writes=build_dir / "spreadsheets")
     with _stage(timer, "write tables and QA outputs", writes=build_dir) as stage:
         files: dict[str, Path] = {}
         for name, frame in published.items():
@@ -621,36 +687,17 @@ def _build_release(r: _Run, timer: StageTimer, progress: bool) -> PublishResult:
             files[f"qa/{name}_unrounded.csv"] = _write_csv(frame, build_dir / "qa" / f"{name}_unrounded.csv")
         consistency_path = build_dir / "qa" / "output_consistency.json"
         consistency_path.write_text(json.dumps(consistency, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        # Revisions (docs/methodology.md section 7): each [r] cell with its published value in the release
-        # it was compared with and now; header only when nothing is revised. Restricted: QA reads it.
-        compared_with = disclosure.previous_release_label(out_dir, month)
-        revisions = disclosure.revisions_table(published, previous, compared_with)
         files["qa/revisions.csv"] = _write_csv(revisions, build_dir / "qa" / "revisions.csv")
         stage.notes = f"{len(files)} CSV files; {len(revisions)} revisions"
-    # The words about the method (rounding, suppression, adult age, look-back) come from the run's params.
-    facts = statements.MethodFacts.from_params(params)
-    with _stage(timer, "accessible spreadsheets", writes=build_dir / "spreadsheets"):
-        release_info = tables.ReleaseInfo(
-            month=month,
-            reference_date=month_end(month),
-            councils_selected=councils_selected,
-            publication_date=dt.date.fromisoformat(params["publication"]["date"]),
-            facts=facts,
-            revised_cells=tables.count_revised_cells(published),
-            override_reason=decision.override_reason,
-            gate_message=decision.message(),
-            contact_email=params["publication"]["contact_email"],
-            previous_release=compared_with,
-            next_update=tables.next_update(params),
-        )
-        for path in tables.write_workbooks(published, release_info, build_dir / "spreadsheets", revisions=revisions):
-            files[f"spreadsheets/{path.name}"] = path
     with _stage(timer, "charts", writes=build_dir / "charts") as stage:
         made = charts.make_charts(published, build_dir / "charts", facts=facts)
         for chart in made:
             files[f"charts/{chart.png.name}"] = chart.png
             files[f"charts/{chart.svg.name}"] = chart.svg
         stage.notes = f"{len(made)} charts"
+    # The pages list the workbooks with their sizes, and the manifest their digests.
+    for path in _finish(timer, side, workbooks):
+        files[f"spreadsheets/{path.name}"] = path
     with _stage(timer, "manifest", writes=build_dir / "manifest.json"):
         selected_names = set(chosen["file"])
         manifest = {

@@ -62,9 +62,8 @@ from collections import Counter  # noqa: E402
 from collections.abc import Callable, Iterable, Mapping, Sequence  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
 
-import great_expectations as gx  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pyarrow as pa  # noqa: E402
@@ -76,6 +75,20 @@ from cldstats.measures import engine  # noqa: E402
 from cldstats.select import NOT_VALIDATED  # noqa: E402
 from cldstats.spec import AGEM_STATUSES, Field, Spec, ValueStatus, evaluate_condition, load_spec  # noqa: E402
 from cldstats.store import StoreContext, SubmissionStore, keep_submission, sha256_of_files  # noqa: E402
+
+if TYPE_CHECKING:
+    import great_expectations as gx
+
+
+def _gx():
+    """``great_expectations``, imported when a check first runs.
+
+    It takes seconds to import; the council data quality pages, a rerun from the submission store and
+    the gate's list of check names need none of it.
+    """
+    import great_expectations
+
+    return great_expectations
 
 __all__ = [
     "AGEM_OF_DQ",
@@ -335,8 +348,9 @@ def write_suites(directory: str | Path) -> list[Path]:
     return [path]
 
 
-def load_suites(directory: str | Path | None = None) -> dict[str, gx.ExpectationSuite]:
-    """Load the run's suites from JSON.
+def load_suite_definitions(directory: str | Path | None = None) -> dict[str, dict[str, Any]]:
+    """Read the run's suites as their JSON (no Great Expectations import: the gate's check names
+    come from here).
 
     Parameters
     ----------
@@ -346,7 +360,7 @@ def load_suites(directory: str | Path | None = None) -> dict[str, gx.Expectation
     Returns
     -------
     dict
-        Suite name -> ``great_expectations.ExpectationSuite``, in :data:`SUITE_NAMES` order.
+        Suite name -> the suite's JSON object (without its ``id``), in :data:`SUITE_NAMES` order.
 
     Raises
     ------
@@ -354,7 +368,7 @@ def load_suites(directory: str | Path | None = None) -> dict[str, gx.Expectation
         A suite file is missing or is not valid JSON, or an expectation lacks ``meta.check``.
     """
     directory = Path(directory) if directory is not None else EXPECTATIONS_DIR
-    suites = {}
+    definitions = {}
     for name in SUITE_NAMES:
         path = directory / f"{name}.json"
         try:
@@ -367,8 +381,29 @@ def load_suites(directory: str | Path | None = None) -> dict[str, gx.Expectation
             if not expectation.get("meta", {}).get("check"):
                 raise CldstatsError(f"expectation {number} of {path} has no meta.check")
         raw.pop("id", None)
-        suites[name] = gx.ExpectationSuite(**raw)
-    return suites
+        definitions[name] = raw
+    return definitions
+
+
+def load_suites(directory: str | Path | None = None) -> dict[str, gx.ExpectationSuite]:
+    """Load the run's suites from JSON as ``great_expectations.ExpectationSuite`` objects.
+
+    Parameters
+    ----------
+    directory : path, optional
+        Folder with ``<suite name>.json``; defaults to the repository's ``expectations/``.
+
+    Returns
+    -------
+    dict
+        Suite name -> suite, in :data:`SUITE_NAMES` order.
+
+    Raises
+    ------
+    CldstatsError
+        As :func:`load_suite_definitions`.
+    """
+    return {name: _gx().ExpectationSuite(**raw) for name, raw in load_suite_definitions(directory).items()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -969,7 +1004,7 @@ class QualityRunner:
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         self.spec = load_spec()
-        self.context = gx.get_context(mode="ephemeral")
+        self.context = _gx().get_context(mode="ephemeral")
         # GX's own tqdm bars per validation would flood the terminal; the CLI shows one bar over files.
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         source = self.context.data_sources.add_pandas("cld")
@@ -1003,9 +1038,9 @@ class QualityRunner:
                     rows.append(config)
                     named = _columns_named(config)
                     wide_columns = None if not named or wide_columns is None else wide_columns | named
-        self.run_suite = self.context.suites.add(gx.ExpectationSuite(name="cld_run", expectations=rows))
-        self.narrow_suite = self.context.suites.add(gx.ExpectationSuite(name="cld_run_narrow", expectations=narrow))
-        self.files_suite = self.context.suites.add(gx.ExpectationSuite(name="cld_run_files", expectations=files))
+        self.run_suite = self.context.suites.add(_gx().ExpectationSuite(name="cld_run", expectations=rows))
+        self.narrow_suite = self.context.suites.add(_gx().ExpectationSuite(name="cld_run_narrow", expectations=narrow))
+        self.files_suite = self.context.suites.add(_gx().ExpectationSuite(name="cld_run_files", expectations=files))
         #: Columns of the stacked frame the narrow suite reads (in a fixed order).
         self.narrow_columns = sorted(narrow_columns)
         #: Columns the other row expectations read (None: all, e.g. a table-level expectation).
@@ -1521,7 +1556,7 @@ def check_output_consistency(
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CldstatsError(f"expectation suite {path} is missing") from None
-    context = gx.get_context(mode="ephemeral")
+    context = _gx().get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     batch_definition = (
         context.data_sources.add_pandas("release")
@@ -1533,7 +1568,7 @@ def check_output_consistency(
         configs = [{k: v for k, v in e.items() if k != "id"} for e in raw["expectations"]
                    if e["meta"]["frame"] == frame_kind]
         suites[frame_kind] = context.suites.add(
-            gx.ExpectationSuite(name=f"{OUTPUT_SUITE} ({frame_kind})", expectations=configs)
+            _gx().ExpectationSuite(name=f"{OUTPUT_SUITE} ({frame_kind})", expectations=configs)
         )
     summary: dict[str, Any] = {"success": True, "failed_checks": [], "checks": {}}
     for name, frame in check_frames.items():
@@ -2249,6 +2284,7 @@ def validate_folder(
     files: Iterable[str] | None = None,
     window: bool = False,
     store_dir: str | Path | None = None,
+    council_reports: bool = True,
 ) -> ValidationRun:
     """Validate every submission of a data folder and write the ``qa/`` outputs.
 
@@ -2293,6 +2329,10 @@ def validate_folder(
         The submission store (:mod:`cldstats.store`; default ``data_dir/store``). A file already
         stored (same bytes, name, key and validation context) is not read again: its stored
         result is used. Every file read now is stored, by the process that read it.
+    council_reports : bool
+        Write the council data quality pages (:func:`write_council_reports`) into
+        ``qa/data_quality/``; False leaves them to the caller (``publish`` writes them in a second
+        process beside the measures).
 
     Returns
     -------
@@ -2454,7 +2494,8 @@ def validate_folder(
     run.write_submissions(qa_dir)
     safe_output.write_csv(exclusions, qa_dir / "exclusions.csv")
     written += [qa_dir / "submissions.csv", qa_dir / "exclusions.csv"]
-    written += write_council_reports(results, qa_dir / "data_quality")
+    if council_reports:
+        written += write_council_reports(results, qa_dir / "data_quality")
     parent.stop("qa outputs (parent)", reports_started)
     phases = _phase_summary(batch_figures, parent, workers)
     from cldstats import bench

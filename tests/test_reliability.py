@@ -140,21 +140,22 @@ class Publish:
                     pytest.fail(f"no {text!r} within {timeout} s:\n" + "\n".join(self.stderr[-20:]))
                 self._changed.wait(0.5)
 
-    def running_stage(self) -> str | None:
-        """The stage started last and not finished, from the log lines so far."""
-        running = None
+    def running_stages(self) -> list[str]:
+        """The stages started and not finished, from the log lines so far, in the order they
+        started (more than one when a stage runs in the second process beside the others)."""
+        running: list[str] = []
         with self._changed:
             for line in self.stderr:
                 if match := re.search(r"stage start: (.+)$", line):
-                    running = match.group(1)
-                elif running and f"stage done: {running} in " in line:
-                    running = None
+                    running.append(match.group(1))
+                else:
+                    running = [stage for stage in running if f"stage done: {stage} in " not in line]
         return running
 
-    def kill(self) -> str | None:
-        """SIGKILL the main process only (as the OOM killer would); returns the stage it was in."""
+    def kill(self) -> list[str]:
+        """SIGKILL the main process only (as the OOM killer would); returns the stages it was in."""
         self.orphans = {pid: _cmdline(pid) for pid in _descendants(self.proc.pid)}
-        stage = self.running_stage()
+        stage = self.running_stages()
         os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=30)
         for reader in self._readers:
@@ -235,16 +236,19 @@ def _assert_previous_release_intact(out: Path, original: dict[str, str]) -> None
     assert visible in ([MONTH, "logs"], [MONTH, "index.html", "logs"]), visible
 
 
-def _assert_killed(run: Publish, out: Path, stage: str | None, expected: str) -> None:
+def _assert_killed(run: Publish, out: Path, stage: list[str], expected: str) -> None:
     assert run.proc.returncode == -signal.SIGKILL
-    assert stage == expected, f"killed in {stage!r}, meant {expected!r}"
+    assert expected in stage, f"killed in {stage!r}, meant {expected!r}"
     # The half-built release is hidden, and the lock the kernel released is left for the next run.
     assert list(out.glob(f".building-{MONTH}-*"))
     lock = json.loads((out / f".lock-{MONTH}").read_text(encoding="utf-8"))
     assert lock["pid"] == run.proc.pid
     # The run log survived the kill and ends where the run died.
     log = (out / lock["log_file"]).read_text(encoding="utf-8").splitlines()
-    assert log[-1].endswith(f"stage start: {expected}"), log[-3:]
+    started = [n for n, line in enumerate(log) if line.endswith(f"stage start: {expected}")]
+    assert started and not any(f"stage done: {expected} in " in line for line in log[started[-1]:]), log[-3:]
+    if stage[-1] == expected:  # nothing else had started since: the log ends where the run died
+        assert log[-1].endswith(f"stage start: {expected}"), log[-3:]
     assert run.orphans_gone() == [], "a child process of the killed run outlived it"
     # What the kill left on disk (shown with pytest -s): the lock, the hidden build, the log.
     (build,) = out.glob(f".building-{MONTH}-*")
