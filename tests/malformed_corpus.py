@@ -498,7 +498,7 @@ def build_corpus(directory: str | Path, huge_cell_bytes: int = 5 * 1024 * 1024) 
     add(
         21,
         csv_bytes(duplicated, [list(r.values()) + ["Male"] for r in rows]),
-        # the second copy says Male on every row, the first does not: the copies disagree (issue 11)
+        # the second copy says Male on every row, the first does not: the copies disagree
         CorpusCase(
             _name(21), "duplicated column", "duplicate_columns_disagree", True, ("'Gender'", "columns 10, 51")
         ),
@@ -636,7 +636,7 @@ def _with_blank_lines(content: bytes, after_line: int, blank_lines: int) -> byte
 
 
 def _add_in_file_hardening_cases(directory: Path, header: list[str], add: Callable) -> None:
-    """Cases 36 to 47: what issue 11 found inside one file (nothing lost, nothing leaked)."""
+    """Cases 36 to 47: what hardening found inside one file (nothing lost, nothing leaked)."""
     many = base_rows(262)
     many[200]["Provider CQC Location Name"] = "Home, with a comma"  # its quote closes the unclosed one
     add(

@@ -32,8 +32,10 @@ AXE_SCRIPT = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
 MONTH = "2024-03"
 WIDTHS = (1280, 320)
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed "
-                                "(.ci/run installs Debian's chromium)")
+#: End-to-end (a published release in a real browser): `make test` runs it, `make test-fast` does not.
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed "
+                                 "(.ci/run installs Debian's chromium)")]
 
 
 def _pinned_axe_version() -> str:

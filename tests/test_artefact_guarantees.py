@@ -1,4 +1,4 @@
-"""Privacy and disclosure guarantees over every artefact of a published month (issue 6, part 5).
+"""Privacy and disclosure guarantees over every artefact of a published month.
 
 One small synthetic month is published through the command line (``python -m cldstats publish``,
 so the run log is written as a statistician's run writes it), then every file under the reports
@@ -33,6 +33,9 @@ from privacy import (
     unrounded_figures,
     values_found,
 )
+
+#: End-to-end runs of the real pipeline: `make test` runs them, `make test-fast` does not.
+pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 MONTH = "2024-03"

@@ -1,4 +1,4 @@
-"""Bad input end to end (issue 6, part 4): broken files, bad invocations, failing file systems.
+"""Bad input end to end: broken files, bad invocations, failing file systems.
 
 * The malformed-file corpus (``malformed_corpus.build_corpus``: 35 broken or awkward files of
   Hartlepool) goes into a data folder beside good synthetic submissions of 8 councils, and
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
-import functools
 import gc
 import html
 import json
@@ -38,9 +37,13 @@ import pandas as pd
 import pytest
 from malformed_corpus import PERSONAL_VALUES, build_corpus
 from privacy import values_found
+from stand_ins import tables_only
 
 from cldstats import cli, publish, synth
 from cldstats.pseudonymise import KEY_ENV_VAR
+
+#: End-to-end runs of the real pipeline: `make test` runs them, `make test-fast` does not.
+pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 MONTH = "2024-03"
@@ -117,17 +120,7 @@ def rejected_only(folder) -> Path:
 def _publish_tables_only(data: Path, out: Path, params_file: Path) -> Path:
     """The month's published CSVs from ``data``, without workbooks, charts and notebooks (which do
     not change ``data/*.csv``): the baseline costs a third of a full run."""
-    from cldstats import background, charts, render, tables
-
-    with pytest.MonkeyPatch.context() as patch:
-        # The stand-ins live in this process: the stages the run would hand to its second process
-        # run here instead.
-        patch.setattr(publish, "Background", functools.partial(background.Background, enabled=False))
-        patch.setattr(tables, "write_workbooks", lambda *args, **kwargs: [])
-        patch.setattr(charts, "make_charts", lambda *args, **kwargs: [])
-        patch.setattr(render, "run_notebooks", lambda *args, **kwargs: [])
-        patch.setattr(render, "render_html", lambda *args, **kwargs: "none (test baseline)")
-        patch.setattr(render, "write_index", lambda *args, **kwargs: None)
+    with tables_only(index=False):
         result = publish.publish_month(MONTH, params_file=params_file, data_dir=data, out_dir=out, progress=False)
     return result.release_dir
 
@@ -294,7 +287,7 @@ def bad_params(folder) -> dict[str, Path]:
     texts = {
         "bad_yaml": 'override:\n  reason: "unfinished\ngate: [\n',
         "unknown_key": "gate:\n  min_coverge: 0.5\n",
-        # Issue 11: these type-check, and ended as "internal error" or published wrong figures.
+        # These type-check, and ended as "internal error" or published wrong figures.
         "no_month_ends": "release_month_ends: 0\n",
         "negative_month_ends": "release_month_ends: -3\n",
         "rounding_base_0": "disclosure:\n  rounding_base: 0\n",

@@ -133,6 +133,7 @@ def test_results_json_structure_and_table():
         assert name in table
 
 
+@pytest.mark.slow
 def test_validation_reports_its_worker_phases_to_a_timed_stage(tmp_path, monkeypatch):
     monkeypatch.chdir(REPO)
     data = tmp_path / "data"

@@ -190,6 +190,7 @@ def figures(every_figure) -> dict:
 
 # --- output contract --------------------------------------------------------------------------- #
 
+@pytest.mark.slow
 def test_every_chart_is_written_with_png_svg_and_alt_text(built):
     made, out = built
     assert tuple(made) == CHART_NAMES
@@ -204,6 +205,7 @@ def test_every_chart_is_written_with_png_svg_and_alt_text(built):
         assert chart.title and len(chart.description) > len(chart.alt_text)
 
 
+@pytest.mark.slow
 def test_svg_is_named_by_the_alt_text_and_described_by_the_long_description(built):
     # As the report's <img alt>: the name is the alt text; the description is offered after it,
     # not joined to the name (aria-labelledby naming both made a name of 1,000 characters).
@@ -234,6 +236,7 @@ def test_index_lists_every_chart_and_its_files(built):
         assert all((out / f).is_file() for f in entry["files"].values())
 
 
+@pytest.mark.slow
 def test_same_inputs_give_byte_identical_files(release, tmp_path):
     first, second = tmp_path / "a", tmp_path / "b"
     make_charts(release, first, facts=FACTS)
@@ -311,7 +314,7 @@ def test_alt_text_is_one_or_two_sentences_and_never_repeated_in_the_description(
 
 
 def test_the_sentence_check_would_catch_a_long_or_repeated_alt_text(built, release):
-    # The checks above must be able to fail: the alt text before issue 11 was 5 to 9 sentences and
+    # The checks above must be able to fail: the alt text of the first charts was 5 to 9 sentences and
     # the description started with it.
     chart = built[0]["rate_by_region"]
     for broken in (charts.Chart(chart.name, chart.title, chart.alt_text + " England: 30. Not published: South East.",
@@ -324,6 +327,7 @@ def test_the_sentence_check_would_catch_a_long_or_repeated_alt_text(built, relea
     assert len(sentences("Lowest St. Helens at 27. Median 32.", {"St. Helens"})) == 2
 
 
+@pytest.mark.slow
 def test_alt_text_keeps_within_the_limit_with_the_longest_names(release, tmp_path):
     # The longest council and region names of England, at the longest month name.
     long_names = {"Alpha": "Bournemouth, Christchurch and Poole", "Gamma": "Kingston upon Hull, City of",
@@ -408,6 +412,7 @@ def test_the_checker_would_catch_an_unrounded_number(release):
 
 # --- gaps are gaps, never zeros --------------------------------------------------------------- #
 
+@pytest.mark.slow
 def test_suppressed_months_break_the_lines(figures):
     ax = figures["england_trend_by_setting"].axes[0]
     lines = {line.get_color().upper(): line for line in ax.get_lines()}
@@ -424,6 +429,7 @@ def _bars(ax) -> dict[float, float]:
     return {round(p.get_y() + p.get_height() / 2, 6): p.get_width() for p in ax.patches}
 
 
+@pytest.mark.slow
 def test_suppressed_bars_are_absent_and_labelled_with_their_symbol(figures):
     ax = figures["ethnicity_profile"].axes[0]
     assert len(ax.patches) == len(ETHNICITY) - 1  # the [c] group has no bar, not a zero-length one
@@ -630,6 +636,7 @@ def test_direct_labels_are_dark_text_beside_a_key_in_the_line_colour(figures):
     ("long_term_support_rates", "rate", "30.4"),  # a rate shown to more precision than published
     ("assessments", "value", "1017"),
 ])
+@pytest.mark.slow
 def test_unpublished_cells_are_refused(release, tmp_path, frame, column, bad):
     broken = {k: f.copy() for k, f in release.items()}
     target = broken[frame]
@@ -660,6 +667,7 @@ def real_release(small_reports) -> Path:
     return small_reports / "2024-03"
 
 
+@pytest.mark.slow
 def test_real_release_charts(real_release, tmp_path, monkeypatch):
     published = {k: pd.read_csv(real_release / "data" / f"{k}.csv", dtype=str, keep_default_na=False)
                  for k in FRAMES}
@@ -684,6 +692,7 @@ def test_real_release_charts(real_release, tmp_path, monkeypatch):
         assert texts_cut_off(fig) == [], name
 
 
+@pytest.mark.slow
 def test_published_charts_index_keeps_the_alt_text_rules(real_release):
     # What the pipeline wrote, as the report reads it: charts.json and the .txt beside each chart.
     charts_dir = real_release / "charts"

@@ -5,9 +5,13 @@ from __future__ import annotations
 import shutil
 
 import pandas as pd
+import pytest
 
 from cldstats import cli
 from cldstats.compare import TABLES, compare_releases
+
+#: End-to-end runs of the real pipeline: `make test` runs them, `make test-fast` does not.
+pytestmark = pytest.mark.slow
 
 
 def test_a_release_is_identical_to_itself(small_reports, capsys):

@@ -1,4 +1,4 @@
-"""The submissions folder, entry by entry (issue 11): every entry accounted for, nothing read twice.
+"""The submissions folder, entry by entry: every entry accounted for, nothing read twice.
 
 * ``ingest.list_folder`` classifies every entry of a submissions folder from ``stat`` alone (a FIFO
   is never opened: opening one blocks), and ``ingest.is_synthetic`` reads the marker's content.
@@ -36,6 +36,9 @@ from cldstats import cli, ingest, publish, quality, select, store, synth
 from cldstats.errors import CldstatsError
 from cldstats.params import load_params
 from cldstats.pseudonymise import KEY_ENV_VAR
+
+#: End-to-end runs of the real pipeline: `make test` runs them, `make test-fast` does not.
+pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 COUNCILS = 2

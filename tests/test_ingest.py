@@ -487,7 +487,7 @@ def test_no_personal_value_leaks_from_displaced_cells(tmp_path):
 # SHA-256 of records.to_csv(), the records dtypes, status.to_csv(), invalid_values.to_csv() and
 # repr(issues) per file, computed with ingest as it was before the speed work (2024 layout of
 # cldstats.synth; if synth itself changes its output, regenerate these with the old ingest).
-# Issue 12 replaced person_id/person_id_source by the person keys and Assessment_Type_submitted:
+# The submission store replaced person_id/person_id_source by the person keys and Assessment_Type_submitted:
 # the records and dtypes digests were regenerated then, after checking that every other column,
 # the statuses, invalid values and issues were equal, and each old NHS-number person_id began with
 # the hex of its row's nhs_number_key.
@@ -588,7 +588,7 @@ def test_windows_1252_cells_are_transcoded(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-# Hardening (issue 11): inside one file nothing is lost and nothing leaked
+# Hardening: inside one file nothing is lost and nothing leaked
 # ---------------------------------------------------------------------------------------------
 
 
@@ -666,6 +666,7 @@ def quality_check():
     return lambda submission: runner.check(submission, params)
 
 
+@pytest.mark.slow
 def test_row_numbers_follow_into_quality_failing_records(tmp_path, quality_check):
     """The council report's failing records give the same lines as the file."""
     records = records_with(40, Gender={35: "Femal"})
@@ -795,6 +796,7 @@ def test_duplicate_columns_that_disagree_are_their_own_check(tmp_path):
     assert "duplicate_columns" not in sub.checks()
 
 
+@pytest.mark.slow
 def test_duplicate_columns_disagree_blocks_the_file(tmp_path, quality_check):
     sub = duplicated_gender(tmp_path, ["Male", "Male"], ["Male", "Female"])
     result = quality_check(sub)
@@ -984,6 +986,7 @@ def test_line_counting_matches_python_splitlines():
         assert [data[s : s + len(line)].decode() for s, line in zip(starts, lines, strict=True)] == lines, data
 
 
+@pytest.mark.slow
 def test_validation_reads_with_the_placeholder_numbers_of_params(tmp_path):
     """quality passes params ``pseudonymisation.placeholder_nhs_numbers`` to ingest."""
     from cldstats import quality

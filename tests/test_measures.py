@@ -463,6 +463,7 @@ def test_published_cells(lts_published):
     assert set(lts_published["flags"]) == {"p"}
 
 
+@pytest.mark.slow
 def test_rates(rates):
     published = disclosure.published_rates(rates)
     def cell(date, area, breakdown, value):
@@ -552,6 +553,7 @@ def test_exclusions(method):
     assert accounting.loc["B1", "rows_used"] == len(B_ROWS) and accounting.loc["B1", "rows_excluded"] == 0
 
 
+@pytest.mark.slow
 def test_consistency_long_term_support(lts_area, lts_published):
     frames = disclosure.consistency_frames(lts_area, lts_published)
     assert set(frames) == {"settings_sum", "breakdown_sum", "england_regions", "region_councils", "published_cells"}

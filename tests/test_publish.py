@@ -13,6 +13,9 @@ import pytest
 from cldstats import cli
 from cldstats.publish import publish_month
 
+#: End-to-end runs of the real pipeline: `make test` runs them, `make test-fast` does not.
+pytestmark = pytest.mark.slow
+
 COUNCILS = 8
 DESIGN_COLUMNS = {
     "data/long_term_support.csv": "reference_date,area_level,area_code,area_name,support_setting,breakdown,"
@@ -21,7 +24,7 @@ DESIGN_COLUMNS = {
     "breakdown_value,population,rate,flags,councils_included",
     "data/assessments.csv": "reference_month,area_level,area_code,area_name,breakdown,breakdown_value,value,flags,"
     "councils_included",
-    # DESIGN.md's columns, then the files tied with the row's (issue 11).
+    # DESIGN.md's columns, then the files tied with the row's.
     "qa/submissions.csv": "la_code,file,submitted_at,rows_read,rows_used,rows_excluded,outcome,selected,tie_with",
     "qa/exclusions.csv": "la_code,file,reason,rows",
 }

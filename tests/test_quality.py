@@ -210,6 +210,7 @@ def test_write_suites_is_reproducible(tmp_path):
     assert first == second
 
 
+@pytest.mark.slow
 def test_every_expectation_is_mirrored_and_described(runner):
     assert list(runner.suites) == list(quality.SUITE_NAMES)
     frame = quality.validation_frame(make_submission([CLEAN_SERVICE]).records,
@@ -237,6 +238,7 @@ def test_field_suite_covers_every_field():
     assert fields == SPEC.names
 
 
+@pytest.mark.slow
 def test_gx_counts_equal_pandas_mirror(runner, params):
     """The failing-row extracts (pandas) agree with GX's own unexpected counts on every check."""
     bad = rows_of(
@@ -304,6 +306,7 @@ def test_employment_status_mandatory_by_age_and_reason():
         "Failed: Blank (Mandatory)", "Passed: Blank (Not Mandatory)", "Passed: Blank (Not Mandatory)"]
 
 
+@pytest.mark.slow
 def test_blank_mandatory_is_a_warning_naming_field_and_row(runner, params):
     rows = rows_of(CLEAN_SERVICE, count=4)
     rows[2]["Gender"] = None
@@ -315,6 +318,7 @@ def test_blank_mandatory_is_a_warning_naming_field_and_row(runner, params):
         ["Gender", 4, "EV-1-2", "Failed: Blank (Mandatory)"]]
 
 
+@pytest.mark.slow
 def test_invalid_code_is_reported(runner, params):
     rows = rows_of(CLEAN_SERVICE, count=3)
     rows[0]["Ethnicity"] = None
@@ -326,6 +330,7 @@ def test_invalid_code_is_reported(runner, params):
     assert listed[["field", "row_number"]].values.tolist() == [["Ethnicity", 2]]
 
 
+@pytest.mark.slow
 def test_loose_code_is_a_warning_not_a_failure(runner, params):
     rows = rows_of(CLEAN_SERVICE, count=3)
     rows[1]["status"] = {"Gender": ValueStatus.VALID_LOOSE}
@@ -338,6 +343,7 @@ def test_loose_code_is_a_warning_not_a_failure(runner, params):
         ["Gender", 3, "Warning"]]
 
 
+@pytest.mark.slow
 def test_iso_date_is_invalid_and_named(runner, params):
     rows = rows_of(CLEAN_ASSESSMENT, count=30)
     rows[5]["Event_End_Date"] = None
@@ -384,6 +390,7 @@ def test_nhs_number_failing_check_digit_is_invalid(runner, params):
         ({"birth_year": 2024, "birth_month": 6}, "birth_date_in_future", "Date_of_Birth"),
     ],
 )
+@pytest.mark.slow
 def test_cross_field_checks_name_field_and_row(runner, params, change, check_name, field_name):
     rows = rows_of(CLEAN_SERVICE, count=4)
     rows[3].update(change)
@@ -402,6 +409,7 @@ def test_request_ending_after_period_end_but_service_may(runner, params):
     assert findings(result, "end_after_period_end")["row_number"].tolist() == [2]
 
 
+@pytest.mark.slow
 def test_outcome_allowed_for_event_type(runner, params):
     rows = rows_of(CLEAN_SERVICE, CLEAN_ASSESSMENT, count=1)
     rows[1]["Event_Outcome"] = "Provision of service"
@@ -457,6 +465,7 @@ def test_unknown_la_code_rejects(runner, params):
     assert findings(result, "la_code_unknown")["row_number"].tolist() == [2, 3]
 
 
+@pytest.mark.slow
 def test_bad_start_date_share_above_threshold_rejects(runner, params):
     rows = rows_of(CLEAN_SERVICE, count=20)
     rows[0]["Event_Start_Date"] = None
@@ -470,6 +479,7 @@ def test_bad_start_date_share_above_threshold_rejects(runner, params):
     assert findings(result, "bad_start_dates")["row_number"].tolist() == [2, 3]
 
 
+@pytest.mark.slow
 def test_threshold_comes_from_params(runner, params):
     rows = rows_of(CLEAN_SERVICE, count=20)
     for i in range(2):
@@ -518,12 +528,14 @@ def test_unreadable_submission_rejects(runner, params):
     assert result.gx_results == {}
 
 
+@pytest.mark.slow
 def test_extra_column_issue_is_a_warning(runner, params):
     issue = FakeIssue("extra_columns", "file has an unrecognised column 'Notes' (ignored)", count=1)
     result = check(runner, params, rows_of(CLEAN_SERVICE, count=2), issues=[issue])
     assert result.outcome == "accepted with warnings"
 
 
+@pytest.mark.slow
 def test_failing_records_are_capped(runner, params):
     rows = rows_of(CLEAN_SERVICE, count=12)
     for row in rows:
@@ -558,6 +570,7 @@ def test_publication_gate(params):
 # ---------------------------------------------------------------------------------------------
 # Council reports
 # ---------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_council_reports(tmp_path, runner, params):
     older = check(runner, params, rows_of(CLEAN_SERVICE, count=3), submitted="20240405T090000")
     rows = rows_of(CLEAN_SERVICE, count=3)

@@ -35,6 +35,9 @@ import pytest
 
 from cldstats import runlock
 
+#: End-to-end runs of the real pipeline: `make test` runs them, `make test-fast` does not.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 MONTH = "2024-03"
 RUN_TIME = re.compile(r'<p class="run-time">.*</p>')

@@ -24,6 +24,9 @@ import pytest
 from cldstats import render, report
 from cldstats.errors import CldstatsError
 
+#: End-to-end runs of the real pipeline: `make test` runs them, `make test-fast` does not.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 MONTH = "2024-03"

@@ -1,4 +1,4 @@
-"""Revisions end to end (docs/methodology.md section 7, issue 6 part 3): ``[r]``, ``qa/revisions.csv``,
+"""Revisions end to end (docs/methodology.md section 7): ``[r]``, ``qa/revisions.csv``,
 the spreadsheets' notes and Revisions sheet, and the QA report, over real publication runs.
 
 One synthetic dataset of 8 councils (the coverage gate is overridden), published for 2024-03 four
@@ -21,15 +21,18 @@ from __future__ import annotations
 
 import re
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
+from stand_ins import tables_only
 
-from cldstats import charts, render, synth, tables
+from cldstats import synth, tables
 from cldstats.publish import publish_month
+
+#: End-to-end runs of the real pipeline: `make test` runs them, `make test-fast` does not.
+pytestmark = pytest.mark.slow
 
 MONTH = "2024-03"
 NAMES = ("long_term_support", "long_term_support_rates", "assessments")
@@ -100,22 +103,10 @@ def _listed_cells(revisions: pd.DataFrame) -> set[tuple]:
     return listed
 
 
-@contextmanager
 def _tables_only(full: bool):
     """Skip the stages after the tables (spreadsheets, charts, notebooks, HTML) unless ``full``;
     with ``full``, run only the QA and publication notebooks."""
-    saved = (render.run_notebooks, render.render_html, render.NOTEBOOKS, tables.write_workbooks, charts.make_charts)
-    if full:
-        render.NOTEBOOKS = ("data_quality", "publication")
-    else:
-        render.run_notebooks = lambda *args, **kwargs: []
-        render.render_html = lambda *args, **kwargs: "skipped in tests/test_revisions.py"
-        tables.write_workbooks = lambda *args, **kwargs: []
-        charts.make_charts = lambda *args, **kwargs: []
-    try:
-        yield
-    finally:
-        render.run_notebooks, render.render_html, render.NOTEBOOKS, tables.write_workbooks, charts.make_charts = saved
+    return tables_only(notebooks=("data_quality", "publication") if full else None)
 
 
 def _revised_flags(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:

@@ -135,6 +135,7 @@ def injected_release(tmp_path_factory) -> Path:
     return publish_month(data, params, tmp_path_factory.mktemp("injected-reports") / "reports", MONTH)
 
 
+@pytest.mark.slow
 def test_no_csv_or_workbook_cell_of_the_release_reads_as_a_formula(injected_release):
     csvs = sorted(injected_release.rglob("*.csv"))
     workbooks = sorted(injected_release.rglob("*.xlsx"))
@@ -152,6 +153,7 @@ def test_no_csv_or_workbook_cell_of_the_release_reads_as_a_formula(injected_rele
     assert risky == [], risky[:10]
 
 
+@pytest.mark.slow
 def test_formula_like_file_names_reach_the_qa_csvs_neutralised_and_quoted(injected_release):
     qa = injected_release / "qa"
     for path in (qa / "submissions.csv", qa / "exclusions.csv", qa / "data_quality" / "unknown.csv",
@@ -163,6 +165,7 @@ def test_formula_like_file_names_reach_the_qa_csvs_neutralised_and_quoted(inject
             assert '"' + "'" + name.replace('"', '""') + '"' in raw, (path.name, name)  # quoted, as OWASP asks
 
 
+@pytest.mark.slow
 def test_numbers_in_the_release_csvs_are_unchanged(injected_release):
     submissions = pd.read_csv(injected_release / "qa" / "submissions.csv", keep_default_na=False)
     for column in ("rows_read", "rows_used", "rows_excluded"):
@@ -178,6 +181,7 @@ def test_numbers_in_the_release_csvs_are_unchanged(injected_release):
         assert pd.api.types.is_numeric_dtype(unrounded) and unrounded.dropna().mod(1).eq(0).all(), path.name
 
 
+@pytest.mark.slow
 def test_the_release_still_equals_pandas_where_nothing_was_neutralised(injected_release):
     # Re-writing a read-back CSV gives its own bytes: the writer changed nothing but formula-like text.
     for path in sorted((injected_release / "data").glob("*.csv")):
@@ -185,6 +189,7 @@ def test_the_release_still_equals_pandas_where_nothing_was_neutralised(injected_
         assert frame.to_csv(index=False, lineterminator="\n").encode("utf-8") == path.read_bytes(), path.name
 
 
+@pytest.mark.slow
 def test_the_council_still_publishes_beside_the_rejected_names(injected_release):
     published = pd.read_csv(injected_release / "data" / "long_term_support.csv", dtype=str, keep_default_na=False)
     council = published[published["area_level"].eq("Local Authority") & published["councils_included"].eq("1 of 1")]

@@ -23,6 +23,9 @@ import openpyxl
 import pytest
 from openpyxl.utils import range_boundaries
 
+#: End-to-end runs of the real pipeline: `make test` runs them, `make test-fast` does not.
+pytestmark = pytest.mark.slow
+
 MONTH = "2024-03"
 SYMBOL = re.compile(r"\[[a-z]\]")
 #: Symbols explained as "[c] confidential" etc. on the cover or notes sheet.

@@ -1,4 +1,4 @@
-"""Words from facts (issue 12, point 3): every reader-facing statement of the method is built by
+"""Words from facts: every reader-facing statement of the method is built by
 :mod:`cldstats.statements` from the run's params and reference data.
 
 * The sentences for the default disclosure control (5 / 1 to 4), for ``rounding_base: 10`` /
@@ -30,6 +30,9 @@ from cldstats import disclosure, reference, report, statements, tables
 from cldstats.errors import CldstatsError
 from cldstats.params import load_params
 from cldstats.statements import CELL_SYMBOLS, SYMBOLS, MethodFacts
+
+#: End-to-end runs of the real pipeline: `make test` runs them, `make test-fast` does not.
+pytestmark = pytest.mark.slow
 
 MONTH = "2024-03"
 TEN = MethodFacts(rounding_base=10, suppress_max=9)

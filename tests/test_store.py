@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pytest
+from stand_ins import tables_only
 
 from cldstats import cli, ingest, quality
 from cldstats.params import load_params
@@ -63,6 +65,7 @@ def test_put_is_once_and_the_catalogue_lists_every_entry(tmp_path):
     assert store.get("e2").quality()["summary"]["n"].tolist() == [1]
 
 
+@pytest.mark.slow
 def test_a_run_killed_while_storing_leaves_no_entry(tmp_path):
     """A real process killed (SIGKILL) between writing an entry's files and renaming its folder
     into place: no entry, the temporary folder is reported, and the next write removes it."""
@@ -95,6 +98,7 @@ def test_a_run_killed_while_storing_leaves_no_entry(tmp_path):
     assert store.verify() == []  # ... until it is rebuilt, as every run that stores does
 
 
+@pytest.mark.slow
 def test_runs_storing_at_once_do_not_corrupt_the_store(tmp_path):
     """Four processes store 20 entries each, the same ids in two of them, refreshing the catalogue
     after each: every entry is whole and listed once."""
@@ -127,6 +131,7 @@ def _small_folder(tmp_path: Path, councils: int = 3) -> Path:
     return data
 
 
+@pytest.mark.slow
 def test_validation_reads_a_file_once_and_a_changed_file_again(tmp_path, monkeypatch):
     monkeypatch.chdir(REPO)
     data = _small_folder(tmp_path)
@@ -146,6 +151,7 @@ def test_validation_reads_a_file_once_and_a_changed_file_again(tmp_path, monkeyp
     assert len(SubmissionStore(data / "store").catalogue()) == 6  # the old content stays stored too
 
 
+@pytest.mark.slow
 def test_store_command_lists_and_verifies(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(REPO)
     data = _small_folder(tmp_path, councils=2)
@@ -168,23 +174,23 @@ def test_store_command_lists_and_verifies(tmp_path, monkeypatch, capsys):
     assert "records.parquet missing" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_second_publication_reads_nothing_and_a_new_store_gives_the_same_tables(
-    small_data_dir, small_run_params, small_reports, tmp_path
+    small_data_dir, small_run_params, small_reports, tmp_path, capsys
 ):
     """The shared small release was published with the store in its data folder: publishing the
     month again ingests 0 files and says so (summary line, run log, manifest); publishing it with a
     new, empty store gives byte-identical tables."""
     data = tmp_path / "data"
     shutil.copytree(small_data_dir, data)
-    again = subprocess.run(
-        [sys.executable, "-m", "cldstats", "publish", "--month", "2024-03", "--params", str(small_run_params),
-         "--data", str(data), "--out", str(tmp_path / "again")],
-        cwd=REPO, capture_output=True, text=True, timeout=900,
-    )
-    assert again.returncode == 0, again.stderr[-3000:]
+    arguments = ["publish", "--month", "2024-03", "--params", str(small_run_params), "--data", str(data)]
+    # The command line in this process, without the stages after the tables (they read no store).
+    with tables_only():
+        assert cli.main([*arguments, "--out", str(tmp_path / "again")]) == 0
+    again = capsys.readouterr().out
     window = json.loads((small_reports / "2024-03" / "manifest.json").read_text())["gate"]["submission_outcomes"]
     in_window = sum(window.values())
-    assert f"submission store:   0 read and validated now, {in_window} from the store" in again.stdout
+    assert f"submission store:   0 read and validated now, {in_window} from the store" in again
     manifest = json.loads((tmp_path / "again" / "2024-03" / "manifest.json").read_text())
     assert manifest["may_differ"]["submission_store"]["read_and_validated"] == 0
     assert manifest["may_differ"]["submission_store"]["from_store"] == in_window
@@ -192,13 +198,9 @@ def test_a_second_publication_reads_nothing_and_a_new_store_gives_the_same_table
     assert f"0 read and validated now, {in_window} from the store" in log
 
     shutil.rmtree(data / "store")
-    fresh = subprocess.run(
-        [sys.executable, "-m", "cldstats", "publish", "--month", "2024-03", "--params", str(small_run_params),
-         "--data", str(data), "--out", str(tmp_path / "fresh"), "--store", str(tmp_path / "new-store")],
-        cwd=REPO, capture_output=True, text=True, timeout=900,
-    )
-    assert fresh.returncode == 0, fresh.stderr[-3000:]
-    assert f"{in_window} read and validated now, 0 from the store" in fresh.stdout
+    with tables_only():
+        assert cli.main([*arguments, "--out", str(tmp_path / "fresh"), "--store", str(tmp_path / "new-store")]) == 0
+    assert f"{in_window} read and validated now, 0 from the store" in capsys.readouterr().out
     for release in (tmp_path / "again", tmp_path / "fresh"):
         for table in sorted((small_reports / "2024-03" / "data").glob("*.csv")):
             digest = hashlib.sha256((release / "2024-03" / "data" / table.name).read_bytes()).hexdigest()

@@ -210,6 +210,7 @@ def clean_dataset(tmp_path_factory):
 # ---------------------------------------------------------------------------------------------
 # Layout and encoding
 # ---------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_file_names_header_and_encoding(dataset):
     spec = load_spec()
     files = sorted((dataset.out / "submissions").iterdir())
@@ -236,6 +237,7 @@ def test_file_names_header_and_encoding(dataset):
     assert non_ascii_seen
 
 
+@pytest.mark.slow
 def test_dates_and_periods(dataset):
     for entry in dataset.meta["submissions"][:40]:
         frame = read_file(dataset.out / "submissions" / entry["file"])
@@ -247,6 +249,7 @@ def test_dates_and_periods(dataset):
             assert entry["period_start"] == "2023-04-01"
 
 
+@pytest.mark.slow
 def test_values_valid_unless_recorded_fault(dataset):
     faults = dataset.faults
     for path in sorted((dataset.out / "submissions").iterdir()):
@@ -257,6 +260,7 @@ def test_values_valid_unless_recorded_fault(dataset):
         assert bad <= cells, (path.name, sorted(bad - cells)[:10])
 
 
+@pytest.mark.slow
 def test_no_faults_means_every_value_valid(clean_dataset):
     assert clean_dataset.meta["faults"] == []
     assert clean_dataset.meta["faults_enabled"] is False
@@ -274,6 +278,7 @@ def test_no_faults_means_every_value_valid(clean_dataset):
         assert age.between(15, 115).all()
 
 
+@pytest.mark.slow
 def test_applicability(dataset):
     """Fields are filled only on the rows they apply to (background_validation a3)."""
     frame = pd.concat([read_file(p) for p in sorted((dataset.out / "submissions").iterdir())[-6:]])
@@ -407,6 +412,7 @@ def test_resubmission_knows_more(dataset):
 # ---------------------------------------------------------------------------------------------
 # Calibration (own counting code, scale 0.05)
 # ---------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_calibration(dataset):
     ref = councils().set_index("la_code")
     chosen = latest_q4_files(dataset.out / "submissions", dataset.meta)
@@ -433,6 +439,7 @@ def test_calibration(dataset):
 # ---------------------------------------------------------------------------------------------
 # Determinism, subsets, plans and errors
 # ---------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_deterministic_and_subset_reproduces(dataset, tmp_path):
     subset = dataset.meta["councils"][1:3]
     again = synth.generate(tmp_path / "again", scale=SCALE, councils=subset, workers=1)
@@ -482,6 +489,7 @@ def test_bad_arguments():
         synth.plan_submissions(start="2022-04")
 
 
+@pytest.mark.slow
 def test_run_cli_prints_summary(tmp_path, capsys):
     args = SimpleNamespace(
         out=tmp_path / "cli",

@@ -115,6 +115,7 @@ def test_xml_parts_match_goldens(workbooks, stem):
         assert text == expected, f"{stem}.xlsx part {name} differs from tests/golden/{stem}/{name}"
 
 
+@pytest.mark.slow
 def test_two_runs_give_identical_parts_and_bytes(published, workbooks, tmp_path):
     again = {p.stem: p for p in tables.write_workbooks(published, _release(published), tmp_path)}
     for stem, path in workbooks.items():
@@ -363,6 +364,7 @@ def test_councils_included_must_read_n_of_n(published):
 # ---------------------------------------------------------------------------------------------
 # The fast table writer (tables._write_table_elements) against gptables' own
 # ---------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_fast_table_writer_gives_the_bytes_gptables_gives(published, tmp_path, monkeypatch):
     """Same workbooks, byte for byte, with and without the fast writer; and it did write tables."""
     import contextlib
@@ -428,6 +430,7 @@ def revised_workbooks(published, tmp_path_factory):
     return {p.stem: p for p in paths}, revisions
 
 
+@pytest.mark.slow
 def test_revisions_sheet_lists_cell_old_and_new(revised_workbooks, published):
     books, revisions = revised_workbooks
     assert len(revisions) == 3  # one revised cell per golden table
@@ -461,6 +464,7 @@ def test_revisions_sheet_lists_cell_old_and_new(revised_workbooks, published):
         assert "(2024-03 release of run 20240501T090000Z)" in _sheet_text(books[stem], "Cover")
 
 
+@pytest.mark.slow
 def test_no_revisions_sheet_when_nothing_is_revised(published, tmp_path):
     from cldstats import disclosure
 

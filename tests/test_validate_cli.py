@@ -14,6 +14,9 @@ from cldstats.params import load_params
 from cldstats.pseudonymise import load_key
 from cldstats.store import SubmissionStore
 
+#: End-to-end runs of the real pipeline: `make test` runs them, `make test-fast` does not.
+pytestmark = pytest.mark.slow
+
 #: The params' prefix of a financial assessment (ingest keeps the submitted type text by it).
 PREFIX = load_params("2024-03")["method"]["financial_assessment_prefix"]
 
