@@ -6,8 +6,11 @@ STAMP := $(VENV)/.installed-stamp
 KERNEL := cldstats
 MONTH ?= 2024-03
 
-# Test worker processes (pytest-xdist).
-TEST_WORKERS ?= 2
+# Test worker processes (pytest-xdist). The end-to-end tests spend part of their time waiting on
+# the processes they start (publications, kernels, a browser), so three workers keep two cores busy;
+# the fast tests are all CPU, two workers for two cores.
+TEST_WORKERS ?= 3
+FAST_WORKERS ?= 2
 
 .PHONY: setup publish test test-fast bench validate synth lint clean expectations
 
@@ -33,7 +36,7 @@ synth: setup
 
 # pytest exits 5 when it collects no test: a suite that finds nothing is broken, so that fails too.
 define run_pytest
-	@status=0; GX_ANALYTICS_ENABLED=false $(BIN)/python -m pytest -n $(TEST_WORKERS) $(1) $(PYTEST_ARGS) \
+	@status=0; GX_ANALYTICS_ENABLED=false $(BIN)/python -m pytest $(1) $(PYTEST_ARGS) \
 		|| status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make $@: pytest collected no tests; failing on purpose"; exit 1; fi; \
 	exit $$status
@@ -42,11 +45,11 @@ endef
 # Everything, the end-to-end runs of the real pipeline included (what CI runs). Each test module
 # stays in one worker (--dist loadscope): its publications, made once per module, are not repeated.
 test: setup
-	$(call run_pytest,--dist loadscope)
+	$(call run_pytest,-n $(TEST_WORKERS) --dist loadscope)
 
 # The fast loop while changing code: everything but the tests marked slow (end-to-end runs).
 test-fast: setup
-	$(call run_pytest,--dist load -m "not slow")
+	$(call run_pytest,-n $(FAST_WORKERS) --dist load -m "not slow")
 
 bench: setup
 	$(BIN)/cldstats bench --scale $${SCALE:-1.0}

@@ -75,11 +75,11 @@ import pandas as pd
 
 from cldstats import __version__, reference
 from cldstats.background import Background, Pending
-from cldstats.bench import StageResult, StageTimer
 from cldstats.errors import CldstatsError, GateStop, interrupts_held, naming_path
 from cldstats.ingest import sha256_of_file
 from cldstats.params import load_params, month_end, release_month_ends
 from cldstats.runlock import MonthLock, build_folder, place_release, recover
+from cldstats.timing import StageResult, StageTimer
 
 __all__ = ["PublishResult", "ensure_data", "publish_month", "run_cli"]
 
@@ -436,7 +436,7 @@ def publish_month(
         Reports folder; the release goes to ``out_dir/<month>/``.
     progress : bool
         Show progress bars and the run log on stderr (the log file is written either way).
-    timer : cldstats.bench.StageTimer, optional
+    timer : cldstats.timing.StageTimer, optional
         Receives wall time, CPU time, peak memory and rows of each stage (``make bench``).
     store_dir : Path, optional
         The submission store (default ``data_dir/store``): files stored by an earlier run are not

@@ -69,7 +69,7 @@ import pandas as pd  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 
-from cldstats import reference, safe_output  # noqa: E402
+from cldstats import reference, safe_output, timing  # noqa: E402
 from cldstats.errors import CldstatsError, GateStop  # noqa: E402
 from cldstats.measures import engine  # noqa: E402
 from cldstats.select import NOT_VALIDATED  # noqa: E402
@@ -2339,7 +2339,7 @@ def validate_folder(
     ValidationRun
         With ``phases``: wall and CPU seconds, peak memory and rows of each phase (ingest,
         pseudonymise, validate, hand back; measured inside the workers) and of the parent's own
-        work; also reported to a running :class:`cldstats.bench.StageTimer` stage as sub-stages.
+        work; also reported to a running :class:`cldstats.timing.StageTimer` stage as sub-stages.
 
     Raises
     ------
@@ -2498,9 +2498,7 @@ def validate_folder(
         written += write_council_reports(results, qa_dir / "data_quality")
     parent.stop("qa outputs (parent)", reports_started)
     phases = _phase_summary(batch_figures, parent, workers)
-    from cldstats import bench
-
-    bench.record_substages(
+    timing.record_substages(
         phases["phases"],
         note=f"{phases['note']}; {phases['batches']} batches, {phases['bytes_handed_back'] / 2**20:,.0f} MB handed "
         f"back, worker peak memory (MB) {', '.join(f'{v:,.0f}' for v in phases['worker_peak_rss_mb'].values())}"

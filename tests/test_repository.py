@@ -8,6 +8,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,3 +72,13 @@ def test_code_is_lint_clean():
         cwd=ROOT, capture_output=True, text=True, check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+@pytest.mark.slow
+def test_a_run_that_collects_no_test_fails():
+    """pytest exits 5 when it collects nothing: `make test-fast` (and `make test`, the same recipe)
+    turns that into a failure that says so, instead of a green run that tested nothing."""
+    done = subprocess.run(["make", "-s", "test-fast", "PYTEST_ARGS=-k no_test_is_named_this -p no:cacheprovider"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0, done.stdout[-2000:]
+    assert "make test-fast: pytest collected no tests; failing on purpose" in done.stdout, done.stdout[-2000:]
