@@ -184,20 +184,28 @@ def _failure(exc: BaseException) -> str:
 
 
 @contextmanager
-def _stage(timer: StageTimer, name: str, writes: Path | None = None) -> Iterator[StageResult]:
-    """A timed stage whose start and finish are logged; set ``.rows`` and ``.notes`` for counts.
-    ``writes``: the file or folder the stage writes, named by a file system error that names no
-    path of its own (:func:`cldstats.errors.naming_path`)."""
-    LOG.info("stage start: %s", name)
+def _failure_logged(name: str) -> Iterator[None]:
+    """Log how stage ``name`` ended when the block raises: stopped (a one-line reason) or failed."""
     try:
-        with timer.stage(name) as result, naming_path(writes) if writes is not None else nullcontext():
-            yield result
+        yield
     except CldstatsError as exc:
         LOG.error("stage stopped: %s: %s", name, exc)
         raise
     except BaseException as exc:
         LOG.error("stage failed: %s: %s", name, _failure(exc))
         raise
+
+
+@contextmanager
+def _stage(timer: StageTimer, name: str, writes: Path | None = None) -> Iterator[StageResult]:
+    """A timed stage whose start and finish are logged; set ``.rows`` and ``.notes`` for counts.
+    ``writes``: the file or folder the stage writes, named by a file system error that names no
+    path of its own (:func:`cldstats.errors.naming_path`)."""
+    LOG.info("stage start: %s", name)
+    with _failure_logged(name), timer.stage(name) as result, (
+        naming_path(writes) if writes is not None else nullcontext()
+    ):
+        yield result
     counts = [f"{result.rows:,} rows"] if result.rows is not None else []
     counts += [result.notes] if result.notes else []
     LOG.info("stage done: %s in %.1f s%s", name, result.wall_seconds, "; " + "; ".join(counts) if counts else "")
@@ -558,14 +566,8 @@ def _submit(side: Background, name: str, func, *args, writes: Path, **kwargs) ->
 
 def _finish(timer: StageTimer, side: Background, pending: Pending):
     """Wait for a stage started by :func:`_submit`; time it as the second process measured it."""
-    try:
+    with _failure_logged(pending.name):
         value, figures = side.wait(pending)
-    except CldstatsError as exc:
-        LOG.error("stage stopped: %s: %s", pending.name, exc)
-        raise
-    except BaseException as exc:
-        LOG.error("stage failed: %s: %s", pending.name, _failure(exc))
-        raise
     notes = (f"in a second process beside the next stages; the release waited "
              f"{figures['waited_seconds']:.1f} s for it")
     timer.results.append(StageResult(pending.name, figures["wall_seconds"], figures["cpu_seconds"],
