@@ -33,7 +33,7 @@ import traceback
 from pathlib import Path
 
 from cldstats import __version__
-from cldstats.errors import CldstatsError, os_error_in, path_of
+from cldstats.core.errors import CldstatsError, os_error_in, path_of
 
 __all__ = ["build_parser", "main"]
 
@@ -123,7 +123,7 @@ def _check_options(args: argparse.Namespace) -> None:
     """Refuse a malformed ``--month`` before any work, naming the option."""
     month = getattr(args, "month", None)
     if args.command in ("publish", "validate") and month is not None:
-        from cldstats.params import MONTH_PATTERN
+        from cldstats.reference.params import MONTH_PATTERN
 
         if not MONTH_PATTERN.match(month):
             raise CldstatsError(f"--month {month!r} is not a month: use YYYY-MM, e.g. 2024-03")
@@ -134,7 +134,7 @@ def _run(args: argparse.Namespace) -> int:
     # seconds to import, and `cldstats synth` does not need it.
     _check_options(args)
     if args.command == "synth":
-        from cldstats import synth
+        from cldstats.tools import synth
 
         return synth.run_cli(args)
     if args.command == "validate":
@@ -142,19 +142,19 @@ def _run(args: argparse.Namespace) -> int:
 
         return quality.run_cli(args)
     if args.command == "publish":
-        from cldstats import publish
+        from cldstats.pipeline import publish
 
         return publish.run_cli(args)
     if args.command == "compare":
-        from cldstats import compare
+        from cldstats.publication import compare
 
         return compare.run_cli(args)
     if args.command == "store":
-        from cldstats import store
+        from cldstats.pipeline import store
 
         return store.run_cli(args)
     if args.command == "bench":
-        from cldstats import bench
+        from cldstats.tools import bench
 
         return bench.run_cli(args)
     raise AssertionError(args.command)

@@ -22,7 +22,7 @@ This module only prepares what the SQL reads and collects what it writes:
   ``ethnicities``, ``age_bands``, ``breakdown_values`` and ``release_settings``. The ``age_at``
   macro reads the maximum age and the days per year as DuckDB variables set from the same values.
 * **Submissions** (:func:`bind_catalogue`): the catalogue of the month's submissions, each with the
-  stored Parquet file of its records and the folder of its derived rows (:mod:`cldstats.store`);
+  stored Parquet file of its records and the folder of its derived rows (:mod:`cldstats.pipeline.store`);
   the SQL reads those Parquet files directly.
 
 Each step's header comment quotes the section of docs/methodology.md it implements and names the
@@ -43,7 +43,7 @@ import duckdb
 import pandas as pd
 
 from cldstats import reference
-from cldstats.spec import ValueStatus, load_spec
+from cldstats.reference.spec import ValueStatus, load_spec
 
 __all__ = [
     "DERIVE_STEPS",
@@ -110,9 +110,9 @@ def method_parameters(params: Mapping[str, Any]) -> dict[str, Any]:
     Parameters
     ----------
     params : mapping
-        Resolved params (:func:`cldstats.params.load_params`).
+        Resolved params (:func:`cldstats.reference.params.load_params`).
     """
-    from cldstats.params import month_end
+    from cldstats.reference.params import month_end
 
     method = params["method"]
     return {
@@ -218,7 +218,7 @@ def bind_reference(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any],
     }), {"support_setting": "support_setting_value"})
 
 
-#: The stored record columns the SQL reads (:mod:`cldstats.store` writes them); only these are read
+#: The stored record columns the SQL reads (:mod:`cldstats.pipeline.store` writes them); only these are read
 #: from the Parquet files. ``la_code`` is the council of the submission (its file name).
 RECORD_COLUMNS = (
     "la_code",

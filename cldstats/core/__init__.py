@@ -1,0 +1,1 @@
+"""The bottom layer: errors and the formula-injection guard every writer uses; no knowledge of CLD."""

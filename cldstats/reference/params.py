@@ -1,0 +1,794 @@
+"""Run parameters: ``params/defaults.yaml`` deep-merged with a month file and an override file.
+
+Parameters are data: the month is never edited in code. Every key has a default in
+``params/defaults.yaml``; a month file (``params/<YYYY-MM>.yaml``) and an optional ``--params FILE``
+override only the keys they name, and a key that is not in the defaults is an error (a misspelt
+key must not be silently ignored in an official statistics run). Every error names the file it
+comes from and fits on one line, because the command line prints it as its one-line reason.
+
+**Which reference months can be published** (:func:`check_month`): a ``"YYYY-MM"`` string whose
+month ended before today (a month's submissions are made after its last day) and not before the
+first month of the collection (``collection_start``, April 2023: no council data exists before it,
+and :func:`release_month_ends` would give a release with no month end at all). Anything else is a
+:class:`ParamsError` before any data is read.
+
+**Every value is checked for sense, not only for type** (:data:`RULES`, :func:`check_params`): one
+rule per key of ``defaults.yaml`` (a range, an enumeration, a pattern, a date and its order against
+other dates, an e-mail shape), applied to the resolved params, so that a value that type-checks but
+makes no sense (``disclosure.rounding_base: 0`` publishing every count as 0, a misspelt
+``gate.blocking_checks`` entry silently turning a blocking check off) stops the run with exit code 2
+and one line naming the key and the file that set it. ``tests/test_params.py`` fails when a key of
+``defaults.yaml`` has no rule. The names ``gate.blocking_checks`` may hold come from the code's own
+checks (:func:`gate_check_names`), never from a second list.
+
+**Params files are small, plain YAML**: a file over :data:`MAX_FILE_BYTES`, nested deeper than
+Python can parse, holding a YAML alias (``*name``: an "anchor bomb" expands a few lines into
+billions of values), a merge key (``<<``) or the same key twice in one mapping (YAML keeps the last
+silently) is refused with a one-line reason naming the file and line.
+"""
+
+from __future__ import annotations
+
+import abc
+import calendar
+import copy
+import datetime as dt
+import difflib
+import functools
+import re
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cldstats.core.errors import CldstatsError
+
+__all__ = [
+    "RULES",
+    "ParamsError",
+    "check_month",
+    "check_params",
+    "default_cutoff",
+    "deep_merge",
+    "default_params_dir",
+    "gate_check_names",
+    "load_params",
+    "month_end",
+    "parse_month",
+    "release_month_ends",
+]
+
+MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+#: A calendar date as params write it; ``date.fromisoformat`` alone also takes ``20240531`` and
+#: week dates such as ``2024-W22-5``, which nobody means in a params file.
+DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: Params files are a few hundred bytes; anything this big is not a params file.
+MAX_FILE_BYTES = 1 << 20
+
+
+class ParamsError(CldstatsError, ValueError):
+    """A params file is missing, unreadable, or names an unknown or mistyped key."""
+
+
+def parse_month(month: Any) -> tuple[int, int]:
+    """Year and month of a ``"YYYY-MM"`` string.
+
+    >>> parse_month("2024-03")
+    (2024, 3)
+    """
+    if not isinstance(month, str) or not MONTH_PATTERN.match(month):
+        raise ParamsError(f"month must be a quoted 'YYYY-MM' string, got {month!r}")
+    year, mon = month.split("-")
+    return int(year), int(mon)
+
+
+def check_month(
+    month: Any,
+    *,
+    collection_start: str = "2023-04-01",
+    today: dt.date | None = None,
+    what: str = "month",
+) -> None:
+    """Refuse a reference month that cannot be published (see the module docstring).
+
+    Parameters
+    ----------
+    month : str
+        The reference month, ``"YYYY-MM"``.
+    collection_start : str
+        ``"YYYY-MM-DD"``: the first day of the collection (params ``collection_start``).
+    today : datetime.date, optional
+        The date of the run (default: today); the month must have ended before it.
+    what : str
+        How the error names the month: ``"month"`` for params, ``"--month"`` on the command line.
+
+    Raises
+    ------
+    ParamsError
+        With a one-line reason naming ``what`` and the month.
+
+    Examples
+    --------
+    >>> check_month("2024-03", today=dt.date(2024, 4, 1))
+    >>> check_month("2023-03", today=dt.date(2024, 4, 1))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cldstats.reference.params.ParamsError: month 2023-03 is before the collection started (2023-04): ...
+    """
+    if not isinstance(month, str) or not MONTH_PATTERN.match(month):
+        raise ParamsError(f"{what} must be a 'YYYY-MM' string such as '2024-03', got {month!r}")
+    first = str(collection_start)[:7]
+    if month_end(month) < month_end(first):
+        raise ParamsError(
+            f"{what} {month} is before the collection started ({first}): the first month that can be "
+            f"published is {first}"
+        )
+    today = today if today is not None else dt.date.today()
+    if month_end(month) >= today:
+        raise ParamsError(
+            f"{what} {month} has not ended yet (today is {today.isoformat()}): a month can be published "
+            "only after its last day, from its councils' later submissions"
+        )
+
+
+def month_end(month: str) -> dt.date:
+    """Last day of a ``"YYYY-MM"`` month.
+
+    >>> month_end("2024-02")
+    datetime.date(2024, 2, 29)
+    """
+    year, mon = parse_month(month)
+    return dt.date(year, mon, calendar.monthrange(year, mon)[1])
+
+
+def _add_months(year: int, mon: int, months: int) -> tuple[int, int]:
+    index = year * 12 + (mon - 1) + months
+    return index // 12, index % 12 + 1
+
+
+def default_cutoff(month: str) -> dt.date:
+    """Default submission cut-off: last day of the second month after the end of the quarter
+    (April-June, July-September, October-December, January-March) containing ``month``.
+
+    >>> default_cutoff("2024-01"), default_cutoff("2024-03"), default_cutoff("2023-04")
+    (datetime.date(2024, 5, 31), datetime.date(2024, 5, 31), datetime.date(2023, 8, 31))
+    """
+    year, mon = parse_month(month)
+    quarter_end_month = ((mon - 1) // 3) * 3 + 3  # calendar quarters end in Mar, Jun, Sep, Dec
+    y, m = _add_months(year, quarter_end_month, 2)
+    return month_end(f"{y:04d}-{m:02d}")
+
+
+def release_month_ends(month: str, count: int = 12, collection_start: str = "2023-04-01") -> list[dt.date]:
+    """The month ends a release covers: ``count`` month ends ending at ``month``, none before the
+    end of the collection's first month.
+
+    >>> [d.isoformat() for d in release_month_ends("2023-06")]
+    ['2023-04-30', '2023-05-31', '2023-06-30']
+    """
+    year, mon = parse_month(month)
+    first = month_end(collection_start[:7])
+    ends = []
+    for back in range(count - 1, -1, -1):
+        y, m = _add_months(year, mon, -back)
+        end = month_end(f"{y:04d}-{m:02d}")
+        if end >= first:
+            ends.append(end)
+    return ends
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any], where: str = "") -> dict[str, Any]:
+    """``base`` with ``override`` merged in, key by key; unknown keys raise :class:`ParamsError`.
+
+    >>> deep_merge({"gate": {"a": 1, "b": 2}}, {"gate": {"b": 3}})
+    {'gate': {'a': 1, 'b': 3}}
+    """
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        path = f"{where}{key}"
+        if key not in base:
+            raise ParamsError(f"unknown params key '{path}' (see params/defaults.yaml for the keys)")
+        if isinstance(base[key], Mapping):
+            if not isinstance(value, Mapping):
+                raise ParamsError(f"params key '{path}' must be a mapping")
+            merged[key] = deep_merge(base[key], value, where=f"{path}.")
+        else:
+            merged[key] = value
+    return merged
+
+
+class _Refused(yaml.MarkedYAMLError):
+    """Valid YAML that params do not allow (an alias, a key given twice)."""
+
+
+class _ParamsLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` refusing aliases, merge keys and duplicate keys (module docstring)."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise _Refused(problem=f"YAML aliases (*{event.anchor}) are not allowed in params",
+                           problem_mark=event.start_mark)
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise _Refused(problem="YAML merge keys (<<) are not allowed in params",
+                               problem_mark=key_node.start_mark)
+            if isinstance(key_node, yaml.ScalarNode):
+                key = self.construct_object(key_node)
+                if key in seen:
+                    raise _Refused(problem=f"key {key!r} is given twice in one mapping",
+                                   problem_mark=key_node.start_mark)
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            # Bounded: ``--params /dev/zero`` must not read forever.
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise ParamsError(f"params file not found: {path}") from None
+    except OSError as exc:
+        raise ParamsError(f"cannot read params file {path}: {exc.strerror}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ParamsError(f"params file {path} is over {MAX_FILE_BYTES // 1024} KB: not a params file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParamsError(f"params file {path} is not UTF-8 text (byte {exc.start})") from None
+    try:
+        loaded = yaml.load(text, Loader=_ParamsLoader)  # noqa: S506 - a SafeLoader subclass
+    except _Refused as exc:
+        raise ParamsError(f"params file {path}: {_yaml_problem(exc)}") from None
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"params file {path} is not valid YAML: {_yaml_problem(exc)}") from None
+    except RecursionError:
+        raise ParamsError(f"params file {path} is nested too deeply to be params") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ParamsError(f"params file {path} must hold a mapping of keys")
+    return loaded
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's several-line message as one line: what it was reading, the problem, and where."""
+
+    def at(mark) -> str:
+        return f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+
+    problem = getattr(exc, "problem", None)
+    if not problem:
+        return " ".join(str(exc).split())
+    context = getattr(exc, "context", None)
+    lead = f"{context}{at(getattr(exc, 'context_mark', None))}: " if context else ""
+    return f"{lead}{problem}{at(getattr(exc, 'problem_mark', None))}"
+
+
+def _merge_file(
+    params: dict[str, Any], path: Path, defaults: Mapping[str, Any], sources: dict[str, Path]
+) -> dict[str, Any]:
+    """``params`` with the file at ``path`` merged in; an unknown or mistyped key names the file.
+    ``sources`` learns which keys the file set (so a later error on one names this file)."""
+    loaded = _read(path)
+    try:
+        merged = deep_merge(params, loaded)
+        _check_file_types(loaded, defaults)
+    except ParamsError as exc:
+        raise ParamsError(f"params file {path}: {exc}") from None
+    sources.update(dict.fromkeys(_leaves(loaded), path))
+    return merged
+
+
+def _leaves(params: Mapping[str, Any], where: str = "") -> dict[str, Any]:
+    """Every value that is not a mapping, by its dotted key: ``{"gate.min_coverage": 0.9, ...}``."""
+    found: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, Mapping):
+            found.update(_leaves(value, f"{where}{key}."))
+        else:
+            found[f"{where}{key}"] = value
+    return found
+
+
+def _check_file_types(loaded: Mapping[str, Any], defaults: Mapping[str, Any], where: str = "") -> None:
+    """The types of the keys one file sets (its dates too), so that a wrong value names its file."""
+    for key, value in loaded.items():
+        default, path = defaults[key], f"{where}{key}"
+        if isinstance(default, Mapping):
+            _check_file_types(value, default, f"{path}.")
+        elif path in DATE_KEYS and value not in ("", None):
+            _as_date_string(value, path)
+        else:
+            _check_types({key: value}, {key: default}, where)
+
+
+#: Keys holding an ISO date (``""``: derived); YAML reads an unquoted 2024-05-31 as a date.
+DATE_KEYS = ("cutoff", "collection_start", "publication.date")
+
+
+def _as_date_string(value: Any, key: str) -> str:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, str) and DATE_PATTERN.match(value):
+        try:
+            return dt.date.fromisoformat(value).isoformat()
+        except ValueError:
+            pass  # e.g. 2024-02-30: not a real date
+    raise ParamsError(f"params key '{key}' must be a date 'YYYY-MM-DD', got {_shown(value)}")
+
+
+def _shown(value: Any) -> str:
+    """A value for an error line: its repr, cut short (the line must stay one readable line)."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _check_types(params: dict[str, Any], defaults: Mapping[str, Any], where: str = "") -> None:
+    for key, default in defaults.items():
+        value, path = params[key], f"{where}{key}"
+        if isinstance(default, Mapping):
+            _check_types(value, default, f"{path}.")
+        elif isinstance(default, bool) or default is None:
+            continue
+        elif isinstance(default, (int, float)) and not isinstance(value, bool):
+            if not isinstance(value, (int, float)):
+                raise ParamsError(f"params key '{path}' must be a number, got {value!r}")
+        elif isinstance(default, str) and not isinstance(value, str):
+            raise ParamsError(f"params key '{path}' must be a quoted string, got {value!r}")
+        elif isinstance(default, list) and not isinstance(value, list):
+            raise ParamsError(f"params key '{path}' must be a list")
+
+
+# ---------------------------------------------------------------------------------------------
+# What each key may hold: one rule per key of defaults.yaml, applied to the resolved params
+# ---------------------------------------------------------------------------------------------
+
+
+def _value_at(params: Mapping[str, Any], key: str) -> Any:
+    value: Any = params
+    for part in key.split("."):
+        value = value[part]
+    return value
+
+
+def _got(value: Any) -> str:
+    return f", got {_shown(value)}"
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A rule's bound taken from another key of the resolved params.
+
+    The key must come earlier in :data:`RULES`, so it has passed its own rule when it is used.
+    Dates are compared as dates; ``month_end`` turns a ``"YYYY-MM"`` month into its last day.
+    """
+
+    key: str
+    offset: int = 0
+    month_end: bool = False
+
+    def resolve(self, params: Mapping[str, Any]) -> Any:
+        value = _value_at(params, self.key)
+        if self.month_end:
+            return month_end(value)
+        if isinstance(value, str):
+            return dt.date.fromisoformat(value)
+        return value + self.offset
+
+    def words(self, params: Mapping[str, Any]) -> str:
+        """The bound as the error line gives it, e.g. ``disclosure.rounding_base - 1 (4)``."""
+        name = f"the end of {self.key}" if self.month_end else self.key
+        if self.offset:
+            name += f" {'+' if self.offset > 0 else '-'} {abs(self.offset)}"
+        return f"{name} ({self.resolve(params)})"
+
+
+def _bound(bound: float | Ref, params: Mapping[str, Any]) -> tuple[Any, str]:
+    return (bound.resolve(params), bound.words(params)) if isinstance(bound, Ref) else (bound, f"{bound:g}")
+
+
+class Rule(abc.ABC):
+    """What one key may hold. :meth:`check` returns what is wrong with a value in words that follow
+    ``params key '<key>'`` (``"must be a whole number from 1 to 24, got 0"``), or None when the value
+    is fine. A rule may also raise :class:`ParamsError` with its own sentence."""
+
+    @abc.abstractmethod
+    def check(self, value: Any, params: Mapping[str, Any], today: dt.date | None) -> str | None:
+        """What is wrong with ``value`` given the resolved ``params`` and the run's date, or None."""
+
+    def refs(self) -> tuple[str, ...]:
+        """The other keys this rule's bounds read (an error names the file that set them too)."""
+        return tuple(bound.key for bound in vars(self).values() if isinstance(bound, Ref))
+
+
+@dataclass(frozen=True)
+class Number(Rule):
+    """A number from ``low`` to ``high`` (``above_low``: greater than ``low``); ``whole``: an integer."""
+
+    low: float | Ref
+    high: float | Ref | None = None
+    whole: bool = False
+    above_low: bool = False
+
+    def check(self, value, params, today):
+        low, low_words = _bound(self.low, params)
+        high, high_words = _bound(self.high, params) if self.high is not None else (None, "")
+        is_number = isinstance(value, int if self.whole else (int, float)) and not isinstance(value, bool)
+        # Written so that NaN fails every comparison (and so the rule).
+        if is_number and (value > low if self.above_low else value >= low) and (high is None or value <= high):
+            return None
+        if self.above_low:
+            span = f"greater than {low_words}" + (f" and at most {high_words}" if high is not None else "")
+        else:
+            span = f"from {low_words} to {high_words}" if high is not None else f"of at least {low_words}"
+        return f"must be {'a whole number' if self.whole else 'a number'} {span}" + _got(value)
+
+
+def _months_later(date: dt.date, months: int) -> dt.date:
+    year, mon = _add_months(date.year, date.month, months)
+    return dt.date(year, mon, min(date.day, calendar.monthrange(year, mon)[1]))
+
+
+@dataclass(frozen=True)
+class Date(Rule):
+    """A real ``YYYY-MM-DD`` date; after (or on or after) another date, within some months of it."""
+
+    after: Ref | None = None
+    on_or_after: Ref | None = None
+    within_months: int | None = None
+    first_of_month: bool = False
+
+    def check(self, value, params, today):
+        try:
+            date = dt.date.fromisoformat(value) if isinstance(value, str) and DATE_PATTERN.match(value) else None
+        except ValueError:
+            date = None
+        if date is None:
+            return "must be a real date 'YYYY-MM-DD'" + _got(value)
+        if self.first_of_month and date.day != 1:
+            return "must be the first day of a month" + _got(value)
+        bound = self.after or self.on_or_after
+        if bound is None:
+            return None
+        earliest, words = bound.resolve(params), bound.words(params)
+        if date < earliest or (self.after is not None and date == earliest):
+            return f"must be {'after' if self.after is not None else 'on or after'} {words}" + _got(value)
+        if self.within_months is not None and date > _months_later(earliest, self.within_months):
+            return (f"must be within {self.within_months} months of {words}, on or before "
+                    f"{_months_later(earliest, self.within_months)}" + _got(value))
+        return None
+
+
+@dataclass(frozen=True)
+class DateOrWords(Rule):
+    """Blank, one of the ``words()`` (any case), or a date passing ``date``."""
+
+    date: Date
+    words: Callable[[], Collection[str]]
+
+    def check(self, value, params, today):
+        if isinstance(value, str) and DATE_PATTERN.match(value.strip()):
+            return self.date.check(value.strip(), params, today)
+        if isinstance(value, str) and (not value.strip() or value.strip().lower() in self.words()):
+            return None
+        options = ", ".join(f"'{word}'" for word in sorted(self.words()))
+        return f"must be blank, {options} or a date 'YYYY-MM-DD'" + _got(value)
+
+    def refs(self) -> tuple[str, ...]:
+        return self.date.refs()
+
+
+def _next_update_words() -> tuple[str, ...]:
+    from cldstats.publication.tables import TO_BE_ANNOUNCED
+
+    return (TO_BE_ANNOUNCED,)
+
+
+#: Control characters (line breaks, tabs...): a params text is printed on one line.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+@dataclass(frozen=True)
+class Text(Rule):
+    """One line of text (no control characters), ``min_length`` to ``max_length`` characters without
+    its surrounding spaces, matching ``pattern`` when given; ``blank`` allows ``""``."""
+
+    shape: str = "text"
+    blank: bool = True
+    min_length: int = 1
+    max_length: int = 500
+    pattern: re.Pattern | None = None
+
+    def check(self, value, params, today):
+        if isinstance(value, str) and (self.blank and not value.strip()):
+            return None
+        if (isinstance(value, str) and not _CONTROL_CHARACTERS.search(value)
+                and self.min_length <= len(value.strip()) <= self.max_length
+                and (self.pattern is None or self.pattern.fullmatch(value.strip()))):
+            return None
+        shape = self.shape if self.pattern is not None else (
+            f"{self.shape} on one line of {self.min_length} to {self.max_length} characters")
+        return f"must be {'blank or ' if self.blank else ''}{shape}" + _got(value)
+
+
+@dataclass(frozen=True)
+class Items(Rule):
+    """A list whose every item passes ``item``, each item once."""
+
+    item: Rule
+
+    def check(self, value, params, today):
+        if not isinstance(value, list):
+            return "must be a list" + _got(value)
+        for number, entry in enumerate(value, start=1):
+            problem = self.item.check(entry, params, today)
+            if problem is not None:
+                return f"item {number} {problem}"
+        repeated = _repeated(value)
+        return f"lists {_shown(repeated)} twice" if repeated is not None else None
+
+
+def _repeated(values: list) -> Any:
+    seen: list = []
+    for entry in values:
+        if entry in seen:
+            return entry
+        seen.append(entry)
+    return None
+
+
+@dataclass(frozen=True)
+class Names(Rule):
+    """A list of names from ``choices()`` (an enumeration the code defines), each once, with every
+    name of ``required``."""
+
+    choices: Callable[[], Collection[str]]
+    what: str
+    required: tuple[str, ...] = ()
+    why_required: str = ""
+
+    def check(self, value, params, today):
+        if not isinstance(value, list) or not all(isinstance(entry, str) for entry in value):
+            return f"must be a list of {self.what} names" + _got(value)
+        known = sorted(self.choices())
+        for entry in value:
+            if entry not in known:
+                close = difflib.get_close_matches(entry, known, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                return f"has an unknown {self.what} {_shown(entry)}{hint}; the {self.what}s are: {', '.join(known)}"
+        repeated = _repeated(value)
+        if repeated is not None:
+            return f"lists the {self.what} {_shown(repeated)} twice"
+        missing = [name for name in self.required if name not in value]
+        if missing:
+            return f"must include {', '.join(missing)}: {self.why_required}"
+        return None
+
+
+@dataclass(frozen=True)
+class PublishableMonth(Rule):
+    """A ``"YYYY-MM"`` month that has ended and is not before ``collection_start`` (:func:`check_month`)."""
+
+    def check(self, value, params, today):
+        check_month(value, collection_start=params["collection_start"], today=today)
+        return None
+
+    def refs(self) -> tuple[str, ...]:
+        return ("collection_start",)
+
+
+@functools.cache
+def gate_check_names() -> frozenset[str]:
+    """Every check the submission gate can block on: what ingest reports (``ingest.CHECKS``) and the
+    ``meta.check`` of every expectation of the suites quality validates each submission with
+    (``quality.SUITE_NAMES``: the submission, field and cross-field suites).
+
+    Read from the code and the suites, never from a second list, so a check added there can be
+    made blocking at once. Field-level detail checks (``invalid``, ``loose_match``...) are not among
+    them: they are always warnings, so naming one in ``gate.blocking_checks`` would block nothing.
+    Read from the suites' JSON (:func:`cldstats.quality.load_suite_definitions`), so Great
+    Expectations is not imported for it.
+    """
+    from cldstats import ingest, quality
+
+    suites = quality.load_suite_definitions()
+    return frozenset(ingest.CHECKS) | {
+        expectation["meta"]["check"] for suite in suites.values() for expectation in suite.get("expectations", [])
+    }
+
+
+#: Counts above this make no sense as a rounding base or a suppression threshold: a release of
+#: council breakdowns would be mostly zeros or ``[c]``, and no UK disclosure guidance goes near it.
+MAX_COUNT_THRESHOLD = 100
+#: Longest release: docs/methodology.md section 2 publishes 12 month ends; two years leave room for a
+#: longer look back, while a typo such as 120 or 1200 is refused.
+MAX_RELEASE_MONTH_ENDS = 24
+#: Blocking checks that cannot be turned off: a file missing a spec column reads as all blank there,
+#: so every person would be published under "No data"; an unreadable or empty file has nothing to
+#: publish, and "accepted" would be a false statement about it.
+ALWAYS_BLOCKING = ("unreadable", "missing_columns", "no_rows")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
+_NHS_NUMBER_TEXT = re.compile(r"\d{3} ?\d{3} ?\d{4}")
+
+#: One rule per key of ``params/defaults.yaml``, applied in this order (a :class:`Ref` names a key
+#: checked before it). ``tests/test_params.py`` fails when a key has no rule.
+RULES: dict[str, Rule] = {
+    "collection_start": Date(first_of_month=True),
+    "month": PublishableMonth(),
+    # Submissions are made after the month end; a cut-off a year later is a typo, not a plan.
+    "cutoff": Date(after=Ref("month", month_end=True), within_months=12),
+    "release_month_ends": Number(1, MAX_RELEASE_MONTH_ENDS, whole=True),
+    # The method's constants (docs/methodology.md): bounds a statistician could mean, nothing wider.
+    # An adult age outside 16 to 21 or a maximum age below 100 is a typo, not a definition.
+    "method.adult_age": Number(16, 21, whole=True),
+    "method.max_age": Number(100, 130, whole=True),
+    "method.days_per_year": Number(365, 366),
+    "method.look_back_days": Number(28, 731, whole=True),
+    "method.financial_assessment_prefix": Text(shape="the start of an Assessment Type value", blank=False,
+                                               min_length=3, max_length=100),
+    "pseudonymisation.key_file": Text(shape="a file path", max_length=4096),
+    # NHS numbers read as placeholders. Quoted, since YAML reads an unquoted 0000000000 as the number 0.
+    "pseudonymisation.placeholder_nhs_numbers": Items(
+        Text(shape="a quoted 10-digit NHS number", blank=False, min_length=10, max_length=12,
+             pattern=_NHS_NUMBER_TEXT)),
+    # A coverage of 0 would publish a release with no council in it.
+    "gate.min_coverage": Number(0, 1, above_low=True),
+    "gate.max_month_change": Number(0, 1),
+    "gate.max_bad_start_date_share": Number(0, 1),
+    # Reasons are printed on one line in the notes sheet and the QA report; "ok" says nothing.
+    "override.reason": Text(shape="a reason", min_length=10, max_length=500),
+    # A release cannot hold submissions made after it was published.
+    "publication.date": Date(on_or_after=Ref("cutoff"), within_months=12),
+    # The next release comes after this one, and within a year of it (a monthly publication).
+    "publication.next_update": DateOrWords(Date(after=Ref("publication.date"), within_months=12), _next_update_words),
+    "publication.contact_email": Text(shape="an e-mail address such as name@example.org", blank=False,
+                                      min_length=6, max_length=254, pattern=_EMAIL),
+    # 0 would publish every count as 0.
+    "disclosure.rounding_base": Number(1, MAX_COUNT_THRESHOLD, whole=True),
+    # Every count from 1 to rounding_base - 1 must be [c]: unsuppressed, those below half the base
+    # would be published as 0 (a false zero) and the others as the base itself. Suppressing more
+    # (1 to 9 with base 5) is a common, safe policy, so the bound is below only.
+    "disclosure.suppress_max": Number(Ref("disclosure.rounding_base", offset=-1), MAX_COUNT_THRESHOLD, whole=True),
+    "quality.records_listed_per_check": Number(0, whole=True),
+    # Last: it imports the quality module (seconds), which bad params should not wait for.
+    "gate.blocking_checks": Names(gate_check_names, "check", required=ALWAYS_BLOCKING, why_required=(
+        "a file missing a spec column would publish everyone under 'No data' on it, and an "
+        "unreadable or empty file has nothing to publish")),
+}
+
+
+def check_params(
+    params: Mapping[str, Any], *, today: dt.date | None = None, sources: Mapping[str, Path] | None = None
+) -> None:
+    """Check every value of resolved params against its rule in :data:`RULES`.
+
+    Parameters
+    ----------
+    params : mapping
+        Resolved params (:func:`load_params` calls this last; dates as ISO strings).
+    today : datetime.date, optional
+        The run's date, for the month (:func:`check_month`).
+    sources : mapping, optional
+        Dotted key -> the params file that set it; the error line names that file.
+
+    Raises
+    ------
+    ParamsError
+        One line naming the first key whose value breaks its rule, what it must be and the file.
+    RuntimeError
+        A key has no rule (a bug: ``tests/test_params.py`` catches it first).
+    """
+    sources = sources or {}
+    leaves = _leaves(params)
+    unruled = sorted(set(leaves) - set(RULES))
+    if unruled:
+        raise RuntimeError(f"params keys without a rule in cldstats.reference.params.RULES: {', '.join(unruled)}")
+    for key, rule in RULES.items():
+        if key not in leaves:
+            continue  # a rule for a key being added on another branch
+        source = sources.get(key)
+        where = f"params file {source}: " if source is not None else ""
+        try:
+            problem = rule.check(leaves[key], params, today)
+        except ParamsError as exc:
+            problem, message = None, f"{where}{exc}"
+        else:
+            if problem is None:
+                continue
+            message = f"{where}params key '{key}' {problem}"
+        # A bound set in another file than the value is named too: that file may hold the mistake.
+        elsewhere = [f"{ref} is set in params file {sources[ref]}" for ref in rule.refs()
+                     if sources.get(ref) is not None and sources.get(ref) != source]
+        raise ParamsError("; ".join([message, *elsewhere]))
+
+
+def default_params_dir() -> Path:
+    """``params/`` of the current folder when it has ``defaults.yaml``, else the project checkout's.
+
+    Params are the record of what produced each release, so they live in the project, not in the
+    installed package; this lets commands run from any folder of an editable install.
+    """
+    here = Path("params")
+    if (here / "defaults.yaml").exists():
+        return here
+    return Path(__file__).resolve().parents[2] / "params"
+
+
+def load_params(
+    month: str | None = None,
+    params_file: str | Path | None = None,
+    params_dir: str | Path | None = None,
+    today: dt.date | None = None,
+) -> dict[str, Any]:
+    """Resolve the parameters of one run.
+
+    Parameters
+    ----------
+    month : str, optional
+        ``"YYYY-MM"``; when given, ``params/<month>.yaml`` is merged if it exists and the result's
+        ``month`` must equal it.
+    params_file : path, optional
+        A further file merged last (``--params FILE``); it must exist.
+    params_dir : path, optional
+        Folder holding ``defaults.yaml`` and the month files (default :func:`default_params_dir`).
+    today : datetime.date, optional
+        The run's date for :func:`check_month` (default: today).
+
+    Returns
+    -------
+    dict
+        Every key of ``defaults.yaml``, with ``cutoff`` and ``publication.date`` resolved to ISO
+        date strings.
+
+    Raises
+    ------
+    ParamsError
+        Missing, unreadable or invalid params file (the message names it), unknown key, wrong type,
+        month mismatch, a value outside its rule (:func:`check_params`: the key and the file that
+        set it), a month that cannot be published (:func:`check_month`).
+    """
+    params_dir = Path(params_dir) if params_dir is not None else default_params_dir()
+    defaults_file = params_dir / "defaults.yaml"
+    defaults = _read(defaults_file)
+    params = copy.deepcopy(defaults)
+    sources = dict.fromkeys(_leaves(defaults), defaults_file)  # dotted key -> the file that set it
+    if month is not None:
+        parse_month(month)
+        month_file = params_dir / f"{month}.yaml"
+        if month_file.exists():
+            params = _merge_file(params, month_file, defaults, sources)
+        params = deep_merge(params, {"month": month})
+        sources.pop("month", None)  # the run's own month: its errors name no file
+    if params_file is not None:
+        params = _merge_file(params, Path(params_file), defaults, sources)
+    if month is not None and params["month"] != month:
+        raise ParamsError(f"params file sets month {params['month']!r} but the run is for {month!r}")
+    for section, key in ((params, "cutoff"), (params, "collection_start"), (params["publication"], "date")):
+        # YAML reads an unquoted 2024-05-31 as a date; that is what the user meant, so accept it
+        if isinstance(section[key], dt.date) and not isinstance(section[key], dt.datetime):
+            section[key] = section[key].isoformat()
+    _check_types(params, defaults)
+    parse_month(params["month"])
+    # A derived date comes from no file: an error that uses it as a bound names none for it.
+    if params["cutoff"]:
+        params["cutoff"] = _as_date_string(params["cutoff"], "cutoff")
+    else:
+        params["cutoff"] = default_cutoff(params["month"]).isoformat()
+        sources.pop("cutoff", None)
+    params["collection_start"] = _as_date_string(params["collection_start"], "collection_start")
+    publication = params["publication"]
+    if publication["date"]:
+        publication["date"] = _as_date_string(publication["date"], "publication.date")
+    else:
+        publication["date"] = (dt.date.fromisoformat(params["cutoff"]) + dt.timedelta(days=14)).isoformat()
+        sources.pop("publication.date", None)
+    check_params(params, today=today, sources=sources)
+    return params

@@ -1,0 +1,305 @@
+"""Every reader-facing statement of the method, built from the resolved params and reference data.
+
+The HTML pages, the workbooks' cover and notes, the chart footnotes and alt text all take their
+words about the method from here: rounding, suppression, the symbols and their meanings, the
+definitions of the two measures, coverage, the look-back, the adult age and the start of the
+collection. No prose elsewhere restates a parameter, so a run with ``disclosure.rounding_base: 10``
+says "nearest 10" everywhere it rounds to 10. docs/methodology.md is the binding definition these
+sentences summarise.
+
+:class:`MethodFacts` gathers the facts once (from params, or from a release's ``manifest.json``);
+the functions below turn them into sentences. :data:`SYMBOLS` is the one table of the symbols a
+release uses and what each means.
+
+Examples
+--------
+>>> facts = MethodFacts(rounding_base=10, suppress_max=9)
+>>> rounding_sentence(facts)
+'Counts are rounded to the nearest 10 (halves up) and counts of 1 to 9 are suppressed and shown as [c].'
+>>> SYMBOLS["[c]"].meaning(facts)
+'confidential: a count of 1 to 9 before rounding, suppressed to protect individuals'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cldstats.reference import lists
+
+__all__ = [
+    "CELL_SYMBOLS",
+    "CONFIDENTIAL",
+    "NOT_APPLICABLE",
+    "NOT_AVAILABLE",
+    "PROVISIONAL",
+    "REVISED",
+    "SYMBOLS",
+    "MethodFacts",
+    "Symbol",
+    "adults_phrase",
+    "areas_sentence",
+    "cell_symbols_phrase",
+    "councils_of_total",
+    "count_units",
+    "coverage_sentence",
+    "definition",
+    "independent_rounding_sentence",
+    "look_back_phrase",
+    "no_year_earlier_sentence",
+    "rate_rounding_sentence",
+    "rates_sentence",
+    "rounding_sentence",
+    "rounding_short",
+    "symbol_list",
+]
+
+
+@dataclass(frozen=True)
+class MethodFacts:
+    """The facts a release's statements are made of.
+
+    Attributes
+    ----------
+    rounding_base, suppress_max : int
+        Disclosure control (params ``disclosure``).
+    adult_age, look_back_days : int
+        The method's constants (params ``method``).
+    councils_total : int
+        Councils with adult social services responsibilities (reference data; 0 means "count them").
+    financial_assessment_prefix : str
+        Assessments whose type begins with this are not counted (params ``method``).
+    collection_start : str
+        ``"YYYY-MM-DD"``: the first day of the collection (params ``collection_start``).
+    """
+
+    rounding_base: int = 5
+    suppress_max: int = 4
+    adult_age: int = 18
+    look_back_days: int = 365
+    councils_total: int = 0
+    financial_assessment_prefix: str = "Financial Assessment"
+    collection_start: str = "2023-04-01"
+
+    def __post_init__(self) -> None:
+        if not self.councils_total:
+            object.__setattr__(self, "councils_total", len(lists.councils()))
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> MethodFacts:
+        """The facts of a run from its resolved params (``load_params`` or a manifest's ``params``)."""
+        disclosure = params["disclosure"]
+        method = params["method"]
+        return cls(
+            rounding_base=int(disclosure["rounding_base"]),
+            suppress_max=int(disclosure["suppress_max"]),
+            adult_age=int(method["adult_age"]),
+            look_back_days=int(method["look_back_days"]),
+            councils_total=len(lists.councils()),
+            financial_assessment_prefix=str(method["financial_assessment_prefix"]),
+            collection_start=str(params["collection_start"]),
+        )
+
+    @property
+    def suppressed_range(self) -> str:
+        """The counts suppressed, ``"1 to <suppress_max>"`` (``"1"`` when only ones are).
+
+        >>> MethodFacts(rounding_base=10, suppress_max=9).suppressed_range, MethodFacts(1, 1).suppressed_range
+        ('1 to 9', '1')
+        """
+        return "1" if self.suppress_max == 1 else f"1 to {self.suppress_max}"
+
+    @property
+    def look_back_phrase(self) -> str:
+        """``"12 months"`` for 365 days, else the days."""
+        return look_back_phrase(self.look_back_days)
+
+    @property
+    def collection_start_month(self) -> str:
+        """The month the collection starts, e.g. ``"April 2023"`` for ``collection_start: "2023-04-01"``."""
+        return f"{dt.date.fromisoformat(self.collection_start[:10]):%B %Y}"
+
+
+def look_back_phrase(days: int) -> str:
+    """The look-back in words: ``"12 months"`` for 365 days (a year, as the method says), else the days.
+
+    Examples
+    --------
+    >>> look_back_phrase(365), look_back_phrase(90), look_back_phrase(1)
+    ('12 months', '90 days', '1 day')
+    """
+    if days == 365:
+        return "12 months"
+    return f"{days} day{'s' if days != 1 else ''}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Symbols (Government Analysis Function): the one table of them
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Symbol:
+    """A symbol and its meaning (the meaning may depend on the facts, e.g. the suppressed range).
+
+    Attributes
+    ----------
+    symbol : str
+        As published, e.g. ``"[c]"``.
+    short : str
+        One or two words, for a cover's list of symbols.
+    in_cell : bool
+        The symbol stands in a cell instead of a number (``[c]``, ``[x]``, ``[z]``); the others
+        mark a number (``[p]`` in a header, ``[r]`` in a flag or column).
+    """
+
+    symbol: str
+    short: str
+    in_cell: bool
+    _meaning: Callable[[MethodFacts], str]
+
+    def meaning(self, facts: MethodFacts) -> str:
+        """The full meaning for these facts, starting with :attr:`short`."""
+        return self._meaning(facts)
+
+
+CONFIDENTIAL, NOT_AVAILABLE, NOT_APPLICABLE, PROVISIONAL, REVISED = "[c]", "[x]", "[z]", "[p]", "[r]"
+
+#: Every symbol a release uses, in the order the notes list them.
+SYMBOLS: dict[str, Symbol] = {
+    s.symbol: s
+    for s in (
+        Symbol(CONFIDENTIAL, "confidential", True,
+               lambda f: f"confidential: a count of {f.suppressed_range} before rounding, suppressed to protect "
+                         "individuals"),
+        Symbol(NOT_AVAILABLE, "not available", True,
+               lambda f: "not available: the council had no usable submission, or the period is before its data"),
+        Symbol(NOT_APPLICABLE, "not applicable", True,
+               lambda f: "not applicable: no population for this breakdown value"),
+        Symbol(PROVISIONAL, "provisional", False, lambda f: "provisional: every figure of this release"),
+        Symbol(REVISED, "revised", False,
+               lambda f: "revised: differs from the most recent earlier release that contains the figure"),
+    )
+}
+
+#: The symbols a published cell may hold instead of a number.
+CELL_SYMBOLS: tuple[str, ...] = tuple(s.symbol for s in SYMBOLS.values() if s.in_cell)
+
+
+def _or_list(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def cell_symbols_phrase() -> str:
+    """``"[c], [x] or [z]"``: the symbols a cell may hold instead of a number."""
+    return _or_list(CELL_SYMBOLS)
+
+
+def symbol_list(facts: MethodFacts | None = None, *, full: bool = False) -> str:
+    """``"[c] confidential, [x] not available, ..."`` (``full``: with each symbol's meaning)."""
+    facts = facts or MethodFacts()
+    if full:
+        return "; ".join(f"{s.symbol} {s.meaning(facts)}" for s in SYMBOLS.values()) + "."
+    return ", ".join(f"{s.symbol} {s.short}" for s in SYMBOLS.values()) + "."
+
+
+# ---------------------------------------------------------------------------------------------
+# Sentences
+# ---------------------------------------------------------------------------------------------
+def rounding_short(facts: MethodFacts) -> str:
+    """``"rounded to the nearest <base>"``: for footnotes and commentary.
+
+    >>> rounding_short(MethodFacts(rounding_base=10, suppress_max=9))
+    'rounded to the nearest 10'
+    """
+    return f"rounded to the nearest {facts.rounding_base}"
+
+
+def rounding_sentence(facts: MethodFacts) -> str:
+    """The disclosure control rule, in one sentence."""
+    return (f"Counts are {rounding_short(facts)} (halves up) and counts of {facts.suppressed_range} are "
+            f"suppressed and shown as {CONFIDENTIAL}.")
+
+
+def independent_rounding_sentence() -> str:
+    """Why parts may not add up: each cell is rounded on its own."""
+    return "Each cell is rounded on its own, so parts may not sum to totals."
+
+
+def rate_rounding_sentence() -> str:
+    """How a published rate is rounded."""
+    return "Rates are computed from unrounded counts and rounded to a whole number."
+
+
+def count_units(facts: MethodFacts) -> str:
+    """``"Number of people, rounded to the nearest <base>"``: the units line of a count table."""
+    return f"Number of people, {rounding_short(facts)}"
+
+
+def adults_phrase(facts: MethodFacts) -> str:
+    """``"adults (<adult age> and over)"``."""
+    return f"adults ({facts.adult_age} and over)"
+
+
+def definition(facts: MethodFacts, measure: str) -> str:
+    """The definition of ``measure`` (``long_term_support`` or ``assessments``) in plain words."""
+    if measure == "long_term_support":
+        return (
+            f"People receiving long-term support: {adults_phrase(facts)} with at least one long-term service "
+            "(Service User, Event Type Service) that had started on or before the month end and had not ended "
+            "before it (a person who died on the month end is counted). Each person is counted once per council, "
+            "in their best-ranked support setting ("
+            + ", ".join(s.lower() for s in lists.SETTING_RANK) + ")."
+        )
+    if measure == "assessments":
+        return (
+            f"People assessed: {adults_phrase(facts)} with an assessment (not a financial assessment) that ended in "
+            f"the month and no long-term support in the {facts.look_back_phrase} before it. A person assessed more "
+            "than once in a month is counted once; the total counts each month's people and so may count a person "
+            "more than once."
+        )
+    raise ValueError(f"unknown measure {measure!r}")
+
+
+def areas_sentence(facts: MethodFacts) -> str:
+    """What the areas are and how they add up."""
+    regions = len(lists.regions()) - 1
+    return (f"Areas are councils with adult social services responsibilities, the {regions} regions and England. "
+            "Region and England figures are sums of council figures, so a person supported by two councils is "
+            "counted in both, as in the Short and Long Term (SALT) return. "
+            f"People under {facts.adult_age} are excluded.")
+
+
+def councils_of_total(facts: MethodFacts, councils_selected: int) -> str:
+    """``"<selected> of <councils in England> councils"``.
+
+    >>> councils_of_total(MethodFacts(councils_total=150), 149)
+    '149 of 150 councils'
+    """
+    return f"{councils_selected} of {facts.councils_total} councils"
+
+
+def coverage_sentence(facts: MethodFacts, councils_selected: int) -> str:
+    """How many councils had a submission selected, of all councils, and the share.
+
+    >>> coverage_sentence(MethodFacts(councils_total=150), 120)
+    '120 of 150 councils (80.0%) had a submission selected for this release.'
+    """
+    share = councils_selected / facts.councils_total if facts.councils_total else 0.0
+    return f"{councils_of_total(facts, councils_selected)} ({share:.1%}) had a submission selected for this release."
+
+
+def no_year_earlier_sentence(facts: MethodFacts) -> str:
+    """Why a release in the collection's first year has no change on the year."""
+    return (f"No figure for a year earlier is published yet (the collection starts in "
+            f"{facts.collection_start_month}), so there is no change on the year.")
+
+
+def rates_sentence(facts: MethodFacts) -> str:
+    """How rates are computed and which populations they divide by."""
+    groups = lists.AGE_GROUPS
+    return (
+        "Rates are per 100,000 adults, computed from unrounded counts and rounded to a whole number: All over "
+        f"adults {facts.adult_age} and over, " + " and ".join(g.label for g in groups) + " over those ages. Region "
+        "and England populations sum the councils with data; other breakdowns have no population."
+    )

@@ -1,0 +1,1 @@
+"""Tools beside the publishing path: the synthetic data generator and the benchmark."""

@@ -1,0 +1,1 @@
+"""What several test modules share: the privacy scan, the malformed-input corpus, the stand-ins, the browser."""
