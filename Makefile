@@ -25,7 +25,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (cldstats)" >/dev/null
 	@touch $(STAMP)
 
+# The synthetic data is made by its own command, on a first run only: publishing never generates data.
 publish: setup
+	@test -n "$$(ls -A data/submissions 2>/dev/null)" || $(BIN)/cldstats synth --out data
 	$(BIN)/cldstats publish --month $(MONTH)
 
 validate: setup

@@ -32,10 +32,25 @@ import sys
 import traceback
 from pathlib import Path
 
-from cldstats import __version__
+from cldstats import __version__, quality
 from cldstats.core.errors import CldstatsError, os_error_in, path_of
+from cldstats.pipeline import publish, store
+from cldstats.publication import compare
+from cldstats.reference.params import MONTH_PATTERN
+from cldstats.tools import bench, synth
 
-__all__ = ["build_parser", "main"]
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+#: Each subcommand's entry point: the stage or tool that runs it, given the parsed arguments.
+#: (Great Expectations, the slowest import, is imported only when a check runs.)
+COMMANDS = {
+    "synth": synth.run_cli,
+    "validate": quality.run_cli,
+    "publish": publish.run_cli,
+    "compare": compare.run_cli,
+    "store": store.run_cli,
+    "bench": bench.run_cli,
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -123,41 +138,13 @@ def _check_options(args: argparse.Namespace) -> None:
     """Refuse a malformed ``--month`` before any work, naming the option."""
     month = getattr(args, "month", None)
     if args.command in ("publish", "validate") and month is not None:
-        from cldstats.reference.params import MONTH_PATTERN
-
         if not MONTH_PATTERN.match(month):
             raise CldstatsError(f"--month {month!r} is not a month: use YYYY-MM, e.g. 2024-03")
 
 
 def _run(args: argparse.Namespace) -> int:
-    # Stage modules are imported only when their command runs: great_expectations alone takes
-    # seconds to import, and `cldstats synth` does not need it.
     _check_options(args)
-    if args.command == "synth":
-        from cldstats.tools import synth
-
-        return synth.run_cli(args)
-    if args.command == "validate":
-        from cldstats import quality
-
-        return quality.run_cli(args)
-    if args.command == "publish":
-        from cldstats.pipeline import publish
-
-        return publish.run_cli(args)
-    if args.command == "compare":
-        from cldstats.publication import compare
-
-        return compare.run_cli(args)
-    if args.command == "store":
-        from cldstats.pipeline import store
-
-        return store.run_cli(args)
-    if args.command == "bench":
-        from cldstats.tools import bench
-
-        return bench.run_cli(args)
-    raise AssertionError(args.command)
+    return COMMANDS[args.command](args)
 
 
 def _one_line(message: str) -> str:

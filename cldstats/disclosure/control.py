@@ -18,8 +18,8 @@ of DESIGN.md's output contract out (``data/long_term_support.csv``,
   :mod:`cldstats.measures`).
 
 :func:`revisions_table` lists every revised cell with its previous and new published value (the
-restricted ``qa/revisions.csv`` and the spreadsheets' Revisions sheet); :func:`previous_release_label`
-names the release the cells were compared with.
+restricted ``qa/revisions.csv`` and the spreadsheets' Revisions sheet), given the earlier release's
+tables and its name (the pipeline finds them: :mod:`cldstats.pipeline.earlier_releases`).
 
 :func:`consistency_frames` gives one frame per consistency check (one row per checked target with
 the compared numbers and an ``ok`` column) for tests and Great Expectations.
@@ -28,7 +28,6 @@ the compared numbers and an ``ok`` column) for tests and Great Expectations.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,8 +41,6 @@ __all__ = [
     "REVISION_COLUMNS",
     "consistency_frames",
     "disclosure_settings",
-    "previous_release_folder",
-    "previous_release_label",
     "publish_counts",
     "publish_rates",
     "published_assessments",
@@ -292,39 +289,6 @@ def revisions_table(published: Mapping[str, pd.DataFrame], previous: Mapping[str
     out = out.sort_values(["table", "_row"], key=lambda s: s.map(tables) if s.name == "table" else s,
                           kind="mergesort")
     return out[REVISION_COLUMNS].astype(object).reset_index(drop=True)
-
-
-def previous_release_folder(out_dir: Path, month: str, name: str = "long_term_support") -> Path | None:
-    """The most recent earlier release holding table ``name`` (docs/methodology.md section 7).
-
-    The current release of ``month`` under ``out_dir`` (an earlier run of the same month, looked up
-    before the new release replaces it), else the latest earlier month's release; ``None`` when
-    there is none. The one search behind ``[r]``, the revisions table and their label.
-    """
-    out_dir = Path(out_dir)
-    candidates = [out_dir / month] + sorted(
-        (p for p in out_dir.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]") if p.is_dir() and p.name < month),
-        key=lambda p: p.name, reverse=True,
-    )
-    return next((folder for folder in candidates if (folder / "data" / f"{name}.csv").exists()), None)
-
-
-def previous_release_label(out_dir: Path, month: str, name: str = "long_term_support") -> str:
-    """Name the release whose table ``name`` the ``[r]`` flags were set against.
-
-    Returns
-    -------
-    str
-        ``"2024-03 release of run 20240601T090000Z"`` (or without the run when the manifest does
-        not say), or ``""`` when there is no earlier release (:func:`previous_release_folder`).
-    """
-    from cldstats.pipeline.runlock import release_run_id
-
-    folder = previous_release_folder(out_dir, month, name)
-    if folder is None:
-        return ""
-    run_id = release_run_id(folder)
-    return f"{folder.name} release" + (f" of run {run_id}" if run_id != "previous" else "")
 
 
 def _cell_keys(frame: pd.DataFrame) -> list[str]:

@@ -209,7 +209,7 @@ def run_benchmark(scale: float, out: Path, seed: int = 2023, month: str = "2024-
             summary = synth.generate(data_dir, scale=scale, seed=seed, compress=True)
             stage.rows = int(summary["rows"])
     params = load_params(month)
-    window = publish._window_files(data_dir, month, dt.date.fromisoformat(params["cutoff"]))
+    window = publish.window_files(data_dir, month, dt.date.fromisoformat(params["cutoff"]))
     # The floor is read twice and the faster read counts: on a shared machine a single read can
     # be slowed by other work, which would flatter the pipeline's ratio to it.
     for attempt in (1, 2):

@@ -38,7 +38,7 @@ import pytest
 
 from cldstats import cli
 from cldstats.ingest.pseudonymise import KEY_ENV_VAR
-from cldstats.pipeline import publish
+from cldstats.pipeline import publish, run_log
 from cldstats.tools import synth
 from tests.helpers.malformed_corpus import PERSONAL_VALUES, build_corpus
 from tests.helpers.paths import REPO
@@ -491,8 +491,8 @@ def test_a_write_on_a_full_disk_names_the_file_being_written(writes, tmp_path):
 def test_a_run_log_that_cannot_be_written_stops_the_run_naming_the_log(tmp_path, capsys):
     log_file = _full_file(tmp_path / "logs", "2024-03-run.log")
     with pytest.raises(OSError) as caught:
-        with publish._run_log(log_file, to_stderr=False):
-            publish.LOG.info("stage start: charts")
+        with run_log.run_log(log_file, to_stderr=False):
+            run_log.LOG.info("stage start: charts")
     assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(log_file)
     assert "Logging error" not in capsys.readouterr().err
 

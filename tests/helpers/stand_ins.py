@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from cldstats.pipeline import background, publish
+from cldstats.pipeline import background, release
 from cldstats.publication import charts, render, tables
 
 
@@ -31,7 +31,7 @@ def tables_only(*, notebooks: Sequence[str] | None = None, index: bool = True) -
         Write the reports folder's ``index.html`` (False: skip it too).
     """
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(publish, "Background", functools.partial(background.Background, enabled=False))
+        patch.setattr(release, "Background", functools.partial(background.Background, enabled=False))
         if notebooks is not None:
             patch.setattr(render, "NOTEBOOKS", tuple(notebooks))
         else:

@@ -150,14 +150,3 @@ def test_revisions_table_assessments_have_no_setting_and_keep_row_order():
     assert set(table["support_setting"]) == {""} and set(table["previous_release"]) == {"2024-02 release"}
 
 
-def test_previous_release_label(tmp_path):
-    assert disclosure.previous_release_label(tmp_path, "2024-03") == ""
-    (tmp_path / "2024-02" / "data").mkdir(parents=True)
-    (tmp_path / "2024-02" / "data" / "long_term_support.csv").write_text("x\n", encoding="utf-8")
-    (tmp_path / "2024-04" / "data").mkdir(parents=True)  # a later month is never compared with
-    (tmp_path / "2024-04" / "data" / "long_term_support.csv").write_text("x\n", encoding="utf-8")
-    assert disclosure.previous_release_label(tmp_path, "2024-03") == "2024-02 release"
-    (tmp_path / "2024-03" / "data").mkdir(parents=True)
-    (tmp_path / "2024-03" / "data" / "long_term_support.csv").write_text("x\n", encoding="utf-8")
-    (tmp_path / "2024-03" / "manifest.json").write_text('{"may_differ": {"run_id": "20240601T090000Z"}}', encoding="utf-8")
-    assert disclosure.previous_release_label(tmp_path, "2024-03") == "2024-03 release of run 20240601T090000Z"

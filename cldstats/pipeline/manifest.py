@@ -1,0 +1,117 @@
+"""``manifest.json``: what a release was made from and what it holds.
+
+It separates what must match from what may differ. At the top level, everything that two runs on
+the same inputs, params and code must reproduce exactly: ``month``, ``reference_date``, ``params``,
+``synthetic_data``, ``pseudonymisation_key``, ``inputs`` (file, SHA-256 as ingest computed it from
+the bytes it read, or null with the reason in ``not_hashed``; selected), ``versions``,
+``git_commit``, ``gate``, ``renderer`` and ``outputs`` (SHA-256 of every file except the executed
+notebooks and the rendered reports). Under ``may_differ``: ``run_id``, ``host``, ``pid``,
+``started_at``, ``seconds``, ``argv``, ``log_file`` (relative to the reports folder),
+``submission_store`` and ``outputs`` with the SHA-256 of every ``*.ipynb`` (papermill records
+execution times and paths) and of every HTML report holding the run-time line
+``<p class="run-time">`` (by which alone two runs' reports may differ).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from cldstats import __version__
+from cldstats.ingest.reader import sha256_of_file
+
+__all__ = ["RECORDED_DEPENDENCIES", "RUN_TIME_LINE", "git_commit", "manifest_inputs", "output_digests",
+           "run_details", "versions", "write_manifest"]
+
+#: Libraries whose versions the manifest records.
+RECORDED_DEPENDENCIES = (
+    "duckdb", "great-expectations", "gptables", "matplotlib", "nbclient", "nbconvert", "numpy", "pandas",
+    "papermill", "pyarrow", "pyyaml",
+)
+#: The one line an HTML report may differ by between two runs on the same inputs (render.py).
+RUN_TIME_LINE = b'<p class="run-time">'
+
+
+def git_commit() -> str:
+    """The checkout's commit, with ``-modified`` when tracked files differ from it; ``unknown``
+    outside a git checkout."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True, timeout=10
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True,
+            check=True, timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return result.stdout.strip() + ("-modified" if dirty else "")
+
+
+def versions() -> dict[str, str]:
+    """Python's, cldstats's and each :data:`RECORDED_DEPENDENCIES` library's version."""
+    found = {"python": platform.python_version(), "cldstats": __version__}
+    for name in RECORDED_DEPENDENCIES:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def manifest_inputs(results, selected_names: set[str]) -> list[dict]:
+    """The manifest's ``inputs``: every entry considered for the month with the SHA-256 ingest
+    computed from the bytes it read (nothing is read again); null, with the reason, for a file that
+    could not be read or an entry that is not a submission file."""
+    inputs = []
+    for result in results:
+        entry = {"file": result.file, "sha256": result.sha256, "selected": result.file in selected_names}
+        if result.sha256 is None:
+            entry["not_hashed"] = result.outcome
+        inputs.append(entry)
+    return inputs
+
+
+def _may_differ(path: Path) -> bool:
+    """Executed notebooks (papermill's execution times) and HTML with a run-time line."""
+    if path.suffix == ".ipynb":
+        return True
+    return path.suffix == ".html" and RUN_TIME_LINE in path.read_bytes()
+
+
+def output_digests(build: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """SHA-256 of every file of the build but the manifest: (must match, may differ)."""
+    must, may = {}, {}
+    for path in sorted(p for p in build.rglob("*") if p.is_file() and p.name != "manifest.json"):
+        (may if _may_differ(path) else must)[path.relative_to(build).as_posix()] = sha256_of_file(path)
+    return must, may
+
+
+def run_details(run_id: str, started_at, log_name: str, store: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's ``may_differ`` part before the reports are rendered (``seconds`` and the
+    ``outputs`` that may differ are filled in last)."""
+    return {
+        "run_id": run_id,
+        "host": platform.node(),
+        "pid": os.getpid(),
+        "started_at": started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "seconds": None,
+        "argv": sys.argv[1:],
+        "log_file": log_name,
+        # How many files this run read and how many came from the store differs between a first
+        # run and a rerun; the published outputs do not.
+        "submission_store": store,
+        "outputs": {},
+    }
+
+
+def write_manifest(build_dir: Path, manifest: dict) -> None:
+    """Write ``manifest.json`` into the build folder."""
+    (build_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
