@@ -28,6 +28,10 @@ class CldstatsError(Exception):
     exit_code = 2
 
 
+class ParamsError(CldstatsError, ValueError):
+    """A params file is missing, unreadable, or names an unknown or mistyped key."""
+
+
 class GateStop(CldstatsError):
     """The publication-level quality gate stopped the run (docs/methodology.md section 6)."""
 

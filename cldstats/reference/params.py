@@ -30,7 +30,6 @@ silently) is refused with a one-line reason naming the file and line.
 from __future__ import annotations
 
 import abc
-import calendar
 import copy
 import datetime as dt
 import difflib
@@ -43,7 +42,15 @@ from typing import Any
 
 import yaml
 
-from cldstats.core.errors import CldstatsError
+from cldstats.core.errors import ParamsError
+from cldstats.reference.calendar import (
+    MONTH_PATTERN,
+    default_cutoff,
+    month_end,
+    months_later,
+    parse_month,
+    release_month_ends,
+)
 
 __all__ = [
     "RULES",
@@ -60,28 +67,11 @@ __all__ = [
     "release_month_ends",
 ]
 
-MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 #: A calendar date as params write it; ``date.fromisoformat`` alone also takes ``20240531`` and
 #: week dates such as ``2024-W22-5``, which nobody means in a params file.
 DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 #: Params files are a few hundred bytes; anything this big is not a params file.
 MAX_FILE_BYTES = 1 << 20
-
-
-class ParamsError(CldstatsError, ValueError):
-    """A params file is missing, unreadable, or names an unknown or mistyped key."""
-
-
-def parse_month(month: Any) -> tuple[int, int]:
-    """Year and month of a ``"YYYY-MM"`` string.
-
-    >>> parse_month("2024-03")
-    (2024, 3)
-    """
-    if not isinstance(month, str) or not MONTH_PATTERN.match(month):
-        raise ParamsError(f"month must be a quoted 'YYYY-MM' string, got {month!r}")
-    year, mon = month.split("-")
-    return int(year), int(mon)
 
 
 def check_month(
@@ -115,7 +105,7 @@ def check_month(
     >>> check_month("2023-03", today=dt.date(2024, 4, 1))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    cldstats.reference.params.ParamsError: month 2023-03 is before the collection started (2023-04): ...
+    cldstats.core.errors.ParamsError: month 2023-03 is before the collection started (2023-04): ...
     """
     if not isinstance(month, str) or not MONTH_PATTERN.match(month):
         raise ParamsError(f"{what} must be a 'YYYY-MM' string such as '2024-03', got {month!r}")
@@ -131,52 +121,6 @@ def check_month(
             f"{what} {month} has not ended yet (today is {today.isoformat()}): a month can be published "
             "only after its last day, from its councils' later submissions"
         )
-
-
-def month_end(month: str) -> dt.date:
-    """Last day of a ``"YYYY-MM"`` month.
-
-    >>> month_end("2024-02")
-    datetime.date(2024, 2, 29)
-    """
-    year, mon = parse_month(month)
-    return dt.date(year, mon, calendar.monthrange(year, mon)[1])
-
-
-def _add_months(year: int, mon: int, months: int) -> tuple[int, int]:
-    index = year * 12 + (mon - 1) + months
-    return index // 12, index % 12 + 1
-
-
-def default_cutoff(month: str) -> dt.date:
-    """Default submission cut-off: last day of the second month after the end of the quarter
-    (April-June, July-September, October-December, January-March) containing ``month``.
-
-    >>> default_cutoff("2024-01"), default_cutoff("2024-03"), default_cutoff("2023-04")
-    (datetime.date(2024, 5, 31), datetime.date(2024, 5, 31), datetime.date(2023, 8, 31))
-    """
-    year, mon = parse_month(month)
-    quarter_end_month = ((mon - 1) // 3) * 3 + 3  # calendar quarters end in Mar, Jun, Sep, Dec
-    y, m = _add_months(year, quarter_end_month, 2)
-    return month_end(f"{y:04d}-{m:02d}")
-
-
-def release_month_ends(month: str, count: int = 12, collection_start: str = "2023-04-01") -> list[dt.date]:
-    """The month ends a release covers: ``count`` month ends ending at ``month``, none before the
-    end of the collection's first month.
-
-    >>> [d.isoformat() for d in release_month_ends("2023-06")]
-    ['2023-04-30', '2023-05-31', '2023-06-30']
-    """
-    year, mon = parse_month(month)
-    first = month_end(collection_start[:7])
-    ends = []
-    for back in range(count - 1, -1, -1):
-        y, m = _add_months(year, mon, -back)
-        end = month_end(f"{y:04d}-{m:02d}")
-        if end >= first:
-            ends.append(end)
-    return ends
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any], where: str = "") -> dict[str, Any]:
@@ -432,11 +376,6 @@ class Number(Rule):
         return f"must be {'a whole number' if self.whole else 'a number'} {span}" + _got(value)
 
 
-def _months_later(date: dt.date, months: int) -> dt.date:
-    year, mon = _add_months(date.year, date.month, months)
-    return dt.date(year, mon, min(date.day, calendar.monthrange(year, mon)[1]))
-
-
 @dataclass(frozen=True)
 class Date(Rule):
     """A real ``YYYY-MM-DD`` date; after (or on or after) another date, within some months of it."""
@@ -461,9 +400,9 @@ class Date(Rule):
         earliest, words = bound.resolve(params), bound.words(params)
         if date < earliest or (self.after is not None and date == earliest):
             return f"must be {'after' if self.after is not None else 'on or after'} {words}" + _got(value)
-        if self.within_months is not None and date > _months_later(earliest, self.within_months):
+        if self.within_months is not None and date > months_later(earliest, self.within_months):
             return (f"must be within {self.within_months} months of {words}, on or before "
-                    f"{_months_later(earliest, self.within_months)}" + _got(value))
+                    f"{months_later(earliest, self.within_months)}" + _got(value))
         return None
 
 

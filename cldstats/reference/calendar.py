@@ -1,0 +1,93 @@
+"""The calendar of the collection: months, month ends, the cut-off and the months of a release.
+
+One definition of each date the method uses (docs/methodology.md section 2), for the pipeline, the
+params rules and the synthetic data generator alike.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from typing import Any
+
+from cldstats.core.errors import ParamsError
+
+__all__ = ["MONTH_PATTERN", "add_months", "default_cutoff", "month_end", "months_later", "parse_month",
+           "release_month_ends"]
+
+#: A reference month as params and the command line write it.
+MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def parse_month(month: Any) -> tuple[int, int]:
+    """Year and month of a ``"YYYY-MM"`` string.
+
+    >>> parse_month("2024-03")
+    (2024, 3)
+    """
+    if not isinstance(month, str) or not MONTH_PATTERN.match(month):
+        raise ParamsError(f"month must be a quoted 'YYYY-MM' string, got {month!r}")
+    year, mon = month.split("-")
+    return int(year), int(mon)
+
+
+def month_end(month: str) -> dt.date:
+    """Last day of a ``"YYYY-MM"`` month.
+
+    >>> month_end("2024-02")
+    datetime.date(2024, 2, 29)
+    """
+    year, mon = parse_month(month)
+    return dt.date(year, mon, calendar.monthrange(year, mon)[1])
+
+
+def add_months(year: int, mon: int, months: int) -> tuple[int, int]:
+    """Year and month ``months`` after (or, negative, before) ``year``-``mon``.
+
+    >>> add_months(2024, 11, 3)
+    (2025, 2)
+    """
+    index = year * 12 + (mon - 1) + months
+    return index // 12, index % 12 + 1
+
+
+def default_cutoff(month: str) -> dt.date:
+    """Default submission cut-off: last day of the second month after the end of the quarter
+    (April-June, July-September, October-December, January-March) containing ``month``.
+
+    >>> default_cutoff("2024-01"), default_cutoff("2024-03"), default_cutoff("2023-04")
+    (datetime.date(2024, 5, 31), datetime.date(2024, 5, 31), datetime.date(2023, 8, 31))
+    """
+    year, mon = parse_month(month)
+    quarter_end_month = ((mon - 1) // 3) * 3 + 3  # calendar quarters end in Mar, Jun, Sep, Dec
+    y, m = add_months(year, quarter_end_month, 2)
+    return month_end(f"{y:04d}-{m:02d}")
+
+
+def release_month_ends(month: str, count: int = 12, collection_start: str = "2023-04-01") -> list[dt.date]:
+    """The month ends a release covers: ``count`` month ends ending at ``month``, none before the
+    end of the collection's first month.
+
+    >>> [d.isoformat() for d in release_month_ends("2023-06")]
+    ['2023-04-30', '2023-05-31', '2023-06-30']
+    """
+    year, mon = parse_month(month)
+    first = month_end(collection_start[:7])
+    ends = []
+    for back in range(count - 1, -1, -1):
+        y, m = add_months(year, mon, -back)
+        end = month_end(f"{y:04d}-{m:02d}")
+        if end >= first:
+            ends.append(end)
+    return ends
+
+
+def months_later(date: dt.date, months: int) -> dt.date:
+    """The same day ``months`` later (the month's last day when it is shorter).
+
+    >>> months_later(dt.date(2024, 1, 31), 1)
+    datetime.date(2024, 2, 29)
+    """
+    year, mon = add_months(date.year, date.month, months)
+    return dt.date(year, mon, min(date.day, calendar.monthrange(year, mon)[1]))
