@@ -127,7 +127,7 @@ def load_key(key_file: str | Path | None, synthetic: bool) -> PseudonymKey:
     raise CldstatsError(_NO_KEY_MESSAGE)
 
 
-def _as_arrow_text(values: pd.Series) -> pa.Array:
+def as_arrow_text(values: pd.Series) -> pa.Array:
     """Values as one Arrow string array (no copy when they are already Arrow-backed strings)."""
     text = pa.array(values.astype(pd.StringDtype("pyarrow")))
     if isinstance(text, pa.ChunkedArray):
@@ -136,7 +136,7 @@ def _as_arrow_text(values: pd.Series) -> pa.Array:
 
 
 def _normalised_nhs_arrow(values: pd.Series) -> pa.Array:
-    return _normalised_nhs_arrow_array(_as_arrow_text(values))
+    return _normalised_nhs_arrow_array(as_arrow_text(values))
 
 
 def _normalised_nhs_arrow_array(text: pa.Array) -> pa.Array:
@@ -272,7 +272,7 @@ def _hmac_hex_array(secret: bytes, prefix: bytes, messages: list[bytes]) -> pa.S
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
 
 
-def _hash_distinct(key: PseudonymKey, prefix: str, values: pa.Array) -> pa.Array:
+def hash_distinct(key: PseudonymKey, prefix: str, values: pa.Array) -> pa.Array:
     """Keyed hashes of ``prefix + value`` for each value of an Arrow string array; nulls stay null."""
     if values.null_count:
         valid = values.is_valid()
@@ -287,7 +287,7 @@ def _hash_distinct(key: PseudonymKey, prefix: str, values: pa.Array) -> pa.Array
     return hashed.take(positions)
 
 
-def _string_series(values: pa.Array | pa.ChunkedArray, index: pd.Index | None = None) -> pd.Series:
+def string_series(values: pa.Array | pa.ChunkedArray, index: pd.Index | None = None) -> pd.Series:
     """An Arrow string array as a ``string`` Series (pyarrow storage)."""
     return pd.Series(pd.array(values, dtype=pd.StringDtype("pyarrow")), index=index, dtype="string")
 
@@ -311,9 +311,9 @@ def keyed_hash(values: pd.Series, key: PseudonymKey, prefix: str = "") -> pd.Ser
     -------
     pandas.Series of ``string`` dtype, with the index of ``values``.
     """
-    encoded = _as_arrow_text(values).dictionary_encode()
-    hashed = _hash_distinct(key, prefix, encoded.dictionary)
-    return _string_series(hashed.take(encoded.indices), index=values.index)
+    encoded = as_arrow_text(values).dictionary_encode()
+    hashed = hash_distinct(key, prefix, encoded.dictionary)
+    return string_series(hashed.take(encoded.indices), index=values.index)
 
 
 #: Bytes of a keyed hash that make a person key (the 64-bit integers the method's SQL joins on).
@@ -379,7 +379,7 @@ def nhs_number_keys(nhs_distinct: pa.Array, key: PseudonymKey, placeholders: Ite
     """
     normalised = _normalised_nhs_arrow_array(nhs_distinct)
     number_of_value, numbers = _canonical_keys(normalised, _nhs_valid_arrow(normalised, placeholders))
-    keys = keys_of_hashes(_hash_distinct(key, "NHS:", numbers))
+    keys = keys_of_hashes(hash_distinct(key, "NHS:", numbers))
     position = number_of_value[:-1]
     return keys.take(pa.array(position.astype(np.int32), mask=position < 0))
 

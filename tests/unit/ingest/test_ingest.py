@@ -12,14 +12,10 @@ import pandas as pd
 import pytest
 
 from cldstats import ingest
+from cldstats.ingest import FileIssue, Submission, csv_file, list_submissions, parse_file_name
+from cldstats.ingest.csv_parser import _line_count, physical_lines
 from cldstats.ingest.pseudonymise import PseudonymKey
-from cldstats.ingest.reader import (
-    DROPPED_FIELDS,
-    FileIssue,
-    Submission,
-    list_submissions,
-    parse_file_name,
-)
+from cldstats.ingest.records import DROPPED_FIELDS
 from cldstats.reference.params import load_params
 from cldstats.reference.spec import ValueStatus, load_spec
 from tests.helpers.malformed_corpus import (  # noqa: E402
@@ -740,9 +736,7 @@ def test_several_unclosed_quotes_each_named(tmp_path):
 
 
 def test_more_unclosed_quotes_than_repaired_are_blanked_and_said(tmp_path, monkeypatch):
-    import cldstats.ingest.reader as ingest_module
-
-    monkeypatch.setattr(ingest_module, "_MAX_QUOTE_PASSES", 1)
+    monkeypatch.setattr(csv_file, "_MAX_QUOTE_PASSES", 1)
     records = records_with(12)
     content, _ = numbered_file(records)
     # The quote of row 4 is closed by the one of row 10: one pass finds only the first.
@@ -974,13 +968,11 @@ def test_line_counting_matches_python_splitlines():
     """CRLF, LF and a lone CR each end a line, exactly as ``str.splitlines`` counts them."""
     import random
 
-    from cldstats.ingest.reader import _line_count, _physical_lines
-
     rng = random.Random(11)
     for _ in range(3000):
         data = bytes(rng.choice(b"a,\r\n") for _ in range(rng.randint(1, 12)))
         lines = data.decode("ascii").splitlines()
-        starts, empty = _physical_lines(data)
+        starts, empty = physical_lines(data)
         assert _line_count(data) == len(lines) == len(starts), data
         assert empty.tolist() == [line == "" for line in lines], data
         assert [data[s : s + len(line)].decode() for s, line in zip(starts, lines, strict=True)] == lines, data
