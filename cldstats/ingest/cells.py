@@ -1,4 +1,7 @@
-"""TODO cells."""
+"""Cells as text, the form every file format is read into: :class:`RawTable` (one Arrow string
+column per header label, and each record's row number), :class:`EncodedColumn` (a column read
+dictionary-encoded), and the two Arrow helpers that encode and match cells.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +40,7 @@ class EncodedColumn:
 
 
 def regex_matches(values: pa.Array, pattern: str, ignore_case: bool = False) -> np.ndarray:
+    """Per value, whether the RE2 ``pattern`` matches it (searched, not anchored); null is False."""
     found = pc.match_substring_regex(values, pattern, ignore_case=ignore_case)
     return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
 

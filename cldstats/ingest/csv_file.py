@@ -1,4 +1,12 @@
-"""TODO csv_file."""
+"""One CSV or gzip submission into a :class:`~cldstats.ingest.cells.RawTable`: its bytes decoded, its
+cells parsed, and its unclosed quotes repaired (step 3 of :mod:`cldstats.ingest.reader`).
+
+A quote that opens a cell and never closes makes both parsers read the lines after it into that
+cell. Such cells are found, their quote read as a character of the cell, and the file parsed again
+(at most :data:`_MAX_QUOTE_PASSES` times; a cell still swallowing lines is then blanked). The
+``ragged_rows`` issues of a CSV file (repaired quotes, rows without the header's cells, blanked
+cells) are reported here.
+"""
 
 from __future__ import annotations
 
@@ -96,6 +104,30 @@ _MAX_QUOTE_PASSES = 10
 
 
 def read_csv_table(content: bytes, name: str, issues: list[FileIssue]) -> RawTable:
+    """A CSV (or, by its name, gzip) file's bytes as text cells.
+
+    Raises :class:`~cldstats.ingest.issues.Unreadable` when they are not CSV text. The encoding,
+    unclosed quote and ragged row issues are appended to ``issues``. Records whose cells may be
+    displaced (ragged rows, blanked cells) are marked ``suspect``.
+    """
+    data, encoding, cp1252, header = _text_and_header(content, name, issues)
+    parsed, data, repaired, swallowing = _parse_repairing_quotes(data, header, cp1252)
+    header, lines = parsed.header, parsed.lines
+    columns: list = list(parsed.columns)
+    if repaired:
+        issues.append(_repaired_quotes_issue(name, repaired))
+    if len(parsed.ragged):
+        issues.append(_ragged_rows_issue(name, parsed, data))
+    suspect = np.zeros(len(lines), dtype=bool)
+    suspect[parsed.ragged] = True
+    if swallowing:
+        issues.append(_blank_swallowing_cells(name, parsed, swallowing, columns, suspect))
+    return RawTable(header, columns, lines.astype(np.int32), encoding, suspect)
+
+
+def _text_and_header(content: bytes, name: str, issues: list[FileIssue]) -> tuple[bytes, str, bool, list[str]]:
+    """The file's bytes decompressed and checked to be text, its encoding, whether the bytes are
+    still Windows-1252, and the header cells."""
     data = gunzip(content) if name.lower().endswith(".gz") else content
     data, encoding = decode_text(data, issues, name)
     cp1252 = encoding == "cp1252"
@@ -106,10 +138,20 @@ def read_csv_table(content: bytes, name: str, issues: list[FileIssue]) -> RawTab
         # The header itself needs transcoding: transcode the whole file first.
         data, cp1252 = cp1252_to_utf8(data), False
         header = header_cells(data)
-    # An unclosed quote makes both parsers read the lines after it into one cell. Each pass finds
-    # such cells, makes their quotes characters of their cells and parses the file again (the
-    # quotes after a repaired one may pair up differently), until none is left: every line that is
-    # a record is then read as one.
+    return data, encoding, cp1252, header
+
+
+def _parse_repairing_quotes(
+    data: bytes, header: list[str], cp1252: bool
+) -> tuple[ParsedCsv, bytes, list[tuple[int, str]], list[tuple[int, int]]]:
+    """The last parse, the bytes it parsed, the (line, label) of each repaired quote (sorted), and
+    the cells still swallowing records after the last pass.
+
+    An unclosed quote makes both parsers read the lines after it into one cell. Each pass finds
+    such cells, makes their quotes characters of their cells and parses the file again (the
+    quotes after a repaired one may pair up differently), until none is left: every line that is
+    a record is then read as one.
+    """
     repaired: list[tuple[int, str]] = []
     for attempt in range(_MAX_QUOTE_PASSES + 1):
         parsed, data, cp1252 = parse_csv(data, header, cp1252)
@@ -125,59 +167,63 @@ def read_csv_table(content: bytes, name: str, issues: list[FileIssue]) -> RawTab
         data = _quotes_as_characters(data, [offset for offset, _, _ in located])
         repaired.extend((line, label) for _, line, label in located)
     repaired.sort()
-    header, lines = parsed.header, parsed.lines
-    columns: list = list(parsed.columns)
-    if repaired:
-        (first_line, first_label), others = repaired[0], [line for line, _ in repaired[1:]]
-        shown = ", ".join(str(line) for line in others[:5]) + (" ..." if len(others) > 5 else "")
-        issues.append(
-            FileIssue(
-                "ragged_rows",
-                f"{name}: row {first_line}, column '{first_label}': a quote opens the cell and is never "
-                "closed (unbalanced quote); it was read as a character of that cell and every line after "
-                "it as its own record"
-                + (f" (also {count_noun(len(others), 'more unclosed quote')}: rows {shown})" if others else ""),
-                count=len(repaired),
-                rows=tuple(line for line, _ in repaired[:MAX_EXAMPLE_ROWS]),
-            )
-        )
-    n_rows = len(lines)
-    width = len(header)
-    if len(parsed.ragged):
-        ragged, counts = parsed.ragged, parsed.ragged_lengths
-        shorter = int((counts < width).sum())
-        examples = ", ".join(f"row {lines[i]} has {n}" for i, n in zip(ragged[:5], counts[:5], strict=True))
-        last_truncated = ragged[-1] == n_rows - 1 and counts[-1] < width and not data.endswith((b"\n", b"\r"))
-        issues.append(
-            FileIssue(
-                "ragged_rows",
-                f"{name}: {count_noun(len(ragged), 'row')} without the header's {width} cells ({examples}); "
-                f"{count_noun(shorter, 'short row')} padded with blanks, extra cells ignored"
-                + ("; the last line looks truncated" if last_truncated else ""),
-                count=len(ragged),
-                rows=tuple(int(lines[i]) for i in ragged[:MAX_EXAMPLE_ROWS]),
-            )
-        )
-    suspect = np.zeros(n_rows, dtype=bool)
-    suspect[parsed.ragged] = True
-    if swallowing:
-        # More unclosed quotes than are repaired (or one that cannot be located): the swallowed
-        # cells hold other records' values, personal data included, so they are blanked.
-        rows = sorted({record for record, _ in swallowing})
-        for position in sorted({p for _, p in swallowing}):
-            mask = np.zeros(n_rows, dtype=bool)
-            mask[[record for record, p in swallowing if p == position]] = True
-            columns[position] = pc.if_else(pa.array(mask), "", columns[position].plain())
-        suspect[rows] = True
-        first_record, first_position = swallowing[0]
-        issues.append(
-            FileIssue(
-                "ragged_rows",
-                f"{name}: row {lines[first_record]}, column '{header[first_position]}': a quote is never "
-                "closed, so the lines after it were read into that cell instead of as records "
-                f"(unbalanced quote; {count_noun(len(rows), 'such cell')} blanked)",
-                count=len(rows),
-                rows=tuple(int(lines[r]) for r in rows[:MAX_EXAMPLE_ROWS]),
-            )
-        )
-    return RawTable(header, columns, lines.astype(np.int32), encoding, suspect)
+    return parsed, data, repaired, swallowing
+
+
+def _repaired_quotes_issue(name: str, repaired: list[tuple[int, str]]) -> FileIssue:
+    """``ragged_rows``: the unclosed quotes read as characters of their cells."""
+    (first_line, first_label), others = repaired[0], [line for line, _ in repaired[1:]]
+    shown = ", ".join(str(line) for line in others[:5]) + (" ..." if len(others) > 5 else "")
+    return FileIssue(
+        "ragged_rows",
+        f"{name}: row {first_line}, column '{first_label}': a quote opens the cell and is never "
+        "closed (unbalanced quote); it was read as a character of that cell and every line after "
+        "it as its own record"
+        + (f" (also {count_noun(len(others), 'more unclosed quote')}: rows {shown})" if others else ""),
+        count=len(repaired),
+        rows=tuple(line for line, _ in repaired[:MAX_EXAMPLE_ROWS]),
+    )
+
+
+def _ragged_rows_issue(name: str, parsed: ParsedCsv, data: bytes) -> FileIssue:
+    """``ragged_rows``: records with more or fewer cells than the header (padded or cut)."""
+    lines, width = parsed.lines, len(parsed.header)
+    ragged, counts = parsed.ragged, parsed.ragged_lengths
+    shorter = int((counts < width).sum())
+    examples = ", ".join(f"row {lines[i]} has {n}" for i, n in zip(ragged[:5], counts[:5], strict=True))
+    last_truncated = ragged[-1] == len(lines) - 1 and counts[-1] < width and not data.endswith((b"\n", b"\r"))
+    return FileIssue(
+        "ragged_rows",
+        f"{name}: {count_noun(len(ragged), 'row')} without the header's {width} cells ({examples}); "
+        f"{count_noun(shorter, 'short row')} padded with blanks, extra cells ignored"
+        + ("; the last line looks truncated" if last_truncated else ""),
+        count=len(ragged),
+        rows=tuple(int(lines[i]) for i in ragged[:MAX_EXAMPLE_ROWS]),
+    )
+
+
+def _blank_swallowing_cells(
+    name: str, parsed: ParsedCsv, swallowing: list[tuple[int, int]], columns: list, suspect: np.ndarray
+) -> FileIssue:
+    """Blank the cells still swallowing records (in ``columns``), mark their records ``suspect``,
+    and say so (``ragged_rows``).
+
+    More unclosed quotes than are repaired (or one that cannot be located): the swallowed cells
+    hold other records' values, personal data included, so they are blanked.
+    """
+    lines, header, n_rows = parsed.lines, parsed.header, len(parsed.lines)
+    rows = sorted({record for record, _ in swallowing})
+    for position in sorted({p for _, p in swallowing}):
+        mask = np.zeros(n_rows, dtype=bool)
+        mask[[record for record, p in swallowing if p == position]] = True
+        columns[position] = pc.if_else(pa.array(mask), "", columns[position].plain())
+    suspect[rows] = True
+    first_record, first_position = swallowing[0]
+    return FileIssue(
+        "ragged_rows",
+        f"{name}: row {lines[first_record]}, column '{header[first_position]}': a quote is never "
+        "closed, so the lines after it were read into that cell instead of as records "
+        f"(unbalanced quote; {count_noun(len(rows), 'such cell')} blanked)",
+        count=len(rows),
+        rows=tuple(int(lines[r]) for r in rows[:MAX_EXAMPLE_ROWS]),
+    )

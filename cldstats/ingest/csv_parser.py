@@ -1,4 +1,10 @@
-"""TODO csv_parser."""
+"""Parsing CSV text into cells (step 3 of :mod:`cldstats.ingest.reader`) and numbering its records.
+
+pyarrow's reader (every column read as bytes and dictionary-encoded, one thread) when it accepts the
+file and its lines add up, else Python's ``csv`` module, which accepts anything, finds the ragged
+rows and counts lines itself. The physical lines of a file (CRLF, LF and a lone CR each end one)
+give the line on which each record starts.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""TODO decoding."""
+"""From bytes to text (step 2 of :mod:`cldstats.ingest.reader`): every gzip member decompressed,
+the checks that the bytes are text at all (NUL bytes, UTF-16, zip or gzip content, binary junk),
+and UTF-8 (a BOM is accepted with an ``encoding_bom`` warning) or else Windows-1252, whose
+undefined bytes make the file ``unreadable`` with their byte offset and line.
+"""
 
 from __future__ import annotations
 
@@ -96,6 +100,7 @@ def _is_utf8(data: bytes) -> bool:
 
 
 def cp1252_unreadable(data: bytes) -> Unreadable:
+    """The error of bytes that are not Windows-1252 either: the first undefined byte, its offset and line."""
     bad = _CP1252_UNDEFINED.search(data)
     offset = bad.start() if bad else 0
     return Unreadable(

@@ -1,4 +1,8 @@
-"""TODO files."""
+"""Submission files on disk: their names (LA code and submission time), the submissions folder and
+the kind of each entry in it, the digest of a file, and the synthetic-data marker of a data folder.
+
+Nothing here opens a submission: a folder entry is classified by ``stat`` alone.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,10 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from cldstats.core.errors import CldstatsError
+
 SUBMISSION_SUFFIXES = (".csv", ".csv.gz", ".xlsx")
-
-
+#: A submission's file name: ``<LA code>_<YYYYMMDDTHHMMSS>.csv`` (or ``.csv.gz``, ``.xlsx``), any case.
 FILE_NAME_PATTERN = re.compile(r"^(?P<la>[EWSN]\d{8})_(?P<time>\d{8}T\d{6})\.(?:csv|csv\.gz|xlsx)$", re.IGNORECASE)
 _LA_PREFIX = re.compile(r"^(?P<la>[EWSN]\d{8})_", re.IGNORECASE)
 
@@ -101,7 +106,7 @@ class FolderEntry:
 
     @property
     def is_submission(self) -> bool:
-        """True for a regular file with a submission suffix (read by :func:`read_submission`)."""
+        """True for a regular file with a submission suffix (read by :func:`~cldstats.ingest.read_submission`)."""
         return self.reason is None
 
 
@@ -220,8 +225,6 @@ def is_synthetic(data_dir: str | Path) -> bool:
         The marker is not a regular file, cannot be read, is not JSON, or is not a JSON object whose
         ``"synthetic"`` is true or false (one line naming the file).
     """
-    from cldstats.core.errors import CldstatsError
-
     path = Path(data_dir) / SYNTHETIC_MARKER
     expected = 'it must be a JSON object with "synthetic": true or false'
     if not os.path.lexists(path):

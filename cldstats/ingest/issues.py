@@ -1,4 +1,6 @@
-"""TODO issues."""
+"""What ingest reports about a file: the check names (:data:`CHECKS`), :class:`FileIssue`, the
+exception raised inside ingest for a file that cannot be read, and the wording the messages share
+(counts, example rows)."""
 
 from __future__ import annotations
 
@@ -21,8 +23,6 @@ CHECKS = (
     "ragged_rows",
     "nhs_number_shared",
 )
-
-
 #: Example rows listed per issue.
 MAX_EXAMPLE_ROWS = 20
 
@@ -56,15 +56,22 @@ class FileIssue:
 
 
 class Unreadable(Exception):
-    """Internal: the file cannot be read; the message follows the file name."""
+    """Raised inside ingest when a file cannot be read; the message follows the file name.
+
+    :func:`~cldstats.ingest.reader.read_submission` turns it into an ``unreadable`` issue: it never
+    leaves ingest.
+    """
 
 
 def count_noun(n: int, noun: str) -> str:
-    """``"1 row"``, ``"2 rows"``."""
+    """``n`` and the noun, plural unless ``n`` is 1: ``"1 row"``, ``"2 rows"``."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def rows_text(rows: np.ndarray, row_numbers: np.ndarray) -> str:
-    """``"rows 4, 7, 9 ..."``: up to five example rows."""
+    """``"rows 4, 7, 9 ..."``: up to five example rows.
+
+    ``rows`` are positions into ``row_numbers`` (the file's row number of each record).
+    """
     shown = ", ".join(str(int(r)) for r in row_numbers[rows[:5]])
     return f"{'row' if len(rows) == 1 else 'rows'} {shown}{' ...' if len(rows) > 5 else ''}"

@@ -45,6 +45,8 @@ __all__ = [
     "HASH_HEX_CHARS",
     "KEY_ENV_VAR",
     "PseudonymKey",
+    "as_arrow_text",
+    "hash_distinct",
     "keyed_hash",
     "keys_of_hashes",
     "load_key",
@@ -52,6 +54,7 @@ __all__ = [
     "nhs_number_keys",
     "nhs_number_valid",
     "shared_nhs_number_rows",
+    "string_series",
 ]
 
 KEY_ENV_VAR = "CLDSTATS_PSEUDO_KEY"
@@ -128,7 +131,10 @@ def load_key(key_file: str | Path | None, synthetic: bool) -> PseudonymKey:
 
 
 def as_arrow_text(values: pd.Series) -> pa.Array:
-    """Values as one Arrow string array (no copy when they are already Arrow-backed strings)."""
+    """Values as one Arrow string array (no copy when they are already Arrow-backed strings).
+
+    What is hashed is this text: ingest hashes LA identifiers joined to their row's LA code with it.
+    """
     text = pa.array(values.astype(pd.StringDtype("pyarrow")))
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
@@ -273,7 +279,11 @@ def _hmac_hex_array(secret: bytes, prefix: bytes, messages: list[bytes]) -> pa.S
 
 
 def hash_distinct(key: PseudonymKey, prefix: str, values: pa.Array) -> pa.Array:
-    """Keyed hashes of ``prefix + value`` for each value of an Arrow string array; nulls stay null."""
+    """Keyed hashes of ``prefix + value`` for each value of an Arrow string array; nulls stay null.
+
+    Every value is hashed, so call it on distinct values (a column's dictionary) and spread the
+    hashes to the rows with ``take``, as :func:`keyed_hash` does.
+    """
     if values.null_count:
         valid = values.is_valid()
         present = values.filter(valid)
@@ -288,7 +298,7 @@ def hash_distinct(key: PseudonymKey, prefix: str, values: pa.Array) -> pa.Array:
 
 
 def string_series(values: pa.Array | pa.ChunkedArray, index: pd.Index | None = None) -> pd.Series:
-    """An Arrow string array as a ``string`` Series (pyarrow storage)."""
+    """An Arrow string array as a ``string`` Series (pyarrow storage), as hashes reach ``records``."""
     return pd.Series(pd.array(values, dtype=pd.StringDtype("pyarrow")), index=index, dtype="string")
 
 

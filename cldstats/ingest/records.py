@@ -1,4 +1,9 @@
-"""TODO records."""
+"""A submission's text cells assembled into its frames (steps 4 to 6 of :mod:`cldstats.ingest.reader`):
+``records`` (typed values, keyed hashes of the LA identifiers, the two person keys, birth month and
+year; the personal fields dropped), the status of every cell and the ``invalid_values`` the
+council's report lists, with the issues found on the way (``no_rows``, ``formula_cells``,
+``nhs_number_shared``).
+"""
 
 from __future__ import annotations
 
@@ -44,14 +49,13 @@ DROPPED_FIELDS = (
     "Date_of_Birth",
     "Event_Description",
 )
-
-
 _WORKERS = max(1, min(4, os.cpu_count() or 1))
 #: Files with fewer rows read their fields in one thread (see ``build_records``).
 _THREADED_MIN_ROWS = 50_000
 
 
 def empty_invalid_values() -> pd.DataFrame:
+    """``invalid_values`` with no row: ``row_number`` (int32), ``field`` and ``value`` (string)."""
     return pd.DataFrame(
         {
             "row_number": pd.Series([], dtype="int32"),
@@ -89,8 +93,8 @@ def _invalid_values(
 
     The council's report shows them, so each distinct value is shown only when it cannot be
     personal data (a name typed into ``Gender``, an NHS number into ``LA Code``): see
-    :func:`_shown_value`. Suspect (ragged) rows are left out: their cells may hold values of
-    other, personal, columns.
+    :func:`~cldstats.ingest.values.shown_distinct`. Suspect (ragged) rows are left out: their cells
+    may hold values of other, personal, columns.
     """
     parts = []
     for spec_field in spec.of_kind("code", "la_code"):
@@ -184,14 +188,68 @@ def build_records(
     issues: list[FileIssue],
     placeholders: tuple[str, ...],
     financial_assessment_prefix: str,
-):
-    """Typed records, status frame and invalid values from the text cells."""
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, tuple[float, float]]:
+    """Typed records, status frame and invalid values from the text cells.
+
+    Parameters
+    ----------
+    raw : RawTable
+        The file's cells as text (any format).
+    file_la_code : str or None
+        The LA code of the file name (None when it does not parse): the LA of the keyed hashes.
+    key : PseudonymKey
+    name : str
+        The file name, which every issue message starts with.
+    issues : list of FileIssue
+        Appended to, in the order the steps find them (header, values, pseudonymisation).
+    placeholders : tuple of str
+        Params ``pseudonymisation.placeholder_nhs_numbers``.
+    financial_assessment_prefix : str
+        Params ``method.financial_assessment_prefix`` (see :func:`_submitted_assessment_type`).
+
+    Returns
+    -------
+    (records, status, invalid_values, pseudonymise_seconds)
+        The frames of :class:`~cldstats.ingest.reader.Submission`, and the wall and CPU seconds of
+        the pseudonymisation step.
+    """
     spec = load_spec()
-    n_rows = len(raw.row_numbers)
     matched, duplicates = match_header(raw.header, spec, name, issues)
     merged = merge_duplicate_columns(raw, duplicates, spec, name, issues)
-    if n_rows == 0:
+    if len(raw.row_numbers) == 0:
         issues.append(FileIssue("no_rows", f"{name}: header only, no data rows"))
+    columns, typed = _read_fields(raw, spec, matched, merged, placeholders)
+    status = {name_: column.status for name_, column in columns.items()}
+    issues.extend(_formula_issues(status, raw.row_numbers, spec, name))
+
+    pseudonymise_started = time.perf_counter(), time.process_time()
+    la_id_hashes, person_keys = _pseudonymise(columns, typed, spec, file_la_code, key, placeholders)
+    shared_issue = _shared_nhs_number_issue(
+        columns["NHS_Number"], columns["LA_Person_Unique_Identifier"], typed["Date_of_Birth"], placeholders,
+        raw.row_numbers, name,
+    )
+    if shared_issue is not None:
+        issues.append(shared_issue)
+    pseudonymise_seconds = (
+        time.perf_counter() - pseudonymise_started[0], time.process_time() - pseudonymise_started[1]
+    )
+
+    suspect = raw.suspect if raw.suspect is not None else np.zeros(len(raw.row_numbers), dtype=bool)
+    frame = _records_frame(
+        raw.row_numbers, spec, columns, typed, la_id_hashes, person_keys, suspect, financial_assessment_prefix
+    )
+    status_frame = pd.DataFrame(status, index=frame.index)
+    return frame, status_frame, _invalid_values(columns, raw.row_numbers, suspect, spec), pseudonymise_seconds
+
+
+def _read_fields(
+    raw: RawTable, spec: Spec, matched: dict[str, int], merged: dict[str, pa.Array], placeholders: tuple[str, ...]
+) -> tuple[dict[str, Column], dict[str, pd.Series | None]]:
+    """Every field of the spec encoded, checked and typed: its :class:`~cldstats.ingest.values.Column` and typed values.
+
+    A field's column is its merged copy when it was duplicated, its matched column, else all blank.
+    """
+    n_rows = len(raw.row_numbers)
 
     def read_field(spec_field: Field) -> tuple[Column, pd.Series | None]:
         index = matched.get(spec_field.name)
@@ -210,14 +268,24 @@ def build_records(
         results = [read_field(spec_field) for spec_field in spec.fields]
     columns = {f.name: column for f, (column, _) in zip(spec.fields, results, strict=False)}
     typed = {f.name: values for f, (_, values) in zip(spec.fields, results, strict=False)}
-    status = {name_: column.status for name_, column in columns.items()}
-    issues.extend(_formula_issues(status, raw.row_numbers, spec, name))
+    return columns, typed
 
-    # Pseudonymisation. The LA code in the hash is the file name's when it parses, so the same
-    # person keeps the same ID in every file of that LA even when a row's LA Code is mistyped.
-    # Hashes are computed per distinct value and spread to the rows; the person keys are read off
-    # the distinct hashes. The method's SQL applies the person ID precedence to the two keys.
-    pseudonymise_started = time.perf_counter(), time.process_time()
+
+def _pseudonymise(
+    columns: dict[str, Column],
+    typed: dict[str, pd.Series | None],
+    spec: Spec,
+    file_la_code: str | None,
+    key: PseudonymKey,
+    placeholders: tuple[str, ...],
+) -> tuple[dict[str, tuple[pa.Array, pa.Array]], dict[str, pa.Array]]:
+    """The LA identifier hashes (:func:`_la_id_hashes`, per field) and the two person keys per row.
+
+    The LA code in the hash is the file name's when it parses, so the same person keeps the same ID
+    in every file of that LA even when a row's LA Code is mistyped. Hashes are computed per distinct
+    value and spread to the rows; the person keys are read off the distinct hashes. The method's SQL
+    applies the person ID precedence to the two keys.
+    """
     la_id_hashes = {
         spec_field.name: _la_id_hashes(
             columns[spec_field.name], typed[spec_field.name], typed["LA_Code"], file_la_code, key
@@ -229,19 +297,25 @@ def build_records(
     nhs_number_key = nhs_number_keys(kept_distinct(nhs_column), key, placeholders).take(pa.array(nhs_column.indices))
     la_hashes, la_indices = la_id_hashes["LA_Person_Unique_Identifier"]
     la_person_key = keys_of_hashes(la_hashes).take(la_indices)
-    shared_issue = _shared_nhs_number_issue(
-        nhs_column, columns["LA_Person_Unique_Identifier"], typed["Date_of_Birth"], placeholders, raw.row_numbers, name
-    )
-    if shared_issue is not None:
-        issues.append(shared_issue)
-    pseudonymise_seconds = (
-        time.perf_counter() - pseudonymise_started[0], time.process_time() - pseudonymise_started[1]
-    )
+    return la_id_hashes, {"nhs_number_key": nhs_number_key, "la_person_key": la_person_key}
 
+
+def _records_frame(
+    row_numbers: np.ndarray,
+    spec: Spec,
+    columns: dict[str, Column],
+    typed: dict[str, pd.Series | None],
+    la_id_hashes: dict[str, tuple[pa.Array, pa.Array]],
+    person_keys: dict[str, pa.Array],
+    suspect: np.ndarray,
+    financial_assessment_prefix: str,
+) -> pd.DataFrame:
+    """``records``: row numbers, person keys, birth year and month, the kept fields and the hashed
+    LA identifiers; free text of suspect rows masked."""
     records: dict[str, object] = {
-        "row_number": pd.Series(raw.row_numbers, dtype="int32"),
-        "nhs_number_key": _key_series(nhs_number_key),
-        "la_person_key": _key_series(la_person_key),
+        "row_number": pd.Series(row_numbers, dtype="int32"),
+        "nhs_number_key": _key_series(person_keys["nhs_number_key"]),
+        "la_person_key": _key_series(person_keys["la_person_key"]),
     }
     birth = typed["Date_of_Birth"]
     records["birth_year"] = pd.Series(birth.dt.year, dtype="Int16")
@@ -256,15 +330,12 @@ def build_records(
             records[SUBMITTED_ASSESSMENT_TYPE] = _submitted_assessment_type(
                 columns[spec_field.name], spec_field, financial_assessment_prefix
             )
-    suspect = raw.suspect if raw.suspect is not None else np.zeros(n_rows, dtype=bool)
     if suspect.any():
         # Free text in a row whose cells may be displaced could be a name or a postcode.
         masked = [f.name for f in spec.of_kind("la_code", "identifier", "text") if f.handling == "keep"]
         for column_name in [*masked, SUBMITTED_ASSESSMENT_TYPE]:
             records[column_name] = records[column_name].mask(suspect)
-    frame = pd.DataFrame({k: (v.reset_index(drop=True) if isinstance(v, pd.Series) else v) for k, v in records.items()})
-    status_frame = pd.DataFrame(status, index=frame.index)
-    return frame, status_frame, _invalid_values(columns, raw.row_numbers, suspect, spec), pseudonymise_seconds
+    return pd.DataFrame({k: (v.reset_index(drop=True) if isinstance(v, pd.Series) else v) for k, v in records.items()})
 
 
 def _shared_nhs_number_issue(

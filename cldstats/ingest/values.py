@@ -1,4 +1,12 @@
-"""TODO values."""
+"""Values against the spec (step 5 of :mod:`cldstats.ingest.reader`), and what of an invalid one may
+be shown.
+
+Each field's column is stripped and dictionary-encoded (:class:`Column`); each distinct value is
+checked once against its field (code lists, LA codes, ``d/m/yyyy`` dates, numbers, NHS numbers,
+postcodes, GP practice codes, CQC IDs; formula cells) and its status and typed value are spread
+back to the rows. An invalid value is shown as sent only when it cannot be personal data, else by
+its shape (:func:`value_shape`, :func:`shown_distinct`).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +25,7 @@ from cldstats.ingest.issues import count_noun
 from cldstats.ingest.pseudonymise import (
     nhs_number_valid,
 )
+from cldstats.reference.lists import council_codes
 from cldstats.reference.spec import Field, ValueStatus, load_spec
 
 # RE2 patterns (pyarrow.compute), applied to distinct values only.
@@ -126,8 +135,6 @@ def _code_dtype(code_list: tuple[str, ...]) -> pd.CategoricalDtype:
 
 @functools.cache
 def _council_codes() -> frozenset[str]:
-    from cldstats.reference.lists import council_codes
-
     return frozenset(council_codes())
 
 
@@ -248,12 +255,13 @@ def _kept_text(column: Column, valid_only: bool = False) -> pd.Series:
 
 
 def kept_distinct(column: Column) -> pa.Array:
-    """Distinct stripped values, null when blank or a formula (what ``_kept_text`` keeps)."""
+    """Distinct stripped values, null when blank or a formula (what :func:`_kept_text` keeps)."""
     keep = (column.distinct_status != ValueStatus.BLANK) & (column.distinct_status != ValueStatus.FORMULA)
     return pc.if_else(pa.array(keep), column.distinct, pa.scalar(None, pa.string()))
 
 
 def blank_column(n_rows: int) -> Column:
+    """The column of a field missing from the file: one distinct value, blank, on every row."""
     return Column(
         pa.array([""], type=pa.string()),
         np.zeros(n_rows, dtype=np.int32),

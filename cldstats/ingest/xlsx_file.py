@@ -1,4 +1,10 @@
-"""TODO xlsx_file."""
+"""One ``.xlsx`` submission into a :class:`~cldstats.ingest.cells.RawTable` (step 1 of
+:mod:`cldstats.ingest.reader`): the first sheet through openpyxl, the header in row 1, values as
+text as the template shows them.
+
+Only the cells that exist are read; cells right of the header are ``ragged_rows``; a row or cell
+beyond Excel's sheet limits makes the file ``unreadable``.
+"""
 
 from __future__ import annotations
 
@@ -42,7 +48,7 @@ def _existing_cells(workbook, sheet):
     Its sheet parser (the one ``iter_rows`` itself uses, with the same value conversions) yields
     only what the sheet's XML holds.
     """
-    from openpyxl.worksheet._reader import WorkSheetParser
+    from openpyxl.worksheet._reader import WorkSheetParser  # lazy: only xlsx submissions pay for openpyxl
 
     with sheet._get_source() as source, warnings.catch_warnings():
         # openpyxl warns, quoting the value, about a date cell it cannot convert (read as #VALUE!).
@@ -64,6 +70,12 @@ def _existing_cells(workbook, sheet):
 
 
 def read_xlsx_table(path: Path, name: str, issues: list[FileIssue]) -> RawTable:
+    """The first sheet of a workbook as text cells (header in row 1).
+
+    Raises :class:`~cldstats.ingest.issues.Unreadable` when the workbook or its sheet cannot be read.
+    Cells right of the header are ignored and reported (``ragged_rows``, appended to ``issues``);
+    a row holding nothing else is not a record. Row numbers are the sheet's.
+    """
     import openpyxl  # only xlsx submissions pay for the import
 
     try:
@@ -119,25 +131,28 @@ def read_xlsx_table(path: Path, name: str, issues: list[FileIssue]) -> RawTable:
     finally:
         workbook.close()
     if beyond or only_beyond:
-        ragged = sorted(beyond + only_beyond)
-        issues.append(
-            FileIssue(
-                "ragged_rows",
-                f"{name}: {count_noun(len(ragged), 'row')} with cells beyond the header's {width} columns "
-                f"(first: row {ragged[0]}); those cells were ignored"
-                + (
-                    f"; {count_noun(len(only_beyond), 'row')} with nothing else (first: row {only_beyond[0]}) "
-                    "not read as records"
-                    if only_beyond
-                    else ""
-                ),
-                count=len(ragged),
-                rows=tuple(ragged[:MAX_EXAMPLE_ROWS]),
-            )
-        )
+        issues.append(_cells_beyond_header_issue(name, width, beyond, only_beyond))
     columns = (
         [pa.array(cells, type=pa.string()) for cells in zip(*body, strict=True)]
         if body
         else [pa.array([], type=pa.string()) for _ in header]
     )
     return RawTable(header, columns, np.asarray(row_numbers, dtype=np.int32), None)
+
+
+def _cells_beyond_header_issue(name: str, width: int, beyond: list[int], only_beyond: list[int]) -> FileIssue:
+    """``ragged_rows``: sheet rows with cells right of the header (``only_beyond``: and nothing else)."""
+    ragged = sorted(beyond + only_beyond)
+    return FileIssue(
+        "ragged_rows",
+        f"{name}: {count_noun(len(ragged), 'row')} with cells beyond the header's {width} columns "
+        f"(first: row {ragged[0]}); those cells were ignored"
+        + (
+            f"; {count_noun(len(only_beyond), 'row')} with nothing else (first: row {only_beyond[0]}) "
+            "not read as records"
+            if only_beyond
+            else ""
+        ),
+        count=len(ragged),
+        rows=tuple(ragged[:MAX_EXAMPLE_ROWS]),
+    )

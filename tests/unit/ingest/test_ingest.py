@@ -11,13 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cldstats import ingest
-from cldstats.ingest import FileIssue, Submission, csv_file, list_submissions, parse_file_name
-from cldstats.ingest.csv_parser import _line_count, physical_lines
+from cldstats import ingest, quality
+from cldstats.ingest import FileIssue, Submission, csv_file, csv_parser, list_submissions, parse_file_name
 from cldstats.ingest.pseudonymise import PseudonymKey
 from cldstats.ingest.records import DROPPED_FIELDS
 from cldstats.reference.params import load_params
 from cldstats.reference.spec import ValueStatus, load_spec
+from cldstats.tools.synth import generate
 from tests.helpers.malformed_corpus import (  # noqa: E402
     PERSONAL_VALUES,
     base_rows,
@@ -539,8 +539,6 @@ def _digest(text: str) -> str:
 
 
 def test_read_submission_output_is_pinned(tmp_path):
-    from cldstats.tools.synth import generate
-
     generate(tmp_path, councils=["E06000001"], workers=1)
     files = sorted((tmp_path / "submissions").iterdir())
     assert [f.name for f in files] == sorted(PINNED_DIGESTS)
@@ -655,9 +653,6 @@ def test_row_numbers_are_the_files_own_lines(tmp_path, case, suffix):
 @pytest.fixture(scope="module")
 def quality_check():
     """Check one submission with the real GX suites and the default params."""
-    from cldstats import quality
-    from cldstats.reference.params import load_params
-
     runner, params = quality.QualityRunner(), load_params()
     return lambda submission: runner.check(submission, params)
 
@@ -972,8 +967,8 @@ def test_line_counting_matches_python_splitlines():
     for _ in range(3000):
         data = bytes(rng.choice(b"a,\r\n") for _ in range(rng.randint(1, 12)))
         lines = data.decode("ascii").splitlines()
-        starts, empty = physical_lines(data)
-        assert _line_count(data) == len(lines) == len(starts), data
+        starts, empty = csv_parser.physical_lines(data)
+        assert csv_parser._line_count(data) == len(lines) == len(starts), data
         assert empty.tolist() == [line == "" for line in lines], data
         assert [data[s : s + len(line)].decode() for s, line in zip(starts, lines, strict=True)] == lines, data
 
@@ -981,9 +976,6 @@ def test_line_counting_matches_python_splitlines():
 @pytest.mark.slow
 def test_validation_reads_with_the_placeholder_numbers_of_params(tmp_path):
     """quality passes params ``pseudonymisation.placeholder_nhs_numbers`` to ingest."""
-    from cldstats import quality
-    from cldstats.reference.params import load_params
-
     rows = base_rows(12)
     for i in range(10):
         rows[i]["NHS Number"] = "1000000060"
