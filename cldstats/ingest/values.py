@@ -22,9 +22,7 @@ import pyarrow.compute as pc
 
 from cldstats.ingest.cells import EncodedColumn, dictionary_encode, regex_matches
 from cldstats.ingest.issues import count_noun
-from cldstats.ingest.pseudonymise import (
-    nhs_number_valid,
-)
+from cldstats.ingest.pseudonymise import nhs_number_valid
 from cldstats.reference.lists import council_codes
 from cldstats.reference.spec import Field, ValueStatus, load_spec
 
