@@ -45,6 +45,8 @@ __all__ = [
     "HASH_HEX_CHARS",
     "KEY_ENV_VAR",
     "PseudonymKey",
+    "as_arrow_text",
+    "hash_distinct",
     "keyed_hash",
     "keys_of_hashes",
     "load_key",
@@ -52,6 +54,7 @@ __all__ = [
     "nhs_number_keys",
     "nhs_number_valid",
     "shared_nhs_number_rows",
+    "string_series",
 ]
 
 KEY_ENV_VAR = "CLDSTATS_PSEUDO_KEY"
@@ -127,8 +130,11 @@ def load_key(key_file: str | Path | None, synthetic: bool) -> PseudonymKey:
     raise CldstatsError(_NO_KEY_MESSAGE)
 
 
-def _as_arrow_text(values: pd.Series) -> pa.Array:
-    """Values as one Arrow string array (no copy when they are already Arrow-backed strings)."""
+def as_arrow_text(values: pd.Series) -> pa.Array:
+    """Values as one Arrow string array (no copy when they are already Arrow-backed strings).
+
+    What is hashed is this text: ingest hashes LA identifiers joined to their row's LA code with it.
+    """
     text = pa.array(values.astype(pd.StringDtype("pyarrow")))
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
@@ -136,7 +142,7 @@ def _as_arrow_text(values: pd.Series) -> pa.Array:
 
 
 def _normalised_nhs_arrow(values: pd.Series) -> pa.Array:
-    return _normalised_nhs_arrow_array(_as_arrow_text(values))
+    return _normalised_nhs_arrow_array(as_arrow_text(values))
 
 
 def _normalised_nhs_arrow_array(text: pa.Array) -> pa.Array:
@@ -272,8 +278,12 @@ def _hmac_hex_array(secret: bytes, prefix: bytes, messages: list[bytes]) -> pa.S
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
 
 
-def _hash_distinct(key: PseudonymKey, prefix: str, values: pa.Array) -> pa.Array:
-    """Keyed hashes of ``prefix + value`` for each value of an Arrow string array; nulls stay null."""
+def hash_distinct(key: PseudonymKey, prefix: str, values: pa.Array) -> pa.Array:
+    """Keyed hashes of ``prefix + value`` for each value of an Arrow string array; nulls stay null.
+
+    Every value is hashed, so call it on distinct values (a column's dictionary) and spread the
+    hashes to the rows with ``take``, as :func:`keyed_hash` does.
+    """
     if values.null_count:
         valid = values.is_valid()
         present = values.filter(valid)
@@ -287,8 +297,8 @@ def _hash_distinct(key: PseudonymKey, prefix: str, values: pa.Array) -> pa.Array
     return hashed.take(positions)
 
 
-def _string_series(values: pa.Array | pa.ChunkedArray, index: pd.Index | None = None) -> pd.Series:
-    """An Arrow string array as a ``string`` Series (pyarrow storage)."""
+def string_series(values: pa.Array | pa.ChunkedArray, index: pd.Index | None = None) -> pd.Series:
+    """An Arrow string array as a ``string`` Series (pyarrow storage), as hashes reach ``records``."""
     return pd.Series(pd.array(values, dtype=pd.StringDtype("pyarrow")), index=index, dtype="string")
 
 
@@ -311,9 +321,9 @@ def keyed_hash(values: pd.Series, key: PseudonymKey, prefix: str = "") -> pd.Ser
     -------
     pandas.Series of ``string`` dtype, with the index of ``values``.
     """
-    encoded = _as_arrow_text(values).dictionary_encode()
-    hashed = _hash_distinct(key, prefix, encoded.dictionary)
-    return _string_series(hashed.take(encoded.indices), index=values.index)
+    encoded = as_arrow_text(values).dictionary_encode()
+    hashed = hash_distinct(key, prefix, encoded.dictionary)
+    return string_series(hashed.take(encoded.indices), index=values.index)
 
 
 #: Bytes of a keyed hash that make a person key (the 64-bit integers the method's SQL joins on).
@@ -379,7 +389,7 @@ def nhs_number_keys(nhs_distinct: pa.Array, key: PseudonymKey, placeholders: Ite
     """
     normalised = _normalised_nhs_arrow_array(nhs_distinct)
     number_of_value, numbers = _canonical_keys(normalised, _nhs_valid_arrow(normalised, placeholders))
-    keys = keys_of_hashes(_hash_distinct(key, "NHS:", numbers))
+    keys = keys_of_hashes(hash_distinct(key, "NHS:", numbers))
     position = number_of_value[:-1]
     return keys.take(pa.array(position.astype(np.int32), mask=position < 0))
 

@@ -11,17 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cldstats import ingest
+from cldstats import ingest, quality
+from cldstats.ingest import FileIssue, Submission, csv_file, csv_parser, list_submissions, parse_file_name
 from cldstats.ingest.pseudonymise import PseudonymKey
-from cldstats.ingest.reader import (
-    DROPPED_FIELDS,
-    FileIssue,
-    Submission,
-    list_submissions,
-    parse_file_name,
-)
+from cldstats.ingest.records import DROPPED_FIELDS
 from cldstats.reference.params import load_params
 from cldstats.reference.spec import ValueStatus, load_spec
+from cldstats.tools.synth import generate
 from tests.helpers.malformed_corpus import (  # noqa: E402
     PERSONAL_VALUES,
     base_rows,
@@ -543,8 +539,6 @@ def _digest(text: str) -> str:
 
 
 def test_read_submission_output_is_pinned(tmp_path):
-    from cldstats.tools.synth import generate
-
     generate(tmp_path, councils=["E06000001"], workers=1)
     files = sorted((tmp_path / "submissions").iterdir())
     assert [f.name for f in files] == sorted(PINNED_DIGESTS)
@@ -659,9 +653,6 @@ def test_row_numbers_are_the_files_own_lines(tmp_path, case, suffix):
 @pytest.fixture(scope="module")
 def quality_check():
     """Check one submission with the real GX suites and the default params."""
-    from cldstats import quality
-    from cldstats.reference.params import load_params
-
     runner, params = quality.QualityRunner(), load_params()
     return lambda submission: runner.check(submission, params)
 
@@ -740,9 +731,7 @@ def test_several_unclosed_quotes_each_named(tmp_path):
 
 
 def test_more_unclosed_quotes_than_repaired_are_blanked_and_said(tmp_path, monkeypatch):
-    import cldstats.ingest.reader as ingest_module
-
-    monkeypatch.setattr(ingest_module, "_MAX_QUOTE_PASSES", 1)
+    monkeypatch.setattr(csv_file, "_MAX_QUOTE_PASSES", 1)
     records = records_with(12)
     content, _ = numbered_file(records)
     # The quote of row 4 is closed by the one of row 10: one pass finds only the first.
@@ -974,14 +963,12 @@ def test_line_counting_matches_python_splitlines():
     """CRLF, LF and a lone CR each end a line, exactly as ``str.splitlines`` counts them."""
     import random
 
-    from cldstats.ingest.reader import _line_count, _physical_lines
-
     rng = random.Random(11)
     for _ in range(3000):
         data = bytes(rng.choice(b"a,\r\n") for _ in range(rng.randint(1, 12)))
         lines = data.decode("ascii").splitlines()
-        starts, empty = _physical_lines(data)
-        assert _line_count(data) == len(lines) == len(starts), data
+        starts, empty = csv_parser.physical_lines(data)
+        assert csv_parser._line_count(data) == len(lines) == len(starts), data
         assert empty.tolist() == [line == "" for line in lines], data
         assert [data[s : s + len(line)].decode() for s, line in zip(starts, lines, strict=True)] == lines, data
 
@@ -989,9 +976,6 @@ def test_line_counting_matches_python_splitlines():
 @pytest.mark.slow
 def test_validation_reads_with_the_placeholder_numbers_of_params(tmp_path):
     """quality passes params ``pseudonymisation.placeholder_nhs_numbers`` to ingest."""
-    from cldstats import quality
-    from cldstats.reference.params import load_params
-
     rows = base_rows(12)
     for i in range(10):
         rows[i]["NHS Number"] = "1000000060"

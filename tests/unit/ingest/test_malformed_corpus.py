@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import pytest
 
+from cldstats.ingest.issues import CHECKS
 from cldstats.ingest.pseudonymise import PseudonymKey
-from cldstats.ingest.reader import CHECKS, read_submission
+from cldstats.ingest.reader import read_submission
 from cldstats.reference.params import load_params
 from tests.helpers.malformed_corpus import PERSONAL_VALUES, build_corpus  # noqa: E402
 
