@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from cldstats import __version__
-from cldstats.ingest.reader import sha256_of_file
+from cldstats.ingest.files import sha256_of_file
 
 __all__ = ["RECORDED_DEPENDENCIES", "RUN_TIME_LINE", "git_commit", "manifest_inputs", "output_digests",
            "run_details", "versions", "write_manifest"]

@@ -52,7 +52,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cldstats.ingest.reader import sha256_of_file
+from cldstats.ingest.files import sha256_of_file
 from cldstats.measures.engine import RECORD_COLUMNS
 
 __all__ = [
