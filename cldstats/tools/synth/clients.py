@@ -21,14 +21,17 @@ from cldstats.tools.synth.dates import NEVER
 from cldstats.tools.synth.distributions import (
     ASSESSMENT_METHOD,
     CARER_SPELL_MEAN_DAYS,
+    CARERS,
     CARERS_BY_ASSOCIATION_PER_LTS,
     CARERS_PER_LTS,
+    EVENTS,
     FINANCIAL_ASSESSMENT,
     LAG_MEAN,
     LTS,
     NEW_ASSESSED_OUTCOMES,
     NEW_CLIENT_ASSESSED,
     NEW_CLIENT_VIA_STMAX,
+    NEW_CLIENTS,
     REQUEST_ONLY_OUTCOMES,
     REQUESTS_ONLY_PER_ASSESSED,
     REVIEW_ACHIEVED,
@@ -70,7 +73,11 @@ def add_new_client_chains(sim: Simulation, spells: dict[str, np.ndarray], assess
     rng, persons, events, window = sim.rng, sim.persons, sim.events, sim.window
     fresh = np.flatnonzero(spells["origin"] == 1)
     fresh_per_day = len(fresh) / max(window, 1)
-    p_chain = min(NEW_CLIENT_ASSESSED, 0.85 * assessed_per_day / fresh_per_day) if fresh_per_day > 0 else 0.0
+    p_chain = (
+        min(NEW_CLIENT_ASSESSED, NEW_CLIENTS["chained_share_of_assessments"] * assessed_per_day / fresh_per_day)
+        if fresh_per_day > 0
+        else 0.0
+    )
     chained = fresh[rng.random(len(fresh)) < p_chain]
     k = len(chained)
     via_stmax = rng.random(k) < NEW_CLIENT_VIA_STMAX
@@ -97,8 +104,8 @@ def add_new_client_chains(sim: Simulation, spells: dict[str, np.ndarray], assess
         lag_end=recording_lag(rng, LAG_MEAN["other"], k),
         outcome=outcome_code("Progress to Assessment"),
         route=route,
-        psr_blank=(rng.random(k) < 0.6),
-        description=np.where(rng.random(k) < 0.2, 0, -1),
+        psr_blank=(rng.random(k) < EVENTS["share_request_psr_blank"]),
+        description=np.where(rng.random(k) < EVENTS["share_described"], 0, -1),
     )
     events.add(
         k,
@@ -119,7 +126,7 @@ def add_new_client_chains(sim: Simulation, spells: dict[str, np.ndarray], assess
         ),
         eligible=code_of("Eligible_Needs_Identified", "Yes"),
         assess_method=draw(rng, "Method_of_Assessment", ASSESSMENT_METHOD, k),
-        description=np.where(rng.random(k) < 0.2, 1, -1),
+        description=np.where(rng.random(k) < EVENTS["share_described"], 1, -1),
     )
     _stmax_before_support(sim, spells, chained, who, via_stmax, stmax_start)
     return len(chained)
@@ -142,7 +149,7 @@ def _stmax_before_support(sim, spells, chained, who, via_stmax, stmax_start) -> 
         service_type=service_type_code("Short Term Support: ST-Max"),
         component=code_of("Service_Component", "Reablement"),
         delivery=code_of("Delivery_Mechanism", "CASSR Commissioned Support"),
-        description=np.where(rng.random(m) < 0.3, 5, -1),
+        description=np.where(rng.random(m) < EVENTS["share_described_stmax"], 5, -1),
     )
 
 
@@ -165,7 +172,7 @@ def add_financial_assessments(sim: Simulation, spells: dict[str, np.ndarray]) ->
         end=f_end,
         lag_end=recording_lag(rng, LAG_MEAN["other"], k),
         assess_type=np.where(
-            rng.random(k) < 0.65,
+            rng.random(k) < NEW_CLIENTS["share_full_financial_assessment"],
             code_of("Assessment_Type", "Financial Assessment - Full"),
             code_of("Assessment_Type", "Financial Assessment - Light Touch"),
         ),
@@ -178,12 +185,13 @@ def add_assessed_without_long_term_support(sim: Simulation, assessed_per_day: fl
     rng, persons, events, region = sim.rng, sim.persons, sim.events, sim.region
     T0, T1, window = sim.first_day, sim.horizon, sim.window
     chained_per_day = chained / max(window, 1)
-    other_rate = max(assessed_per_day - chained_per_day, 0.1 * assessed_per_day)
+    other_rate = max(assessed_per_day - chained_per_day, NEW_CLIENTS["other_assessed_floor"] * assessed_per_day)
     lead = 60
     k = int(rng.poisson(other_rate * (window + lead)))
     a_end = rng.integers(T0 - lead, T1, k) if k else np.zeros(0, np.int64)
-    old = rng.random(k) < 0.7
-    ages = np.where(old, 65 + rng.gamma(2.6, 6.5, k), 18 + rng.random(k) * 47)
+    old = rng.random(k) < NEW_CLIENTS["assessed_share_65_plus"]
+    low, shape, scale = NEW_CLIENTS["assessed_old_age_law"]
+    ages = np.where(old, low + rng.gamma(shape, scale, k), 18 + rng.random(k) * 47)
     who = new_people(rng, persons, k, ages, a_end, region, "Service User")
     a_start = a_end - np.minimum(np.floor(rng.exponential(10, k)).astype(np.int64), 60)
     r_end = a_start - rng.integers(0, 15, k)
@@ -197,7 +205,7 @@ def add_assessed_without_long_term_support(sim: Simulation, assessed_per_day: fl
         lag_end=recording_lag(rng, LAG_MEAN["other"], k),
         outcome=outcome_code("Progress to Assessment"),
         route=draw(rng, "Request_Route_of_Access", ROUTE_NEW_CLIENT, k),
-        psr_blank=(rng.random(k) < 0.6),
+        psr_blank=(rng.random(k) < EVENTS["share_request_psr_blank"]),
     )
     progress = (a_outcome == outcome_code("Progress to Reablement/ST-Max")) | (
         a_outcome == outcome_code("Progress to Support Planning / Services")
@@ -211,12 +219,12 @@ def add_assessed_without_long_term_support(sim: Simulation, assessed_per_day: fl
         lag_end=recording_lag(rng, LAG_MEAN["other"], k),
         outcome=a_outcome,
         assess_type=np.where(
-            rng.random(k) < 0.7,
+            rng.random(k) < NEW_CLIENTS["share_long_term_assessment"],
             code_of("Assessment_Type", "Long Term Assessment"),
             code_of("Assessment_Type", "Short Term Assessment"),
         ),
         eligible=np.where(
-            progress | (rng.random(k) < 0.4),
+            progress | (rng.random(k) < NEW_CLIENTS["share_eligible_without_progress"]),
             code_of("Eligible_Needs_Identified", "Yes"),
             code_of("Eligible_Needs_Identified", "No"),
         ),
@@ -234,11 +242,12 @@ def _short_term_support_after(sim: Simulation, who: np.ndarray, a_end: np.ndarra
     s_start = a_end + rng.integers(1, 15, k)
     s_len = np.where(is_stmax, rng.integers(14, 57, k), rng.integers(7, 120, k))
     kind_u = rng.random(k)
+    cumulative = NEW_CLIENTS["short_term_component_cumulative"]
     s_type = np.where(
         is_stmax,
         service_type_code("Short Term Support: ST-Max"),
         np.where(
-            kind_u < 0.5,
+            kind_u < NEW_CLIENTS["share_ongoing_low_level"],
             service_type_code("Short Term Support: Ongoing Low Level"),
             service_type_code("Short Term Support: Other Short Term"),
         ),
@@ -247,13 +256,13 @@ def _short_term_support_after(sim: Simulation, who: np.ndarray, a_end: np.ndarra
         is_stmax,
         component_code("Reablement"),
         np.where(
-            kind_u < 0.3,
+            kind_u < cumulative["Equipment"],
             component_code("Equipment"),
             np.where(
-                kind_u < 0.5,
+                kind_u < cumulative["Professional Support"],
                 component_code("Professional Support"),
                 np.where(
-                    kind_u < 0.75,
+                    kind_u < cumulative["Short Term Residential Care"],
                     component_code("Short Term Residential Care"),
                     component_code("Other Short Term Support"),
                 ),
@@ -288,7 +297,9 @@ def add_requests_ending_in_advice(sim: Simulation, assessed_per_day: float) -> N
     T0, T1, window = sim.first_day, sim.horizon, sim.window
     k = int(rng.poisson(REQUESTS_ONLY_PER_ASSESSED * assessed_per_day * (window + 10)))
     r_end = rng.integers(T0 - 10, T1, k) if k else np.zeros(0, np.int64)
-    ages = np.where(rng.random(k) < 0.65, 65 + rng.gamma(2.6, 6.5, k), 18 + rng.random(k) * 47)
+    low, shape, scale = NEW_CLIENTS["assessed_old_age_law"]
+    old = rng.random(k) < NEW_CLIENTS["advised_share_65_plus"]
+    ages = np.where(old, low + rng.gamma(shape, scale, k), 18 + rng.random(k) * 47)
     who = new_people(rng, persons, k, ages, r_end, region, "Service User")
     events.add(
         k,
@@ -298,19 +309,9 @@ def add_requests_ending_in_advice(sim: Simulation, assessed_per_day: float) -> N
         end=r_end,
         lag_end=recording_lag(rng, LAG_MEAN["other"], k),
         outcome=draw(rng, "Event_Outcome", REQUEST_ONLY_OUTCOMES, k),
-        route=draw(
-            rng,
-            "Request_Route_of_Access",
-            {
-                "Community / Other route": 70,
-                "Discharge from Hospital": 15,
-                "Self-Funder": 10,
-                "Diversion from Hospital Services": 5,
-            },
-            k,
-        ),
-        psr_blank=(rng.random(k) < 0.6),
-        description=np.where(rng.random(k) < 0.2, 0, -1),
+        route=draw(rng, "Request_Route_of_Access", NEW_CLIENTS["request_only_route"], k),
+        psr_blank=(rng.random(k) < EVENTS["share_request_psr_blank"]),
+        description=np.where(rng.random(k) < EVENTS["share_described"], 0, -1),
     )
 
 
@@ -332,7 +333,8 @@ def add_carers(sim: Simulation, spells: dict[str, np.ndarray], stock_total: int)
     c_end = c_start + np.floor(rng.exponential(CARER_SPELL_MEAN_DAYS, k)).astype(np.int64) + 1
     c_end = np.where(c_start < T0, np.maximum(c_end, T0), c_end)
     c_end = np.where(c_end >= T1, NEVER, c_end)
-    who = new_people(rng, persons, k, 30 + rng.gamma(4, 8, k), c_start, region, "Carer")
+    low, shape, scale = CARERS["age_law"]
+    who = new_people(rng, persons, k, low + rng.gamma(shape, scale, k), c_start, region, "Carer")
     carer_person_fields(rng, persons, who, lts_people)
     _new_carer_assessments(sim, who, c_start, carer_stock)
     _carer_support(sim, who, c_start, c_end)
@@ -376,7 +378,8 @@ def _carer_support(sim: Simulation, who: np.ndarray, c_start: np.ndarray, c_end:
     rng, events = sim.rng, sim.events
     k = len(who)
     u = rng.random(k)
-    direct = u < 0.7
+    direct_cumulative = CARERS["direct_component_cumulative"]
+    direct = u < CARERS["share_direct"]
     c_type = np.where(
         direct,
         service_type_code("Carer Support: Direct to Carer"),
@@ -385,12 +388,21 @@ def _carer_support(sim: Simulation, who: np.ndarray, c_start: np.ndarray, c_end:
     c_comp = np.where(
         direct,
         np.where(
-            u < 0.35,
+            u < direct_cumulative["Direct Payment"],
             component_code("Direct Payment"),
-            np.where(u < 0.5, component_code("Carer Universal Services"), component_code("Other Carer Support")),
+            np.where(
+                u < direct_cumulative["Carer Universal Services"],
+                component_code("Carer Universal Services"),
+                component_code("Other Carer Support"),
+            ),
         ),
-        np.where(u < 0.85, component_code("Carer Respite"), component_code("Carer Sitting Service")),
+        np.where(
+            u < CARERS["involving_component_cumulative"]["Carer Respite"],
+            component_code("Carer Respite"),
+            component_code("Carer Sitting Service"),
+        ),
     )
+    (p0, p1), (w0, w1) = CARERS["direct_payment_one_off"], CARERS["weekly_cost"]
     c_dp = c_comp == component_code("Direct Payment")
     events.add(
         k,
@@ -411,16 +423,16 @@ def _carer_support(sim: Simulation, who: np.ndarray, c_start: np.ndarray, c_end:
         cost_freq=np.where(
             c_dp, code_of("Cost_Frequency_Unit_Type", "One-off"), code_of("Cost_Frequency_Unit_Type", "Weekly")
         ),
-        unit_cost=np.round(np.where(c_dp, 150 + 350 * rng.random(k), 40 + 200 * rng.random(k)), 2),
+        unit_cost=np.round(np.where(c_dp, p0 + (p1 - p0) * rng.random(k), w0 + (w1 - w0) * rng.random(k)), 2),
         units=1.0,
-        description=np.where(rng.random(k) < 0.2, 6, -1),
+        description=np.where(rng.random(k) < EVENTS["share_described"], 6, -1),
     )
 
 
 def _carer_reviews(sim: Simulation, who: np.ndarray, c_start: np.ndarray, c_end: np.ndarray) -> None:
     """Planned reviews of the carers' support, once a year on average."""
     rng, events, T0, T1 = sim.rng, sim.events, sim.first_day, sim.horizon
-    owner, day = events_within(rng, np.maximum(c_start, T0 - 60), np.minimum(c_end, T1), 1.0)
+    owner, day = events_within(rng, np.maximum(c_start, T0 - 60), np.minimum(c_end, T1), CARERS["reviews_per_year"])
     kk = len(owner)
     events.add(
         kk,
@@ -442,8 +454,15 @@ def add_carers_by_association(sim: Simulation, spells: dict[str, np.ndarray], st
     n_sp = len(spells["start"])
     k = int(round(CARERS_BY_ASSOCIATION_PER_LTS * stock_total))
     linked_spell = rng.integers(0, n_sp, k) if n_sp else np.zeros(0, np.int64)
+    low, shape, scale = CARERS["by_association_age_law"]
     who = new_people(
-        rng, persons, k, 35 + rng.gamma(4, 8, k), spells["start"][linked_spell], region, "Carer known by association"
+        rng,
+        persons,
+        k,
+        low + rng.gamma(shape, scale, k),
+        spells["start"][linked_spell],
+        region,
+        "Carer known by association",
     )
     carer_person_fields(rng, persons, who, spells["person"][linked_spell], single=True)
     events.add(

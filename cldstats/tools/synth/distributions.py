@@ -62,6 +62,16 @@ CARERS_PER_LTS: float = _CARERS["per_person_in_support"]
 CARER_SPELL_MEAN_DAYS: float = _CARERS["spell_mean_days"]
 CARERS_BY_ASSOCIATION_PER_LTS: float = _CARERS["by_association_per_person_in_support"]
 LAG_MEAN: dict[str, float] = _D["recording_lag_mean_days"]
+#: The details of long-term support rows (splits, concurrent rows, delivery, blanks).
+SUPPORT_DETAILS: dict[str, Any] = _SUPPORT
+#: New clients, the people assessed or advised only, and their short-term support.
+NEW_CLIENTS: dict[str, Any] = _NEW
+#: Carers: numbers, ages, links, support and its costs, reviews.
+CARERS: dict[str, Any] = _CARERS
+#: People: ages, GP practice.
+PEOPLE: dict[str, Any] = _PEOPLE
+#: Events: descriptions and blank support reasons.
+EVENTS: dict[str, Any] = _EVENTS
 SHARE_MONTHLY_COUNCILS: float = _D["submissions"]["share_monthly_councils"]
 SHARE_RESUBMITTED: float = _D["submissions"]["share_resubmitted"]
 SHARE_AFTER_DEADLINE: float = _D["submissions"]["share_after_deadline"]

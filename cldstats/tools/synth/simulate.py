@@ -33,6 +33,7 @@ from cldstats.tools.synth.dates import NEVER
 from cldstats.tools.synth.distributions import (
     ASSESSMENT_METHOD,
     DEATH_AT_EXIT,
+    EVENTS,
     FAULT_RATES,
     FINANCIAL_REVIEWS_PER_YEAR,
     LAG_MEAN,
@@ -48,6 +49,7 @@ from cldstats.tools.synth.distributions import (
     SHARE_TRANSITION_AGE_17,
     SPELL_END_OUTCOMES,
     SPELL_MEAN_DAYS,
+    SUPPORT_DETAILS,
     TRANSITION_AT_EXIT,
     UNPLANNED_REVIEW_REASONS,
     UNPLANNED_REVIEWS_PER_YEAR,
@@ -226,7 +228,7 @@ def _long_term_service_rows(sim: Simulation, spells: dict[str, np.ndarray]) -> N
     died = spells["exit_kind"] == 1
     details = service_details(rng, spells["setting"], n_sp)
     spells["death_lag"] = recording_lag(rng, LAG_MEAN["death"], n_sp) + 1
-    spells["death_blank"] = died & (rng.random(n_sp) < 0.3)
+    spells["death_blank"] = died & (rng.random(n_sp) < SUPPORT_DETAILS["share_death_end_blank"])
     _whole_and_split_rows(sim, spells, details)
     _concurrent_rows(sim, spells, details)
 
@@ -249,7 +251,7 @@ def _add_service_rows(sim, spells, idx, row_start, row_end, row_outcome, det) ->
         outcome=row_outcome,
         service_type=spells["setting"][idx],
         death_blank_end=(death_blank[idx] & is_death_end),
-        description=np.where(rng.random(k) < 0.2, 2, -1),
+        description=np.where(rng.random(k) < EVENTS["share_described"], 2, -1),
         **{c: v[idx] for c, v in det.items()},
     )
 
@@ -259,13 +261,16 @@ def _whole_and_split_rows(sim: Simulation, spells: dict[str, np.ndarray], detail
     rng, T1 = sim.rng, sim.horizon
     n_sp = len(spells["start"])
     spell_outcome = spells["outcome"]
-    split = (rng.random(n_sp) < SHARE_SPLIT_PACKAGE) & (np.minimum(spells["end"], T1) - spells["start"] > 60)
+    split = (rng.random(n_sp) < SHARE_SPLIT_PACKAGE) & (
+        np.minimum(spells["end"], T1) - spells["start"] > SUPPORT_DETAILS["split_package_min_days"]
+    )
     split_day = (
         spells["start"]
-        + 30
-        + np.floor(rng.random(n_sp) * np.maximum(np.minimum(spells["end"], T1) - spells["start"] - 60, 1)).astype(
-            np.int64
-        )
+        + SUPPORT_DETAILS["split_package_first_days"]
+        + np.floor(
+            rng.random(n_sp)
+            * np.maximum(np.minimum(spells["end"], T1) - spells["start"] - SUPPORT_DETAILS["split_package_min_days"], 1)
+        ).astype(np.int64)
     )
     whole = np.flatnonzero(~split)
     _add_service_rows(sim, spells, whole, spells["start"][whole], spells["end"][whole], spell_outcome[whole], details)
@@ -280,7 +285,9 @@ def _whole_and_split_rows(sim: Simulation, spells: dict[str, np.ndarray], detail
         details,
     )
     repriced = {k: v.copy() for k, v in details.items()}
-    repriced["unit_cost"] = np.round(repriced["unit_cost"] * (1.0 + 0.1 * rng.random(n_sp)), 2)
+    repriced["unit_cost"] = np.round(
+        repriced["unit_cost"] * (1.0 + SUPPORT_DETAILS["repriced_increase_max"] * rng.random(n_sp)), 2
+    )
     _add_service_rows(sim, spells, parts, split_day[parts], spells["end"][parts], spell_outcome[parts], repriced)
 
 
@@ -310,10 +317,13 @@ def _concurrent_rows(sim: Simulation, spells: dict[str, np.ndarray], details: di
     extra["cost_freq"] = np.where(
         base_dp, code_of("Cost_Frequency_Unit_Type", "Hourly"), code_of("Cost_Frequency_Unit_Type", "Weekly")
     )
+    h0, h1 = SUPPORT_DETAILS["concurrent_home_support_hourly_cost"]
+    u0, u1 = SUPPORT_DETAILS["concurrent_home_support_hours"]
+    d0, d1 = SUPPORT_DETAILS["concurrent_direct_payment_weekly"]
     extra["unit_cost"] = np.where(
-        base_dp, np.round(18 + 14 * rng.random(n_sp), 2), np.round(80 + 500 * rng.random(n_sp), 2)
+        base_dp, np.round(h0 + (h1 - h0) * rng.random(n_sp), 2), np.round(d0 + (d1 - d0) * rng.random(n_sp), 2)
     )
-    extra["units"] = np.where(base_dp, np.round((2 + 20 * rng.random(n_sp)) * 2) / 2, 1.0)
+    extra["units"] = np.where(base_dp, np.round((u0 + (u1 - u0) * rng.random(n_sp)) * 2) / 2, 1.0)
     extra["provider"] = np.where(base_dp, 40 + rng.integers(0, 20, n_sp), -1)
     _add_service_rows(
         sim,
@@ -341,7 +351,7 @@ def _reviews_during_support(sim: Simulation, spells: dict[str, np.ndarray]) -> N
         )
         achieved = draw(rng, "Review_Outcomes_Achieved", REVIEW_ACHIEVED, k)
         if not planned:
-            achieved = np.where(rng.random(k) < 0.5, achieved, -1)
+            achieved = np.where(rng.random(k) < SUPPORT_DETAILS["share_unplanned_review_achieved"], achieved, -1)
         events.add(
             k,
             person=spells["person"][owner],
@@ -353,7 +363,7 @@ def _reviews_during_support(sim: Simulation, spells: dict[str, np.ndarray]) -> N
             review_reason=reason,
             review_achieved=achieved,
             review_method=draw(rng, "Method_of_Review", REVIEW_METHOD, k),
-            description=np.where(rng.random(k) < 0.2, 3, -1),
+            description=np.where(rng.random(k) < EVENTS["share_described"], 3, -1),
         )
     owner, day = events_within(rng, lo, hi, REASSESSMENTS_PER_YEAR)
     k = len(owner)

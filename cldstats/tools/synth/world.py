@@ -19,6 +19,7 @@ from cldstats.tools.synth.distributions import (
     ACCOMMODATION_COMMUNITY,
     CARE_HOME_COST,
     CARER_HOURS,
+    CARERS,
     COMMUNITY_COMPONENTS,
     DEFAULT_WHITE_BRITISH,
     DEMENTIA_MIX,
@@ -32,9 +33,11 @@ from cldstats.tools.synth.distributions import (
     MINORITY_MIX,
     NO_DATA_MIX,
     OLD_AGE_LAW,
+    PEOPLE,
     PSR_MIX_OLD,
     PSR_MIX_YOUNG,
     SHARE_18_64,
+    SUPPORT_DETAILS,
     UNPAID_CARER_MIX,
     VISUAL_MIX,
     WHITE_BRITISH_BY_REGION,
@@ -179,8 +182,9 @@ def draw_ages(rng, setting: str, n: int, share_young: float | None = None) -> np
     """Ages in years (float) of people in ``setting``."""
     young = rng.random(n) < (SHARE_18_64[setting] if share_young is None else share_young)
     low, shape, scale = OLD_AGE_LAW[setting]
-    old_age = np.minimum(low + rng.gamma(shape, scale, n), 108.0)
-    young_age = 18.0 + rng.beta(1.3, 1.2, n) * 47.0
+    old_age = np.minimum(low + rng.gamma(shape, scale, n), PEOPLE["max_age"])
+    beta_a, beta_b = PEOPLE["young_age_beta"]
+    young_age = 18.0 + rng.beta(beta_a, beta_b, n) * 47.0
     return np.where(young, young_age, old_age)
 
 
@@ -239,7 +243,7 @@ def new_people(
         hearing=draw(rng, "Hearing_Impairment", HEARING_MIX, n) if is_su else -1,
         dementia=draw(rng, "Dementia", DEMENTIA_MIX, n) if is_su else -1,
         funding=draw(rng, "Client_Funding_Status", FUNDING_MIX, n) if is_su else -1,
-        gp=np.where(rng.random(n) < 0.97, rng.integers(0, 25, n), -1),
+        gp=np.where(rng.random(n) < PEOPLE["share_with_gp"], rng.integers(0, 25, n), -1),
     )
     return np.arange(start, start + n)
 
@@ -270,11 +274,15 @@ def service_details(rng, service_type: np.ndarray, n: int) -> dict[str, np.ndarr
     delivery[is_dp] = code_of("Delivery_Mechanism", "Direct Payment")
     other = community & ~is_dp
     delivery[other] = np.where(
-        u_deliv[other] < 0.7,
+        u_deliv[other] < SUPPORT_DETAILS["share_community_commissioned"],
         code_of("Delivery_Mechanism", "CASSR Commissioned Support"),
         code_of("Delivery_Mechanism", "CASSR Managed Personal Budget"),
     )
-    home = community & (component == code_of("Service_Component", "Home Support")) & (u_deliv < 0.6)
+    home = (
+        community
+        & (component == code_of("Service_Component", "Home Support"))
+        & (u_deliv < SUPPORT_DETAILS["share_home_support_with_provider"])
+    )
     provider[home] = 40 + rng.integers(0, 20, int(home.sum()))
     for setting, comp in (
         (LTS + "Residential Care", "Long Term Residential Care"),
@@ -287,7 +295,7 @@ def service_details(rng, service_type: np.ndarray, n: int) -> dict[str, np.ndarr
         unit_cost[mask] = np.round(c0 + u_cost[mask] * (c1 - c0), 2)
         units[mask] = 1.0
         provider[mask] = rng.integers(0, 40, int(mask.sum()))
-        deliv = mask & (u_deliv < 0.5)
+        deliv = mask & (u_deliv < SUPPORT_DETAILS["share_care_home_delivery_recorded"])
         delivery[deliv] = code_of("Delivery_Mechanism", "CASSR Commissioned Support")
     prison = service_type == code_of("Service_Type", LTS + "Prison")
     component[prison] = code_of("Service_Component", "Professional Support")
@@ -322,12 +330,12 @@ def carer_person_fields(rng, persons: Columns, who: np.ndarray, cared_for: np.nd
     if not k or not len(cared_for):
         return
     n, cols = persons.blocks[-1]
-    has_link = np.ones(k, bool) if single else rng.random(k) < 0.75
+    has_link = np.ones(k, bool) if single else rng.random(k) < CARERS["share_linked"]
     linked = np.where(has_link, cared_for[rng.integers(0, len(cared_for), k)] if not single else cared_for, -1)
-    two = (~np.asarray(single)) & has_link & (rng.random(k) < 0.08)
+    two = (~np.asarray(single)) & has_link & (rng.random(k) < CARERS["share_caring_for_two"])
     cols["linked1"] = linked
     cols["linked2"] = np.where(two, cared_for[rng.integers(0, len(cared_for), k)], -1)
     cols["n_adults"] = np.where(two, 2, 1)
     cols["carer_hours"] = draw(rng, "Total_Hrs_Caring_per_week", CARER_HOURS, k)
     cols["unpaid_carer"] = code_of("Has_Unpaid_Carer", "Unknown")
-    cols["employment"] = np.where(rng.random(k) < 0.5, -1, cols["employment"])
+    cols["employment"] = np.where(rng.random(k) < CARERS["share_employment_blank"], -1, cols["employment"])
