@@ -24,6 +24,7 @@ from cldstats.tools.synth.distributions import (
     CARERS,
     CARERS_BY_ASSOCIATION_PER_LTS,
     CARERS_PER_LTS,
+    DAYS,
     EVENTS,
     FINANCIAL_ASSESSMENT,
     LAG_MEAN,
@@ -45,6 +46,7 @@ from cldstats.tools.synth.world import (
     new_people,
     persons_dob,
     recording_lag,
+    whole_days,
 )
 
 __all__ = [
@@ -81,11 +83,17 @@ def add_new_client_chains(sim: Simulation, spells: dict[str, np.ndarray], assess
     chained = fresh[rng.random(len(fresh)) < p_chain]
     k = len(chained)
     via_stmax = rng.random(k) < NEW_CLIENT_VIA_STMAX
-    stmax_len = rng.integers(14, 57, k)
+    stmax_len = whole_days(rng, DAYS["stmax_length"], k)
     stmax_start = spells["start"][chained] - stmax_len
-    a_end = np.where(via_stmax, stmax_start - rng.integers(0, 11, k), spells["start"][chained] - rng.integers(1, 29, k))
-    a_start = a_end - np.minimum(np.floor(rng.exponential(10, k)).astype(np.int64), 60)
-    r_end = a_start - rng.integers(0, 15, k)
+    a_end = np.where(
+        via_stmax,
+        stmax_start - whole_days(rng, DAYS["assessment_before_stmax"], k),
+        spells["start"][chained] - whole_days(rng, DAYS["assessment_before_support"], k),
+    )
+    a_start = a_end - np.minimum(
+        np.floor(rng.exponential(DAYS["assessment_length_mean"], k)).astype(np.int64), DAYS["assessment_length_max"]
+    )
+    r_end = a_start - whole_days(rng, DAYS["request_before_assessment"], k)
     route = draw(rng, "Request_Route_of_Access", ROUTE_NEW_CLIENT, k)
     ages_now = (spells["start"][chained] - persons_dob(persons)[spells["person"][chained]]) / 365.25
     route = np.where(ages_now < 18, code_of("Request_Route_of_Access", "Planned Entry (Transition)"), route)
@@ -99,7 +107,7 @@ def add_new_client_chains(sim: Simulation, spells: dict[str, np.ndarray], assess
         k,
         person=who,
         etype=event_type_code("Request"),
-        start=r_end - rng.integers(0, 4, k),
+        start=r_end - whole_days(rng, DAYS["request_length"], k),
         end=r_end,
         lag_end=recording_lag(rng, LAG_MEAN["other"], k),
         outcome=outcome_code("Progress to Assessment"),
@@ -159,8 +167,8 @@ def add_financial_assessments(sim: Simulation, spells: dict[str, np.ndarray]) ->
     fresh = np.flatnonzero(spells["origin"] == 1)
     fin = fresh[rng.random(len(fresh)) < FINANCIAL_ASSESSMENT]
     k = len(fin)
-    f_start = spells["start"][fin] + rng.integers(0, 31, k)
-    f_end = f_start + rng.integers(1, 41, k)
+    f_start = spells["start"][fin] + whole_days(rng, DAYS["financial_assessment_after_start"], k)
+    f_end = f_start + whole_days(rng, DAYS["financial_assessment_length"], k)
     keep = f_end < spells["end"][fin]
     fin, f_start, f_end = fin[keep], f_start[keep], f_end[keep]
     k = len(fin)
@@ -193,14 +201,16 @@ def add_assessed_without_long_term_support(sim: Simulation, assessed_per_day: fl
     low, shape, scale = NEW_CLIENTS["assessed_old_age_law"]
     ages = np.where(old, low + rng.gamma(shape, scale, k), 18 + rng.random(k) * 47)
     who = new_people(rng, persons, k, ages, a_end, region, "Service User")
-    a_start = a_end - np.minimum(np.floor(rng.exponential(10, k)).astype(np.int64), 60)
-    r_end = a_start - rng.integers(0, 15, k)
+    a_start = a_end - np.minimum(
+        np.floor(rng.exponential(DAYS["assessment_length_mean"], k)).astype(np.int64), DAYS["assessment_length_max"]
+    )
+    r_end = a_start - whole_days(rng, DAYS["request_before_assessment"], k)
     a_outcome = draw(rng, "Event_Outcome", NEW_ASSESSED_OUTCOMES, k)
     events.add(
         k,
         person=who,
         etype=event_type_code("Request"),
-        start=r_end - rng.integers(0, 4, k),
+        start=r_end - whole_days(rng, DAYS["request_length"], k),
         end=r_end,
         lag_end=recording_lag(rng, LAG_MEAN["other"], k),
         outcome=outcome_code("Progress to Assessment"),
@@ -239,8 +249,8 @@ def _short_term_support_after(sim: Simulation, who: np.ndarray, a_end: np.ndarra
     k = len(who)
     is_stmax = a_outcome == outcome_code("Progress to Reablement/ST-Max")
     is_plan = a_outcome == outcome_code("Progress to Support Planning / Services")
-    s_start = a_end + rng.integers(1, 15, k)
-    s_len = np.where(is_stmax, rng.integers(14, 57, k), rng.integers(7, 120, k))
+    s_start = a_end + whole_days(rng, DAYS["short_term_after_assessment"], k)
+    s_len = np.where(is_stmax, whole_days(rng, DAYS["stmax_length"], k), whole_days(rng, DAYS["short_term_length"], k))
     kind_u = rng.random(k)
     cumulative = NEW_CLIENTS["short_term_component_cumulative"]
     s_type = np.where(
@@ -305,7 +315,7 @@ def add_requests_ending_in_advice(sim: Simulation, assessed_per_day: float) -> N
         k,
         person=who,
         etype=event_type_code("Request"),
-        start=r_end - rng.integers(0, 4, k),
+        start=r_end - whole_days(rng, DAYS["request_length"], k),
         end=r_end,
         lag_end=recording_lag(rng, LAG_MEAN["other"], k),
         outcome=draw(rng, "Event_Outcome", REQUEST_ONLY_OUTCOMES, k),
@@ -348,13 +358,13 @@ def _new_carer_assessments(sim: Simulation, who: np.ndarray, c_start: np.ndarray
     is_new = np.arange(k) >= carer_stock
     nw = np.flatnonzero(is_new)
     kk = len(nw)
-    a_end = c_start[nw] - rng.integers(1, 21, kk)
+    a_end = c_start[nw] - whole_days(rng, DAYS["carer_assessment_before_support"], kk)
     events.add(
         kk,
         person=who[nw],
         etype=event_type_code("Request"),
-        start=a_end - rng.integers(10, 40, kk),
-        end=a_end - rng.integers(5, 10, kk),
+        start=a_end - whole_days(rng, DAYS["carer_request_start_before_assessment"], kk),
+        end=a_end - whole_days(rng, DAYS["carer_request_end_before_assessment"], kk),
         lag_end=recording_lag(rng, LAG_MEAN["other"], kk),
         outcome=outcome_code("Progress to Assessment"),
         route=code_of("Request_Route_of_Access", "Community / Other route"),
@@ -363,7 +373,7 @@ def _new_carer_assessments(sim: Simulation, who: np.ndarray, c_start: np.ndarray
         kk,
         person=who[nw],
         etype=event_type_code("Assessment"),
-        start=a_end - rng.integers(0, 5, kk),
+        start=a_end - whole_days(rng, DAYS["carer_assessment_length"], kk),
         end=a_end,
         lag_end=recording_lag(rng, LAG_MEAN["other"], kk),
         outcome=outcome_code("Progress to Support Planning / Services"),
@@ -438,7 +448,7 @@ def _carer_reviews(sim: Simulation, who: np.ndarray, c_start: np.ndarray, c_end:
         kk,
         person=who[owner],
         etype=event_type_code("Review"),
-        start=day - rng.integers(0, 14, kk),
+        start=day - whole_days(rng, DAYS["carer_review_length"], kk),
         end=day,
         lag_end=recording_lag(rng, LAG_MEAN["other"], kk),
         outcome=draw(rng, "Event_Outcome", REVIEW_OUTCOMES, kk),

@@ -72,6 +72,10 @@ CARERS: dict[str, Any] = _CARERS
 PEOPLE: dict[str, Any] = _PEOPLE
 #: Events: descriptions and blank support reasons.
 EVENTS: dict[str, Any] = _EVENTS
+#: Timings in whole days (:func:`cldstats.tools.synth.world.whole_days` draws from the ranges).
+DAYS: dict[str, Any] = _D["timings_days"]
+#: When files are uploaded: days after the period end and cut-off, office hours, resubmission delays.
+SUBMISSION_TIMING: dict[str, Any] = _D["submissions"]
 SHARE_MONTHLY_COUNCILS: float = _D["submissions"]["share_monthly_councils"]
 SHARE_RESUBMITTED: float = _D["submissions"]["share_resubmitted"]
 SHARE_AFTER_DEADLINE: float = _D["submissions"]["share_after_deadline"]

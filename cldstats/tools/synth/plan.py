@@ -27,6 +27,7 @@ from cldstats.tools.synth.distributions import (
     SHARE_AFTER_DEADLINE,
     SHARE_MONTHLY_COUNCILS,
     SHARE_RESUBMITTED,
+    SUBMISSION_TIMING,
 )
 
 __all__ = ["PlannedFile", "council_order", "plan_all", "plan_submissions"]
@@ -106,6 +107,8 @@ def _council_plan(
     """Submission plan of one council: files and missing quarters (a per-council random stream)."""
     rng = np.random.default_rng([seed, council_index, 1])
     monthly = rng.random() < SHARE_MONTHLY_COUNCILS
+    opens, closes = SUBMISSION_TIMING["upload_hours"]
+    r0, r1 = SUBMISSION_TIMING["resubmission_days_later"]
     files: list[PlannedFile] = []
     missing: list[dict] = []
     for period_end in month_ends:
@@ -120,19 +123,20 @@ def _council_plan(
             missing.append({"la_code": la_code, "period_end": to_date(period_end).isoformat()})
             continue
         if faults and is_quarter and u_fate < FAULT_RATES["missing_submission"] + FAULT_RATES["late_submission"]:
-            day = cutoff + 1 + int(u_day * 45)
+            day = cutoff + 1 + int(u_day * SUBMISSION_TIMING["late_days_after_cutoff"])
             kinds.append("late_submission")
         elif u_fate > 1 - SHARE_AFTER_DEADLINE:
             day = deadline + 1 + int(u_day * (cutoff - deadline - 1))
         else:
-            day = period_end + 8 + int(u_day * (deadline - period_end - 7))
-        seconds = day * 86400 + 8 * 3600 + int(u_sec * 10 * 3600)
+            first = SUBMISSION_TIMING["first_day_after_period_end"]
+            day = period_end + first + int(u_day * (deadline - period_end - (first - 1)))
+        seconds = day * 86400 + opens * 3600 + int(u_sec * (closes - opens) * 3600)
         period_start = reporting_period_start(period_end)
         files.append(
             PlannedFile(la_code, period_start, period_end, seconds, "quarterly" if is_quarter else "monthly", 0, kinds)
         )
         if u_resub < SHARE_RESUBMITTED and not kinds:
-            later = seconds + (5 + int(u_resub_day * 30)) * 86400 + 3 * 3600 + 17
+            later = seconds + (r0 + int(u_resub_day * (r1 - r0))) * 86400 + 3 * 3600 + 17
             files.append(PlannedFile(la_code, period_start, period_end, later, "resubmission", 0, []))
     files.sort(key=lambda f: f.submitted)
     for i, f in enumerate(files):

@@ -32,6 +32,7 @@ from cldstats.tools.synth.codes import (
 from cldstats.tools.synth.dates import NEVER
 from cldstats.tools.synth.distributions import (
     ASSESSMENT_METHOD,
+    DAYS,
     DEATH_AT_EXIT,
     EVENTS,
     FAULT_RATES,
@@ -67,6 +68,7 @@ from cldstats.tools.synth.world import (
     new_people,
     recording_lag,
     service_details,
+    whole_days,
 )
 
 __all__ = ["simulate_world"]
@@ -356,7 +358,7 @@ def _reviews_during_support(sim: Simulation, spells: dict[str, np.ndarray]) -> N
             k,
             person=spells["person"][owner],
             etype=event_type_code("Review"),
-            start=day - rng.integers(0, 21, k),
+            start=day - whole_days(rng, DAYS["review_length"], k),
             end=day,
             lag_end=recording_lag(rng, LAG_MEAN["other"], k),
             outcome=draw(rng, "Event_Outcome", REVIEW_OUTCOMES, k),
@@ -371,7 +373,7 @@ def _reviews_during_support(sim: Simulation, spells: dict[str, np.ndarray]) -> N
         k,
         person=spells["person"][owner],
         etype=event_type_code("Assessment"),
-        start=day - rng.integers(0, 30, k),
+        start=day - whole_days(rng, DAYS["reassessment_length"], k),
         end=day,
         lag_end=recording_lag(rng, LAG_MEAN["other"], k),
         outcome=outcome_code("Progress to Support Planning / Services"),
@@ -385,7 +387,7 @@ def _reviews_during_support(sim: Simulation, spells: dict[str, np.ndarray]) -> N
         k,
         person=spells["person"][owner],
         etype=event_type_code("Assessment"),
-        start=day - rng.integers(0, 30, k),
+        start=day - whole_days(rng, DAYS["reassessment_length"], k),
         end=day,
         lag_end=recording_lag(rng, LAG_MEAN["other"], k),
         assess_type=code_of("Assessment_Type", "Financial Assessment - Review"),
@@ -397,12 +399,12 @@ def _reassessments_before_moves(sim: Simulation, spells: dict[str, np.ndarray]) 
     rng, events = sim.rng, sim.events
     moved = np.flatnonzero(spells["origin"] == 2)
     k = len(moved)
-    a_end = spells["start"][moved] - rng.integers(1, 21, k)
+    a_end = spells["start"][moved] - whole_days(rng, DAYS["move_assessment_before"], k)
     events.add(
         k,
         person=spells["person"][moved],
         etype=event_type_code("Assessment"),
-        start=a_end - rng.integers(0, 21, k),
+        start=a_end - whole_days(rng, DAYS["move_assessment_length"], k),
         end=a_end,
         lag_end=recording_lag(rng, LAG_MEAN["other"], k),
         outcome=outcome_code("Progress to Support Planning / Services"),

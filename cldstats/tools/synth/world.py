@@ -319,6 +319,12 @@ def events_within(rng, lo: np.ndarray, hi: np.ndarray, rate_per_year: float) -> 
     return owner, day
 
 
+def whole_days(rng, bounds: list[int], n: int) -> np.ndarray:
+    """``n`` whole numbers of days uniform from ``bounds[0]`` to ``bounds[1]``, both included."""
+    low, high = bounds
+    return rng.integers(low, high + 1, n)
+
+
 def persons_dob(persons: Columns) -> np.ndarray:
     """Birth days of the people added so far (used while the world is being built)."""
     return np.concatenate([np.broadcast_to(np.asarray(c["dob"]), (n,)) for n, c in persons.blocks])
