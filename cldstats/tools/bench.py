@@ -41,7 +41,16 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import duckdb
+import pandas as pd
+import pyarrow.csv as pacsv
+
+from cldstats.measures.engine import derive_digest
+from cldstats.pipeline import publish
 from cldstats.pipeline.timing import StageResult, StageTimer
+from cldstats.reference.lists import SETTING_ALL
+from cldstats.reference.params import load_params, month_end
+from cldstats.tools import synth
 
 __all__ = [
     "SUMMARY_STAGES",
@@ -63,8 +72,6 @@ def _machine() -> dict[str, object]:
 
 def _plain_read_rows(paths: list[Path]) -> int:
     """Rows of ``paths`` read with a plain ``pyarrow.csv`` read: the floor any pipeline pays."""
-    import pyarrow.csv as pacsv
-
     options = pacsv.ReadOptions(encoding="cp1252")
     return sum(pacsv.read_csv(path, read_options=options).num_rows for path in paths)
 
@@ -197,10 +204,6 @@ def run_benchmark(scale: float, out: Path, seed: int = 2023, month: str = "2024-
         rows, sub-stages), ``summary`` (the issue's eight stages), ``publication_wall_seconds``,
         ``floor_wall_seconds`` and their ratio.
     """
-    from cldstats.pipeline import publish
-    from cldstats.reference.params import load_params
-    from cldstats.tools import synth
-
     out.mkdir(parents=True, exist_ok=True)
     data_dir = out / f"data-scale-{scale:g}"
     timer = StageTimer()
@@ -299,13 +302,6 @@ def store_query(store_dir: Path, params: Mapping[str, Any], release_dir: Path) -
         reads every row's own birth month where the method chooses one per person, so the two may
         differ by a few people with conflicting birth months).
     """
-    import duckdb
-    import pandas as pd
-
-    from cldstats.measures.engine import derive_digest
-    from cldstats.reference.lists import SETTING_ALL
-    from cldstats.reference.params import month_end
-
     end = month_end(params["month"])
     started = time.perf_counter()
     con = duckdb.connect()

@@ -22,9 +22,11 @@ import pandas as pd
 import pytest
 
 from cldstats.core.errors import CldstatsError
+from cldstats.reference import params
 from cldstats.reference.lists import councils
 from cldstats.reference.spec import load_spec
 from cldstats.tools import synth
+from cldstats.tools.synth import dates, distributions
 
 SCALE = 0.05
 N_COUNCILS = 10
@@ -506,3 +508,40 @@ def test_run_cli_prints_summary(tmp_path, capsys):
     assert "files" in printed and "rows" in printed and "long-term support" in printed
     meta = json.loads((tmp_path / "cli" / "synthetic.json").read_text(encoding="utf-8"))
     assert meta["councils"] == ["E06000053", "E09000001"] and meta["seed"] == 7
+
+
+def test_calendar_is_the_pipelines():
+    """Month ends, release starts and cut-offs are those of cldstats.reference.params."""
+    for index in range(36):
+        year, month = 2023 + (index + 3) // 12, (index + 3) % 12 + 1
+        text = f"{year:04d}-{month:02d}"
+        end = dates.covered_month_ends(text, text)[0]
+        assert dates.to_date(end) == params.month_end(text)
+        assert dates.to_date(dates.submission_cutoff(end)) == params.default_cutoff(text)
+        first = params.release_month_ends(text)[0]
+        assert dates.to_date(dates.reporting_period_start(end)) == first.replace(day=1)
+        following = params.month_end(text) + dt.timedelta(days=1)  # rolling 12 months from 2024/25
+        rolling = following.replace(year=following.year - 1)
+        assert dates.to_date(dates.reporting_period_start(end)) == max(dt.date(2023, 4, 1), rolling)
+    ends = dates.covered_month_ends("2023-11", "2024-02")
+    assert [dates.to_date(d) for d in ends] == params.release_month_ends("2024-02", count=4)
+
+
+def test_distributions_are_read_once_and_name_spec_codes():
+    assert distributions.distributions() is distributions.distributions()
+    assert synth.FAULT_RATES is distributions.distributions()["fault_rates"]
+    spec = load_spec()
+    mixes = {
+        "Gender": distributions.GENDER_MIX,
+        "Primary_Support_Reason": {**distributions.PSR_MIX_YOUNG, **distributions.PSR_MIX_OLD},
+        "Request_Route_of_Access": {
+            **distributions.ROUTE_NEW_CLIENT,
+            **distributions.NEW_CLIENTS["request_only_route"],
+        },
+        "Event_Outcome": {**distributions.REQUEST_ONLY_OUTCOMES, **distributions.SPELL_END_OUTCOMES},
+        "Service_Type": distributions.SETTING_SHARE,
+        "Service_Component": distributions.COMMUNITY_COMPONENTS,
+        "Ethnicity": distributions.LONDON_MINORITY_MIX,
+    }
+    for field_name, mix in mixes.items():
+        assert set(mix) <= set(spec.by_name[field_name].code_list), field_name
