@@ -36,7 +36,7 @@ from cldstats import __version__, quality
 from cldstats.core.errors import CldstatsError, os_error_in, path_of
 from cldstats.pipeline import publish, store
 from cldstats.publication import compare
-from cldstats.reference.params import MONTH_PATTERN
+from cldstats.reference.calendar import MONTH_PATTERN
 from cldstats.tools import bench, synth
 
 __all__ = ["COMMANDS", "build_parser", "main"]

@@ -87,7 +87,6 @@ from cldstats.ingest.cells import RawTable
 from cldstats.ingest.csv_file import read_csv_table
 from cldstats.ingest.files import (
     FILE_NAME_PATTERN,
-    is_synthetic,  # noqa: F401  (not used here: cldstats.tools.synth still imports it from this module)
     parse_file_name,
     sha256_of_file,
 )

@@ -60,7 +60,8 @@ from cldstats.pipeline.release import PublishResult, Run, build_release
 from cldstats.pipeline.run_log import LOG, failure_text, run_log
 from cldstats.pipeline.runlock import MonthLock, build_folder, recover
 from cldstats.pipeline.timing import StageTimer
-from cldstats.reference.params import load_params, month_end
+from cldstats.reference.calendar import month_end
+from cldstats.reference.params import load_params
 
 __all__ = ["DEFAULT_DATA_DIR", "PublishResult", "publish_month", "require_submissions", "run_cli", "window_files"]
 

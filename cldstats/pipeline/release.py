@@ -33,7 +33,7 @@ from cldstats.pipeline.runlock import place_release
 from cldstats.pipeline.timing import StageTimer
 from cldstats.publication import charts, render, tables
 from cldstats.reference import statements
-from cldstats.reference.params import month_end, release_month_ends
+from cldstats.reference.calendar import month_end, release_month_ends
 
 __all__ = ["PublishResult", "Run", "build_release"]
 

@@ -48,8 +48,9 @@ import pyarrow.csv as pacsv
 from cldstats.measures.engine import derive_digest
 from cldstats.pipeline import publish
 from cldstats.pipeline.timing import StageResult, StageTimer
+from cldstats.reference.calendar import month_end
 from cldstats.reference.lists import SETTING_ALL
-from cldstats.reference.params import load_params, month_end
+from cldstats.reference.params import load_params
 from cldstats.tools import synth
 
 __all__ = [

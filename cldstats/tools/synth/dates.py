@@ -1,7 +1,7 @@
 """The generator's calendar: days since 1970-01-01 as int64 everywhere, on the pipeline's calendar.
 
 Month ends, the release's months and the submission cut-off come from
-:mod:`cldstats.reference.params` (the same rules the pipeline publishes by); this module converts
+:mod:`cldstats.reference.calendar` (the same rules the pipeline publishes by); this module converts
 them to day numbers and adds what only the generator needs: the submission deadline, the months
 ``--start`` to ``--end`` and the table of ``dd/mm/yyyy`` strings every file's dates are taken from.
 """
@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cldstats.core.errors import CldstatsError
-from cldstats.reference.params import default_cutoff, month_end, release_month_ends
+from cldstats.reference.calendar import default_cutoff, month_end, release_month_ends
 
 DATE_TABLE_FIRST = "1899-01-01"
 DATE_TABLE_LAST = "2040-12-31"

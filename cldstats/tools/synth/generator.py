@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from cldstats.core.errors import CldstatsError
-from cldstats.ingest.reader import is_synthetic
+from cldstats.ingest.files import is_synthetic
 from cldstats.reference.lists import councils as reference_councils
 from cldstats.tools.synth.codes import code_of
 from cldstats.tools.synth.dates import covered_month_ends, to_day

@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from cldstats.reference.params import ParamsError, default_cutoff, load_params, release_month_ends
+from cldstats.reference.calendar import default_cutoff, release_month_ends
+from cldstats.reference.params import ParamsError, load_params
 from tests.helpers.paths import REPO
 
 PARAMS = REPO / "params"

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from cldstats.core.errors import CldstatsError
-from cldstats.reference import params
+from cldstats.reference import calendar
 from cldstats.reference.lists import councils
 from cldstats.reference.spec import load_spec
 from cldstats.tools import synth
@@ -511,20 +511,20 @@ def test_run_cli_prints_summary(tmp_path, capsys):
 
 
 def test_calendar_is_the_pipelines():
-    """Month ends, release starts and cut-offs are those of cldstats.reference.params."""
+    """Month ends, release starts and cut-offs are those of cldstats.reference.calendar."""
     for index in range(36):
         year, month = 2023 + (index + 3) // 12, (index + 3) % 12 + 1
         text = f"{year:04d}-{month:02d}"
         end = dates.covered_month_ends(text, text)[0]
-        assert dates.to_date(end) == params.month_end(text)
-        assert dates.to_date(dates.submission_cutoff(end)) == params.default_cutoff(text)
-        first = params.release_month_ends(text)[0]
+        assert dates.to_date(end) == calendar.month_end(text)
+        assert dates.to_date(dates.submission_cutoff(end)) == calendar.default_cutoff(text)
+        first = calendar.release_month_ends(text)[0]
         assert dates.to_date(dates.reporting_period_start(end)) == first.replace(day=1)
-        following = params.month_end(text) + dt.timedelta(days=1)  # rolling 12 months from 2024/25
+        following = calendar.month_end(text) + dt.timedelta(days=1)  # rolling 12 months from 2024/25
         rolling = following.replace(year=following.year - 1)
         assert dates.to_date(dates.reporting_period_start(end)) == max(dt.date(2023, 4, 1), rolling)
     ends = dates.covered_month_ends("2023-11", "2024-02")
-    assert [dates.to_date(d) for d in ends] == params.release_month_ends("2024-02", count=4)
+    assert [dates.to_date(d) for d in ends] == calendar.release_month_ends("2024-02", count=4)
 
 
 def test_distributions_are_read_once_and_name_spec_codes():
