@@ -138,9 +138,9 @@ def _run(args: argparse.Namespace) -> int:
 
         return synth.run_cli(args)
     if args.command == "validate":
-        from cldstats import quality
+        from cldstats.pipeline import validation
 
-        return quality.run_cli(args)
+        return validation.run_cli(args)
     if args.command == "publish":
         from cldstats.pipeline import publish
 

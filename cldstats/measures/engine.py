@@ -43,6 +43,7 @@ import duckdb
 import pandas as pd
 
 from cldstats import reference
+from cldstats.reference.params import month_end
 from cldstats.reference.spec import ValueStatus, load_spec
 
 __all__ = [
@@ -112,8 +113,6 @@ def method_parameters(params: Mapping[str, Any]) -> dict[str, Any]:
     params : mapping
         Resolved params (:func:`cldstats.reference.params.load_params`).
     """
-    from cldstats.reference.params import month_end
-
     method = params["method"]
     return {
         "adult_age": int(method["adult_age"]),

@@ -76,6 +76,7 @@ import pandas as pd
 from cldstats import __version__, reference
 from cldstats.core.errors import CldstatsError, GateStop, interrupts_held, naming_path
 from cldstats.ingest.reader import sha256_of_file
+from cldstats.pipeline import validation
 from cldstats.pipeline.background import Background, Pending
 from cldstats.pipeline.runlock import MonthLock, build_folder, place_release, recover
 from cldstats.pipeline.timing import StageResult, StageTimer
@@ -592,7 +593,7 @@ def _build_in(r: _Run, timer: StageTimer, progress: bool, side: Background) -> P
     with _stage(timer, "ingest and validate (files in the month's window)", writes=build_dir / "qa") as stage:
         # Every entry of the folder is listed; those outside the month's window are not validated.
         # Files already in the submission store are not read again: their stored results are used.
-        run = quality.validate_folder(
+        run = validation.validate_folder(
             data_dir, build_dir, params, progress=progress, key=key, window=True, store_dir=r.store_dir,
             council_reports=False,
         )
