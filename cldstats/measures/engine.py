@@ -403,7 +403,8 @@ class MethodRun:
     people_assessed : pandas.DataFrame
         ``reference_month, la_code, breakdown, breakdown_value, value``.
     row_accounting : pandas.DataFrame
-        ``la_code, file, rows_used, rows_excluded`` per selected submission.
+        ``la_code, file, rows_used, rows_excluded`` per selected submission, counted from the stored
+        records the SQL read (``rows_used``: those without an exclusion reason).
     exclusions : pandas.DataFrame
         ``la_code, file, reason, rows``; within a file the reasons with most rows first (ties by name).
     derived : int

@@ -243,6 +243,21 @@ def _check_new_files(new_paths: list[Path], workers: int | None, suites_dir: str
     return checked
 
 
+def _every_result(stored: Mapping[str, StoredEntry], checked: _Checked, folder: _Folder, params: Mapping[str, Any],
+                  validation_dir: Path) -> tuple[list[QualityResult], list[Path]]:
+    """Every considered entry's result in name order (stored, checked now, not a submission file),
+    and the ``qa/validation`` files, the stored files' written now as their first run wrote them."""
+    results = [QualityResult.from_stored(entry.quality()) for entry in stored.values()] + checked.results
+    for result in results:
+        if result.file in stored:
+            write_validation_json(validation_dir, result)
+    written = [validation_dir / validation_json_name(r.file) for r in results]
+    # The entries that are not submission files are rejected without being opened, in name order
+    # with the files (list_folder's order).
+    others = [not_a_submission_result(e, params) for e in folder.considered if not e.is_submission]
+    return sorted(results + others, key=lambda r: r.file), written
+
+
 def _write_qa_tables(run: ValidationRun, qa_dir: Path, council_reports: bool) -> list[Path]:
     """``qa/submissions.csv``, ``qa/exclusions.csv`` and (with ``council_reports``) the council pages."""
     run.write_submissions(qa_dir)
@@ -279,9 +294,8 @@ def validate_folder(
     store_dir: str | Path | None = None,
     council_reports: bool = True,
 ) -> ValidationRun:
-    """Validate every submission of a data folder, select, account for every row, write ``qa/``.
-
-    See the module docstring. Results are in file order, whatever the number of workers.
+    """Validate every submission of a data folder, select, account for every row, write ``qa/``
+    (module docstring). Results are in file order, whatever the number of workers.
 
     Parameters
     ----------
@@ -302,21 +316,18 @@ def validate_folder(
     files : iterable of str, optional
         Only these entries of ``submissions/`` (for tests and partial runs); default all.
     window : bool
-        Validate only the entries that can matter for ``params["month"]``
-        (:func:`cldstats.measures.selection.in_window`); the others are listed as not validated.
+        Validate only the entries that can matter for ``params["month"]`` (``selection.in_window``).
     store_dir : path, optional
         The submission store (default ``data_dir/store``). A file already stored (same bytes, name,
         key and validation context) is not read again: its stored result is used.
     council_reports : bool
-        Write the council data quality pages into ``qa/data_quality/``; False leaves them to the
-        caller (``publish`` writes them in a second process beside the measures).
+        Write the council data quality pages (``qa/data_quality/``); False: the caller does (``publish``).
 
     Returns
     -------
     ValidationRun
-        With ``phases``: wall and CPU seconds, peak memory and rows of each phase (measured inside
-        the workers) and of the parent's own work; also reported to a running
-        :class:`cldstats.pipeline.timing.StageTimer` stage as sub-stages.
+        With ``phases`` (:func:`~cldstats.pipeline.validation_workers.phase_summary`), also reported to
+        a running :class:`cldstats.pipeline.timing.StageTimer` stage as sub-stages.
 
     Raises
     ------
@@ -327,11 +338,9 @@ def validate_folder(
     started = time.perf_counter()
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     folder = _list_folder(data_dir, params, files, window)
-    if key is None:
-        key = pseudonymise.load_key(params["pseudonymisation"]["key_file"] or None,
-                                    synthetic=ingest.is_synthetic(data_dir))
-    qa_dir = out_dir / "qa"
-    validation_dir = qa_dir / "validation"
+    key = key if key is not None else pseudonymise.load_key(params["pseudonymisation"]["key_file"] or None,
+                                                            synthetic=ingest.is_synthetic(data_dir))
+    validation_dir = out_dir / "qa" / "validation"
     validation_dir.mkdir(parents=True, exist_ok=True)
     store = SubmissionStore(store_dir if store_dir is not None else data_dir / "store")
     context = StoreContext.of_run(key.key, params, Path(suites_dir) if suites_dir is not None else EXPECTATIONS_DIR)
@@ -343,19 +352,12 @@ def validate_folder(
     reports_started = parent.start()
     if new_paths:
         store.refresh_catalogue()
-    results = [QualityResult.from_stored(entry.quality()) for entry in stored.values()] + checked.results
-    for result in results:
-        if result.file in stored:  # the validation results of a stored file, as its first run wrote them
-            write_validation_json(validation_dir, result)
-    written: list[Path] = [validation_dir / validation_json_name(r.file) for r in results]
-    # The entries that are not submission files are rejected without being opened, in name order
-    # with the files (list_folder's order).
-    others = [e for e in folder.considered if not e.is_submission]
-    results = sorted(results + [not_a_submission_result(e, params) for e in others], key=lambda r: r.file)
-    accounts = select_and_account(results, store, context, params, not_files={e.name for e in others},
-                                  outside=folder.outside, submissions_dir=data_dir / "submissions")
+    results, written = _every_result(stored, checked, folder, params, validation_dir)
+    accounts = select_and_account(results, store, context, params, outside=folder.outside,
+                                  not_files={e.name for e in folder.considered if not e.is_submission},
+                                  submissions_dir=data_dir / "submissions")
     run = _validation_run(results, accounts, params, key, folder, len(new_paths), len(stored), store)
-    written += _write_qa_tables(run, qa_dir, council_reports)
+    written += _write_qa_tables(run, out_dir / "qa", council_reports)
     parent.stop("qa outputs (parent)", reports_started)
     run.written, run.phases, run.seconds = written, _record_phases(checked, parent), time.perf_counter() - started
     LOG.info("submissions: %d in the month's window, %d read and validated now, %d from the store %s",

@@ -49,6 +49,7 @@ _WORKER: dict[str, Any] = {}
 
 
 def estimated_bytes(path: Path) -> int:
+    """A file's size uncompressed, estimated (gzip files at :data:`_GZIP_RATIO`); 0 when it is gone."""
     try:
         size = Path(path).stat().st_size
     except OSError:  # gone since it was listed: ingest reports it as unreadable

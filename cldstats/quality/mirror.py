@@ -110,35 +110,41 @@ def failing_rows(
         bad = (a < b) if kwargs.get("or_equal") else (a <= b)
         mask = (bad & a.notna() & b.notna()).to_numpy(dtype=bool, na_value=False)
     else:
-        column = frame[kwargs["column"]]
-        present = column.notna().to_numpy(dtype=bool)
-        if kind == "expect_column_values_to_be_in_set":
-            mask = present & ~_isin(column, kwargs["value_set"])
-        elif kind == "expect_column_values_to_not_be_in_set":
-            mask = present & _isin(column, kwargs["value_set"])
-        elif kind == "expect_column_values_to_be_unique":
-            mask = present & column.duplicated(keep=False).to_numpy(dtype=bool)
-        elif kind == "expect_column_values_to_not_be_null":
-            mask = ~present
-        elif kind == "expect_column_values_to_be_between":
-            if kwargs.get("strict_min") or kwargs.get("strict_max"):
-                raise ValueError("strict bounds are not mirrored")
-            values = pd.to_numeric(column, errors="coerce")
-            mask = np.zeros(n, dtype=bool)
-            if kwargs.get("min_value") is not None:
-                mask |= (values < kwargs["min_value"]).to_numpy(dtype=bool, na_value=False)
-            if kwargs.get("max_value") is not None:
-                mask |= (values > kwargs["max_value"]).to_numpy(dtype=bool, na_value=False)
-        elif kind == "expect_column_unique_value_count_to_be_between":
-            counts = column.value_counts(dropna=True)
-            maximum = kwargs.get("max_value")
-            if maximum is not None and len(counts) > maximum:
-                mask = present & column.ne(counts.index[0]).to_numpy(dtype=bool, na_value=False)
-            else:
-                mask = np.zeros(n, dtype=bool)
-        else:
-            raise ValueError(f"expectation type {kind} is not mirrored by failing_rows")
+        mask = _column_mask(kind, kwargs, frame)
     return _narrowed(mask, kwargs, frame)
+
+
+def _column_mask(kind: str, kwargs: Mapping[str, Any], frame: pd.DataFrame) -> np.ndarray:
+    """:func:`failing_rows` of a single-column expectation, before its row condition narrows it."""
+    column = frame[kwargs["column"]]
+    present = column.notna().to_numpy(dtype=bool)
+    if kind == "expect_column_values_to_be_in_set":
+        mask = present & ~_isin(column, kwargs["value_set"])
+    elif kind == "expect_column_values_to_not_be_in_set":
+        mask = present & _isin(column, kwargs["value_set"])
+    elif kind == "expect_column_values_to_be_unique":
+        mask = present & column.duplicated(keep=False).to_numpy(dtype=bool)
+    elif kind == "expect_column_values_to_not_be_null":
+        mask = ~present
+    elif kind == "expect_column_values_to_be_between":
+        if kwargs.get("strict_min") or kwargs.get("strict_max"):
+            raise ValueError("strict bounds are not mirrored")
+        values = pd.to_numeric(column, errors="coerce")
+        mask = np.zeros(len(frame), dtype=bool)
+        if kwargs.get("min_value") is not None:
+            mask |= (values < kwargs["min_value"]).to_numpy(dtype=bool, na_value=False)
+        if kwargs.get("max_value") is not None:
+            mask |= (values > kwargs["max_value"]).to_numpy(dtype=bool, na_value=False)
+    elif kind == "expect_column_unique_value_count_to_be_between":
+        counts = column.value_counts(dropna=True)
+        maximum = kwargs.get("max_value")
+        if maximum is not None and len(counts) > maximum:
+            mask = present & column.ne(counts.index[0]).to_numpy(dtype=bool, na_value=False)
+        else:
+            mask = np.zeros(len(frame), dtype=bool)
+    else:
+        raise ValueError(f"expectation type {kind} is not mirrored by failing_rows")
+    return mask
 
 
 def _isin(column: pd.Series, values: Any) -> np.ndarray:

@@ -68,6 +68,7 @@ DQ_STATUSES = (
     FAILED_SERIAL,
     FAILED_FORMULA,
 )
+#: Status label -> its code in the ``<field>__dq`` columns.
 DQ_CODE = {label: code for code, label in enumerate(DQ_STATUSES)}
 # One dtype object for every status column (building and validating it per column cost ~5 ms/file).
 _DQ_DTYPE = pd.CategoricalDtype(list(DQ_STATUSES))

@@ -84,7 +84,7 @@ def gx():
     It takes seconds to import; the council data quality pages, a rerun from the submission store and
     the gate's list of check names need none of it.
     """
-    import great_expectations
+    import great_expectations  # lazy, on purpose: see the docstring
 
     return great_expectations
 
