@@ -32,9 +32,9 @@ import sys
 import traceback
 from pathlib import Path
 
-from cldstats import __version__, quality
+from cldstats import __version__
 from cldstats.core.errors import CldstatsError, os_error_in, path_of
-from cldstats.pipeline import publish, store
+from cldstats.pipeline import publish, store, validation
 from cldstats.publication import compare
 from cldstats.reference.calendar import MONTH_PATTERN
 from cldstats.tools import bench, synth
@@ -45,7 +45,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 #: (Great Expectations, the slowest import, is imported only when a check runs.)
 COMMANDS = {
     "synth": synth.run_cli,
-    "validate": quality.run_cli,
+    "validate": validation.run_cli,
     "publish": publish.run_cli,
     "compare": compare.run_cli,
     "store": store.run_cli,

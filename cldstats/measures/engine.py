@@ -43,6 +43,7 @@ import duckdb
 import pandas as pd
 
 from cldstats import reference
+from cldstats.reference.calendar import month_end
 from cldstats.reference.spec import ValueStatus, load_spec
 
 __all__ = [
@@ -112,8 +113,6 @@ def method_parameters(params: Mapping[str, Any]) -> dict[str, Any]:
     params : mapping
         Resolved params (:func:`cldstats.reference.params.load_params`).
     """
-    from cldstats.reference.params import month_end
-
     method = params["method"]
     return {
         "adult_age": int(method["adult_age"]),
@@ -404,7 +403,8 @@ class MethodRun:
     people_assessed : pandas.DataFrame
         ``reference_month, la_code, breakdown, breakdown_value, value``.
     row_accounting : pandas.DataFrame
-        ``la_code, file, rows_used, rows_excluded`` per selected submission.
+        ``la_code, file, rows_used, rows_excluded`` per selected submission, counted from the stored
+        records the SQL read (``rows_used``: those without an exclusion reason).
     exclusions : pandas.DataFrame
         ``la_code, file, reason, rows``; within a file the reasons with most rows first (ties by name).
     derived : int

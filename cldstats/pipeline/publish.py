@@ -7,11 +7,12 @@ The run, in order (DESIGN.md flow; docs/methodology.md sections 2 to 7):
    submission in its window; ``make publish`` generates the synthetic data first, ``cldstats
    synth``);
 3. validate the submissions that can matter for the month (submitted after its month end and on or
-   before the cut-off), write the ``qa/`` data quality outputs, and select one file per council;
+   before the cut-off), select one file per council and account for every row
+   (:mod:`cldstats.pipeline.validation`, :mod:`cldstats.pipeline.accounting`: a file whose rows
+   read are not the rows the method's SQL used plus those excluded stops the run, naming it);
    ``qa/submissions.csv`` lists every entry of the submissions folder (the others as not validated);
-4. compute the two measures from the selected files, unrounded, and account for every entry and row
-   (:func:`_check_row_accounting`: a file whose rows read are not the rows the measures used plus
-   those excluded, or an entry missing from the table, stops the run before anything is written);
+4. compute the two measures from the selected files, unrounded; an entry of the folder missing from
+   ``qa/submissions.csv`` stops the run before anything is written;
 5. apply the publication-level gate (coverage, England month-on-month change, override);
 6. apply disclosure control, with ``[r]`` against the most recent earlier release of each cell;
 7. check the published tables' consistency with a Great Expectations suite;

@@ -26,7 +26,7 @@ from cldstats import disclosure, ingest, quality
 from cldstats.core import safe_output
 from cldstats.core.errors import CldstatsError, GateStop, naming_path
 from cldstats.measures import areas, engine, selection
-from cldstats.pipeline import earlier_releases, manifest
+from cldstats.pipeline import earlier_releases, manifest, validation
 from cldstats.pipeline.background import Background
 from cldstats.pipeline.run_log import LOG, finish_beside, stage, start_beside
 from cldstats.pipeline.runlock import place_release
@@ -121,7 +121,7 @@ def build_release(r: Run, timer: StageTimer, progress: bool) -> PublishResult:
         month_ends = release_month_ends(r.month, int(r.params["release_month_ends"]), r.params["collection_start"])
         method = run_measures(r, timer, run, chosen, month_ends)
         lts_area, rates, assessed_area = area_tables(timer, method, month_ends)
-        account_for_rows(r, timer, run, method)
+        account_for_rows(r, timer, run)
         finish_beside(timer, side, council_pages)
         decision, councils_selected = apply_gate(r, run, method, month_ends)
         published, unrounded, previous, consistency = disclose(r, timer, lts_area, rates, assessed_area)
@@ -147,7 +147,7 @@ def validate_submissions(r: Run, timer: StageTimer, progress: bool):
     read again) and write the ``qa/`` data quality outputs; the council pages come later."""
     with stage(timer, "ingest and validate (files in the month's window)", writes=r.build / "qa") as result:
         # Every entry of the folder is listed; those outside the month's window are not validated.
-        run = quality.validate_folder(
+        run = validation.validate_folder(
             r.data_dir, r.build, r.params, progress=progress, key=r.key, window=True, store_dir=r.store_dir,
             council_reports=False,
         )
@@ -199,51 +199,29 @@ def area_tables(timer: StageTimer, method, month_ends: list[dt.date]):
     return lts_area, rates, assessed_area
 
 
-def account_for_rows(r: Run, timer: StageTimer, run, method) -> None:
-    """Before anything is published: every entry listed, every row read used or excluded; then
-    ``qa/submissions.csv`` is written."""
-    with stage(timer, "row accounting") as result:
-        check_row_accounting(run, r.data_dir, method.row_accounting)
-        run.write_submissions(r.build / "qa")
-        result.rows = int(run.submissions_table["rows_read"].sum())
-        result.notes = f"{len(run.submissions_table)} folder entries accounted for"
-
-
-def check_row_accounting(run, data_dir: Path, row_accounting: pd.DataFrame) -> None:
-    """Account for every entry and every row before anything is published; else stop the run.
-
-    Sets ``rows_used`` of ``run.submissions_table`` to the rows the method's SQL counted as used in
-    this run (``row_accounting``: ``file, rows_used`` per selected file, 0 for a file not
-    selected), then checks that every entry of the submissions folder, listed again now, is in the
-    table, and that each row of the table has ``rows_read = rows_used + rows_excluded``
-    (``rows_excluded`` from the exclusion reasons validation counted).
+def account_for_rows(r: Run, timer: StageTimer, run) -> None:
+    """Before anything is published: every entry of the submissions folder, listed again now, is in
+    ``qa/submissions.csv`` (whose rows validation accounted for: :mod:`cldstats.pipeline.accounting`),
+    which is then written.
 
     Raises
     ------
     CldstatsError
-        One line naming the first entry not in the table, or the first file whose rows do not add
-        up (exit code 2).
+        One line naming the first entry not in the table (it appeared during the run; exit code 2).
     """
-    table = run.submissions_table
-    listed = set(table["file"])
-    missing = [entry for entry in ingest.list_folder(data_dir) if entry.name not in listed]
-    if missing:
-        raise CldstatsError(
-            f"{missing[0].path}: this entry of the submissions folder is not in qa/submissions.csv (it appeared "
-            f"during the run?)" + (f", nor are {len(missing) - 1} more" if len(missing) > 1 else "")
-            + "; nothing was published: run again"
-        )
-    used_by_measures = dict(zip(row_accounting["file"], row_accounting["rows_used"], strict=True))
-    table["rows_used"] = table["file"].map(used_by_measures).fillna(0).astype("int64")
-    unaccounted = table[table["rows_read"] != table["rows_used"] + table["rows_excluded"]]
-    if len(unaccounted):
-        first = unaccounted.iloc[0]
-        raise CldstatsError(
-            f"{data_dir / 'submissions' / first['file']}: rows do not add up: {first['rows_read']:,} read, "
-            f"{first['rows_used']:,} used by the measures, {first['rows_excluded']:,} excluded"
-            + (f" (and {len(unaccounted) - 1} more files)" if len(unaccounted) > 1 else "")
-            + "; nothing was published"
-        )
+    with stage(timer, "row accounting") as result:
+        table = run.submissions_table
+        listed = set(table["file"])
+        missing = [entry for entry in ingest.list_folder(r.data_dir) if entry.name not in listed]
+        if missing:
+            raise CldstatsError(
+                f"{missing[0].path}: this entry of the submissions folder is not in qa/submissions.csv (it "
+                f"appeared during the run?)" + (f", nor are {len(missing) - 1} more" if len(missing) > 1 else "")
+                + "; nothing was published: run again"
+            )
+        run.write_submissions(r.build / "qa")
+        result.rows = int(table["rows_read"].sum())
+        result.notes = f"{len(table)} folder entries accounted for"
 
 
 def england_totals(council_lts: pd.DataFrame, month_ends: list[dt.date]) -> dict[str, int]:

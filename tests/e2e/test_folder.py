@@ -30,11 +30,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cldstats import cli, ingest, quality
+from cldstats import cli, ingest
 from cldstats.core.errors import CldstatsError
 from cldstats.ingest.pseudonymise import KEY_ENV_VAR
+from cldstats.measures import engine
 from cldstats.measures import selection as select
-from cldstats.pipeline import publish, store
+from cldstats.pipeline import accounting, publish, store, validation, validation_workers
 from cldstats.reference.params import load_params
 from cldstats.tools import synth
 from tests.helpers.malformed_corpus import FOLDER_MONTH, PERSONAL_VALUES, build_folder_corpus
@@ -113,15 +114,15 @@ def test_a_file_removed_between_listing_and_reading_is_a_rejected_submission(tmp
     data = tmp_path / "data"
     synth.generate(data, councils=1, scale=0.005, start="2024-03", end="2024-04")
     doomed = sorted((data / "submissions").iterdir())[0]
-    real_batches = quality._batches
+    real_batches = validation_workers.file_batches
 
     def remove_then_batch(paths, workers):
         doomed.unlink()
         return real_batches(paths, workers)
 
-    monkeypatch.setattr(quality, "_batches", remove_then_batch)
+    monkeypatch.setattr(validation, "file_batches", remove_then_batch)
     params = load_params(FOLDER_MONTH, params_dir=REPO / "params")
-    run = quality.validate_folder(data, tmp_path / "out", params, workers=1)
+    run = validation.validate_folder(data, tmp_path / "out", params, workers=1)
     row = run.submissions_table.set_index("file").loc[doomed.name]
     assert row["outcome"].startswith(f"rejected: unreadable: {doomed.name}: cannot be opened (No such file")
     assert (row["rows_read"], row["selected"]) == (0, False)
@@ -282,8 +283,6 @@ def test_every_entry_of_the_folder_is_in_the_table_with_its_outcome(command, run
         expected = case.outcome if command == "validate" else case.month_outcome
         assert rows.loc[case.file_name, "outcome"].startswith(expected), (case.number, case.description)
         assert rows.loc[case.file_name, "tie_with"] == case.tie_with, case.description
-    counts = table[["rows_read", "rows_used", "rows_excluded"]].astype(int)
-    assert (counts["rows_read"] == counts["rows_used"] + counts["rows_excluded"]).all()
     # Entries that are not submission files are never read: no rows, never selected.
     not_files = [c.file_name for c in cases if c.outcome.startswith("rejected: ")]
     assert (rows.loc[not_files, ["rows_read", "selected"]] == ["0", "False"]).all().all()
@@ -402,19 +401,75 @@ def test_a_row_lost_before_the_measures_stops_the_run(two_councils, tmp_path, mo
     assert not (tmp_path / "reports" / FOLDER_MONTH).exists()
 
 
+def test_a_miscount_by_the_sql_stops_the_run_naming_the_file(two_councils, tmp_path, monkeypatch):
+    """The method's SQL counts one row used too many for every selected file (its row accounting
+    step changed through monkeypatching): rows read no longer equal rows used plus rows excluded,
+    and the run stops naming the first such file with its three counts, before any output is written."""
+    monkeypatch.chdir(REPO)
+    real_sql = engine.step_sql
+
+    def one_too_many(step):
+        text = real_sql(step)
+        if step != "row_accounting":
+            return text
+        counted = "coalesce(sum(r.rows) FILTER (WHERE r.reason IS NULL), 0) AS rows_used"
+        assert counted in text
+        return text.replace(counted, counted.replace(", 0)", ", 0) + 1"))
+
+    monkeypatch.setattr(engine, "step_sql", one_too_many)
+    with pytest.raises(CldstatsError) as raised:
+        _publish_in_process(two_councils, tmp_path)
+    message = str(raised.value)
+    assert raised.value.exit_code == 2 and "\n" not in message
+    found = re.fullmatch(r"(.+): rows do not add up: ([\d,]+) read, ([\d,]+) used by the measures, "
+                         r"([\d,]+) excluded( \(and \d+ more files\))?; nothing was published", message)
+    assert found, message
+    path = Path(found.group(1))
+    assert path.parent == two_councils / "submissions" and path.is_file()
+    read, used, excluded = (int(found.group(i).replace(",", "")) for i in (2, 3, 4))
+    assert used + excluded == read + 1
+    assert not (tmp_path / "reports" / FOLDER_MONTH).exists()
+    assert not list((tmp_path / "reports").glob(f"*{FOLDER_MONTH}*/qa/submissions.csv"))
+
+
+def test_the_row_accounting_check_runs_in_a_normal_publish(two_councils, tmp_path, monkeypatch):
+    """A publication run checks rows read = rows used + rows excluded for every file of the folder,
+    once, before qa/submissions.csv is written; the release then holds the checked counts."""
+    monkeypatch.chdir(REPO)
+    real_check = accounting.check_row_accounting
+    checked = []
+
+    def check(table, submissions_dir):
+        assert not list((tmp_path / "reports").glob("**/qa/submissions.csv"))  # nothing written yet
+        real_check(table, submissions_dir)
+        checked.append(table.copy())
+
+    monkeypatch.setattr(accounting, "check_row_accounting", check)
+    out = _publish_in_process(two_councils, tmp_path)
+    assert len(checked) == 1
+    table = checked[0]
+    assert sorted(table["file"]) == sorted(os.listdir(two_councils / "submissions"))
+    selected = table[table["selected"]]
+    assert len(selected) == COUNCILS and (selected["rows_used"] > 0).all()
+    published = pd.read_csv(out / FOLDER_MONTH / "qa" / "submissions.csv")
+    assert published[["file", "rows_read", "rows_used", "rows_excluded"]].equals(
+        table[["file", "rows_read", "rows_used", "rows_excluded"]].astype({"rows_read": "int64", "rows_used": "int64",
+                                                                           "rows_excluded": "int64"}))
+
+
 def test_an_entry_that_appears_during_the_run_stops_it(two_councils, tmp_path, monkeypatch):
     monkeypatch.chdir(REPO)
     data = tmp_path / "data"
     shutil.copytree(two_councils, data)
     late = data / "submissions" / "E06000001_20240416T090000.csv"
-    real_validate = quality.validate_folder
+    real_validate = validation.validate_folder
 
     def validate_then_a_file_arrives(*args, **kwargs):
         run = real_validate(*args, **kwargs)
         late.write_bytes(b"arrived during the run\n")
         return run
 
-    monkeypatch.setattr(quality, "validate_folder", validate_then_a_file_arrives)
+    monkeypatch.setattr(validation, "validate_folder", validate_then_a_file_arrives)
     with pytest.raises(CldstatsError) as raised:
         _publish_in_process(data, tmp_path)
     message = str(raised.value)

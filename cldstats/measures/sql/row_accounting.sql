@@ -1,6 +1,10 @@
 -- Row accounting, per release: docs/methodology.md section 6, "Nothing is silently lost: for
 -- every submission, rows read = rows used + rows excluded, with the reason for each exclusion".
 --
+-- Both counts are of the stored records the SQL read (row_reasons.sql): rows_used those without an
+-- exclusion reason. The pipeline checks rows read (ingest) = rows used + rows excluded for every file
+-- before anything is written (cldstats.pipeline.accounting.check_row_accounting).
+--
 -- Reads   selection, selected_row_reasons (row_reasons.sql, kept with each selected submission).
 -- Writes  row_accounting: la_code, file, rows_used, rows_excluded per selected submission; and
 --         exclusions: la_code, file, reason, rows (reasons with rows only).

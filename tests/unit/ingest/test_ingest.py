@@ -15,6 +15,7 @@ from cldstats import ingest, quality
 from cldstats.ingest import FileIssue, Submission, csv_file, csv_parser, list_submissions, parse_file_name
 from cldstats.ingest.pseudonymise import PseudonymKey
 from cldstats.ingest.records import DROPPED_FIELDS
+from cldstats.pipeline import validation
 from cldstats.reference.params import load_params
 from cldstats.reference.spec import ValueStatus, load_spec
 from cldstats.tools.synth import generate
@@ -986,6 +987,6 @@ def test_validation_reads_with_the_placeholder_numbers_of_params(tmp_path):
     assert unlisted.records["nhs_number_key"][:10].notna().all()
     params = load_params()
     params["pseudonymisation"]["placeholder_nhs_numbers"] = ["100 000 0060"]
-    run = quality.validate_folder(tmp_path / "data", tmp_path / "out", params, key=KEY, workers=1)
+    run = validation.validate_folder(tmp_path / "data", tmp_path / "out", params, key=KEY, workers=1)
     stored = pd.read_parquet(run.catalogue.set_index("file").loc[NAME, "records_path"])
     assert stored["nhs_number_key"][:10].isna().all() and stored["nhs_number_key"][10:].notna().all()

@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 
 from cldstats.measures import engine
-from cldstats.reference.params import load_params, release_month_ends
+from cldstats.reference.calendar import release_month_ends
+from cldstats.reference.params import load_params
 
 PARAMS = load_params("2024-03", today=dt.date(2024, 6, 1))
 LA = "E06000001"

@@ -31,7 +31,8 @@ import pytest
 from cldstats import disclosure
 from cldstats.measures import areas, engine
 from cldstats.pipeline.store import records_table
-from cldstats.reference.params import load_params, release_month_ends
+from cldstats.reference.calendar import release_month_ends
+from cldstats.reference.params import load_params
 from cldstats.reference.spec import load_spec
 
 A, B, C = "E06000001", "E06000002", "E06000003"

@@ -12,7 +12,8 @@ import pytest
 
 from cldstats.measures import engine
 from cldstats.measures.selection import coverage
-from cldstats.reference.params import load_params, release_month_ends
+from cldstats.reference.calendar import release_month_ends
+from cldstats.reference.params import load_params
 
 E = dt.date(2024, 3, 31)
 CUTOFF = dt.date(2024, 5, 31)

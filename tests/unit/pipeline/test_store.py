@@ -17,7 +17,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from cldstats import cli, ingest, quality
+from cldstats import cli, ingest
+from cldstats.pipeline import validation
 from cldstats.pipeline.store import CATALOGUE_COLUMNS, StoreContext, SubmissionStore, key_fingerprint
 from cldstats.reference.params import load_params
 from tests.helpers.paths import REPO
@@ -135,16 +136,16 @@ def test_validation_reads_a_file_once_and_a_changed_file_again(tmp_path, monkeyp
     data = _small_folder(tmp_path)
     params = load_params("2024-03", params_dir=REPO / "params")
     files = [p.name for p in ingest.list_submissions(data)][:5]
-    first = quality.validate_folder(data, tmp_path / "one", params, workers=1, files=files)
+    first = validation.validate_folder(data, tmp_path / "one", params, workers=1, files=files)
     assert (first.ingested, first.from_store) == (5, 0) and first.store_dir == data / "store"
-    second = quality.validate_folder(data, tmp_path / "two", params, workers=1, files=files)
+    second = validation.validate_folder(data, tmp_path / "two", params, workers=1, files=files)
     assert (second.ingested, second.from_store) == (0, 5)
     for name in ("submissions.csv", "exclusions.csv"):
         assert (tmp_path / "one" / "qa" / name).read_bytes() == (tmp_path / "two" / "qa" / name).read_bytes()
     # Submissions never change; a file whose bytes do is a new submission.
     changed = data / "submissions" / files[0]
     changed.write_bytes(changed.read_bytes() + b"\n")
-    third = quality.validate_folder(data, tmp_path / "three", params, workers=1, files=files)
+    third = validation.validate_folder(data, tmp_path / "three", params, workers=1, files=files)
     assert (third.ingested, third.from_store) == (1, 4)
     assert len(SubmissionStore(data / "store").catalogue()) == 6  # the old content stays stored too
 
@@ -155,7 +156,7 @@ def test_store_command_lists_and_verifies(tmp_path, monkeypatch, capsys):
     data = _small_folder(tmp_path, councils=2)
     params = load_params("2024-03", params_dir=REPO / "params")
     files = [p.name for p in ingest.list_submissions(data)][:3]
-    quality.validate_folder(data, tmp_path / "out", params, workers=1, files=files)
+    validation.validate_folder(data, tmp_path / "out", params, workers=1, files=files)
     assert cli.main(["store", "--data", str(data), "--verify"]) == 0
     out = capsys.readouterr().out
     assert "3 stored submissions" in out and all(name in out for name in files) and "0 problems" in out

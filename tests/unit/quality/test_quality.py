@@ -22,7 +22,7 @@ import pytest
 
 from cldstats import quality
 from cldstats.core.errors import GateStop
-from cldstats.quality import checks as quality_checks
+from cldstats.quality import suites
 from cldstats.reference.params import load_params
 from cldstats.reference.spec import AGEM_STATUSES, ValueStatus, load_spec
 from tests.helpers.paths import REPO
@@ -201,7 +201,7 @@ def summary_count(result, field_name, check_name, status=None):
 # ---------------------------------------------------------------------------------------------
 def test_generated_suite_in_git_matches_generator():
     committed = (REPO / "expectations" / f"{quality.FIELD_SUITE}.json").read_text(encoding="utf-8")
-    assert committed == quality_checks._suite_json(quality.build_field_suite()), (
+    assert committed == suites._suite_json(quality.build_field_suite()), (
         "expectations/ is stale: run `make expectations` and commit the result"
     )
 

@@ -19,7 +19,8 @@ from cldstats import ingest
 from cldstats.ingest.pseudonymise import PseudonymKey
 from cldstats.measures import engine
 from cldstats.pipeline import store
-from cldstats.reference.params import load_params, release_month_ends
+from cldstats.reference.calendar import release_month_ends
+from cldstats.reference.params import load_params
 from tests.helpers.malformed_corpus import base_rows, csv_bytes, labels  # noqa: E402
 from tests.helpers.paths import REPO
 

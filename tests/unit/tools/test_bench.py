@@ -12,8 +12,7 @@ import time
 
 import pytest
 
-from cldstats import quality
-from cldstats.pipeline import timing
+from cldstats.pipeline import timing, validation
 from cldstats.reference.params import load_params
 from cldstats.tools import bench, synth
 from tests.helpers.paths import REPO
@@ -145,7 +144,7 @@ def test_validation_reports_its_worker_phases_to_a_timed_stage(tmp_path, monkeyp
     params = load_params("2024-03", params_dir=REPO / "params")
     timer = timing.StageTimer()
     with timer.stage("ingest and validate") as stage:
-        run = quality.validate_folder(data, tmp_path / "out", params, workers=1)
+        run = validation.validate_folder(data, tmp_path / "out", params, workers=1)
         stage.rows = run.rows_read
     (result,) = timer.results
     names = [s["stage"] for s in result.substages]
