@@ -1,4 +1,5 @@
-"""What ingest reports about a file: the check names (:data:`CHECKS`), :class:`FileIssue`, the
+"""What ingest reports about a file: the check names (:data:`CHECKS`, defined with every other
+check name in :mod:`cldstats.reference.checks`), :class:`FileIssue`, the
 exception raised inside ingest for a file that cannot be read, and the wording the messages share
 (counts, example rows)."""
 
@@ -8,21 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Check names ingest reports (whether one blocks is the gate's decision, not ingest's).
-CHECKS = (
-    "unreadable",
-    "no_rows",
-    "missing_columns",
-    "extra_columns",
-    "duplicate_columns",
-    "duplicate_columns_disagree",
-    "loose_label",
-    "encoding_bom",
-    "file_name",
-    "formula_cells",
-    "ragged_rows",
-    "nhs_number_shared",
-)
+from cldstats.reference.checks import INGEST_CHECKS as CHECKS  # noqa: F401  (ingest.CHECKS: what ingest reports)
+
 #: Example rows listed per issue.
 MAX_EXAMPLE_ROWS = 20
 

@@ -27,8 +27,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cldstats import reference
-from cldstats.core.errors import CldstatsError
 from cldstats.quality.statuses import NOT_APPLICABLE, PASSED_BLANK, PASSED_VALID, dq_column
+from cldstats.reference.checks import (
+    CROSS_FIELD_SUITE,
+    EXPECTATIONS_DIR,
+    FIELD_SUITE,
+    SUBMISSION_SUITE,
+    SUITE_NAMES,
+    load_suite_definitions,
+)
 from cldstats.reference.spec import Field, Spec, load_spec
 
 if TYPE_CHECKING:
@@ -52,14 +59,6 @@ __all__ = [
     "write_suites",
 ]
 
-#: Where the suites live in the repository (reviewed in git like code).
-EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
-
-FIELD_SUITE = "cld_release1_fields"
-SUBMISSION_SUITE = "cld_submission"
-CROSS_FIELD_SUITE = "cld_cross_field"
-#: The suites of a run, in the order they are validated and reported.
-SUITE_NAMES = (SUBMISSION_SUITE, FIELD_SUITE, CROSS_FIELD_SUITE)
 
 #: What each kind of field must hold to be valid, in plain words (suite descriptions).
 _KIND_RULES = {
@@ -206,43 +205,6 @@ def write_suites(directory: str | Path) -> list[Path]:
     path = directory / f"{FIELD_SUITE}.json"
     path.write_text(_suite_json(build_field_suite()), encoding="utf-8")
     return [path]
-
-
-def load_suite_definitions(directory: str | Path | None = None) -> dict[str, dict[str, Any]]:
-    """Read the run's suites as their JSON (no Great Expectations import: the gate's check names
-    come from here).
-
-    Parameters
-    ----------
-    directory : path, optional
-        Folder with ``<suite name>.json``; defaults to the repository's ``expectations/``.
-
-    Returns
-    -------
-    dict
-        Suite name -> the suite's JSON object (without its ``id``), in :data:`SUITE_NAMES` order.
-
-    Raises
-    ------
-    CldstatsError
-        A suite file is missing or is not valid JSON, or an expectation lacks ``meta.check``.
-    """
-    directory = Path(directory) if directory is not None else EXPECTATIONS_DIR
-    definitions = {}
-    for name in SUITE_NAMES:
-        path = directory / f"{name}.json"
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise CldstatsError(f"expectation suite {path} is missing (run `make expectations`)") from None
-        except json.JSONDecodeError as exc:
-            raise CldstatsError(f"expectation suite {path} is not valid JSON: {exc}") from None
-        for number, expectation in enumerate(raw.get("expectations", []), start=1):
-            if not expectation.get("meta", {}).get("check"):
-                raise CldstatsError(f"expectation {number} of {path} has no meta.check")
-        raw.pop("id", None)
-        definitions[name] = raw
-    return definitions
 
 
 def load_suites(directory: str | Path | None = None) -> dict[str, gx_types.ExpectationSuite]:

@@ -33,7 +33,6 @@ import abc
 import copy
 import datetime as dt
 import difflib
-import functools
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from typing import Any
 import yaml
 
 from cldstats.core.errors import ParamsError
+from cldstats.reference import checks
 from cldstats.reference.calendar import (
     MONTH_PATTERN,
     default_cutoff,
@@ -524,24 +524,10 @@ class PublishableMonth(Rule):
         return ("collection_start",)
 
 
-@functools.cache
 def gate_check_names() -> frozenset[str]:
-    """Every check the submission gate can block on: what ingest reports (``ingest.CHECKS``) and the
-    ``meta.check`` of every expectation of the suites quality validates each submission with
-    (``quality.SUITE_NAMES``: the submission, field and cross-field suites).
-
-    Read from the code and the suites, never from a second list, so a check added there can be
-    made blocking at once. Field-level detail checks (``invalid``, ``loose_match``...) are not among
-    them: they are always warnings, so naming one in ``gate.blocking_checks`` would block nothing.
-    Read from the suites' JSON (:func:`cldstats.quality.load_suite_definitions`), so Great
-    Expectations is not imported for it.
-    """
-    from cldstats import ingest, quality
-
-    suites = quality.load_suite_definitions()
-    return frozenset(ingest.CHECKS) | {
-        expectation["meta"]["check"] for suite in suites.values() for expectation in suite.get("expectations", [])
-    }
+    """Every check the submission gate can block on (:func:`cldstats.reference.checks.check_names`):
+    read from ingest's check names and the suites, never from a second list."""
+    return checks.check_names()
 
 
 #: Counts above this make no sense as a rounding base or a suppression threshold: a release of

@@ -1,10 +1,13 @@
 """Params: defaults + month file + --params, deep merge, unknown keys rejected, months as strings."""
 
 import datetime as dt
+import json
 import re
 
 import pytest
 
+from cldstats import ingest
+from cldstats.reference import checks, params
 from cldstats.reference.calendar import default_cutoff, release_month_ends
 from cldstats.reference.params import ParamsError, load_params
 from tests.helpers.paths import REPO
@@ -304,29 +307,25 @@ def test_the_month_from_the_command_line_names_no_file_but_the_collection_start_
 
 def test_blocking_check_names_come_from_the_code(tmp_path, monkeypatch):
     """The allowed names are ingest's checks and the submission suites' checks, not a second list:
-    a check added to ingest.CHECKS can be made blocking at once, and every suite check is allowed."""
-    import json
-
-    from cldstats import ingest, quality
-    from cldstats.reference import params
-
+    a check added to ingest's checks can be made blocking at once, and every suite check is allowed."""
     suite_checks = set()
-    for name in quality.SUITE_NAMES:
-        suite = json.loads((quality.EXPECTATIONS_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    for name in checks.SUITE_NAMES:
+        suite = json.loads((checks.EXPECTATIONS_DIR / f"{name}.json").read_text(encoding="utf-8"))
         suite_checks |= {e["meta"]["check"] for e in suite["expectations"]}
+    assert ingest.CHECKS == checks.INGEST_CHECKS  # what ingest reports is what the rules accept
     assert params.gate_check_names() == frozenset(ingest.CHECKS) | suite_checks
     assert {"end_before_start", "field_values", "la_code_unknown", "ragged_rows"} <= params.gate_check_names()
 
     text = "gate:\n  blocking_checks: [unreadable, missing_columns, no_rows, columns_disagree]\n"
     with pytest.raises(ParamsError, match="unknown check 'columns_disagree'"):
         _load_with(tmp_path, text)[1]()
-    monkeypatch.setattr(ingest, "CHECKS", (*ingest.CHECKS, "columns_disagree"))
-    params.gate_check_names.cache_clear()
+    monkeypatch.setattr(checks, "INGEST_CHECKS", (*checks.INGEST_CHECKS, "columns_disagree"))
+    checks.check_names.cache_clear()
     try:
         loaded = _load_with(tmp_path, text)[1]()
     finally:
         monkeypatch.undo()
-        params.gate_check_names.cache_clear()
+        checks.check_names.cache_clear()
     assert "columns_disagree" in loaded["gate"]["blocking_checks"]
 
 
