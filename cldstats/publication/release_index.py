@@ -42,7 +42,7 @@ def write_index(reports_dir: Path) -> Path:
     -------
     Path
         The index file (self-contained: inline CSS, relative links only). Spreadsheets and CSV
-        files are linked by what they hold, kind and size (:func:`cldstats.publication.report.file_label`).
+        files are linked by what they hold, kind and size (:func:`cldstats.publication.report_format.file_label`).
     """
     reports_dir = Path(reports_dir)
     months = sorted((p for p in reports_dir.iterdir() if p.is_dir() and MONTH.match(p.name)), reverse=True)
