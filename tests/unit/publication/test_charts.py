@@ -27,7 +27,7 @@ from matplotlib.offsetbox import AnnotationBbox
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
-from cldstats.publication import charts
+from cldstats.publication import chart_data, chart_drawing, chart_text, charts
 from cldstats.publication.charts import AF_PALETTE, ALT_TEXT_MAX, CHART_NAMES, make_charts
 from cldstats.reference import statements
 from cldstats.reference.statements import MethodFacts
@@ -66,7 +66,7 @@ AGE = {  # latest month end, England, by setting
     "Nursing care": ("[c]", "50", "35", "5", "525", "475", "70"),
     "Prison": ("0", "[c]", "[c]", "0", "[c]", "0", "0"),
 }
-ETHNICITY = ("840", "630", "[c]", "11605", "140", "435")  # in charts.ETHNICITY_GROUPS order
+ETHNICITY = ("840", "630", "[c]", "11605", "140", "435")  # in chart_data.ETHNICITY_GROUPS order
 ASSESSED = ("1015", "[c]", "925")
 ASSESSED_TOTAL = "1945"
 
@@ -83,10 +83,10 @@ def hand_made_release() -> dict[str, pd.DataFrame]:
     latest = DATES[-1]
     lts = [_lts_row(d, ENGLAND, s, ("All", "All"), v[i]) for s, v in TREND.items() for i, d in enumerate(DATES)]
     lts += [_lts_row(latest, ENGLAND, s, ("Age band", band), v[i])
-            for s, v in AGE.items() for i, band in enumerate(charts.AGE_BANDS)]
+            for s, v in AGE.items() for i, band in enumerate(chart_data.AGE_BANDS)]
     lts += [_lts_row(latest, ENGLAND, s, ("Age band", "Unknown"), "20") for s in ("All",)]
     lts += [_lts_row(latest, ENGLAND, "All", ("Ethnicity group", g), v)
-            for g, v in zip(charts.ETHNICITY_GROUPS, ETHNICITY, strict=True)]
+            for g, v in zip(chart_data.ETHNICITY_GROUPS, ETHNICITY, strict=True)]
     # A region's and a council's rows too: the charts must pick England out of them.
     lts += [_lts_row(latest, ("Region", "E12000001", "North East"), "All", ("All", "All"), "2000", "2 of 2")]
 
@@ -159,13 +159,13 @@ def built(release, tmp_path_factory):
 def catch_figures(monkeypatch) -> dict:
     """From now on, each figure :func:`make_charts` saves, by chart name (the last run wins)."""
     caught = {}
-    save = charts._save_chart
+    save = charts.save_chart
 
     def catching_save(fig, out_dir, name, *texts):
         caught[name] = fig
         return save(fig, out_dir, name, *texts)
 
-    monkeypatch.setattr(charts, "_save_chart", catching_save)
+    monkeypatch.setattr(charts, "save_chart", catching_save)
     return caught
 
 
@@ -346,9 +346,9 @@ def test_alt_text_keeps_within_the_limit_with_the_longest_names(release, tmp_pat
 def test_alt_text_takes_the_fullest_finding_that_fits():
     what = "Dot plot of " + "x" * 180 + "."
     full, short = "Lowest " + "y" * 60 + " at 27.", "Rates ranged from 27 to 40."
-    assert charts._alt_text(what, full, short) == f"{what} {short}"
-    assert charts._alt_text("Dot plot.", full, short) == f"Dot plot. {full}"
-    assert charts._alt_text(what, full) == what  # no finding fits: the description has it
+    assert chart_text.compose_alt_text(what, full, short) == f"{what} {short}"
+    assert chart_text.compose_alt_text("Dot plot.", full, short) == f"Dot plot. {full}"
+    assert chart_text.compose_alt_text(what, full) == what  # no finding fits: the description has it
 
 
 @pytest.mark.parametrize(("name", "expected"), [
@@ -438,7 +438,7 @@ def test_suppressed_bars_are_absent_and_labelled_with_their_symbol(figures):
     assert 0 not in _bars(ax).values()
 
     nursing = figures["age_profile"].axes[3]
-    assert len(nursing.patches) == len(charts.AGE_BANDS) - 1
+    assert len(nursing.patches) == len(chart_data.AGE_BANDS) - 1
     assert "[c]" in [t.get_text() for t in nursing.texts]
 
     region = figures["rate_by_region"].axes[0]
@@ -625,7 +625,7 @@ def test_direct_labels_are_dark_text_beside_a_key_in_the_line_colour(figures):
     assert keys == line_colours and len(labels) == len(line_colours)
     assert [t.get_text() for t in labels] == ["All settings: 13,825", "Community: 9,900", "Residential care: 2,780",
                                              "Nursing care: 1,140", "Prison: 5"]
-    assert {to_hex(t.get_color()) for t in labels} == {charts.TEXT_COLOUR.lower()}
+    assert {to_hex(t.get_color()) for t in labels} == {chart_drawing.TEXT_COLOUR.lower()}
 
 
 # --- refusing what must not be charted --------------------------------------------------------- #
@@ -653,10 +653,10 @@ def test_missing_frame_is_an_error(release, tmp_path):
 
 
 def test_published_numbers_reads_symbols_as_gaps():
-    out = charts.published_numbers(pd.Series(["0", "5", "[c]", "[x]", "[z]"]), rounding_base=5)
+    out = chart_data.published_numbers(pd.Series(["0", "5", "[c]", "[x]", "[z]"]), rounding_base=5)
     assert out.iloc[0] == 0 and out.iloc[1] == 5 and out.iloc[2:].isna().all()
     with pytest.raises(ValueError, match="not a published cell"):
-        charts.published_numbers(pd.Series(["1,000"]))  # a formatted number is not a published cell
+        chart_data.published_numbers(pd.Series(["1,000"]))  # a formatted number is not a published cell
 
 
 # --- the real release ------------------------------------------------------------------------- #

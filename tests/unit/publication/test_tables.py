@@ -31,7 +31,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from cldstats.publication import tables
+from cldstats.publication import tables, tidy_tables, xlsx_writing
 from cldstats.reference import statements
 from cldstats.reference.statements import MethodFacts
 from tests.helpers.paths import GOLDEN, REPO
@@ -165,7 +165,7 @@ def test_each_table_has_exactly_one_header_row(workbooks, stem):
         assert ws.max_row == last_row  # nothing written below the table
 
 
-TEXT_COLUMNS = {"Area code", "Area name", "Area level", "Support setting", "Revised [r]", *tables.BREAKDOWNS}
+TEXT_COLUMNS = {"Area code", "Area name", "Area level", "Support setting", "Revised [r]", *tidy_tables.BREAKDOWNS}
 
 
 @pytest.mark.parametrize("stem", ["long_term_support", "assessments"])
@@ -200,16 +200,16 @@ def test_symbols_present_where_expected(workbooks):
 
 def test_revised_cells_are_marked_in_the_revised_column(workbooks):
     table1 = tables.read_table(workbooks["long_term_support"], "Table_1")
-    revised = table1[table1["Revised [r]"].ne(tables.NOT_REVISED)]
+    revised = table1[table1["Revised [r]"].ne(tidy_tables.NOT_REVISED)]
     assert revised[["Area code", "Support setting", "Age group", "Revised [r]"]].values.tolist() == [
         ["E06000001", "All", "65 and above", "[r] 29 February 2024"]
     ]
     # The revised row still holds numbers, not "55 [r]".
     assert isinstance(revised["29 February 2024 [p]"].iloc[0], int)
     rates = tables.read_table(workbooks["long_term_support"], "Table_6")
-    assert rates.loc[rates["Revised [r]"].ne(tables.NOT_REVISED), "Revised [r]"].tolist() == ["[r] 31 March 2024"]
+    assert rates.loc[rates["Revised [r]"].ne(tidy_tables.NOT_REVISED), "Revised [r]"].tolist() == ["[r] 31 March 2024"]
     assessed = tables.read_table(workbooks["assessments"], "Table_3")
-    hit = assessed[assessed["Revised [r]"].ne(tables.NOT_REVISED)]
+    hit = assessed[assessed["Revised [r]"].ne(tidy_tables.NOT_REVISED)]
     assert hit[["Area code", "Gender", "Revised [r]"]].values.tolist() == [
         ["E92000001", "Female", "[r] Total February 2024 to March 2024"]
     ]
@@ -314,7 +314,7 @@ def test_count_tables_equal_the_csv(workbooks, published, stem, csv_name, period
     csv = published[csv_name]
     path = workbooks[stem]
     seen = []
-    for number, breakdown in enumerate(tables.BREAKDOWNS, start=1):
+    for number, breakdown in enumerate(tidy_tables.BREAKDOWNS, start=1):
         actual = _long_from_sheet(path, f"Table_{number}", list(keys.values()), breakdown)
         rows = csv[csv["breakdown"].isin(["All", breakdown])]
         _same(actual, _expected(rows, period_column, "value", keys))
@@ -363,7 +363,7 @@ def test_councils_included_must_read_n_of_n(published):
 
 
 # ---------------------------------------------------------------------------------------------
-# The fast table writer (tables._write_table_elements) against gptables' own
+# The fast table writer (xlsx_writing._write_table_elements) against gptables' own
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_fast_table_writer_gives_the_bytes_gptables_gives(published, tmp_path, monkeypatch):
@@ -371,18 +371,18 @@ def test_fast_table_writer_gives_the_bytes_gptables_gives(published, tmp_path, m
     import contextlib
 
     plain = []
-    original_plain_table = tables._plain_table
+    original_plain_table = xlsx_writing._plain_table
 
     def counting(gptable):
         columns = original_plain_table(gptable)
         plain.append(columns is not None)
         return columns
 
-    monkeypatch.setattr(tables, "_plain_table", counting)
+    monkeypatch.setattr(xlsx_writing, "_plain_table", counting)
     fast = tables.write_workbooks(published, _release(published), tmp_path / "fast")
     assert sum(plain) >= 10, "the table sheets should go through the fast writer"
     assert not all(plain), "the contents sheet (links) should fall back to gptables' own writer"
-    monkeypatch.setattr(tables, "_fast_table_writing", contextlib.nullcontext)
+    monkeypatch.setattr("cldstats.publication.workbooks.fast_table_writing", contextlib.nullcontext)
     slow = tables.write_workbooks(published, _release(published), tmp_path / "gptables")
     for a, b in zip(fast, slow, strict=True):
         assert a.read_bytes() == b.read_bytes(), a.name
@@ -393,13 +393,13 @@ def test_fast_table_writer_falls_back_on_cells_gptables_treats_specially(tmp_pat
 
     frame = pd.DataFrame({"Area": ["England", "  "], "Value": [1, 2]})
     table = gpt.GPTable(table=frame, table_name="t", title="T", instructions="I", source="S", index_columns={})
-    assert tables._plain_table(table) is None  # a whitespace-only cell: gptables blanks it
+    assert xlsx_writing._plain_table(table) is None  # a whitespace-only cell: gptables blanks it
     frame = pd.DataFrame({"Area": ["England", "Wales"], "Value": [1.5, 2.0]})
     table = gpt.GPTable(table=frame, table_name="t", title="T", instructions="I", source="S", index_columns={})
-    assert tables._plain_table(table) is None  # floats are left to gptables
+    assert xlsx_writing._plain_table(table) is None  # floats are left to gptables
     frame = pd.DataFrame({"Area": ["England", "Wales"], "Value": [1, 2]}).astype(object)
     table = gpt.GPTable(table=frame, table_name="t", title="T", instructions="I", source="S", index_columns={})
-    assert tables._plain_table(table) is not None
+    assert xlsx_writing._plain_table(table) is not None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -493,10 +493,10 @@ def test_no_column_is_wider_than_the_cap(workbooks, stem):
     widths = {(ws.title, key): dim.width for ws in book.worksheets for key, dim in ws.column_dimensions.items()
               if dim.width}
     # xlsxwriter stores a width with its padding (Excel shows 100 as 100.71).
-    assert max(widths.values()) <= tables.MAX_COLUMN_WIDTH + 1 < 255, max(widths.items(), key=lambda kv: kv[1])
+    assert max(widths.values()) <= xlsx_writing.MAX_COLUMN_WIDTH + 1 < 255, max(widths.items(), key=lambda kv: kv[1])
     # The notes text is long enough to be capped, and wraps within its column.
     notes = book["Notes"]
-    assert notes.column_dimensions["B"].width > tables.MAX_COLUMN_WIDTH
+    assert notes.column_dimensions["B"].width > xlsx_writing.MAX_COLUMN_WIDTH
     texts = [c for c in notes["B"] if isinstance(c.value, str) and len(c.value) > 200]
     assert texts and all(c.alignment.wrap_text for c in texts)
 
