@@ -13,7 +13,8 @@ from typing import Any
 import pandas as pd
 
 from cldstats.publication.tidy_tables import count_revised_cells
-from cldstats.reference.params import ParamsError, load_params, month_end
+from cldstats.reference.calendar import month_end
+from cldstats.reference.params import TO_BE_ANNOUNCED, ParamsError, load_params
 from cldstats.reference.statements import MethodFacts
 
 #: A clearly-not-real address: the lead sets the real one (e.g. from params) in ``ReleaseInfo``.
@@ -115,8 +116,6 @@ class ReleaseInfo:
         )
 
 
-#: ``publication.next_update`` value for a next release whose date is not yet set.
-TO_BE_ANNOUNCED = "to be announced"
 #: How far ahead :func:`next_update` looks for the next release.
 NEXT_UPDATE_HORIZON_MONTHS = 12
 

@@ -54,6 +54,7 @@ from cldstats.reference.calendar import (
 
 __all__ = [
     "RULES",
+    "TO_BE_ANNOUNCED",
     "ParamsError",
     "check_month",
     "check_params",
@@ -426,10 +427,11 @@ class DateOrWords(Rule):
 
 
 def _next_update_words() -> tuple[str, ...]:
-    from cldstats.publication.tables import TO_BE_ANNOUNCED
-
     return (TO_BE_ANNOUNCED,)
 
+
+#: ``publication.next_update`` value for a next release whose date is not yet set.
+TO_BE_ANNOUNCED = "to be announced"
 
 #: Control characters (line breaks, tabs...): a params text is printed on one line.
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from cldstats.core.errors import CldstatsError
-from cldstats.publication import render, report
+from cldstats.publication import render, report, self_contained
 from tests.helpers.paths import REPO
 
 #: End-to-end runs of the real pipeline: `make test` runs them, `make test-fast` does not.
@@ -711,7 +711,7 @@ def test_a_page_that_still_loads_from_the_network_is_not_written(tmp_path):
     target = tmp_path / "long_term_support.html"
     with pytest.raises(CldstatsError, match=r"^long_term_support.html would load 1 resource\(s\) from the network, "
                                             r'first <img src="https://example.org/chart.png">'):
-        render._write_page(target, stripped)
+        self_contained.write_page(target, stripped)
     assert not target.exists()
 
 

@@ -141,7 +141,7 @@ def test_html_notes_refuse_a_release_without_params(tmp_path):
 
 
 def test_workbook_cover_notes_and_units_state_the_facts_given(tmp_path):
-    import test_tables as golden
+    from tests.unit.publication import test_tables as golden
 
     published = golden._published()
     release = dataclasses.replace(golden._release(published), facts=TEN)
