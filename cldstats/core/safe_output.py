@@ -21,7 +21,7 @@ What is text
     ``-A1``) is neutralised, as OWASP asks.
 
 Everything else a CSV holds is written exactly as ``DataFrame.to_csv(index=False,
-lineterminator="\\n")`` writes it (``tests/test_safe_output.py`` compares the bytes), so the
+lineterminator="\\n")`` writes it (``tests/unit/core/test_safe_output.py`` compares the bytes), so the
 published tables keep DESIGN.md's output contract.
 """
 

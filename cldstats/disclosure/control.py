@@ -310,7 +310,7 @@ def _published(area: pd.DataFrame, previous: pd.DataFrame | None, rounding_base:
 
 def published_long_term_support(area: pd.DataFrame, previous: pd.DataFrame | None = None,
                                 rounding_base: int = 5, suppress_max: int = 4) -> pd.DataFrame:
-    """``data/long_term_support.csv`` from :func:`cldstats.measures.area_table` of measure 1.
+    """``data/long_term_support.csv`` from :func:`cldstats.measures.areas.area_table` of measure 1.
 
     Returns
     -------
@@ -323,7 +323,7 @@ def published_long_term_support(area: pd.DataFrame, previous: pd.DataFrame | Non
 
 def published_assessments(area: pd.DataFrame, previous: pd.DataFrame | None = None,
                           rounding_base: int = 5, suppress_max: int = 4) -> pd.DataFrame:
-    """``data/assessments.csv`` from :func:`cldstats.measures.area_table` of measure 2.
+    """``data/assessments.csv`` from :func:`cldstats.measures.areas.area_table` of measure 2.
 
     Returns
     -------
@@ -335,7 +335,7 @@ def published_assessments(area: pd.DataFrame, previous: pd.DataFrame | None = No
 
 
 def published_rates(rates: pd.DataFrame, previous: pd.DataFrame | None = None, suppress_max: int = 4) -> pd.DataFrame:
-    """``data/long_term_support_rates.csv`` from :func:`cldstats.measures.rates_unrounded`.
+    """``data/long_term_support_rates.csv`` from :func:`cldstats.measures.areas.rates_unrounded`.
 
     Returns
     -------
@@ -369,7 +369,7 @@ def consistency_frames(unrounded: pd.DataFrame, published: pd.DataFrame) -> dict
     Parameters
     ----------
     unrounded : pandas.DataFrame
-        :func:`cldstats.measures.area_table` output (long-term support or assessments).
+        :func:`cldstats.measures.areas.area_table` output (long-term support or assessments).
     published : pandas.DataFrame
         The matching published frame (:func:`published_long_term_support` or
         :func:`published_assessments`).

@@ -54,7 +54,7 @@ class ReleaseInfo:
         Contact address on the cover; the default is a placeholder to be set from params.
     previous_release : str
         The release the cells were compared with for ``[r]`` (e.g. ``"2024-03 release of run
-        20240601T090000Z"``, :func:`cldstats.disclosure.previous_release_label`); empty when not
+        20240601T090000Z"``, :func:`cldstats.pipeline.earlier_releases.previous_release_label`); empty when not
         known or there is none.
     source : str
         Source statement on the cover and under every table.

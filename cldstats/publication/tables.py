@@ -1,5 +1,5 @@
-"""Accessible spreadsheets of a release (DESIGN.md output contract ``spreadsheets/*.xlsx``): the
-names the pipeline uses, from the modules that own them: :mod:`cldstats.publication.release_info`
+"""What the pipeline calls to make a release's accessible spreadsheets (DESIGN.md output contract
+``spreadsheets/*.xlsx``), from the modules that own it: :mod:`cldstats.publication.release_info`
 (what the cover says, the next update), :mod:`cldstats.publication.tidy_tables` (the tables as
 frames), :mod:`cldstats.publication.workbooks` (the two workbooks, and the decisions behind their
 layout) and :mod:`cldstats.publication.xlsx_writing` (how gptables and xlsxwriter are made to

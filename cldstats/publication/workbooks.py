@@ -82,7 +82,7 @@ Deterministic files
     Document properties are fixed (author, title, created date = the publication date given in
     :class:`ReleaseInfo`, never the clock) and xlsxwriter stamps zip members with a fixed
     date, so the same frames and release give identical XML parts (and, in practice, identical
-    bytes). ``tests/test_tables.py`` compares the XML parts with committed goldens.
+    bytes). ``tests/unit/publication/test_tables.py`` compares the XML parts with committed goldens.
 """
 
 from __future__ import annotations

@@ -66,7 +66,7 @@ def _write_table_elements(worksheet: Any, pos: list, gptable: Any, auto_width: b
     xlsxwriter's own type dispatch (``Worksheet._write``, what ``Worksheet.write`` calls), column
     widths from gptables' own width functions over each column's distinct values, and the Excel
     table marked by gptables' own method. The workbook is byte-for-byte the same (measured on the
-    national-scale release; ``tests/test_tables.py`` compares the XML with the goldens).
+    national-scale release; ``tests/unit/publication/test_tables.py`` compares the XML with the goldens).
     """
     columns = _plain_table(gptable)
     if columns is None:

@@ -17,7 +17,7 @@ rule per key of ``defaults.yaml`` (a range, an enumeration, a pattern, a date an
 other dates, an e-mail shape), applied to the resolved params, so that a value that type-checks but
 makes no sense (``disclosure.rounding_base: 0`` publishing every count as 0, a misspelt
 ``gate.blocking_checks`` entry silently turning a blocking check off) stops the run with exit code 2
-and one line naming the key and the file that set it. ``tests/test_params.py`` fails when a key of
+and one line naming the key and the file that set it. ``tests/unit/reference/test_params.py`` fails when a key of
 ``defaults.yaml`` has no rule. The names ``gate.blocking_checks`` may hold come from the code's own
 checks (:func:`gate_check_names`), never from a second list.
 
@@ -546,7 +546,7 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
 _NHS_NUMBER_TEXT = re.compile(r"\d{3} ?\d{3} ?\d{4}")
 
 #: One rule per key of ``params/defaults.yaml``, applied in this order (a :class:`Ref` names a key
-#: checked before it). ``tests/test_params.py`` fails when a key has no rule.
+#: checked before it). ``tests/unit/reference/test_params.py`` fails when a key has no rule.
 RULES: dict[str, Rule] = {
     "collection_start": Date(first_of_month=True),
     "month": PublishableMonth(),
@@ -611,7 +611,7 @@ def check_params(
     ParamsError
         One line naming the first key whose value breaks its rule, what it must be and the file.
     RuntimeError
-        A key has no rule (a bug: ``tests/test_params.py`` catches it first).
+        A key has no rule (a bug: ``tests/unit/reference/test_params.py`` catches it first).
     """
     sources = sources or {}
     leaves = _leaves(params)

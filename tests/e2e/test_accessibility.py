@@ -1,5 +1,5 @@
 """Accessibility of every page of a published month, checked in the real headless Chromium
-(``/usr/bin/chromium``, driven by ``tests/chromium.py``) at desktop width (1280 px) and at 320 px
+(``/usr/bin/chromium``, driven by ``tests/helpers/chromium.py``) at desktop width (1280 px) and at 320 px
 (WCAG 2.2 reflow: 1280 px at 400% zoom):
 
 * axe-core (pinned in ``tests/axe/package.json`` and its lock file, installed from the npm

@@ -258,7 +258,7 @@ def test_no_personal_value_of_the_corpus_in_the_reports_folder(runs):
     _, _, _, out = runs["corpus"]
     assert list(out.rglob("*.log")), "the run log is part of what is scanned"
     # The corpus's values as sent, and as they could be re-spaced (943 476 5919, TS248AA, ZEBEDEE);
-    # tests/test_artefact_guarantees.py scans a release for the synthetic input's personal data.
+    # tests/e2e/test_artefact_guarantees.py scans a release for the synthetic input's personal data.
     values = set(PERSONAL_VALUES)
     values |= {f"{v[:3]} {v[3:6]} {v[6:]}" for v in PERSONAL_VALUES if v.isdigit() and len(v) == 10}
     values |= {v.replace(" ", "") for v in PERSONAL_VALUES} | {v.upper() for v in PERSONAL_VALUES}
@@ -316,7 +316,7 @@ def real_data(folder, clean_data) -> Path:
 
 
 CASES = {
-    # name: (argv after "publish", texts the one line must contain). tests/test_publish.py has
+    # name: (argv after "publish", texts the one line must contain). tests/e2e/test_publish.py has
     # --month 2024-13 and a missing params file through cli.main; here they run as a process.
     "missing params file": (["--params", "{folder}/nope.yaml"], ["params file not found", "nope.yaml"]),
     "params not YAML": (["--params", "{bad_yaml}"], ["bad_yaml.yaml", "not valid YAML", "quoted scalar (line 2"]),

@@ -14,7 +14,7 @@ times in a row into the same reports folder:
 Only run 3 writes everything checked here (spreadsheets, charts, and the QA and publication
 notebooks and HTML); the other runs skip those stages, which take most of a run's time and depend
 only on the published tables (the unchanged case's spreadsheet notes are covered in
-``tests/test_tables.py``).
+``tests/unit/publication/test_tables.py``).
 """
 
 from __future__ import annotations

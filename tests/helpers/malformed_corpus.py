@@ -2,7 +2,7 @@
 
 Nothing binary is committed: :func:`build_corpus` writes every file into a folder (a pytest
 ``tmp_path``, or ``DIR/submissions`` for an end-to-end run) and returns one :class:`CorpusCase` per
-file saying what ingest must report. ``tests/test_malformed_corpus.py`` checks each case; an
+file saying what ingest must report. ``tests/unit/ingest/test_malformed_corpus.py`` checks each case; an
 end-to-end test can reuse the same files to check that a run survives them.
 
 The base records (:func:`base_rows`) hold distinctive personal values (:data:`PERSONAL_VALUES`) so

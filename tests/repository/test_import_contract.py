@@ -33,7 +33,7 @@ TOP_LEVEL = {"cldstats": "core", "cldstats.__main__": "cli", "cldstats.cli": "cl
 def contract_table(text: str) -> dict[str, set[str]]:
     """``package -> packages it may import`` from the markdown table after the heading
     ``## Packages and the import contract`` (columns: package, owns, may import)."""
-    section = text.split("## Packages and the import contract", 1)[1].split("\n## ", 1)[0]
+    section = re.split(r"\n#+ ", text.split("## Packages and the import contract", 1)[1], maxsplit=1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| `")]
     allowed = {}
     for row in rows:

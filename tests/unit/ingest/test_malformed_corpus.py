@@ -1,6 +1,6 @@
 """The malformed-file corpus: every file gives its clear message, and nothing crashes.
 
-The files are generated into a temporary folder by ``tests/malformed_corpus.py`` (nothing binary is
+The files are generated into a temporary folder by ``tests/helpers/malformed_corpus.py`` (nothing binary is
 committed). For each case: no exception, ``records`` exists exactly when the file is readable, the
 expected check is reported with the file name and the row/field texts the case names, the typed
 data came through where the case says so, and no personal value appears anywhere.

@@ -8,7 +8,7 @@ cell per table: made up, not client-level data).
   the committed copies under ``tests/golden/<workbook>/``; the zip container and its bytes are not
   compared. After an intended change to the workbooks, regenerate the goldens with::
 
-      CLDSTATS_UPDATE_GOLDEN=1 pytest tests/test_tables.py
+      CLDSTATS_UPDATE_GOLDEN=1 pytest tests/unit/publication/test_tables.py
 
   and review the XML diff before committing it.
 * The other tests read the workbooks back with openpyxl: one header row per table, numbers stored
@@ -108,7 +108,7 @@ def test_xml_parts_match_goldens(workbooks, stem):
             target = golden_dir / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
-    assert golden_dir.is_dir(), "no goldens: run CLDSTATS_UPDATE_GOLDEN=1 pytest tests/test_tables.py"
+    assert golden_dir.is_dir(), "no goldens: run CLDSTATS_UPDATE_GOLDEN=1 pytest tests/unit/publication/test_tables.py"
     committed = {p.relative_to(golden_dir).as_posix() for p in golden_dir.rglob("*") if p.is_file()}
     assert set(parts) == committed, "the workbook's parts differ from the goldens' (added or missing sheets?)"
     for name, text in parts.items():
