@@ -141,24 +141,8 @@ def publish_month(
     timer = timer if timer is not None else StageTimer()
     params = load_params(month, params_file)
     data_dir, out_dir = Path(data_dir), Path(out_dir)
-    require_submissions(data_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CldstatsError(f"cannot create the reports folder {out_dir}: {exc.strerror}") from None
-    if not os.access(out_dir, os.W_OK):
-        raise CldstatsError(f"the reports folder {out_dir} is not writable")
     # Bad input is refused before the run takes the lock or writes anything.
-    cutoff = dt.date.fromisoformat(params["cutoff"])
-    synthetic = ingest.is_synthetic(data_dir)
-
-    key = pseudonymise.load_key(params["pseudonymisation"]["key_file"] or None, synthetic=synthetic)
-    window = window_files(data_dir, month, cutoff)
-    if not window:
-        raise CldstatsError(
-            f"no submission in {data_dir / 'submissions'} was made after {month_end(month)} and on or before "
-            f"the cut-off {cutoff}: nothing can be published for {month}"
-        )
+    synthetic, key, window = _refuse_bad_input(month, params, data_dir, out_dir)
 
     started_at = dt.datetime.now(dt.UTC)
     run_id = started_at.strftime("%Y%m%dT%H%M%SZ")
@@ -167,36 +151,68 @@ def publish_month(
     with lock, run_log(out_dir / log_name, to_stderr=progress):
         LOG.info("publish %s: run %s (pid %d), %d submissions in the month's window, reports folder %s",
                  month, run_id, os.getpid(), len(window), out_dir)
-        if lock.stale:
-            LOG.warning(
-                "recovery: the lock %s was left by run %s (pid %s on %s since %s, log %s), which is no "
-                "longer running: taken over", lock.path.name, lock.stale.get("run_id", "?"), lock.stale.get("pid", "?"),
-                lock.stale.get("host", "?"), lock.stale.get("since", "?"), lock.stale.get("log_file", "?"),
-            )
+        _log_stale_lock(lock)
         recover(out_dir, month)
         build = build_folder(out_dir, month, run_id)
         build.mkdir()
         run = Run(month, params, data_dir, out_dir, build, run_id, started, started_at, log_name, synthetic, key,
                   window, Path(store_dir) if store_dir is not None else data_dir / "store")
-        try:
-            result = build_release(run, timer, progress)
-        except CldstatsError as exc:
-            LOG.error("run stopped: %s", exc)
-            raise
-        except BaseException as exc:
-            LOG.error("run failed: %s", failure_text(exc))
-            raise
-        finally:
-            # Whatever stopped the run, no half-built release is left behind (a gate stop has
-            # moved its QA outputs aside and says where). Its notebook kernels have ended by now
-            # (render.run_notebooks stops them even when interrupted): none runs in a deleted folder.
-            with interrupts_held():
-                if build.exists():
-                    shutil.rmtree(build, ignore_errors=True)
+        result = _build_and_clean_up(run, timer, progress)
         LOG.info("published %s in %.0f s: release %s%s", month, time.perf_counter() - started, result.release_dir,
                  f"; the previous release is kept in {result.previous_release}" if result.previous_release else "")
         result.seconds = time.perf_counter() - started
         return result
+
+
+def _refuse_bad_input(month: str, params: dict, data_dir: Path, out_dir: Path):
+    """The data folder, the reports folder, the key and the month's window, checked before the run
+    takes the lock: (synthetic data?, key, files in the month's window), or a one-line error."""
+    require_submissions(data_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CldstatsError(f"cannot create the reports folder {out_dir}: {exc.strerror}") from None
+    if not os.access(out_dir, os.W_OK):
+        raise CldstatsError(f"the reports folder {out_dir} is not writable")
+    cutoff = dt.date.fromisoformat(params["cutoff"])
+    synthetic = ingest.is_synthetic(data_dir)
+    key = pseudonymise.load_key(params["pseudonymisation"]["key_file"] or None, synthetic=synthetic)
+    window = window_files(data_dir, month, cutoff)
+    if not window:
+        raise CldstatsError(
+            f"no submission in {data_dir / 'submissions'} was made after {month_end(month)} and on or before "
+            f"the cut-off {cutoff}: nothing can be published for {month}"
+        )
+    return synthetic, key, window
+
+
+def _log_stale_lock(lock: MonthLock) -> None:
+    """Say in the run log that the month's lock was left by a run that is no longer running."""
+    if lock.stale:
+        LOG.warning(
+            "recovery: the lock %s was left by run %s (pid %s on %s since %s, log %s), which is no "
+            "longer running: taken over", lock.path.name, lock.stale.get("run_id", "?"), lock.stale.get("pid", "?"),
+            lock.stale.get("host", "?"), lock.stale.get("since", "?"), lock.stale.get("log_file", "?"),
+        )
+
+
+def _build_and_clean_up(run: Run, timer: StageTimer, progress: bool) -> PublishResult:
+    """Build the release; however the build ends, log how and leave no half-built folder behind."""
+    try:
+        return build_release(run, timer, progress)
+    except CldstatsError as exc:
+        LOG.error("run stopped: %s", exc)
+        raise
+    except BaseException as exc:
+        LOG.error("run failed: %s", failure_text(exc))
+        raise
+    finally:
+        # Whatever stopped the run, no half-built release is left behind (a gate stop has moved
+        # its QA outputs aside and says where). Its notebook kernels have ended by now
+        # (render.run_notebooks stops them even when interrupted): none runs in a deleted folder.
+        with interrupts_held():
+            if run.build.exists():
+                shutil.rmtree(run.build, ignore_errors=True)
 
 
 def run_cli(args) -> int:
