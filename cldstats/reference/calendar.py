@@ -13,7 +13,7 @@ from typing import Any
 
 from cldstats.core.errors import ParamsError
 
-__all__ = ["MONTH_PATTERN", "add_months", "default_cutoff", "month_end", "months_later", "parse_month",
+__all__ = ["MONTH_PATTERN", "add_months", "check_month", "default_cutoff", "month_end", "months_later", "parse_month",
            "release_month_ends"]
 
 #: A reference month as params and the command line write it.
@@ -91,3 +91,53 @@ def months_later(date: dt.date, months: int) -> dt.date:
     """
     year, mon = add_months(date.year, date.month, months)
     return dt.date(year, mon, min(date.day, calendar.monthrange(year, mon)[1]))
+
+
+def check_month(
+    month: Any,
+    *,
+    collection_start: str = "2023-04-01",
+    today: dt.date | None = None,
+    what: str = "month",
+) -> None:
+    """Refuse a reference month that cannot be published: a ``"YYYY-MM"`` month that ended before
+    today (its submissions are made after its last day) and not before the collection's first month.
+
+    Parameters
+    ----------
+    month : str
+        The reference month, ``"YYYY-MM"``.
+    collection_start : str
+        ``"YYYY-MM-DD"``: the first day of the collection (params ``collection_start``).
+    today : datetime.date, optional
+        The date of the run (default: today); the month must have ended before it.
+    what : str
+        How the error names the month: ``"month"`` for params, ``"--month"`` on the command line.
+
+    Raises
+    ------
+    ParamsError
+        With a one-line reason naming ``what`` and the month.
+
+    Examples
+    --------
+    >>> check_month("2024-03", today=dt.date(2024, 4, 1))
+    >>> check_month("2023-03", today=dt.date(2024, 4, 1))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cldstats.core.errors.ParamsError: month 2023-03 is before the collection started (2023-04): ...
+    """
+    if not isinstance(month, str) or not MONTH_PATTERN.match(month):
+        raise ParamsError(f"{what} must be a 'YYYY-MM' string such as '2024-03', got {month!r}")
+    first = str(collection_start)[:7]
+    if month_end(month) < month_end(first):
+        raise ParamsError(
+            f"{what} {month} is before the collection started ({first}): the first month that can be "
+            f"published is {first}"
+        )
+    today = today if today is not None else dt.date.today()
+    if month_end(month) >= today:
+        raise ParamsError(
+            f"{what} {month} has not ended yet (today is {today.isoformat()}): a month can be published "
+            "only after its last day, from its councils' later submissions"
+        )

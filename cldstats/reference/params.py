@@ -6,20 +6,20 @@ override only the keys they name, and a key that is not in the defaults is an er
 key must not be silently ignored in an official statistics run). Every error names the file it
 comes from and fits on one line, because the command line prints it as its one-line reason.
 
-**Which reference months can be published** (:func:`check_month`): a ``"YYYY-MM"`` string whose
-month ended before today (a month's submissions are made after its last day) and not before the
-first month of the collection (``collection_start``, April 2023: no council data exists before it,
-and :func:`release_month_ends` would give a release with no month end at all). Anything else is a
-:class:`ParamsError` before any data is read.
+**Which reference months can be published** (:func:`cldstats.reference.calendar.check_month`): a
+``"YYYY-MM"`` string whose month ended before today (a month's submissions are made after its last
+day) and not before the first month of the collection (``collection_start``, April 2023: no council
+data exists before it, and :func:`cldstats.reference.calendar.release_month_ends` would give a
+release with no month end at all). Anything else is a :class:`ParamsError` before any data is read.
 
 **Every value is checked for sense, not only for type** (:data:`RULES`, :func:`check_params`): one
 rule per key of ``defaults.yaml`` (a range, an enumeration, a pattern, a date and its order against
 other dates, an e-mail shape), applied to the resolved params, so that a value that type-checks but
 makes no sense (``disclosure.rounding_base: 0`` publishing every count as 0, a misspelt
 ``gate.blocking_checks`` entry silently turning a blocking check off) stops the run with exit code 2
-and one line naming the key and the file that set it. ``tests/unit/reference/test_params.py`` fails when a key of
-``defaults.yaml`` has no rule. The names ``gate.blocking_checks`` may hold come from the code's own
-checks (:func:`gate_check_names`), never from a second list.
+and one line naming the key and the file that set it. ``tests/unit/reference/test_params.py`` fails
+when a key of ``defaults.yaml`` has no rule. The names ``gate.blocking_checks`` may hold come from
+the code's own checks (:func:`gate_check_names`), never from a second list.
 
 **Params files are small, plain YAML**: a file over :data:`MAX_FILE_BYTES`, nested deeper than
 Python can parse, holding a YAML alias (``*name``: an "anchor bomb" expands a few lines into
@@ -29,13 +29,10 @@ silently) is refused with a one-line reason naming the file and line.
 
 from __future__ import annotations
 
-import abc
 import copy
 import datetime as dt
-import difflib
 import re
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,84 +41,36 @@ import yaml
 from cldstats.core.errors import ParamsError
 from cldstats.reference import checks
 from cldstats.reference.calendar import (
-    MONTH_PATTERN,
     default_cutoff,
-    month_end,
-    months_later,
     parse_month,
-    release_month_ends,
+)
+from cldstats.reference.rules import (
+    DATE_PATTERN,
+    Date,
+    DateOrWords,
+    Items,
+    Names,
+    Number,
+    PublishableMonth,
+    Ref,
+    Rule,
+    Text,
+    shown,
 )
 
 __all__ = [
     "RULES",
     "TO_BE_ANNOUNCED",
     "ParamsError",
-    "check_month",
     "check_params",
-    "default_cutoff",
     "deep_merge",
     "default_params_dir",
     "gate_check_names",
     "load_params",
-    "month_end",
-    "parse_month",
-    "release_month_ends",
 ]
 
-#: A calendar date as params write it; ``date.fromisoformat`` alone also takes ``20240531`` and
-#: week dates such as ``2024-W22-5``, which nobody means in a params file.
-DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 #: Params files are a few hundred bytes; anything this big is not a params file.
 MAX_FILE_BYTES = 1 << 20
-
-
-def check_month(
-    month: Any,
-    *,
-    collection_start: str = "2023-04-01",
-    today: dt.date | None = None,
-    what: str = "month",
-) -> None:
-    """Refuse a reference month that cannot be published (see the module docstring).
-
-    Parameters
-    ----------
-    month : str
-        The reference month, ``"YYYY-MM"``.
-    collection_start : str
-        ``"YYYY-MM-DD"``: the first day of the collection (params ``collection_start``).
-    today : datetime.date, optional
-        The date of the run (default: today); the month must have ended before it.
-    what : str
-        How the error names the month: ``"month"`` for params, ``"--month"`` on the command line.
-
-    Raises
-    ------
-    ParamsError
-        With a one-line reason naming ``what`` and the month.
-
-    Examples
-    --------
-    >>> check_month("2024-03", today=dt.date(2024, 4, 1))
-    >>> check_month("2023-03", today=dt.date(2024, 4, 1))  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    cldstats.core.errors.ParamsError: month 2023-03 is before the collection started (2023-04): ...
-    """
-    if not isinstance(month, str) or not MONTH_PATTERN.match(month):
-        raise ParamsError(f"{what} must be a 'YYYY-MM' string such as '2024-03', got {month!r}")
-    first = str(collection_start)[:7]
-    if month_end(month) < month_end(first):
-        raise ParamsError(
-            f"{what} {month} is before the collection started ({first}): the first month that can be "
-            f"published is {first}"
-        )
-    today = today if today is not None else dt.date.today()
-    if month_end(month) >= today:
-        raise ParamsError(
-            f"{what} {month} has not ended yet (today is {today.isoformat()}): a month can be published "
-            "only after its last day, from its councils' later submissions"
-        )
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any], where: str = "") -> dict[str, Any]:
@@ -267,13 +216,7 @@ def _as_date_string(value: Any, key: str) -> str:
             return dt.date.fromisoformat(value).isoformat()
         except ValueError:
             pass  # e.g. 2024-02-30: not a real date
-    raise ParamsError(f"params key '{key}' must be a date 'YYYY-MM-DD', got {_shown(value)}")
-
-
-def _shown(value: Any) -> str:
-    """A value for an error line: its repr, cut short (the line must stay one readable line)."""
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    raise ParamsError(f"params key '{key}' must be a date 'YYYY-MM-DD', got {shown(value)}")
 
 
 def _check_types(params: dict[str, Any], defaults: Mapping[str, Any], where: str = "") -> None:
@@ -297,234 +240,12 @@ def _check_types(params: dict[str, Any], defaults: Mapping[str, Any], where: str
 # ---------------------------------------------------------------------------------------------
 
 
-def _value_at(params: Mapping[str, Any], key: str) -> Any:
-    value: Any = params
-    for part in key.split("."):
-        value = value[part]
-    return value
-
-
-def _got(value: Any) -> str:
-    return f", got {_shown(value)}"
-
-
-@dataclass(frozen=True)
-class Ref:
-    """A rule's bound taken from another key of the resolved params.
-
-    The key must come earlier in :data:`RULES`, so it has passed its own rule when it is used.
-    Dates are compared as dates; ``month_end`` turns a ``"YYYY-MM"`` month into its last day.
-    """
-
-    key: str
-    offset: int = 0
-    month_end: bool = False
-
-    def resolve(self, params: Mapping[str, Any]) -> Any:
-        value = _value_at(params, self.key)
-        if self.month_end:
-            return month_end(value)
-        if isinstance(value, str):
-            return dt.date.fromisoformat(value)
-        return value + self.offset
-
-    def words(self, params: Mapping[str, Any]) -> str:
-        """The bound as the error line gives it, e.g. ``disclosure.rounding_base - 1 (4)``."""
-        name = f"the end of {self.key}" if self.month_end else self.key
-        if self.offset:
-            name += f" {'+' if self.offset > 0 else '-'} {abs(self.offset)}"
-        return f"{name} ({self.resolve(params)})"
-
-
-def _bound(bound: float | Ref, params: Mapping[str, Any]) -> tuple[Any, str]:
-    return (bound.resolve(params), bound.words(params)) if isinstance(bound, Ref) else (bound, f"{bound:g}")
-
-
-class Rule(abc.ABC):
-    """What one key may hold. :meth:`check` returns what is wrong with a value in words that follow
-    ``params key '<key>'`` (``"must be a whole number from 1 to 24, got 0"``), or None when the value
-    is fine. A rule may also raise :class:`ParamsError` with its own sentence."""
-
-    @abc.abstractmethod
-    def check(self, value: Any, params: Mapping[str, Any], today: dt.date | None) -> str | None:
-        """What is wrong with ``value`` given the resolved ``params`` and the run's date, or None."""
-
-    def refs(self) -> tuple[str, ...]:
-        """The other keys this rule's bounds read (an error names the file that set them too)."""
-        return tuple(bound.key for bound in vars(self).values() if isinstance(bound, Ref))
-
-
-@dataclass(frozen=True)
-class Number(Rule):
-    """A number from ``low`` to ``high`` (``above_low``: greater than ``low``); ``whole``: an integer."""
-
-    low: float | Ref
-    high: float | Ref | None = None
-    whole: bool = False
-    above_low: bool = False
-
-    def check(self, value, params, today):
-        low, low_words = _bound(self.low, params)
-        high, high_words = _bound(self.high, params) if self.high is not None else (None, "")
-        is_number = isinstance(value, int if self.whole else (int, float)) and not isinstance(value, bool)
-        # Written so that NaN fails every comparison (and so the rule).
-        if is_number and (value > low if self.above_low else value >= low) and (high is None or value <= high):
-            return None
-        if self.above_low:
-            span = f"greater than {low_words}" + (f" and at most {high_words}" if high is not None else "")
-        else:
-            span = f"from {low_words} to {high_words}" if high is not None else f"of at least {low_words}"
-        return f"must be {'a whole number' if self.whole else 'a number'} {span}" + _got(value)
-
-
-@dataclass(frozen=True)
-class Date(Rule):
-    """A real ``YYYY-MM-DD`` date; after (or on or after) another date, within some months of it."""
-
-    after: Ref | None = None
-    on_or_after: Ref | None = None
-    within_months: int | None = None
-    first_of_month: bool = False
-
-    def check(self, value, params, today):
-        try:
-            date = dt.date.fromisoformat(value) if isinstance(value, str) and DATE_PATTERN.match(value) else None
-        except ValueError:
-            date = None
-        if date is None:
-            return "must be a real date 'YYYY-MM-DD'" + _got(value)
-        if self.first_of_month and date.day != 1:
-            return "must be the first day of a month" + _got(value)
-        bound = self.after or self.on_or_after
-        if bound is None:
-            return None
-        earliest, words = bound.resolve(params), bound.words(params)
-        if date < earliest or (self.after is not None and date == earliest):
-            return f"must be {'after' if self.after is not None else 'on or after'} {words}" + _got(value)
-        if self.within_months is not None and date > months_later(earliest, self.within_months):
-            return (f"must be within {self.within_months} months of {words}, on or before "
-                    f"{months_later(earliest, self.within_months)}" + _got(value))
-        return None
-
-
-@dataclass(frozen=True)
-class DateOrWords(Rule):
-    """Blank, one of the ``words()`` (any case), or a date passing ``date``."""
-
-    date: Date
-    words: Callable[[], Collection[str]]
-
-    def check(self, value, params, today):
-        if isinstance(value, str) and DATE_PATTERN.match(value.strip()):
-            return self.date.check(value.strip(), params, today)
-        if isinstance(value, str) and (not value.strip() or value.strip().lower() in self.words()):
-            return None
-        options = ", ".join(f"'{word}'" for word in sorted(self.words()))
-        return f"must be blank, {options} or a date 'YYYY-MM-DD'" + _got(value)
-
-    def refs(self) -> tuple[str, ...]:
-        return self.date.refs()
-
-
 def _next_update_words() -> tuple[str, ...]:
     return (TO_BE_ANNOUNCED,)
 
 
 #: ``publication.next_update`` value for a next release whose date is not yet set.
 TO_BE_ANNOUNCED = "to be announced"
-
-#: Control characters (line breaks, tabs...): a params text is printed on one line.
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-@dataclass(frozen=True)
-class Text(Rule):
-    """One line of text (no control characters), ``min_length`` to ``max_length`` characters without
-    its surrounding spaces, matching ``pattern`` when given; ``blank`` allows ``""``."""
-
-    shape: str = "text"
-    blank: bool = True
-    min_length: int = 1
-    max_length: int = 500
-    pattern: re.Pattern | None = None
-
-    def check(self, value, params, today):
-        if isinstance(value, str) and (self.blank and not value.strip()):
-            return None
-        if (isinstance(value, str) and not _CONTROL_CHARACTERS.search(value)
-                and self.min_length <= len(value.strip()) <= self.max_length
-                and (self.pattern is None or self.pattern.fullmatch(value.strip()))):
-            return None
-        shape = self.shape if self.pattern is not None else (
-            f"{self.shape} on one line of {self.min_length} to {self.max_length} characters")
-        return f"must be {'blank or ' if self.blank else ''}{shape}" + _got(value)
-
-
-@dataclass(frozen=True)
-class Items(Rule):
-    """A list whose every item passes ``item``, each item once."""
-
-    item: Rule
-
-    def check(self, value, params, today):
-        if not isinstance(value, list):
-            return "must be a list" + _got(value)
-        for number, entry in enumerate(value, start=1):
-            problem = self.item.check(entry, params, today)
-            if problem is not None:
-                return f"item {number} {problem}"
-        repeated = _repeated(value)
-        return f"lists {_shown(repeated)} twice" if repeated is not None else None
-
-
-def _repeated(values: list) -> Any:
-    seen: list = []
-    for entry in values:
-        if entry in seen:
-            return entry
-        seen.append(entry)
-    return None
-
-
-@dataclass(frozen=True)
-class Names(Rule):
-    """A list of names from ``choices()`` (an enumeration the code defines), each once, with every
-    name of ``required``."""
-
-    choices: Callable[[], Collection[str]]
-    what: str
-    required: tuple[str, ...] = ()
-    why_required: str = ""
-
-    def check(self, value, params, today):
-        if not isinstance(value, list) or not all(isinstance(entry, str) for entry in value):
-            return f"must be a list of {self.what} names" + _got(value)
-        known = sorted(self.choices())
-        for entry in value:
-            if entry not in known:
-                close = difflib.get_close_matches(entry, known, n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
-                return f"has an unknown {self.what} {_shown(entry)}{hint}; the {self.what}s are: {', '.join(known)}"
-        repeated = _repeated(value)
-        if repeated is not None:
-            return f"lists the {self.what} {_shown(repeated)} twice"
-        missing = [name for name in self.required if name not in value]
-        if missing:
-            return f"must include {', '.join(missing)}: {self.why_required}"
-        return None
-
-
-@dataclass(frozen=True)
-class PublishableMonth(Rule):
-    """A ``"YYYY-MM"`` month that has ended and is not before ``collection_start`` (:func:`check_month`)."""
-
-    def check(self, value, params, today):
-        check_month(value, collection_start=params["collection_start"], today=today)
-        return None
-
-    def refs(self) -> tuple[str, ...]:
-        return ("collection_start",)
-
 
 def gate_check_names() -> frozenset[str]:
     """Every check the submission gate can block on (:func:`cldstats.reference.checks.check_names`):
@@ -602,7 +323,7 @@ def check_params(
     params : mapping
         Resolved params (:func:`load_params` calls this last; dates as ISO strings).
     today : datetime.date, optional
-        The run's date, for the month (:func:`check_month`).
+        The run's date, for the month (:func:`cldstats.reference.calendar.check_month`).
     sources : mapping, optional
         Dotted key -> the params file that set it; the error line names that file.
 
@@ -667,7 +388,7 @@ def load_params(
     params_dir : path, optional
         Folder holding ``defaults.yaml`` and the month files (default :func:`default_params_dir`).
     today : datetime.date, optional
-        The run's date for :func:`check_month` (default: today).
+        The run's date for :func:`cldstats.reference.calendar.check_month` (default: today).
 
     Returns
     -------
@@ -680,7 +401,7 @@ def load_params(
     ParamsError
         Missing, unreadable or invalid params file (the message names it), unknown key, wrong type,
         month mismatch, a value outside its rule (:func:`check_params`: the key and the file that
-        set it), a month that cannot be published (:func:`check_month`).
+        set it), a month that cannot be published (:func:`cldstats.reference.calendar.check_month`).
     """
     params_dir = Path(params_dir) if params_dir is not None else default_params_dir()
     defaults_file = params_dir / "defaults.yaml"
