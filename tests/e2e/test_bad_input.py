@@ -433,7 +433,7 @@ def test_a_bug_is_an_internal_error_that_quotes_no_data(debug, monkeypatch, caps
     err = capsys.readouterr().err
     line = _last_line(err)
     assert re.fullmatch(
-        r"cldstats publish: internal error: ValueError at cldstats/publish\.py:\d+ \(run_cli\); "
+        r"cldstats publish: internal error: ValueError at cldstats/pipeline/publish\.py:\d+ \(run_cli\); "
         + ("the traceback is above" if debug else r"run again with --debug for the traceback"),
         line,
     ), line

@@ -424,10 +424,9 @@ def test_workbooks_with_a_revisions_sheet_meet_the_checklist(tmp_path):
     Revisions sheet, which must meet the checklist too."""
     import dataclasses
 
-    import test_tables as golden
-
     from cldstats import disclosure
     from cldstats.publication import tables
+    from tests.unit.publication import test_tables as golden
 
     published = golden._published()
     label = "2024-03 release of run 20240501T090000Z"
