@@ -35,4 +35,3 @@ def small_reports(small_data_dir, small_run_params, tmp_path_factory) -> Path:
     folder = shared_folder(tmp_path_factory, "small-reports",
                            lambda folder: publish_month(small_data_dir, small_run_params, folder / "reports"))
     return folder / "reports"
-
