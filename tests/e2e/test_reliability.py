@@ -485,10 +485,6 @@ def _kernels_running() -> list[int]:
     return [pid for pid in _descendants(os.getpid()) if "ipykernel" in _cmdline(pid) and _alive(pid)]
 
 
-def _kernel_pids() -> set[int]:
-    return {pid for pid in _descendants(os.getpid()) if "ipykernel" in _cmdline(pid)}
-
-
 def _interrupt_when(condition, stop: threading.Event) -> None:
     """Interrupt the main thread (as Ctrl-C does) as soon as ``condition()`` holds."""
     while not stop.is_set():
@@ -529,7 +525,7 @@ def _interrupt_at_each_moment(render, release: Path) -> None:
         def condition(moment=moment, t0=t0, seen=seen) -> bool:
             if moment == "while the first kernels start":
                 return time.monotonic() - t0 > 0.3
-            seen.update(_kernel_pids())
+            seen.update(_kernels_running())
             return len(seen) >= (2 if moment == "in a later notebook" else 1)
 
         stop = threading.Event()
