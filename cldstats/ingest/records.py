@@ -38,6 +38,7 @@ from cldstats.ingest.values import (
     value_shape,
 )
 from cldstats.reference.spec import Field, Spec, ValueStatus, load_spec
+from cldstats.reference.vocabulary import load_vocabulary
 
 #: Fields removed before ``records`` exists (their ``status`` columns stay).
 DROPPED_FIELDS = (
@@ -164,7 +165,8 @@ def _submitted_assessment_type(column: Column, spec_field: Field, financial_asse
     distinct value.
     """
     # Longest first, so that "Financial Assessment - Review" is matched whole, not as the prefix.
-    starts = sorted({*spec_field.code_list, financial_assessment_prefix}, key=len, reverse=True)
+    spellings = load_vocabulary()[spec_field.name].spellings()  # both releases' spellings
+    starts = sorted({*spellings, financial_assessment_prefix}, key=len, reverse=True)
     folded = [start.casefold() for start in starts]
 
     def kept(value: str | None) -> str | None:

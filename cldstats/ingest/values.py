@@ -25,6 +25,7 @@ from cldstats.ingest.issues import count_noun
 from cldstats.ingest.pseudonymise import nhs_number_valid
 from cldstats.reference.lists import council_codes
 from cldstats.reference.spec import Field, ValueStatus, load_spec
+from cldstats.reference.vocabulary import Spelling, fold, load_vocabulary
 
 # RE2 patterns (pyarrow.compute), applied to distinct values only.
 _NUMBER = r"^-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$"
@@ -54,8 +55,8 @@ class Column:
         return self.distinct_status[self.indices]
 
     def usable(self) -> np.ndarray:
-        """Per distinct value: VALID or VALID_LOOSE."""
-        return (self.distinct_status == ValueStatus.VALID) | (self.distinct_status == ValueStatus.VALID_LOOSE)
+        """Per distinct value: one of :meth:`ValueStatus.usable` (read into the records)."""
+        return np.isin(self.distinct_status, ValueStatus.usable())
 
 
 def encode_column(column: pa.Array | pa.ChunkedArray) -> Column:
@@ -86,40 +87,36 @@ def _check(column: Column, valid: np.ndarray, loose: np.ndarray | None = None) -
     column.distinct_status[open_ & valid] = ValueStatus.VALID
 
 
-def _loose_code_key(value: str) -> str:
-    return re.sub(r"\s+", " ", value).strip().casefold()
-
-
-@functools.cache
-def _code_lookups(field_name: str) -> tuple[dict[str, int], dict[str, int]]:
-    """Exact and loose look-ups (value -> position in the code list) of one code field."""
-    spec_field = load_spec().by_name[field_name]
-    exact = {value: i for i, value in enumerate(spec_field.code_list)}
-    loose = {_loose_code_key(value): i for i, value in enumerate(spec_field.code_list)}
-    for alternative, canonical in spec_field.alternative_spellings.items():
-        loose.setdefault(_loose_code_key(alternative), exact[canonical])
-    return exact, loose
+_STATUS_OF_SPELLING = {
+    Spelling.RELEASE2: ValueStatus.VALID,
+    Spelling.FOLDED: ValueStatus.VALID_LOOSE,
+    Spelling.RELEASE1: ValueStatus.VALID_RELEASE1,
+    Spelling.RELEASE1_FOLDED: ValueStatus.VALID_RELEASE1_LOOSE,
+}
 
 
 def _type_code(spec_field: Field, column: Column) -> pd.Categorical:
-    exact, loose = _code_lookups(spec_field.name)
+    """Canonical value of each cell of a code field, through the field's one vocabulary look-up.
+
+    Each distinct value gets the status of how it matched (:class:`Spelling`): a Release 2
+    spelling is VALID, a Release 1 spelling VALID_RELEASE1, each ``_LOOSE`` when found only after
+    folding or when it had spaces around it as sent; a variant is VALID_LOOSE; anything else stays
+    INVALID.
+    """
+    vocabulary = load_vocabulary()[spec_field.name]
     distinct = column.distinct.to_pylist()
     codes = np.full(len(distinct), -1, dtype=np.int16)
-    is_exact = np.zeros(len(distinct), dtype=bool)
-    is_loose = np.zeros(len(distinct), dtype=bool)
+    matched = np.full(len(distinct), ValueStatus.INVALID, dtype=np.int8)
     for i, value in enumerate(distinct):
-        position = exact.get(value)
-        if position is not None:
-            codes[i], is_exact[i] = position, True
-            continue
-        position = loose.get(_loose_code_key(value))
-        if position is not None:
-            codes[i], is_loose[i] = position, True
+        hit = vocabulary.match(value)
+        if hit is not None:
+            codes[i], matched[i] = hit[0], _STATUS_OF_SPELLING[hit[1]]
     if column.padded is not None:
         # exact only once the surrounding spaces are trimmed: accepted with a warning
-        is_loose |= is_exact & column.padded
-        is_exact &= ~column.padded
-    _check(column, is_exact, is_loose)
+        matched[(matched == ValueStatus.VALID) & column.padded] = ValueStatus.VALID_LOOSE
+        matched[(matched == ValueStatus.VALID_RELEASE1) & column.padded] = ValueStatus.VALID_RELEASE1_LOOSE
+    open_ = column.distinct_status == ValueStatus.INVALID
+    column.distinct_status[open_] = matched[open_]
     codes[~column.usable()] = -1
     # A cached dtype and validate=False: checking the categories again cost ~10 ms per file.
     return pd.Categorical.from_codes(codes[column.indices], dtype=_code_dtype(spec_field.code_list), validate=False)
@@ -323,7 +320,7 @@ def _near_miss_codes(field_name: str) -> tuple[str, ...]:
     spec_field = load_spec().by_name[field_name]
     if spec_field.kind == "la_code":
         return tuple(sorted(code.casefold() for code in _council_codes()))
-    return tuple(code.casefold() for code in spec_field.code_list)
+    return tuple(fold(code) for code in load_vocabulary()[field_name].spellings())
 
 
 def shown_distinct(column: Column, field_name: str) -> np.ndarray:

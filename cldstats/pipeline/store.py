@@ -69,7 +69,7 @@ __all__ = [
 ]
 
 #: Bumped whenever what ingest or validation stores changes shape or meaning.
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 
 #: Params that change what ingest and validation store (dotted keys). Every other params key
 #: only changes what is computed from the store.
@@ -82,7 +82,7 @@ CONTEXT_PARAMS = (
 )
 
 #: Package data and project files whose bytes shape the stored content.
-_CONTEXT_DATA = ("release1_spec.yaml", "assumed_code_lists.yaml", "field_rules.yaml")
+_CONTEXT_DATA = ("release1_spec.yaml", "r1_to_r2_mapping.yaml", "code_vocabulary.yaml", "field_rules.yaml")
 
 CATALOGUE_COLUMNS = (
     "entry_id", "file", "la_code", "submitted_at", "period_start", "period_end", "outcome", "rows_read",

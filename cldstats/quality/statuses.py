@@ -108,6 +108,8 @@ for _state in (1, 2):
     _DQ_LOOKUP[_state, ValueStatus.BLANK] = DQ_CODE[PASSED_BLANK if _state == 1 else FAILED_BLANK]
     _DQ_LOOKUP[_state, ValueStatus.VALID] = DQ_CODE[PASSED_VALID]
     _DQ_LOOKUP[_state, ValueStatus.VALID_LOOSE] = DQ_CODE[PASSED_LOOSE]
+    _DQ_LOOKUP[_state, ValueStatus.VALID_RELEASE1] = DQ_CODE[PASSED_VALID]
+    _DQ_LOOKUP[_state, ValueStatus.VALID_RELEASE1_LOOSE] = DQ_CODE[PASSED_LOOSE]
     _DQ_LOOKUP[_state, ValueStatus.INVALID] = DQ_CODE[FAILED_INVALID]
     _DQ_LOOKUP[_state, ValueStatus.INVALID_ISO_DATE] = DQ_CODE[FAILED_ISO]
     _DQ_LOOKUP[_state, ValueStatus.INVALID_EXCEL_SERIAL] = DQ_CODE[FAILED_SERIAL]

@@ -14,7 +14,7 @@ Examples
 --------
 >>> len(councils())
 153
->>> SETTING_BY_SERVICE_TYPE["Long Term Support: Nursing Care"]
+>>> SETTING_BY_SERVICE_TYPE["Long term support: Nursing care"]
 'Nursing care'
 >>> ethnicity_subgroup_label("White - Irish")
 'White: Irish'
@@ -77,10 +77,10 @@ BREAKDOWNS = ("All", "Age group", "Age band", "Gender", "Ethnicity group", "Ethn
 # ---------------------------------------------------------------------------------------------
 SETTING_ALL = "All"
 SETTING_BY_SERVICE_TYPE = {
-    "Long Term Support: Nursing Care": "Nursing care",
-    "Long Term Support: Residential Care": "Residential care",
-    "Long Term Support: Community": "Community",
-    "Long Term Support: Prison": "Prison",
+    "Long term support: Nursing care": "Nursing care",
+    "Long term support: Residential care": "Residential care",
+    "Long term support: Community": "Community",
+    "Long term support: Prison": "Prison",
 }
 SETTING_RANK = {"Nursing care": 1, "Residential care": 2, "Community": 3, "Prison": 4}
 #: Settings in published order (``All`` first, then by the order DESIGN.md lists them).
@@ -117,7 +117,7 @@ def age_band_labels(bands: tuple[AgeBand, ...]) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 # Gender and ethnicity: values from the spec, published labels derived from them.
 # ---------------------------------------------------------------------------------------------
-ETHNICITY_NO_DATA_UNKNOWN = "No data - Undeclared or Not known"
+ETHNICITY_NO_DATA_UNKNOWN = "No data: Undeclared or not known"
 
 
 def genders() -> list[str]:
@@ -128,17 +128,17 @@ def genders() -> list[str]:
 
 
 def ethnicity_group(value: str) -> str:
-    """The published group of a Release 1 ethnicity value: the text before the first ``" - "``.
+    """The published group of a canonical ethnicity value: the text before the first ``": "``.
 
-    >>> ethnicity_group("Black, Black British, Caribbean or African - African")
+    >>> ethnicity_group("Black, Black British, Caribbean or African: African")
     'Black, Black British, Caribbean or African'
     """
-    return value.split(" - ", 1)[0]
+    return value.split(": ", 1)[0]
 
 
 def ethnicity_subgroup_label(value: str) -> str:
-    """The published subgroup label: the first ``" - "`` replaced by ``": "``."""
-    return value.replace(" - ", ": ", 1)
+    """The published subgroup label: the canonical (Release 2) value itself, as DHSC publishes it."""
+    return value
 
 
 def ethnicity_groups() -> list[str]:

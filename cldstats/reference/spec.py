@@ -1,13 +1,18 @@
-"""The CLD Release 1 specification as data: 50 fields, labels, kinds, code lists and rules.
+"""The CLD specification as data: 50 fields, labels, kinds, code lists and rules.
 
-Three package data files feed this module, and nothing else in the package restates them:
+Release 2 has Release 1's fields minus two (``GP Practice Name``, ``Provider CQC Location Name``),
+so one layout serves both: the two Release 1-only columns are optional
+(:attr:`Field.release1_only_column`). These package data files feed this module, and nothing else in
+the package restates them:
 
-* ``data/release1_spec.yaml``: the reconstructed Release 1 specification (labels, sections, code
-  lists, confidence), copied unchanged from the project's shared folder;
+* ``data/release1_spec.yaml``: the reconstructed Release 1 specification (labels, sections,
+  confidence), copied unchanged from the project's shared folder;
+* ``data/r1_to_r2_mapping.yaml``: DHSC's Release 1 -> Release 2 mapping (the removed fields),
+  copied unchanged;
 * ``data/field_rules.yaml``: how each field is read (``kind``), what ingest does with it
   (``handling``), and when it applies and is mandatory, as conditions this module evaluates;
-* ``data/assumed_code_lists.yaml``: plausible code lists where the spec found none, marked
-  ``assumed``.
+* ``data/code_vocabulary.yaml``: the canonical values of every code field with the Release 1 and
+  Release 2 spellings mapped to them (:mod:`cldstats.reference.vocabulary`).
 
 Examples
 --------
@@ -34,6 +39,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from cldstats.reference.vocabulary import load_vocabulary
+
 __all__ = [
     "AGEM_STATUSES",
     "Field",
@@ -53,6 +60,7 @@ class ValueStatus(enum.IntEnum):
     """
 
     BLANK = 0
+    #: a Release 2 code value as spelled (or one both releases spell alike), or a valid non-code value
     VALID = 1
     #: valid only after trimming spaces or ignoring case, or an accepted alternative spelling
     VALID_LOOSE = 2
@@ -64,6 +72,21 @@ class ValueStatus(enum.IntEnum):
     INVALID_EXCEL_SERIAL = 5
     #: a cell starting ``=``, ``+``, ``-`` or ``@`` (spreadsheet formula), never evaluated
     FORMULA = 6
+    #: a Release 1 code value that Release 2 respells or drops, read as its canonical value
+    #: (appended, so that stored statuses 0-6 keep their meaning)
+    VALID_RELEASE1 = 7
+    #: a Release 1 code value as VALID_RELEASE1, found only after trimming spaces or ignoring case
+    VALID_RELEASE1_LOOSE = 8
+
+    @classmethod
+    def usable(cls) -> tuple[ValueStatus, ...]:
+        """The statuses whose value is read into the records (the others are missing there)."""
+        return (cls.VALID, cls.VALID_LOOSE, cls.VALID_RELEASE1, cls.VALID_RELEASE1_LOOSE)
+
+    @classmethod
+    def release1(cls) -> tuple[ValueStatus, ...]:
+        """The statuses of a Release 1 value (exact or loose)."""
+        return (cls.VALID_RELEASE1, cls.VALID_RELEASE1_LOOSE)
 
 
 #: The four record-level statuses of the AGEM / DHSC data quality reports, in report order.
@@ -101,17 +124,19 @@ class Field:
     handling : str
         What ingest does with the column, one of ``HANDLINGS``.
     code_list : tuple of str
-        Canonical permitted values, in spec order; empty unless ``kind == "code"``.
-    alternative_spellings : Mapping[str, str]
-        Accepted variant spelling -> canonical value (read as valid with a warning).
+        Canonical values (:mod:`cldstats.reference.vocabulary`), in publication order; empty
+        unless ``kind == "code"``.
     code_list_status : str
-        ``confirmed``, ``probable``, ``inferred`` or ``assumed`` (``""`` when no code list).
+        Confidence of the Release 2 list (``confirmed`` ... ``not_found``, the scale of
+        ``code_vocabulary.yaml``; ``""`` when no code list).
     applies, mandatory : condition
         Conditions in the :func:`evaluate_condition` language.
     confidence : str
         The spec's confidence in the field itself.
     alt_labels : tuple of str
         Other header labels seen for the field.
+    release1_only_column : bool
+        A Release 1 column Release 2 removed: read when present, never missing.
     """
 
     order: int
@@ -121,13 +146,13 @@ class Field:
     kind: str
     handling: str
     code_list: tuple[str, ...]
-    alternative_spellings: Mapping[str, str]
     code_list_status: str
     applies: Any
     mandatory: Any
     confidence: str
     description: str = ""
     alt_labels: tuple[str, ...] = field(default_factory=tuple)
+    release1_only_column: bool = False
 
     @property
     def is_code(self) -> bool:
@@ -189,30 +214,9 @@ def _read_yaml(name: str) -> Any:
     return yaml.safe_load(text)
 
 
-def _code_list(raw: Mapping[str, Any], assumed: Mapping[str, Any]) -> tuple[tuple[str, ...], str]:
-    """Permitted values and their status for one spec field entry."""
-    name = raw["name"]
-    values = raw.get("permitted_values")
-    status = str(raw.get("values_confidence", "")).split()[0] if isinstance(values, list) else ""
-    if not isinstance(values, list) and isinstance(raw.get("permitted_values_confirmed"), list):
-        # confirmed values plus probable additions: the list as a whole is only probable
-        values = raw["permitted_values_confirmed"] + list(raw.get("permitted_values_probable_additional", []))
-        status = "probable"
-    values = list(values) if isinstance(values, list) else []
-    if name in assumed:
-        entry = assumed[name]
-        if "replace" in entry:
-            values, status = list(entry["replace"]), "assumed"
-        if "extend" in entry:
-            values, status = values + [v for v in entry["extend"] if v not in values], "assumed"
-    if status not in {"", "confirmed", "probable", "inferred", "assumed"}:
-        status = "probable"
-    return tuple(values), status
-
-
 @functools.cache
 def load_spec() -> Spec:
-    """Load the Release 1 specification shipped with the package.
+    """Load the specification shipped with the package.
 
     Returns
     -------
@@ -223,11 +227,12 @@ def load_spec() -> Spec:
     ------
     ValueError
         If the data files disagree (a field without rules, an unknown kind, a code field without
-        a code list): the package data is then broken, and nothing should run on it.
+        a vocabulary): the package data is then broken, and nothing should run on it.
     """
     spec_doc = _read_yaml("release1_spec.yaml")
     rules = _read_yaml("field_rules.yaml")["fields"]
-    assumed = _read_yaml("assumed_code_lists.yaml")
+    vocabulary = load_vocabulary()
+    removed = {entry["name"] for entry in _read_yaml("r1_to_r2_mapping.yaml")["removed_fields"]}
     fields = []
     for raw in sorted(spec_doc["fields"], key=lambda r: r["order"]):
         name = raw["name"]
@@ -236,15 +241,9 @@ def load_spec() -> Spec:
         rule = rules[name]
         if rule["kind"] not in KINDS or rule["handling"] not in HANDLINGS:
             raise ValueError(f"field_rules.yaml: bad kind or handling for {name}")
-        codes, status = _code_list(raw, assumed) if rule["kind"] == "code" else ((), "")
-        if rule["kind"] == "code" and not codes:
-            raise ValueError(f"code field {name} has no code list (add it to assumed_code_lists.yaml)")
-        alternatives = {}
-        if codes:
-            # An alternative spelling differs from its list value only in punctuation and case.
-            letters = {re.sub(r"[^0-9a-z]", "", v.casefold()): v for v in codes}
-            for alt in raw.get("alternative_spellings", []) or []:
-                alternatives[alt] = letters[re.sub(r"[^0-9a-z]", "", alt.casefold())]
+        if (rule["kind"] == "code") != (name in vocabulary):
+            raise ValueError(f"code_vocabulary.yaml and field_rules.yaml disagree on whether {name} is a code field")
+        codes, status = (vocabulary[name].canonical, vocabulary[name].release2_list) if name in vocabulary else ((), "")
         alt_labels = tuple(a.replace("_", " ") for a in raw.get("alt_names", []) or []) + tuple(
             raw.get("alt_names", []) or []
         )
@@ -257,13 +256,13 @@ def load_spec() -> Spec:
                 kind=rule["kind"],
                 handling=rule["handling"],
                 code_list=codes,
-                alternative_spellings=alternatives,
                 code_list_status=status,
                 applies=rule["applies"],
                 mandatory=rule["mandatory"],
                 confidence=str(raw.get("confidence", "")),
                 description=str(raw.get("description", "")),
                 alt_labels=alt_labels,
+                release1_only_column=name in removed,
             )
         )
     extra = set(rules) - {f.name for f in fields}

@@ -246,8 +246,8 @@ def definition(facts: MethodFacts, measure: str) -> str:
     if measure == "long_term_support":
         return (
             f"People receiving long-term support: {adults_phrase(facts)} with at least one long-term service "
-            "(Service User, Event Type Service) that had started on or before the month end and had not ended "
-            "before it (a person who died on the month end is counted). Each person is counted once per council, "
+            "(Client Type Service user, Event Type Service) that had started on or before the month end and had not "
+            "ended before it (a person who died on the month end is counted). Each person is counted once per council, "
             "in their best-ranked support setting ("
             + ", ".join(s.lower() for s in lists.SETTING_RANK) + ")."
         )

@@ -146,7 +146,7 @@ def runs(tmp_path_factory):
     council, file = selected.iloc[-1][["la_code", "file"]]  # the largest: its changes reach England
     source = pd.read_csv(data / "submissions" / file, dtype=str, keep_default_na=False, encoding="cp1252")
     services = source.index[source["Event Type"].eq("Service")
-                            & source["Service Type"].str.startswith("Long Term Support")]
+                            & source["Service Type"].str.casefold().str.startswith("long term support")]
     revised = source.drop(services[::3])
     revised.to_csv(data / "submissions" / f"{council}_{RESUBMITTED_AT}.csv", index=False, encoding="cp1252")
     publish("resubmitted", full=True)

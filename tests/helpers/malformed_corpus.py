@@ -18,6 +18,7 @@ with the same submission time, and entries outside a month's window, each with t
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gzip
 import io
 import os
@@ -26,7 +27,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from cldstats.reference.spec import ValueStatus, load_spec
+from cldstats.reference.vocabulary import load_vocabulary
+from tests.helpers.paths import REPO
 
 __all__ = [
     "CorpusCase",
@@ -98,11 +103,26 @@ def _value_for(field_name: str, kind: str, code_list: tuple[str, ...], i: int) -
     }[kind]
 
 
+@functools.cache
+def release1_code_list(field_name: str) -> tuple[str, ...]:
+    """A code list as a Release 1 file spells it, in Release 1 specification order: the corpus is
+    a Release 1 file, as the councils sent them in 2023-24."""
+    spec_doc = yaml.safe_load((REPO / "cldstats" / "data" / "release1_spec.yaml").read_text(encoding="utf-8"))
+    (raw,) = [f for f in spec_doc["fields"] if f["name"] == field_name]
+    listed = raw.get("permitted_values") if isinstance(raw.get("permitted_values"), list) else []
+    listed = listed or list(raw.get("permitted_values_confirmed", [])) + list(
+        raw.get("permitted_values_probable_additional", [])
+    )
+    spelled = [s for v in load_vocabulary()[field_name].values for s in v.release1_spellings]
+    return tuple(listed) + tuple(s for s in spelled if s not in listed)
+
+
 def base_rows(n: int = 6) -> list[dict[str, str]]:
     """``n`` well-formed records (label -> text), three people with valid NHS numbers."""
     spec = load_spec()
     return [
-        {f.label: _value_for(f.name, f.kind, f.code_list, i) for f in spec.fields} for i in range(n)
+        {f.label: _value_for(f.name, f.kind, release1_code_list(f.name) if f.is_code else (), i) for f in spec.fields}
+        for i in range(n)
     ]
 
 

@@ -3,7 +3,7 @@
 --
 --   "Age groups: 18 to 64, 65 and above, Unknown. Age bands: 18 to 24, ... 95 and above, Unknown."
 --   "Ethnicity: published as the 6 groups ... and as the 21 subgroups ... Blank or invalid values
---    count as No data: Undeclared or Not known."
+--    count as No data: Undeclared or not known."
 --   "Gender: Female, Male, Other, Unknown; blank or invalid is Unknown."
 --   "Breakdowns, each published one dimension at a time ...: All; Age group; Age band; Gender;
 --    Ethnicity group; Ethnicity. Each breakdown's values sum to its All."

@@ -28,7 +28,7 @@ SELECT
     CAST(r.Event_Type AS event_type_value) AS Event_Type,
     -- Rows that cannot be used, under the first reason that applies (the order is the precedence).
     CASE
-        WHEN r.Client_Type = 'Carer known by association' THEN 'Carer known by association (no event)'
+        WHEN r.Client_Type = 'Unpaid carer known by association' THEN 'Unpaid carer known by association (no event)'
         WHEN r.person_id IS NULL AND r.person_id_source <> 'ambiguous' THEN 'no person ID'
         WHEN r.person_id_source = 'ambiguous' THEN 'ambiguous person ID'
         WHEN r.Event_Start_Date IS NULL THEN 'Event Start Date blank or invalid'
@@ -60,11 +60,11 @@ FROM person_rows AS r
 CROSS JOIN method_parameters AS p
 LEFT JOIN long_term_services AS service ON service.service_type = CAST(r.Service_Type AS service_type_value);
 
--- The rows either measure can count: usable Service User rows of a long-term service type (measure
+-- The rows either measure can count: usable Service user rows of a long-term service type (measure
 -- 1 and measure 2's look-back) or of an assessment (measure 2).
 CREATE OR REPLACE TEMP TABLE measure_rows AS
 SELECT *
 FROM derived_rows
 WHERE exclusion_reason IS NULL
-    AND Client_Type = 'Service User'
+    AND Client_Type = 'Service user'
     AND (setting_rank IS NOT NULL OR Event_Type = 'Assessment');

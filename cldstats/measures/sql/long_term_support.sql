@@ -2,7 +2,7 @@
 -- section 4.
 --
 --   "For each LA and month end D in the release, from the LA's selected file: distinct person IDs
---    with at least one row where Client Type = Service User, Event Type = Service, Service Type is
+--    with at least one row where Client Type = Service user, Event Type = Service, Service Type is
 --    one of the four long-term types, Event Start Date <= D, and the death-adjusted end date blank
 --    or >= D (so a person who dies on D counts)."
 --   "One setting per person: the best-ranked setting among the person's qualifying rows."
@@ -34,7 +34,7 @@ SELECT
     count(*) OVER (PARTITION BY la_code, person_id) AS rows_of_person
 FROM measure_rows
 WHERE exclusion_reason IS NULL
-    AND Client_Type = 'Service User'
+    AND Client_Type = 'Service user'
     AND Event_Type = 'Service'
     AND setting_rank IS NOT NULL;
 

@@ -1,9 +1,9 @@
 -- Measure 2, people assessed: docs/methodology.md section 5.
 --
 --   "For each LA and calendar month in the release: distinct person IDs with a row where Client
---    Type = Service User, Event Type = Assessment, Assessment Type as submitted (trimmed, any case,
+--    Type = Service user, Event Type = Assessment, Assessment Type as submitted (trimmed, any case,
 --    Release 1 or 2 spelling) does not begin Financial Assessment, Event End Date falls in the
---    month, and the person had no long-term support in the previous 12 months: no Service User row
+--    month, and the person had no long-term support in the previous 12 months: no Service user row
 --    of a long-term service type for that person in the same file with Event Start Date before the
 --    assessment's start and death-adjusted end date blank or on/after (assessment start - 365
 --    days)."
@@ -25,7 +25,7 @@ WITH assessments AS (
     JOIN available_periods AS m
         ON m.la_code = d.la_code AND d.end_date BETWEEN m.period_start AND m.period_end
     WHERE d.exclusion_reason IS NULL
-        AND d.Client_Type = 'Service User'
+        AND d.Client_Type = 'Service user'
         AND d.Event_Type = 'Assessment'
         AND NOT d.is_financial_assessment
         AND m.measure = 'people_assessed'
@@ -41,7 +41,7 @@ adult_assessments AS (
 prior_long_term_support AS (
     SELECT DISTINCT d.la_code, d.person_id, d.start_date, d.adjusted_end
     FROM measure_rows AS d
-    WHERE d.exclusion_reason IS NULL AND d.Client_Type = 'Service User' AND d.setting_rank IS NOT NULL
+    WHERE d.exclusion_reason IS NULL AND d.Client_Type = 'Service user' AND d.setting_rank IS NOT NULL
 )
 SELECT a.*
 FROM adult_assessments AS a

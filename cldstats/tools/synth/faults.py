@@ -12,8 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from cldstats.reference.spec import load_spec
-from cldstats.tools.synth.codes import code_list
+from cldstats.reference.vocabulary import load_vocabulary
 from cldstats.tools.synth.dates import DAY0, EXCEL_EPOCH_OFFSET, date_strings, to_date
 from cldstats.tools.synth.distributions import FAULT_RATES
 from cldstats.tools.synth.world import World
@@ -64,9 +63,7 @@ def _normalised(value: str) -> str:
 def _misspell(field_name: str, value: str) -> str:
     if (field_name, value) in INVALID_SPELLINGS:
         return INVALID_SPELLINGS[(field_name, value)]
-    codes = {_normalised(c) for c in code_list(field_name)} | {
-        _normalised(a) for a in load_spec().by_name[field_name].alternative_spellings
-    }
+    codes = {_normalised(c) for c in load_vocabulary()[field_name].spellings()}
     middle = len(value) // 2
     candidate = value[:middle] + value[middle + 1 :]
     return candidate if _normalised(candidate) not in codes else value + "x"

@@ -25,8 +25,8 @@ LA = "E06000001"
 #: Every column of the rows person_ids.sql and derived_fields.sql read, with a usable default.
 ROW_DEFAULTS = {
     "la_code": LA, "row_number": 2, "nhs_number_key": 1, "la_person_key": 2, "birth_year": 1950, "birth_month": 6,
-    "Client_Type": "Service User", "Event_Type": "Service", "Service_Type": "Long Term Support: Community",
-    "Assessment_Type_submitted": None, "Gender": "Female", "Ethnicity": "White - Irish",
+    "Client_Type": "Service user", "Event_Type": "Service", "Service_Type": "Long term support: Community",
+    "Assessment_Type_submitted": None, "Gender": "Female", "Ethnicity": "White: Irish",
     "Event_Start_Date": "2024-01-01", "Event_End_Date": None, "Event_End_Date_status": 0, "Date_of_Death": None,
 }
 DATE_COLUMNS = ("Event_Start_Date", "Event_End_Date", "Date_of_Death")
@@ -111,8 +111,8 @@ EXCLUSION_CASES = [
     # row fields, expected reason, why
     ({}, None, "open event, usable"),
     ({"Event_End_Date": "2024-01-01", "Event_End_Date_status": 1}, None, "one-day event, usable"),
-    ({"Client_Type": "Carer", "Event_End_Date": "2024-02-01", "Event_End_Date_status": 1}, None, "carer rows are usable"),
-    ({"Client_Type": "Carer known by association", "nhs_number_key": None, "la_person_key": None, "Event_Start_Date": None}, "Carer known by association (no event)", "first reason wins"),
+    ({"Client_Type": "Unpaid carer", "Event_End_Date": "2024-02-01", "Event_End_Date_status": 1}, None, "carer rows are usable"),
+    ({"Client_Type": "Unpaid carer known by association", "nhs_number_key": None, "la_person_key": None, "Event_Start_Date": None}, "Unpaid carer known by association (no event)", "first reason wins"),
     ({"nhs_number_key": None, "la_person_key": None, "Event_Start_Date": None}, "no person ID", "no ID beats blank start"),
     ({"Event_Start_Date": None}, "Event Start Date blank or invalid", "blank start"),
     ({"Event_End_Date_status": 3}, "Event End Date invalid", "invalid end"),
@@ -196,17 +196,17 @@ def test_age_at_reads_the_maximum_age_from_params(con):
 
 BREAKDOWN_CASES = [
     # age, gender, ethnicity, expected (age group, age band, gender, ethnicity group, ethnicity), why
-    (18, "Female", "White - Irish", ("18 to 64", "18 to 24", "Female", "White", "White: Irish"), "youngest adult"),
-    (24, "Male", "No data - Refused", ("18 to 64", "18 to 24", "Male", "No data", "No data: Refused"), "top of a band; Refused is published as itself"),
-    (25, "Other", "Asian or Asian British - Indian", ("18 to 64", "25 to 44", "Other", "Asian or Asian British", "Asian or Asian British: Indian"), "bottom of a band"),
-    (64, "Female", "White - Irish", ("18 to 64", "45 to 64", "Female", "White", "White: Irish"), "last working age"),
-    (65, "Female", "White - Irish", ("65 and above", "65 to 74", "Female", "White", "White: Irish"), "first older age"),
-    (94, "Female", "White - Irish", ("65 and above", "85 to 94", "Female", "White", "White: Irish"), ""),
-    (95, "Female", "White - Irish", ("65 and above", "95 and above", "Female", "White", "White: Irish"), "open top band"),
-    (115, "Female", "White - Irish", ("65 and above", "95 and above", "Female", "White", "White: Irish"), "maximum age"),
-    (None, None, None, ("Unknown", "Unknown", "Unknown", "No data", "No data: Undeclared or Not known"), "everything unknown"),
-    (40, "Unknown", "No data - Undeclared or Not known", ("18 to 64", "25 to 44", "Unknown", "No data", "No data: Undeclared or Not known"), "the code lists' own unknowns"),
-    (17, "Female", "White - Irish", ("Unknown", "Unknown", "Female", "White", "White: Irish"), "a child has no adult band (the measures drop children first)"),
+    (18, "Female", "White: Irish", ("18 to 64", "18 to 24", "Female", "White", "White: Irish"), "youngest adult"),
+    (24, "Male", "No data: Refused", ("18 to 64", "18 to 24", "Male", "No data", "No data: Refused"), "top of a band; Refused is published as itself"),
+    (25, "Other", "Asian or Asian British: Indian", ("18 to 64", "25 to 44", "Other", "Asian or Asian British", "Asian or Asian British: Indian"), "bottom of a band"),
+    (64, "Female", "White: Irish", ("18 to 64", "45 to 64", "Female", "White", "White: Irish"), "last working age"),
+    (65, "Female", "White: Irish", ("65 and above", "65 to 74", "Female", "White", "White: Irish"), "first older age"),
+    (94, "Female", "White: Irish", ("65 and above", "85 to 94", "Female", "White", "White: Irish"), ""),
+    (95, "Female", "White: Irish", ("65 and above", "95 and above", "Female", "White", "White: Irish"), "open top band"),
+    (115, "Female", "White: Irish", ("65 and above", "95 and above", "Female", "White", "White: Irish"), "maximum age"),
+    (None, None, None, ("Unknown", "Unknown", "Unknown", "No data", "No data: Undeclared or not known"), "everything unknown"),
+    (40, "Unknown", "No data: Undeclared or not known", ("18 to 64", "25 to 44", "Unknown", "No data", "No data: Undeclared or not known"), "the code lists' own unknowns"),
+    (17, "Female", "White: Irish", ("Unknown", "Unknown", "Female", "White", "White: Irish"), "a child has no adult band (the measures drop children first)"),
 ]
 
 
@@ -236,9 +236,9 @@ def test_gender_known(con, value, known):
 
 
 @pytest.mark.parametrize("value, known", [
-    ("White - English, Welsh, Scottish, Northern Irish or British", True),
-    ("No data - Refused", True),
-    ("No data - Undeclared or Not known", False),
+    ("White: English, Welsh, Scottish, Northern Irish or British", True),
+    ("No data: Refused", True),
+    ("No data: Undeclared or not known", False),
     (None, False),
 ])
 def test_ethnicity_known(con, value, known):
@@ -249,12 +249,12 @@ def test_ethnicity_known(con, value, known):
 # Setting, rank, death-adjusted end, financial assessments (derived_fields.sql)
 # ---------------------------------------------------------------------------------------------
 SETTING_CASES = [
-    ("Long Term Support: Nursing Care", "Nursing care", 1),
-    ("Long Term Support: Residential Care", "Residential care", 2),
-    ("Long Term Support: Community", "Community", 3),
-    ("Long Term Support: Prison", "Prison", 4),
-    ("Short Term Support: ST-Max", None, None),
-    ("Carer Support: Direct to Carer", None, None),
+    ("Long term support: Nursing care", "Nursing care", 1),
+    ("Long term support: Residential care", "Residential care", 2),
+    ("Long term support: Community", "Community", 3),
+    ("Long term support: Prison", "Prison", 4),
+    ("Short term support: ST-Max", None, None),
+    ("Unpaid carer support: Direct to unpaid carer", None, None),
     (None, None, None),
 ]
 
@@ -292,7 +292,7 @@ FINANCIAL_CASES = [
     ("Financial Assessment - Full", True, "a listed financial assessment"),
     ("  financial assessment - light touch  ", True, "trimmed and in any case"),
     ("FINANCIAL ASSESSMENT - a kind not in the code list", True, "any value beginning so, listed or not"),
-    ("Long Term Assessment", False, "not financial"),
+    ("Long term assessment", False, "not financial"),
     ("Assessment - Financial", False, "financial later in the value does not count"),
     (None, False, "blank: does not begin Financial Assessment"),
 ]

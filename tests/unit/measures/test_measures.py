@@ -42,13 +42,13 @@ DATES = [d.isoformat() for d in MONTH_ENDS]
 MONTHS = [d.strftime("%Y-%m") for d in MONTH_ENDS] + ["Total"]
 D1, D2, JAN, APR23, SEP23 = "2024-02-29", "2024-03-31", "2024-01-31", "2023-04-30", "2023-09-30"
 
-COM, RES, NUR, PRI = ("Long Term Support: Community", "Long Term Support: Residential Care",
-                      "Long Term Support: Nursing Care", "Long Term Support: Prison")
-WE = "White - English, Welsh, Scottish, Northern Irish or British"
-IRISH = "White - Irish"
+COM, RES, NUR, PRI = ("Long term support: Community", "Long term support: Residential care",
+                      "Long term support: Nursing care", "Long term support: Prison")
+WE = "White: English, Welsh, Scottish, Northern Irish or British"
+IRISH = "White: Irish"
 
 
-def row(pid, *, source="NHS number", client="Service User", event="Service", service=COM, start="2023-01-01",
+def row(pid, *, source="NHS number", client="Service user", event="Service", service=COM, start="2023-01-01",
         end=None, death=None, gender="Female", eth=WE, birth=(1950, 6), atype=None, end_status=None):
     """One record (Contract 1 names); ``end_status`` overrides the Event_End_Date status."""
     return {
@@ -60,7 +60,7 @@ def row(pid, *, source="NHS number", client="Service User", event="Service", ser
     }
 
 
-def assessment(pid, start, end, *, atype="Long Term Assessment", **kw):
+def assessment(pid, start, end, *, atype="Long term assessment", **kw):
     return row(pid, event="Assessment", atype=atype, start=start, end=end, **kw)
 
 
@@ -75,20 +75,20 @@ A2_ROWS = [
     row("P02", service=COM, gender="Male", birth=(1940, 1)),
     row("P02", service=NUR, start="2023-06-01", gender="Male", birth=(1940, 1)),
     # P03 residential and community at once: residential. F, Mixed: White and Asian, 05/1980 -> 43.
-    row("P03", service=RES, eth="Mixed or multiple ethnic groups - White and Asian", birth=(1980, 5)),
-    row("P03", service=COM, eth="Mixed or multiple ethnic groups - White and Asian", birth=(1980, 5)),
+    row("P03", service=RES, eth="Mixed or multiple ethnic groups: White and Asian", birth=(1980, 5)),
+    row("P03", service=COM, eth="Mixed or multiple ethnic groups: White and Asian", birth=(1980, 5)),
     # P04 died ON D1 (open service): counts at D1, not at D2. M, 03/1945 -> 78 at D1 (75 to 84).
     row("P04", death="2024-02-29", gender="Male", birth=(1945, 3)),
     # P05 died BEFORE D1 (10/02/2024): counts at 31/01/2024, not at D1 or D2.
     row("P05", death="2024-02-10", gender="Male", birth=(1945, 3)),
     # P06 known only by LA ID: counts. Other, Asian: Indian, 01/1990 -> 34 (25 to 44).
-    row("P06", source="LA ID", gender="Other", eth="Asian or Asian British - Indian", birth=(1990, 1)),
+    row("P06", source="LA ID", gender="Other", eth="Asian or Asian British: Indian", birth=(1990, 1)),
     # P07 NHS number on one row, blank on the other (ID via LA ID): the same person, counted once.
     # Residential until 15/03/2024 beats community at D1; community only at D2.
     # F, White: Any other White background, 07/1960 -> 63 (45 to 64).
-    row("P07", start="2023-02-01", eth="White - Any other White background", birth=(1960, 7)),
+    row("P07", start="2023-02-01", eth="White: Any other White background", birth=(1960, 7)),
     row("P07", source="NHS number via LA ID", service=RES, start="2023-03-01", end="2024-03-15",
-        eth="White - Any other White background", birth=(1960, 7)),
+        eth="White: Any other White background", birth=(1960, 7)),
     # P08 no person ID: excluded ("no person ID").
     row(None, source="none"),
     # P09 invalid end date (status 3): excluded; the person counts nowhere.
@@ -102,34 +102,34 @@ A2_ROWS = [
     # P13 born 01/1908 -> 116 at D1/D2, over 115: age Unknown. F, WE.
     row("P13", birth=(1908, 1)),
     # P14 known beats unknown: the later row has gender Unknown -> Male from the earlier row;
-    # ethnicity "No data - Refused" is known and beats a blank. 03/1955 -> 68 at D1, 69 at D2.
-    row("P14", start="2023-01-01", gender="Unknown", eth="No data - Refused", birth=(1955, 3)),
+    # ethnicity "No data: Refused" is known and beats a blank. 03/1955 -> 68 at D1, 69 at D2.
+    row("P14", start="2023-01-01", gender="Unknown", eth="No data: Refused", birth=(1955, 3)),
     row("P14", start="2022-01-01", gender="Male", eth=None, birth=(1955, 3)),
     # P15 latest start wins: from 01/06/2023 the later row (M, Black: African, 01/1970 -> 54, 45 to 64).
     # At 30/04/2023 only the first row qualifies (F, White: Irish, 01/1950 -> 73).
     row("P15", start="2023-01-01", gender="Female", eth=IRISH, birth=(1950, 1)),
-    row("P15", start="2023-06-01", gender="Male", eth="Black, Black British, Caribbean or African - African",
+    row("P15", start="2023-06-01", gender="Male", eth="Black, Black British, Caribbean or African: African",
         birth=(1970, 1)),
     # P16 remaining tie (same start): genders F/M -> Unknown; births 1960/1961 -> age Unknown;
     # ethnicity agrees -> White: Roma.
-    row("P16", gender="Female", eth="White - Roma", birth=(1960, 1)),
-    row("P16", gender="Male", eth="White - Roma", birth=(1961, 1)),
+    row("P16", gender="Female", eth="White: Roma", birth=(1960, 1)),
+    row("P16", gender="Male", eth="White: Roma", birth=(1961, 1)),
     # P17 nursing (gender Unknown) beats community (Female): attributes come from the nursing row
     # only -> gender Unknown; ethnicity blank -> No data: Undeclared; 05/1930 -> 93 (85 to 94).
     row("P17", service=NUR, gender="Unknown", eth=None, birth=(1930, 5)),
     row("P17", service=COM, gender="Female", eth=IRISH, birth=(1930, 5)),
     # P18 prison. M, Other: Arab, 01/1985 -> 39 (25 to 44).
-    row("P18", service=PRI, gender="Male", eth="Other ethnic group - Arab", birth=(1985, 1)),
+    row("P18", service=PRI, gender="Male", eth="Other ethnic group: Arab", birth=(1985, 1)),
     # P19 carer known by association: excluded (no event).
-    row("P19", client="Carer known by association", event="Service", service=None, start=None),
+    row("P19", client="Unpaid carer known by association", event="Service", service=None, start=None),
     # P20 community ending 15/03/2024: D1 yes, D2 no. M, WE, 01/1975 -> 49 (45 to 64).
     row("P20", end="2024-03-15", gender="Male", birth=(1975, 1)),
     # P21 community starting 01/03/2024: D2 only. F, White: Gypsy or Irish Traveller, 12/1999 -> 24.
-    row("P21", start="2024-03-01", eth="White - Gypsy or Irish Traveller", birth=(1999, 12)),
+    row("P21", start="2024-03-01", eth="White: Gypsy or Irish Traveller", birth=(1999, 12)),
     # P22 short-term service: not long-term support.
-    row("P22", service="Short Term Support: ST-Max"),
-    # P23 a Carer (not Service User) with a long-term service type: not counted.
-    row("P23", client="Carer"),
+    row("P22", service="Short term support: ST-Max"),
+    # P23 a Carer (not Service user) with a long-term service type: not counted.
+    row("P23", client="Unpaid carer"),
     # P24 end date 30/06/2024 after death on D2: adjusted end = D2, so counts at D1 and D2.
     # F, WE, 01/1935 -> 89 (85 to 94).
     row("P24", end="2024-06-30", death="2024-03-31", birth=(1935, 1)),
@@ -137,7 +137,7 @@ A2_ROWS = [
     row(None, source="ambiguous"),
     # ---- assessments (council A) ----
     # P50 long-term assessment ending 10/03/2024, no support ever: March. F, Asian: Pakistani, 01/1980 -> 44.
-    assessment("P50", "2024-03-01", "2024-03-10", eth="Asian or Asian British - Pakistani", birth=(1980, 1)),
+    assessment("P50", "2024-03-01", "2024-03-10", eth="Asian or Asian British: Pakistani", birth=(1980, 1)),
     # P20 assessed 20/03/2024 after community support ending 15/03/2024: had support, not counted.
     assessment("P20", "2024-03-20", "2024-03-25", gender="Male", birth=(1975, 1)),
     # P51 support ended 31/12/2022, before (start 05/03/2024 - 365 days = 06/03/2023): March.
@@ -153,7 +153,7 @@ A2_ROWS = [
     # P53 assessed twice in March: counted once, attributes from the latest (ends 20/03: Male).
     # White: Irish, 06/1990 -> 33 (25 to 44).
     assessment("P53", "2024-03-01", "2024-03-05", gender="Female", eth=IRISH, birth=(1990, 6)),
-    assessment("P53", "2024-03-10", "2024-03-20", atype="Short Term Assessment", gender="Male", eth=IRISH,
+    assessment("P53", "2024-03-10", "2024-03-20", atype="Short term assessment", gender="Male", eth=IRISH,
                birth=(1990, 6)),
     # P54 under 18 at the assessment end (01/2007 -> 17): dropped.
     assessment("P54", "2024-03-01", "2024-03-10", birth=(2007, 1)),
@@ -346,7 +346,7 @@ A_D1_ALL = {
     ("Ethnicity", "Asian or Asian British: Indian"): 1,
     ("Ethnicity", "Black, Black British, Caribbean or African: African"): 1,
     ("Ethnicity", "Other ethnic group: Arab"): 1, ("Ethnicity", "No data: Refused"): 1,
-    ("Ethnicity", "No data: Undeclared or Not known"): 1,
+    ("Ethnicity", "No data: Undeclared or not known"): 1,
 }
 A_D2_ALL = {
     ("All", "All"): 15,  # P01 P02 P03 P06 P07 P12 P13 P14 P15 P16 P17 P18 P21 P24 P55
@@ -370,7 +370,7 @@ A_D2_ALL = {
     ("Ethnicity", "Asian or Asian British: Indian"): 1,
     ("Ethnicity", "Black, Black British, Caribbean or African: African"): 1,
     ("Ethnicity", "Other ethnic group: Arab"): 1, ("Ethnicity", "No data: Refused"): 1,
-    ("Ethnicity", "No data: Undeclared or Not known"): 1,
+    ("Ethnicity", "No data: Undeclared or not known"): 1,
 }
 
 
@@ -516,7 +516,7 @@ def test_assessed_council_a(assessed_area):
 def test_assessed_b_england_and_published(assessed_area, assessed_published):
     assert nonzero(cells(assessed_area, "2024-03", B)) == {
         ("All", "All"): 1, ("Age group", "Unknown"): 1, ("Age band", "Unknown"): 1, ("Gender", "Unknown"): 1,
-        ("Ethnicity group", "No data"): 1, ("Ethnicity", "No data: Undeclared or Not known"): 1,
+        ("Ethnicity group", "No data"): 1, ("Ethnicity", "No data: Undeclared or not known"): 1,
     }
     assert pd.isna(cells(assessed_area, "2023-09", B)[("All", "All")])
     assert cells(assessed_area, "Total", ENGLAND)[("All", "All")] == 7
@@ -540,7 +540,7 @@ def test_exclusions(method):
     got = method.exclusions
     a2 = dict(zip(got.loc[got["file"] == "A2", "reason"], got.loc[got["file"] == "A2", "rows"], strict=True))
     assert a2 == {
-        "Carer known by association (no event)": 1,  # P19
+        "Unpaid carer known by association (no event)": 1,  # P19
         "no person ID": 1,  # P08
         "ambiguous person ID": 1,  # P25
         "Event End Date invalid": 1,  # P09

@@ -3,6 +3,7 @@
 import pytest
 
 from cldstats import reference
+from cldstats.reference.spec import load_spec
 
 
 def test_153_councils_in_9_regions():
@@ -43,18 +44,38 @@ def test_regions_table():
     assert (regions["area_level"] == "Region").sum() == 9
 
 
-def test_categories():
+# The published category labels, copied by hand from DHSC's tables (background_dhsc_method.md
+# section 3.2 and Appendix C), independent of the package's vocabulary: a change of spelling in the
+# code lists must not change what is published without this test saying so.
+PUBLISHED_ETHNICITY = {
+    "White": ["English, Welsh, Scottish, Northern Irish or British", "Irish", "Gypsy or Irish Traveller", "Roma",
+              "Any other White background"],
+    "Mixed or multiple ethnic groups": ["White and Black Caribbean", "White and Black African", "White and Asian",
+                                        "Any other Mixed or multiple ethnic background"],
+    "Asian or Asian British": ["Indian", "Pakistani", "Bangladeshi", "Chinese", "Any other Asian background"],
+    "Black, Black British, Caribbean or African": ["African", "Caribbean",
+                                                   "Any other Black, Black British or Caribbean background"],
+    "Other ethnic group": ["Arab", "Any other ethnic group"],
+    "No data": ["Refused", "Undeclared or not known"],
+}
+
+
+def test_published_label_sets_are_dhsc_s():
     assert reference.genders() == ["Female", "Male", "Other", "Unknown"]
-    assert len(reference.ethnicity_groups()) == 6
-    assert reference.ethnicity_groups()[-1] == "No data"
-    labels = reference.ethnicity_subgroup_labels()
-    assert len(labels) == 21
-    assert "No data: Undeclared or Not known" in labels
-    assert (
-        "Black, Black British, Caribbean or African: Any other Black, Black British or Caribbean background" in labels
-    )
+    assert reference.ethnicity_groups() == list(PUBLISHED_ETHNICITY)
+    assert reference.ethnicity_subgroup_labels() == [
+        f"{group}: {subgroup}" for group, subgroups in PUBLISHED_ETHNICITY.items() for subgroup in subgroups
+    ]
+    assert reference.SETTINGS == ("All", "Community", "Residential care", "Nursing care", "Prison")
     assert reference.age_band_labels(reference.AGE_GROUPS) == ["18 to 64", "65 and above", "Unknown"]
-    assert len(reference.age_band_labels(reference.AGE_BANDS)) == 8
+    assert reference.age_band_labels(reference.AGE_BANDS) == [
+        "18 to 24", "25 to 44", "45 to 64", "65 to 74", "75 to 84", "85 to 94", "95 and above", "Unknown"
+    ]
+
+
+def test_every_long_term_service_type_has_a_setting():
+    long_term = [v for v in load_spec().by_name["Service_Type"].code_list if v.startswith("Long term support")]
+    assert sorted(reference.SETTING_BY_SERVICE_TYPE) == sorted(long_term)
 
 
 def test_settings_rank_nursing_first():

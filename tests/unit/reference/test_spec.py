@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from cldstats.reference.spec import ValueStatus, evaluate_condition, load_spec, normalise_label
+from cldstats.reference.vocabulary import CONFIDENCES
 from tests.helpers.paths import REPO
 
 SHARED = REPO.parent / "shared" / "cld"
@@ -43,21 +44,30 @@ def test_every_code_field_has_a_list_and_a_status():
     for field in load_spec().of_kind("code"):
         assert field.code_list, field.name
         assert len(set(field.code_list)) == len(field.code_list), field.name
-        assert field.code_list_status in {"confirmed", "probable", "inferred", "assumed"}, field.name
+        assert field.code_list_status in CONFIDENCES, field.name
 
 
-def test_assumed_lists_are_marked_assumed_and_others_keep_the_spec_status():
+def test_code_lists_are_the_canonical_release2_lists_and_keep_their_status():
     spec = load_spec()
-    assert spec.by_name["Method_of_Assessment"].code_list_status == "assumed"
-    assert spec.by_name["Total_Hrs_Caring_per_week"].code_list_status == "assumed"
+    # Release 2 lists not found: the Release 1 lists (or assumed ones) stand for both releases.
+    assert spec.by_name["Method_of_Assessment"].code_list_status == "not_found"
+    assert spec.by_name["Request_Route_of_Access"].code_list_status == "not_found"
     assessment = spec.by_name["Assessment_Type"]
-    assert assessment.code_list_status == "assumed"
-    assert assessment.code_list[:2] == ("Long Term Assessment", "Short Term Assessment")
+    assert assessment.code_list_status == "confirmed_partial"
+    assert assessment.code_list[:2] == ("Short term assessment", "Long term assessment")
     assert all(v.startswith("Financial Assessment") for v in assessment.code_list[2:])
     assert spec.by_name["Ethnicity"].code_list_status == "confirmed"
+    assert spec.by_name["Ethnicity"].code_list[1] == "White: Irish"
     assert len(spec.by_name["Ethnicity"].code_list) == 21
-    assert spec.by_name["Service_Component"].code_list_status == "probable"
-    assert len(spec.by_name["Service_Component"].code_list) == 24
+    # 25 Release 2 values and the Release 1 value Release 2 split in two
+    assert len(spec.by_name["Service_Component"].code_list) == 26
+    client_types = ("Service user", "Unpaid carer", "Unpaid carer known by association")
+    assert spec.by_name["Client_Type"].code_list == client_types
+
+
+def test_the_two_columns_release2_removed_are_marked():
+    removed = [f.name for f in load_spec().fields if f.release1_only_column]
+    assert removed == ["GP_Practice_Name", "Provider_CQC_Location_Name"]
 
 
 def test_personal_fields_never_kept():
@@ -77,15 +87,11 @@ def test_loose_labels_match_case_spaces_and_underscores():
     assert normalise_label("Event-Start-Date") not in spec.by_loose_label
 
 
-def test_alternative_spelling_points_at_its_list_value():
-    hearing = load_spec().by_name["Hearing_Impairment"]
-    assert hearing.alternative_spellings == {
-        "Hearing impairment - severity unknown": "Hearing impairment: Severity unknown"
-    }
-
-
 @pytest.mark.skipif(not SHARED.exists(), reason="the shared folder is not beside this checkout")
-@pytest.mark.parametrize("name", ["release1_spec.yaml", "local_authorities.csv", "regions.csv"])
+@pytest.mark.parametrize(
+    "name",
+    ["release1_spec.yaml", "release2_spec.yaml", "r1_to_r2_mapping.yaml", "local_authorities.csv", "regions.csv"],
+)
 def test_package_copies_match_the_shared_originals(name):
     # The package ships copies (it never reads ../shared at run time); drift would be silent.
     shipped = REPO / "cldstats" / "data" / name
@@ -100,14 +106,14 @@ def test_labels_equal_the_shared_spec():
 
 FRAME = pd.DataFrame(
     {
-        "Client_Type": ["Service User", "Carer", "Carer known by association", None, "Service User"],
+        "Client_Type": ["Service user", "Unpaid carer", "Unpaid carer known by association", None, "Service user"],
         "Event_Type": ["Service", "Request", None, "Assessment", "Review"],
         "Assessment_Type": [None, None, None, "Financial Assessment - Full", None],
-        "Primary_Support_Reason": ["Learning Disability Support"] * 5,
+        "Primary_Support_Reason": ["Learning disability support"] * 5,
         "Date_of_Death": [pd.Timestamp("2024-01-01"), pd.NaT, pd.NaT, pd.NaT, pd.NaT],
-        "Delivery_Mechanism": ["CASSR Commissioned Support", None, None, None, None],
-        "Service_Type": ["Long Term Support: Community"] + [None] * 4,
-        "Service_Component": ["Home Support"] + [None] * 4,
+        "Delivery_Mechanism": ["CASSR commissioned support", None, None, None, None],
+        "Service_Type": ["Long term support: Community"] + [None] * 4,
+        "Service_Component": ["Home support or domiciliary care"] + [None] * 4,
         "Review_Reason": [None, None, None, None, "Planned"],
     }
 )
@@ -147,4 +153,5 @@ def test_unknown_condition_is_an_error():
 
 def test_value_status_codes_are_stable():
     # ingest stores these as int8 and quality reads them: the numbers are part of the contract
-    assert [s.value for s in ValueStatus] == [0, 1, 2, 3, 4, 5, 6]
+    assert [s.value for s in ValueStatus] == [0, 1, 2, 3, 4, 5, 6, 7, 8]
+    assert ValueStatus.VALID_RELEASE1 == 7  # appended: stored statuses 0-6 keep their meaning
