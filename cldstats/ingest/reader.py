@@ -115,6 +115,9 @@ class Submission:
     records: pd.DataFrame | None = None
     status: pd.DataFrame | None = None
     invalid_values: pd.DataFrame = field(default_factory=empty_invalid_values)
+    #: The columns of Release 1 that Release 2 removed which the file's header holds (field names):
+    #: a Release 1 header has both, a Release 2 header neither (both are optional).
+    release1_columns: tuple[str, ...] = ()
     #: Wall and CPU seconds (``time.process_time``: every thread of the process) spent in
     #: :func:`read_submission` (``read``, all of it) and in its pseudonymisation step
     #: (``pseudonymise``, part of ``read``), for the benchmark's per-stage figures.
@@ -175,7 +178,8 @@ def read_submission(
     else:
         submission.encoding = raw.encoding
         submission.rows_read = len(raw.row_numbers)
-        submission.records, submission.status, submission.invalid_values, pseudonymise_seconds = build_records(
+        (submission.records, submission.status, submission.invalid_values, pseudonymise_seconds,
+         submission.release1_columns) = build_records(
             raw, la_code, key, name, issues, tuple(str(number) for number in placeholder_nhs_numbers),
             financial_assessment_prefix,
         )

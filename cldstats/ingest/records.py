@@ -190,7 +190,7 @@ def build_records(
     issues: list[FileIssue],
     placeholders: tuple[str, ...],
     financial_assessment_prefix: str,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, tuple[float, float]]:
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, tuple[float, float], tuple[str, ...]]:
     """Typed records, status frame and invalid values from the text cells.
 
     Parameters
@@ -211,9 +211,10 @@ def build_records(
 
     Returns
     -------
-    (records, status, invalid_values, pseudonymise_seconds)
-        The frames of :class:`~cldstats.ingest.reader.Submission`, and the wall and CPU seconds of
-        the pseudonymisation step.
+    (records, status, invalid_values, pseudonymise_seconds, release1_columns)
+        The frames of :class:`~cldstats.ingest.reader.Submission`, the wall and CPU seconds of
+        the pseudonymisation step, and the Release 1-only fields the header holds
+        (:attr:`~cldstats.ingest.reader.Submission.release1_columns`).
     """
     spec = load_spec()
     matched, duplicates = match_header(raw.header, spec, name, issues)
@@ -241,7 +242,9 @@ def build_records(
         raw.row_numbers, spec, columns, typed, la_id_hashes, person_keys, suspect, financial_assessment_prefix
     )
     status_frame = pd.DataFrame(status, index=frame.index)
-    return frame, status_frame, _invalid_values(columns, raw.row_numbers, suspect, spec), pseudonymise_seconds
+    release1_columns = tuple(f.name for f in spec.fields if f.release1_only_column and f.name in matched)
+    return (frame, status_frame, _invalid_values(columns, raw.row_numbers, suspect, spec), pseudonymise_seconds,
+            release1_columns)
 
 
 def _read_fields(

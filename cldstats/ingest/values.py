@@ -92,6 +92,7 @@ _STATUS_OF_SPELLING = {
     Spelling.FOLDED: ValueStatus.VALID_LOOSE,
     Spelling.RELEASE1: ValueStatus.VALID_RELEASE1,
     Spelling.RELEASE1_FOLDED: ValueStatus.VALID_RELEASE1_LOOSE,
+    Spelling.RELEASE1_CASE: ValueStatus.VALID_RELEASE1_CASE,
 }
 
 
@@ -99,8 +100,8 @@ def _type_code(spec_field: Field, column: Column) -> pd.Categorical:
     """Canonical value of each cell of a code field, through the field's one vocabulary look-up.
 
     Each distinct value gets the status of how it matched (:class:`Spelling`): a Release 2
-    spelling is VALID, a Release 1 spelling VALID_RELEASE1, each ``_LOOSE`` when found only after
-    folding or when it had spaces around it as sent; a variant is VALID_LOOSE; anything else stays
+    spelling is VALID, a Release 1 spelling VALID_RELEASE1 (VALID_RELEASE1_CASE when it differs from
+    the Release 2 spelling only in case), each ``_LOOSE`` when found only after folding or when it had spaces around it as sent; a variant is VALID_LOOSE; anything else stays
     INVALID.
     """
     vocabulary = load_vocabulary()[spec_field.name]
@@ -115,6 +116,8 @@ def _type_code(spec_field: Field, column: Column) -> pd.Categorical:
         # exact only once the surrounding spaces are trimmed: accepted with a warning
         matched[(matched == ValueStatus.VALID) & column.padded] = ValueStatus.VALID_LOOSE
         matched[(matched == ValueStatus.VALID_RELEASE1) & column.padded] = ValueStatus.VALID_RELEASE1_LOOSE
+        # Release 1's capitalisation, padded: loose in either release's terms
+        matched[(matched == ValueStatus.VALID_RELEASE1_CASE) & column.padded] = ValueStatus.VALID_LOOSE
     open_ = column.distinct_status == ValueStatus.INVALID
     column.distinct_status[open_] = matched[open_]
     codes[~column.usable()] = -1

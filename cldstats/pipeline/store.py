@@ -79,6 +79,7 @@ CONTEXT_PARAMS = (
     "gate.blocking_checks",
     "gate.max_bad_start_date_share",
     "quality.records_listed_per_check",
+    "release2.r1_values_fail_from",
 )
 
 #: Package data and project files whose bytes shape the stored content.

@@ -1,8 +1,9 @@
 """The council data quality pages: ``qa/data_quality/<LA code>.csv``, ``_records.csv`` and ``.html``.
 
-One page per council with a section per submission, newest first: outcome, the checks with
-findings, the AGEM statuses per field, invalid code values and the failing records (by spreadsheet
-row number and Event Reference only: no personal data). Needs no Great Expectations.
+One page per council with a section per submission, newest first: outcome, the release the file is
+written in (header and values), the checks with findings, the AGEM statuses per field, invalid code
+values and the failing records (by spreadsheet row number and Event Reference only: no personal
+data). Needs no Great Expectations.
 """
 
 from __future__ import annotations
@@ -17,6 +18,12 @@ import pandas as pd
 
 from cldstats import reference
 from cldstats.core import safe_output
+from cldstats.quality.releases import (
+    RELEASE1_SPELLING,
+    RELEASE2_SPELLING,
+    RELEASE_VALUES_CHECK,
+    release_of_summary,
+)
 from cldstats.quality.results import SUMMARY_COLUMNS, QualityResult
 from cldstats.quality.statuses import ACCEPTED_WITH_WARNINGS, CHECK_PASSED, REJECTED
 from cldstats.reference.spec import AGEM_STATUSES, load_spec
@@ -138,8 +145,8 @@ def _council_html(la_code: str, la_name: str, results: Sequence[QualityResult], 
         f"<title>Data quality report: {_esc(la_name)} ({_esc(la_code)})</title>",
         f"<style>{_CSS}</style></head><body><main>",
         f"<h1>Data quality report: {_esc(la_name)} ({_esc(la_code)})</h1>",
-        "<p>Client Level Data submissions checked against the Release 1 specification and the "
-        "cross-field rules (docs/methodology.md section 6). Records are identified by spreadsheet row "
+        "<p>Client Level Data submissions checked against the Release 1 and Release 2 specifications "
+        "(each value read to its Release 2 spelling) and the cross-field rules (docs/methodology.md section 6). Records are identified by spreadsheet row "
         "number (the header is row 1) and Event Reference only; no personal data is shown.</p>",
     ]
     if results:
@@ -174,6 +181,7 @@ def _submission_section(number: int, result: QualityResult, la_code: str, labels
         f"<p>Submitted {_esc(submitted)}; {result.rows_read:,} rows read; reporting period "
         f"{_esc(period)}.</p>"
     )
+    parts += _release_block(result, labels)
     parts += _check_findings(result, labels)
     parts += _field_statuses(result, labels)
     parts.append("<h3>Failing records</h3>")
@@ -199,10 +207,46 @@ def _submission_section(number: int, result: QualityResult, la_code: str, labels
     return parts
 
 
+def _release_block(result: QualityResult, labels: Mapping[str, str]) -> list[str]:
+    """The release the file is written in: a guess from its values and header, and per code field
+    the cells in each release's spelling."""
+    facts = release_of_summary(result.summary)
+    columns = [labels.get(name, name) for name in facts["release1_columns"].split(";") if name]
+    header = (f"holds the Release 1 column{'s' if len(columns) > 1 else ''} "
+              f"{', '.join(repr(c) for c in columns)} (Release 2 removed them)" if columns
+              else "has neither of the two columns Release 2 removed")
+    parts = [
+        "<h3>Release</h3>",
+        f"<p><strong>{_esc(facts['release'])}.</strong> The header {_esc(header)}; "
+        f"{facts['release1_cells']:,} code values are spelled as Release 1 spells them and "
+        f"{facts['release2_cells']:,} as only Release 2 does (values both releases spell alike are not "
+        f"counted); {facts['failed_release1_cells']:,} are <code>Failed: Release 1</code> (a Release 1 "
+        "value in a file submitted in the Release 2 era). Every value is read to its Release 2 "
+        "spelling, so the figures do not depend on the release.</p>",
+    ]
+    rows = result.summary[result.summary["check"] == RELEASE_VALUES_CHECK]
+    per_field = rows[rows["status"].isin((RELEASE1_SPELLING, RELEASE2_SPELLING))].pivot_table(
+        index="field", columns="status", values="count", aggfunc="sum", sort=False
+    ).reindex(columns=[RELEASE1_SPELLING, RELEASE2_SPELLING], fill_value=0)
+    per_field = per_field.fillna(0)
+    if len(per_field):
+        parts.append(
+            _table(
+                f"Code values per release spelling in {result.file}",
+                ["Field", "Release 1 spelling", "Release 2 spelling"],
+                ((labels.get(name, name), *(f"{int(v):,}" for v in row)) for name, row in per_field.iterrows()),
+                numeric={1, 2},
+            )
+        )
+    return parts
+
+
 def _check_findings(result: QualityResult, labels: Mapping[str, str]) -> list[str]:
     """The file-level and cross-field checks with findings, as a table (or a sentence saying none)."""
     summary = result.summary
-    findings = summary[(summary["check"] != "field_values") & (summary["status"] != CHECK_PASSED)]
+    findings = summary[
+        ~summary["check"].isin(("field_values", RELEASE_VALUES_CHECK)) & (summary["status"] != CHECK_PASSED)
+    ]
     parts = ["<h3>File and cross-field checks with findings</h3>"]
     if len(findings):
         parts.append(
@@ -245,7 +289,7 @@ def _field_statuses(result: QualityResult, labels: Mapping[str, str]) -> list[st
                     (labels.get(name, name), *(f"{int(v):,}" for v in row))
                     for name, row in agem.iterrows()
                 ),
-                numeric={1, 2, 3, 4},
+                numeric=set(range(1, len(AGEM_STATUSES) + 1)),
             )
         )
     if len(result.invalid_values):

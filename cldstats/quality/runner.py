@@ -46,6 +46,14 @@ from cldstats.quality.statuses import (
     dq_column,
     validation_frame,
 )
+from cldstats.quality.releases import (
+    RELEASE1_COLUMN,
+    RELEASE1_SPELLING,
+    RELEASE2_SPELLING,
+    RELEASE_VALUES_CHECK,
+    release1_values_fail,
+    release_spelling_counts,
+)
 from cldstats.quality.suites import ephemeral_context, gx, load_suites
 from cldstats.reference.spec import AGEM_STATUSES, load_spec
 
@@ -81,14 +89,15 @@ def check_frame(frames: Sequence[pd.DataFrame], files: Sequence[str], parameters
     -------
     pandas.DataFrame
         ``submission, rows, Reporting_Period_Start_Date_values, Reporting_Period_End_Date_values,
-        bad_start_date_share``.
+        bad_start_date_share, release1_value_cells`` (cells ``Failed: Release 1``, all fields).
 
     """
     bad = [DQ_CODE[s] for s in (FAILED_INVALID, FAILED_ISO, FAILED_SERIAL, FAILED_FORMULA)]
-    rows, starts, ends, shares = [], [], [], []
+    rows, starts, ends, shares, release1 = [], [], [], [], []
     for frame in frames:
         n = len(frame)
         rows.append(n)
+        release1.append(int(frame["release1_fields"].sum()) if "release1_fields" in frame.columns else 0)
         starts.append(int(frame["Reporting_Period_Start_Date"].nunique(dropna=True)))
         ends.append(int(frame["Reporting_Period_End_Date"].nunique(dropna=True)))
         codes = frame[dq_column("Event_Start_Date")].cat.codes.to_numpy()
@@ -100,6 +109,7 @@ def check_frame(frames: Sequence[pd.DataFrame], files: Sequence[str], parameters
             "Reporting_Period_Start_Date_values": np.asarray(starts, dtype="int64"),
             "Reporting_Period_End_Date_values": np.asarray(ends, dtype="int64"),
             "bad_start_date_share": np.asarray(shares, dtype="float64"),
+            "release1_value_cells": np.asarray(release1, dtype="int64"),
         }
     )
 
@@ -228,9 +238,12 @@ class QualityRunner:
                 pending.failed["unreadable"] = [f"{submission.file_name}: the file could not be read"]
                 pending.summary_rows.append(("", "unreadable", _severity("unreadable", blocking_checks), 0))
             return pending
-        frame = validation_frame(records, status, self.spec)
-        pending.frame = frame
         pending.period = _reporting_period(records)
+        release1_fails = release1_values_fail(
+            submission.submitted_at, pending.period[1] if pending.period else None, params
+        )
+        frame = validation_frame(records, status, self.spec, release1_fails=release1_fails)
+        pending.frame = frame
         pending.row_numbers = records["row_number"].to_numpy()
         pending.event_refs = (
             records["Event_Reference"].astype("string").to_numpy(dtype=object, na_value="")
@@ -254,10 +267,16 @@ class QualityRunner:
                 count = int(counts[DQ_CODE[label]])
                 if count:
                     record_status = AGEM_OF_DQ[label] if label.startswith("Failed") else CHECK_WARNING
-                    if check not in ("blank_mandatory", "invalid"):
+                    if check not in ("blank_mandatory", "invalid", "release1_value"):  # AGEM statuses
                         pending.summary_rows.append((spec_field.name, check, CHECK_WARNING, count))
                     if spec_field.name not in absent:
                         self._list(pending, codes == DQ_CODE[label], spec_field.name, check, record_status, params)
+        # The file's release as its cells and its header spell it: counts, never a finding.
+        for name, release1_cells, release2_cells in release_spelling_counts(records, status, self.spec):
+            pending.summary_rows.append((name, RELEASE_VALUES_CHECK, RELEASE1_SPELLING, release1_cells))
+            pending.summary_rows.append((name, RELEASE_VALUES_CHECK, RELEASE2_SPELLING, release2_cells))
+        for name in getattr(submission, "release1_columns", ()):
+            pending.summary_rows.append((name, RELEASE_VALUES_CHECK, RELEASE1_COLUMN, 1))
         return pending
 
     @staticmethod

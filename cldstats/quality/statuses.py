@@ -1,10 +1,18 @@
 """Field data quality statuses and the validation frame the suites are validated on.
 
-A field on a row is *not applicable* (not counted), or one of the four AGEM statuses ``Passed:
-Valid``, ``Passed: Blank (Not Mandatory)``, ``Failed: Blank (Mandatory)``, ``Failed: Invalid``.
-The validation frame keeps finer labels (:data:`DQ_STATUSES`) so that loose code matches, ISO dates,
-Excel serial numbers, formula cells and values given where the field does not apply can each be
-reported as their own check; :data:`AGEM_OF_DQ` maps them back to the four AGEM statuses.
+A field on a row is *not applicable* (not counted), or one of the AGEM statuses ``Passed:
+Valid``, ``Passed: Blank (Not Mandatory)``, ``Failed: Blank (Mandatory)``, ``Failed: Invalid`` and
+``Failed: Release 1``. The validation frame keeps finer labels (:data:`DQ_STATUSES`) so that loose
+code matches, Release 1 values, ISO dates, Excel serial numbers, formula cells and values given where
+the field does not apply can each be reported as their own check; :data:`AGEM_OF_DQ` maps them back to
+the AGEM statuses.
+
+A Release 1 code value (``Carer``; ingest's ``VALID_RELEASE1`` statuses) is ``Passed: Valid
+(Release 1)`` in a file of the Release 1 era and ``Failed: Release 1`` in a file of the Release 2 era
+(submitted on or after params ``release2.r1_values_fail_from``:
+:func:`cldstats.quality.releases.release1_values_fail`); Release
+1's capitalisation of a Release 2 value (``Service User``) is valid in the first and a loose match in
+the second, as AGEM compares values case-insensitively.
 
 The *validation frame* (:func:`validation_frame`) is built with pandas, vectorised: for each of the
 50 spec fields a categorical ``<field>__dq`` column holding the field's status on that row, computed
@@ -49,8 +57,9 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------
 NOT_APPLICABLE = "Not applicable"
 NOT_APPLICABLE_GIVEN = "Not applicable: value given"
-PASSED_VALID, PASSED_BLANK, FAILED_BLANK, FAILED_INVALID = AGEM_STATUSES
+PASSED_VALID, PASSED_BLANK, FAILED_BLANK, FAILED_INVALID, FAILED_RELEASE1 = AGEM_STATUSES
 PASSED_LOOSE = "Passed: Valid (loose match)"
+PASSED_RELEASE1 = "Passed: Valid (Release 1)"
 FAILED_ISO = "Failed: Invalid (ISO date)"
 FAILED_SERIAL = "Failed: Invalid (Excel serial number)"
 FAILED_FORMULA = "Failed: Invalid (formula)"
@@ -67,6 +76,9 @@ DQ_STATUSES = (
     FAILED_ISO,
     FAILED_SERIAL,
     FAILED_FORMULA,
+    # appended, so the codes above keep their numbers
+    PASSED_RELEASE1,
+    FAILED_RELEASE1,
 )
 #: Status label -> its code in the ``<field>__dq`` columns.
 DQ_CODE = {label: code for code, label in enumerate(DQ_STATUSES)}
@@ -85,6 +97,8 @@ AGEM_OF_DQ = {
     FAILED_ISO: FAILED_INVALID,
     FAILED_SERIAL: FAILED_INVALID,
     FAILED_FORMULA: FAILED_INVALID,
+    PASSED_RELEASE1: PASSED_VALID,
+    FAILED_RELEASE1: FAILED_RELEASE1,
 }
 
 #: Field-level detail checks: validation-frame status -> check name reported with failing rows.
@@ -96,6 +110,7 @@ DETAIL_CHECK_OF_DQ = {
     FAILED_ISO: "invalid_iso_date",
     FAILED_SERIAL: "invalid_excel_serial",
     FAILED_FORMULA: "formula",
+    FAILED_RELEASE1: "release1_value",
 }
 
 # Lookup table [applicability state, ValueStatus] -> DQ status code. Applicability state is the
@@ -108,12 +123,20 @@ for _state in (1, 2):
     _DQ_LOOKUP[_state, ValueStatus.BLANK] = DQ_CODE[PASSED_BLANK if _state == 1 else FAILED_BLANK]
     _DQ_LOOKUP[_state, ValueStatus.VALID] = DQ_CODE[PASSED_VALID]
     _DQ_LOOKUP[_state, ValueStatus.VALID_LOOSE] = DQ_CODE[PASSED_LOOSE]
-    _DQ_LOOKUP[_state, ValueStatus.VALID_RELEASE1] = DQ_CODE[PASSED_VALID]
+    _DQ_LOOKUP[_state, ValueStatus.VALID_RELEASE1] = DQ_CODE[PASSED_RELEASE1]
+    _DQ_LOOKUP[_state, ValueStatus.VALID_RELEASE1_CASE] = DQ_CODE[PASSED_RELEASE1]
     _DQ_LOOKUP[_state, ValueStatus.VALID_RELEASE1_LOOSE] = DQ_CODE[PASSED_LOOSE]
     _DQ_LOOKUP[_state, ValueStatus.INVALID] = DQ_CODE[FAILED_INVALID]
     _DQ_LOOKUP[_state, ValueStatus.INVALID_ISO_DATE] = DQ_CODE[FAILED_ISO]
     _DQ_LOOKUP[_state, ValueStatus.INVALID_EXCEL_SERIAL] = DQ_CODE[FAILED_SERIAL]
     _DQ_LOOKUP[_state, ValueStatus.FORMULA] = DQ_CODE[FAILED_FORMULA]
+# The same in a file of the Release 2 era: a Release 1 value fails, Release 1's capitalisation of a
+# Release 2 value is a loose match.
+_DQ_LOOKUP_RELEASE2_ERA = _DQ_LOOKUP.copy()
+for _state in (1, 2):
+    _DQ_LOOKUP_RELEASE2_ERA[_state, ValueStatus.VALID_RELEASE1] = DQ_CODE[FAILED_RELEASE1]
+    _DQ_LOOKUP_RELEASE2_ERA[_state, ValueStatus.VALID_RELEASE1_LOOSE] = DQ_CODE[FAILED_RELEASE1]
+    _DQ_LOOKUP_RELEASE2_ERA[_state, ValueStatus.VALID_RELEASE1_CASE] = DQ_CODE[PASSED_LOOSE]
 
 #: Typed ``records`` columns the hand-written suites assert on (copied into the validation frame).
 FRAME_RECORD_COLUMNS = (
@@ -214,6 +237,8 @@ def field_status_codes(
     status: pd.DataFrame,
     spec: Spec | None = None,
     age_at_period_end: pd.Series | None = None,
+    *,
+    release1_fails: bool = False,
 ) -> dict[str, np.ndarray]:
     """Per field, the validation-frame status code (index into :data:`DQ_STATUSES`) of every row.
 
@@ -227,6 +252,9 @@ def field_status_codes(
     spec : Spec, optional
     age_at_period_end : pandas.Series, optional
         Needed by ``age_between`` conditions; computed from ``records`` when omitted.
+    release1_fails : bool
+        The file is of the Release 2 era (:func:`cldstats.quality.releases.release1_values_fail`): a Release 1 value is
+        ``Failed: Release 1``, not ``Passed: Valid (Release 1)``.
 
     Returns
     -------
@@ -235,7 +263,7 @@ def field_status_codes(
 
     Examples
     --------
-    >>> recs = pd.DataFrame({"Client_Type": pd.Categorical(["Service User", "Carer"])})
+    >>> recs = pd.DataFrame({"Client_Type": pd.Categorical(["Service user", "Unpaid carer"])})
     >>> st = pd.DataFrame({"Dementia": np.array([0, 1], dtype="int8")})
     >>> spec = load_spec()
     >>> small = Spec(tuple(f for f in spec.fields if f.name == "Dementia"))
@@ -259,7 +287,7 @@ def field_status_codes(
     # Row offsets into the flattened look-up table, per distinct (applies, mandatory) pair: many
     # fields share their conditions, and a flat take is cheaper than 2-D fancy indexing.
     offsets: dict[tuple[int, int], np.ndarray] = {}
-    flat = _DQ_LOOKUP.ravel()
+    flat = (_DQ_LOOKUP_RELEASE2_ERA if release1_fails else _DQ_LOOKUP).ravel()
     for spec_field in spec.fields:
         applies = condition(spec_field.applies)
         mandatory = condition(spec_field.mandatory)
@@ -319,21 +347,34 @@ def _evaluate(rule: Any, records: pd.DataFrame, age_at_period_end: pd.Series | N
     return result
 
 
-def validation_frame(records: pd.DataFrame, status: pd.DataFrame, spec: Spec | None = None) -> pd.DataFrame:
+def validation_frame(records: pd.DataFrame, status: pd.DataFrame, spec: Spec | None = None, *,
+                     release1_fails: bool = False) -> pd.DataFrame:
     """The frame the suites are validated on.
 
     Columns: ``<field>__dq`` (categorical of :data:`DQ_STATUSES`) for every spec field, the typed
     ``records`` columns of :data:`FRAME_RECORD_COLUMNS`, ``age_at_period_end`` (``Int32``,
-    unbounded) and ``row_fingerprint`` (``uint64`` hash of the row's values, for duplicate rows).
-    Same index as ``records``. No personal data: names, NHS numbers, postcodes and dates of birth
-    are not in ``records`` in the first place.
+    unbounded), ``release1_fields`` (``int16``: how many fields of the row are ``Failed: Release
+    1``) and ``row_fingerprint`` (``uint64`` hash of the row's values, for duplicate rows). Same
+    index as ``records``. No personal data: names, NHS numbers, postcodes and dates of birth are not
+    in ``records`` in the first place.
+
+    Parameters
+    ----------
+    records, status : pandas.DataFrame
+        Contract 1 ``records`` and ``status``.
+    spec : Spec, optional
+    release1_fails : bool
+        As :func:`field_status_codes`.
     """
     spec = spec or load_spec()
     age = _age_at_period_end(records)
-    codes = field_status_codes(records, status, spec, age)
+    codes = field_status_codes(records, status, spec, age, release1_fails=release1_fails)
     columns: dict[str, Any] = {}
+    release1_fields = np.zeros(len(records), dtype=np.int16)
     for name, field_codes in codes.items():
         columns[dq_column(name)] = pd.Categorical.from_codes(field_codes, dtype=_DQ_DTYPE, validate=False)
+        if release1_fails:
+            release1_fields += field_codes == DQ_CODE[FAILED_RELEASE1]
     for name in FRAME_RECORD_COLUMNS:
         if name not in records.columns:
             columns[name] = np.full(len(records), None)
@@ -344,6 +385,8 @@ def validation_frame(records: pd.DataFrame, status: pd.DataFrame, spec: Spec | N
         else:
             columns[name] = records[name].to_numpy()
     columns["age_at_period_end"] = age.to_numpy()
+    columns["release1_fields"] = release1_fields
     columns["row_fingerprint"] = _row_fingerprints(records)
     return pd.DataFrame(columns, index=records.index)
+
 

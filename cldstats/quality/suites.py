@@ -3,7 +3,8 @@
 Three suites stored as JSON in ``expectations/`` are validated on each submission's validation
 frame (:func:`cldstats.quality.statuses.validation_frame`):
 
-* ``cld_release1_fields`` -- *generated* from the spec (``python -m cldstats.quality
+* ``cld_release1_fields`` (the name of its first version, kept so stored results still name it) --
+  *generated* from the spec and the canonical code values (``python -m cldstats.quality
   --write-suites expectations``, ``make expectations``): one ``field_values`` expectation per
   field, allowing only the statuses that pass cleanly for that field's rules, and the LA code
   list of the councils (``cldstats/data/local_authorities.csv``);
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cldstats import reference
-from cldstats.quality.statuses import NOT_APPLICABLE, PASSED_BLANK, PASSED_VALID, dq_column
+from cldstats.quality.statuses import NOT_APPLICABLE, PASSED_BLANK, PASSED_RELEASE1, PASSED_VALID, dq_column
 from cldstats.reference.checks import (
     CROSS_FIELD_SUITE,
     EXPECTATIONS_DIR,
@@ -104,8 +105,12 @@ def ephemeral_context() -> Any:
 # Suites: generation, loading
 # ---------------------------------------------------------------------------------------------
 def _clean_statuses(spec_field: Field) -> list[str]:
-    """Statuses that pass without any finding for a field, given its applicability rules."""
-    allowed = [PASSED_VALID]
+    """Statuses that pass without any finding for a field, given its applicability rules.
+
+    A code field's Release 1 value passes too where it is valid (a file of the Release 1 era); in the
+    Release 2 era it is ``Failed: Release 1`` instead.
+    """
+    allowed = [PASSED_VALID, PASSED_RELEASE1] if spec_field.is_code else [PASSED_VALID]
     if spec_field.mandatory != "always":
         allowed.append(PASSED_BLANK)
     if spec_field.applies != "always":
@@ -117,7 +122,7 @@ def build_field_suite(spec: Spec | None = None) -> dict[str, Any]:
     """The generated field suite as a JSON-ready dict (the content of ``cld_release1_fields.json``).
 
     One ``expect_column_values_to_be_in_set`` per spec field on its ``<field>__dq`` column, allowing
-    only ``Passed: Valid``, plus ``Passed: Blank (Not Mandatory)`` where the field is not always
+    only ``Passed: Valid`` (and ``Passed: Valid (Release 1)`` for a code field), plus ``Passed: Blank (Not Mandatory)`` where the field is not always
     mandatory and ``Not applicable`` where it does not always apply; and the LA code checked
     against the council list. The result depends only on the spec and reference data, so
     regenerating it gives identical JSON.
@@ -174,8 +179,8 @@ def build_field_suite(spec: Spec | None = None) -> dict[str, Any]:
         "meta": {
             "generated_by": "python -m cldstats.quality --write-suites expectations",
             "notes": (
-                "Generated from cldstats/data/release1_spec.yaml and field_rules.yaml; do not edit by "
-                "hand. Each field's <field>__dq column holds its data quality status per row "
+                "Generated from cldstats/data/release1_spec.yaml, code_vocabulary.yaml (code lists: the "
+                "canonical Release 2 values) and field_rules.yaml; do not edit by hand. Each field's <field>__dq column holds its data quality status per row "
                 "(cldstats.quality.DQ_STATUSES); field_rules gives each field's rule in words and its "
                 "applicability and mandatory conditions (field_rules.yaml language)."
             ),

@@ -287,6 +287,8 @@ RULES: dict[str, Rule] = {
     "pseudonymisation.placeholder_nhs_numbers": Items(
         Text(shape="a quoted 10-digit NHS number", blank=False, min_length=10, max_length=12,
              pattern=_NHS_NUMBER_TEXT)),
+    # Release 1 values fail from the Release 2 era on; no CLD file exists before collection starts.
+    "release2.r1_values_fail_from": Date(on_or_after=Ref("collection_start")),
     # A coverage of 0 would publish a release with no council in it.
     "gate.min_coverage": Number(0, 1, above_low=True),
     "gate.max_month_change": Number(0, 1),

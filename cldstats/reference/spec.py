@@ -77,24 +77,30 @@ class ValueStatus(enum.IntEnum):
     VALID_RELEASE1 = 7
     #: a Release 1 code value as VALID_RELEASE1, found only after trimming spaces or ignoring case
     VALID_RELEASE1_LOOSE = 8
+    #: exactly Release 1's spelling of a value Release 2 spells alike but for case or spaces
+    #: (``Service User``): valid as Release 1, a loose Release 2 match in the Release 2 era
+    VALID_RELEASE1_CASE = 9
 
     @classmethod
     def usable(cls) -> tuple[ValueStatus, ...]:
         """The statuses whose value is read into the records (the others are missing there)."""
-        return (cls.VALID, cls.VALID_LOOSE, cls.VALID_RELEASE1, cls.VALID_RELEASE1_LOOSE)
+        return (cls.VALID, cls.VALID_LOOSE, cls.VALID_RELEASE1, cls.VALID_RELEASE1_LOOSE, cls.VALID_RELEASE1_CASE)
 
     @classmethod
     def release1(cls) -> tuple[ValueStatus, ...]:
-        """The statuses of a Release 1 value (exact or loose)."""
-        return (cls.VALID_RELEASE1, cls.VALID_RELEASE1_LOOSE)
+        """The statuses of a value spelled as Release 1 spells it (exact or loose)."""
+        return (cls.VALID_RELEASE1, cls.VALID_RELEASE1_LOOSE, cls.VALID_RELEASE1_CASE)
 
 
-#: The four record-level statuses of the AGEM / DHSC data quality reports, in report order.
+#: The record-level statuses of the AGEM / DHSC data quality reports, in report order. The last,
+#: ``Failed: Release 1``, is DHSC's from June 2026: a Release 1 value in a file of the Release 2 era
+#: (params ``release2.r1_values_fail_from``).
 AGEM_STATUSES = (
     "Passed: Valid",
     "Passed: Blank (Not Mandatory)",
     "Failed: Blank (Mandatory)",
     "Failed: Invalid",
+    "Failed: Release 1",
 )
 
 KINDS = frozenset(

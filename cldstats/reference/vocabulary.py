@@ -14,8 +14,8 @@ Examples
 ('Service user', 'Unpaid carer', 'Unpaid carer known by association')
 >>> client_type.match("Carer")
 (1, <Spelling.RELEASE1: 'release1'>)
->>> client_type.match("Service User")  # Release 1 capitalisation: Release 2 after case-folding
-(0, <Spelling.FOLDED: 'folded'>)
+>>> client_type.match("Service User")  # Release 1's capitalisation of a Release 2 value
+(0, <Spelling.RELEASE1_CASE: 'release1_case'>)
 >>> client_type.match(" service USER ")
 (0, <Spelling.FOLDED: 'folded'>)
 >>> client_type.match("CARER")
@@ -49,6 +49,9 @@ class Spelling(enum.Enum):
     RELEASE2 = "release2"
     #: exactly a Release 1 spelling that Release 2 changed or dropped
     RELEASE1 = "release1"
+    #: exactly a Release 1 spelling that differs from its Release 2 spelling only in case or spaces
+    #: (``Service User``): a valid Release 1 value, and a Release 2 value once case-folded
+    RELEASE1_CASE = "release1_case"
     #: a Release 2 (or shared) spelling only after trimming and case-folding, or a listed variant
     FOLDED = "folded"
     #: a Release 1 spelling that Release 2 changed or dropped, only after trimming and case-folding
@@ -107,10 +110,10 @@ class FieldVocabulary:
     def exact(self) -> dict[str, tuple[int, Spelling]]:
         """Submitted spelling -> (position in :attr:`canonical`, how it matched).
 
-        A Release 1 spelling differing from a Release 2 one only in case (``Service User``) is a
-        Release 2 value matched after folding, not a Release 1 value: AGEM compares values
-        case-insensitively, so only a Release 1 value that Release 2 reworded or dropped is
-        ``Failed: Release 1`` there.
+        A Release 1 spelling differing from a Release 2 one only in case (``Service User``) is
+        :attr:`Spelling.RELEASE1_CASE`: exact in a Release 1 file, and in the Release 2 era a Release 2
+        value matched after folding, not a Release 1 value (AGEM compares values case-insensitively,
+        so only a Release 1 value that Release 2 reworded or dropped is ``Failed: Release 1`` there).
         """
         out: dict[str, tuple[int, Spelling]] = {}
         for position, value in enumerate(self.values):
@@ -119,7 +122,7 @@ class FieldVocabulary:
         for position, value in enumerate(self.values):
             for spelling in value.release1_spellings:
                 folded = self.folded[fold(spelling)][1] is Spelling.FOLDED
-                out.setdefault(spelling, (position, Spelling.FOLDED if folded else Spelling.RELEASE1))
+                out.setdefault(spelling, (position, Spelling.RELEASE1_CASE if folded else Spelling.RELEASE1))
         return out
 
     @functools.cached_property
@@ -146,9 +149,9 @@ class FieldVocabulary:
 
         An exact Release 2 spelling is :attr:`Spelling.RELEASE2`; an exact Release 1 spelling that
         Release 2 reworded or dropped is :attr:`Spelling.RELEASE1` (``Carer``), one found only
-        after folding :attr:`Spelling.RELEASE1_FOLDED` (``CARER``); a Release 2 spelling found
-        only after folding (``service user``, and the Release 1 capitalisation ``Service User``),
-        or a listed variant, is :attr:`Spelling.FOLDED`. None when the value is in neither
+        after folding :attr:`Spelling.RELEASE1_FOLDED` (``CARER``); exactly Release 1's capitalisation
+        of a Release 2 value (``Service User``) is :attr:`Spelling.RELEASE1_CASE`; a Release 2 spelling
+        found only after folding (``service user``) or a listed variant is :attr:`Spelling.FOLDED`. None when the value is in neither
         release's list.
         """
         hit = self.exact.get(submitted)

@@ -250,7 +250,8 @@ def test_code_inner_spaces_and_alternative_spelling(tmp_path):
 RELEASE_CASES = [
     # Client Type as sent, status, canonical value
     ("Service user", V.VALID, "Service user"),  # Release 2 spelling
-    ("Service User", V.VALID_LOOSE, "Service user"),  # Release 1 capitalisation: Release 2, folded
+    ("Service User", V.VALID_RELEASE1_CASE, "Service user"),  # Release 1 capitalisation of a Release 2 value
+    (" Service User", V.VALID_LOOSE, "Service user"),  # the same, padded: loose in either release
     ("Unpaid carer", V.VALID, "Unpaid carer"),
     ("Carer", V.VALID_RELEASE1, "Unpaid carer"),  # Release 1 wording
     ("CARER", V.VALID_RELEASE1_LOOSE, "Unpaid carer"),  # Release 1 wording, another case

@@ -25,9 +25,11 @@ from cldstats.core.errors import GateStop
 from cldstats.quality import suites
 from cldstats.reference.params import load_params
 from cldstats.reference.spec import AGEM_STATUSES, ValueStatus, load_spec
+from cldstats.reference.vocabulary import Spelling, load_vocabulary
 from tests.helpers.paths import REPO
 
 SPEC = load_spec()
+VOCABULARY = load_vocabulary()
 LA = "E06000001"
 PERIOD = ("2023-04-01", "2024-03-31")
 
@@ -106,13 +108,25 @@ class FakeSubmission:
     )
 
 
+# How ingest records a code value by how it matched (cldstats.reference.vocabulary.Spelling).
+STATUS_OF_SPELLING = {
+    Spelling.RELEASE2: ValueStatus.VALID,
+    Spelling.FOLDED: ValueStatus.VALID_LOOSE,
+    Spelling.RELEASE1: ValueStatus.VALID_RELEASE1,
+    Spelling.RELEASE1_FOLDED: ValueStatus.VALID_RELEASE1_LOOSE,
+    Spelling.RELEASE1_CASE: ValueStatus.VALID_RELEASE1_CASE,
+}
+
+
 def make_submission(rows: list[dict[str, Any]], la_code: str = LA, submitted: str = "20240415T120000",
                     issues: list | None = None) -> FakeSubmission:
-    """Records and status per Contract 1 from rows of canonical values.
+    """Records and status per Contract 1 from rows of submitted values, as ingest would read them.
 
-    A row dict gives canonical values by field name (missing key or None: blank). A key
-    ``status`` maps field names to a ``ValueStatus`` overriding the default (VALID where a value is
-    given, BLANK otherwise); a non-blank status with no value is an invalid cell.
+    A row dict gives values by field name (missing key or None: blank); a code value in either
+    release's spelling is recorded as its canonical value with the status ingest gives its spelling
+    (the rows above are written in Release 1's). A key ``status`` maps field names to a
+    ``ValueStatus`` overriding the default (VALID where a value is given, BLANK otherwise); a
+    non-blank status with no value is an invalid cell.
     """
     n = len(rows)
     records: dict[str, Any] = {"row_number": pd.array(np.arange(2, n + 2), dtype="int32")}
@@ -129,9 +143,13 @@ def make_submission(rows: list[dict[str, Any]], la_code: str = LA, submitted: st
             default = DROPPED_DEFAULT.get(f.name, 0)
             status[f.name] = np.array([o if o is not None else default for o in overrides], dtype=np.int8)
             continue
+        defaults = [1 if v is not None else 0 for v in values]
+        if f.kind == "code":
+            hits = [VOCABULARY[f.name].match(v) if v is not None else None for v in values]
+            values = [VOCABULARY[f.name].canonical[h[0]] if h else None for h in hits]
+            defaults = [STATUS_OF_SPELLING[h[1]] if h else d for h, d in zip(hits, defaults, strict=True)]
         status[f.name] = np.array(
-            [o if o is not None else (1 if v is not None else 0) for v, o in zip(values, overrides, strict=True)],
-            dtype=np.int8,
+            [o if o is not None else d for d, o in zip(defaults, overrides, strict=True)], dtype=np.int8,
         )
         if f.handling == "pseudonymise":
             records[f.name] = pd.array(values, dtype="string")
@@ -288,11 +306,20 @@ def test_status_codes_follow_the_applicability_matrix():
     sub = make_submission(rows)
     codes = quality.field_status_codes(sub.records, sub.status)
     labels = {name: [quality.DQ_STATUSES[c] for c in values] for name, values in codes.items()}
-    assert labels["Service_Type"] == ["Passed: Valid", "Failed: Blank (Mandatory)", "Not applicable: value given",
-                                      "Passed: Valid"]
+    # The rows are in Release 1 spellings, valid in a file of the Release 1 era
+    release1 = "Passed: Valid (Release 1)"
+    assert labels["Service_Type"] == [release1, "Failed: Blank (Mandatory)", "Not applicable: value given", release1]
     assert labels["Gender"][3] == "Failed: Invalid"
-    assert labels["Assessment_Type"] == ["Not applicable", "Not applicable", "Passed: Valid", "Not applicable"]
+    assert labels["Gender"][0] == "Passed: Valid"  # spelled alike in both releases
+    assert labels["Assessment_Type"] == ["Not applicable", "Not applicable", release1, "Not applicable"]
     assert labels["Event_End_Date"][0] == "Passed: Blank (Not Mandatory)"
+    # In a file of the Release 2 era, a reworded Release 1 value fails; Release 1's capitalisation of
+    # a Release 2 value (Long Term Support: Community) is a loose match, as AGEM compares case-blind
+    codes = quality.field_status_codes(sub.records, sub.status, release1_fails=True)
+    labels = {name: [quality.DQ_STATUSES[c] for c in values] for name, values in codes.items()}
+    assert labels["Ethnicity"][:3] == ["Failed: Release 1"] * 3  # White - Irish
+    assert labels["Service_Type"][0] == "Passed: Valid (loose match)"
+    assert labels["Gender"][0] == "Passed: Valid"
 
 
 def test_employment_status_mandatory_by_age_and_reason():
@@ -414,13 +441,16 @@ def test_request_ending_after_period_end_but_service_may(runner, params):
 @pytest.mark.slow
 def test_outcome_allowed_for_event_type(runner, params):
     rows = rows_of(CLEAN_SERVICE, CLEAN_ASSESSMENT, count=1)
-    rows[1]["Event_Outcome"] = "Provision of service"
-    result = check(runner, params, rows)
-    assert findings(result, "provision_of_service_not_on_service")["row_number"].tolist() == [3]
-    rows[1]["Event_Outcome"] = "No change in package"
-    result = check(runner, params, rows)
-    assert findings(result, "no_change_in_package_not_on_review")["row_number"].tolist() == [3]
-    assert not result.rejected
+    # DHSC merged Release 1's "Provision of service" (services) and "No change in package" (reviews)
+    # into one Release 2 value: either spelling, on an assessment, is found; on a review it is not.
+    for outcome in ("Provision of service", "No change in package", "Continuation of support or services"):
+        rows[1]["Event_Outcome"] = outcome
+        result = check(runner, params, rows)
+        assert findings(result, "continuation_not_on_service_or_review")["row_number"].tolist() == [3], outcome
+        assert not result.rejected
+    review = {**CLEAN_ASSESSMENT, "Event_Type": "Review", "Event_Outcome": "Continuation of support or services"}
+    result = check(runner, params, rows_of(CLEAN_SERVICE, review, count=1))
+    assert findings(result, "continuation_not_on_service_or_review").empty
 
 
 # ---------------------------------------------------------------------------------------------
@@ -512,7 +542,7 @@ def test_missing_column_issue_rejects(runner, params):
 
 def test_missing_column_is_one_finding_not_a_failing_record_per_row(runner, params):
     rows = rows_of({**CLEAN_SERVICE, "Gender": None}, count=5)  # ingest reads an absent column as blank
-    issue = FakeIssue("missing_columns", "x.csv: 1 Release 1 column missing: 'Gender'", field="Gender", count=1,
+    issue = FakeIssue("missing_columns", "x.csv: 1 specification column missing: 'Gender'", field="Gender", count=1,
                       fields=("Gender",))
     result = check(runner, params, rows, issues=[issue])
     assert result.blocking == ["missing_columns"]
