@@ -101,8 +101,8 @@ def _type_code(spec_field: Field, column: Column) -> pd.Categorical:
 
     Each distinct value gets the status of how it matched (:class:`Spelling`): a Release 2
     spelling is VALID, a Release 1 spelling VALID_RELEASE1 (VALID_RELEASE1_CASE when it differs from
-    the Release 2 spelling only in case), each ``_LOOSE`` when found only after folding or when it had spaces around it as sent; a variant is VALID_LOOSE; anything else stays
-    INVALID.
+    the Release 2 spelling only in case), each ``_LOOSE`` when found only after folding or when it
+    had spaces around it as sent; a variant is VALID_LOOSE; anything else stays INVALID.
     """
     vocabulary = load_vocabulary()[spec_field.name]
     distinct = column.distinct.to_pylist()

@@ -205,7 +205,7 @@ def bind_reference(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any],
         [(value, value) for value in genders], columns=["value", "label"],
     ), {"value": "gender_value"})
     _table(con, "ethnicities", pd.DataFrame(
-        [(value, reference.ethnicity_group(value), reference.ethnicity_subgroup_label(value))
+        [(value, reference.ethnicity_group(value), value)
          for value in ethnicities],
         columns=["value", "ethnicity_group", "ethnicity_label"],
     ), {"value": "ethnicity_value"})

@@ -146,8 +146,9 @@ def _council_html(la_code: str, la_name: str, results: Sequence[QualityResult], 
         f"<style>{_CSS}</style></head><body><main>",
         f"<h1>Data quality report: {_esc(la_name)} ({_esc(la_code)})</h1>",
         "<p>Client Level Data submissions checked against the Release 1 and Release 2 specifications "
-        "(each value read to its Release 2 spelling) and the cross-field rules (docs/methodology.md section 6). Records are identified by spreadsheet row "
-        "number (the header is row 1) and Event Reference only; no personal data is shown.</p>",
+        "(each value read to its Release 2 spelling) and the cross-field rules (docs/methodology.md "
+        "section 6). Records are identified by spreadsheet row number (the header is row 1) and Event "
+        "Reference only; no personal data is shown.</p>",
     ]
     if results:
         latest = results[0]

@@ -27,6 +27,14 @@ import numpy as np
 import pandas as pd
 
 from cldstats.quality.mirror import columns_named, copies_frame, failing_rows
+from cldstats.quality.releases import (
+    RELEASE1_COLUMN,
+    RELEASE1_SPELLING,
+    RELEASE2_SPELLING,
+    RELEASE_VALUES_CHECK,
+    release1_values_fail,
+    release_spelling_counts,
+)
 from cldstats.quality.results import SUMMARY_COLUMNS, QualityResult, failing_frame
 from cldstats.quality.statuses import (
     ACCEPTED,
@@ -45,14 +53,6 @@ from cldstats.quality.statuses import (
     REJECTED,
     dq_column,
     validation_frame,
-)
-from cldstats.quality.releases import (
-    RELEASE1_COLUMN,
-    RELEASE1_SPELLING,
-    RELEASE2_SPELLING,
-    RELEASE_VALUES_CHECK,
-    release1_values_fail,
-    release_spelling_counts,
 )
 from cldstats.quality.suites import ephemeral_context, gx, load_suites
 from cldstats.reference.spec import AGEM_STATUSES, load_spec

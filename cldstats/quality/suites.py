@@ -122,9 +122,9 @@ def build_field_suite(spec: Spec | None = None) -> dict[str, Any]:
     """The generated field suite as a JSON-ready dict (the content of ``cld_release1_fields.json``).
 
     One ``expect_column_values_to_be_in_set`` per spec field on its ``<field>__dq`` column, allowing
-    only ``Passed: Valid`` (and ``Passed: Valid (Release 1)`` for a code field), plus ``Passed: Blank (Not Mandatory)`` where the field is not always
-    mandatory and ``Not applicable`` where it does not always apply; and the LA code checked
-    against the council list. The result depends only on the spec and reference data, so
+    only ``Passed: Valid`` (and ``Passed: Valid (Release 1)`` for a code field), plus ``Passed: Blank
+    (Not Mandatory)`` where the field is not always mandatory and ``Not applicable`` where it does
+    not always apply; and the LA code checked against the council list. The result depends only on the spec and reference data, so
     regenerating it gives identical JSON.
 
     Parameters
@@ -180,7 +180,8 @@ def build_field_suite(spec: Spec | None = None) -> dict[str, Any]:
             "generated_by": "python -m cldstats.quality --write-suites expectations",
             "notes": (
                 "Generated from cldstats/data/release1_spec.yaml, code_vocabulary.yaml (code lists: the "
-                "canonical Release 2 values) and field_rules.yaml; do not edit by hand. Each field's <field>__dq column holds its data quality status per row "
+                "canonical Release 2 values) and field_rules.yaml; do not edit by hand. Each field's "
+                "<field>__dq column holds its data quality status per row "
                 "(cldstats.quality.DQ_STATUSES); field_rules gives each field's rule in words and its "
                 "applicability and mandatory conditions (field_rules.yaml language)."
             ),

@@ -16,7 +16,7 @@ Examples
 153
 >>> SETTING_BY_SERVICE_TYPE["Long term support: Nursing care"]
 'Nursing care'
->>> ethnicity_subgroup_label("White - Irish")
+>>> ethnicity_subgroup_labels()[1]
 'White: Irish'
 """
 
@@ -54,7 +54,6 @@ __all__ = [
     "councils",
     "ethnicity_group",
     "ethnicity_groups",
-    "ethnicity_subgroup_label",
     "ethnicity_subgroup_labels",
     "genders",
     "rate_denominator",
@@ -136,19 +135,15 @@ def ethnicity_group(value: str) -> str:
     return value.split(": ", 1)[0]
 
 
-def ethnicity_subgroup_label(value: str) -> str:
-    """The published subgroup label: the canonical (Release 2) value itself, as DHSC publishes it."""
-    return value
-
-
 def ethnicity_groups() -> list[str]:
     """The 6 published ethnicity groups, in spec order (``No data`` last)."""
     return list(dict.fromkeys(ethnicity_group(v) for v in load_spec().by_name["Ethnicity"].code_list))
 
 
 def ethnicity_subgroup_labels() -> list[str]:
-    """The 21 published ethnicity subgroup labels, in spec order."""
-    return [ethnicity_subgroup_label(v) for v in load_spec().by_name["Ethnicity"].code_list]
+    """The 21 published ethnicity subgroup labels, in spec order: the canonical (Release 2) values
+    themselves (``White: Irish``), as DHSC publishes them."""
+    return list(load_spec().by_name["Ethnicity"].code_list)
 
 
 def breakdown_values() -> dict[str, list[str]]:

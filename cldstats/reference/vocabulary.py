@@ -151,8 +151,8 @@ class FieldVocabulary:
         Release 2 reworded or dropped is :attr:`Spelling.RELEASE1` (``Carer``), one found only
         after folding :attr:`Spelling.RELEASE1_FOLDED` (``CARER``); exactly Release 1's capitalisation
         of a Release 2 value (``Service User``) is :attr:`Spelling.RELEASE1_CASE`; a Release 2 spelling
-        found only after folding (``service user``) or a listed variant is :attr:`Spelling.FOLDED`. None when the value is in neither
-        release's list.
+        found only after folding (``service user``) or a listed variant is :attr:`Spelling.FOLDED`.
+        None when the value is in neither release's list.
         """
         hit = self.exact.get(submitted)
         return hit if hit is not None else self.folded.get(fold(submitted))
