@@ -80,6 +80,8 @@ class Layouts:
     respelling: dict[str, dict[str, str]]
     #: field name -> the Release 2 list (every value release2_spec.yaml lists)
     release2_lists: dict[str, set[str]]
+    #: the defined-list fields (release1_spec.yaml ``data_type``)
+    defined_lists: list[str]
 
 
 def layouts() -> Layouts:
@@ -115,6 +117,7 @@ def layouts() -> Layouts:
         removed=[f["label"] for f in mapping["removed_fields"]],
         respelling=respelling,
         release2_lists=release2_lists,
+        defined_lists=[name for name, f in release1.items() if str(f["data_type"]).startswith("defined list")],
     )
 
 
@@ -343,7 +346,8 @@ def test_every_version_stores_the_same_records(versions):
 def test_every_defined_list_cell_has_the_same_canonical_value(ingested):
     """Ingest of the selected files: every code field (not only those the store keeps) holds the
     same canonical value in every version, and no cell of one is unread."""
-    codes = [name for name in LAYOUTS.labels if name in LAYOUTS.release2_lists or name in LAYOUTS.respelling]
+    codes = LAYOUTS.defined_lists
+    assert len(codes) == 26
     for file, expected in ingested["r1"].items():
         for name, submissions in ingested.items():
             got = submissions[file]
@@ -378,10 +382,11 @@ def test_release2_spellings_are_read_as_release2_values(versions, ingested):
 def test_the_unrounded_council_tables_are_the_same(versions, name):
     r1, other = versions["r1"], versions[name]
     for table in ("long_term_support", "people_assessed"):
-        pd.testing.assert_frame_equal(sorted_table(getattr(other.method, table)), sorted_table(getattr(r1.method, table)),
-                                      obj=f"{name} {table}")
+        got, expected = getattr(other.method, table), getattr(r1.method, table)
+        pd.testing.assert_frame_equal(sorted_table(got), sorted_table(expected), obj=f"{name} {table}")
     chosen = ["la_code", "file", "candidate", "selected"]
-    pd.testing.assert_frame_equal(sorted_table(other.method.selection[chosen]), sorted_table(r1.method.selection[chosen]))
+    got, expected = other.method.selection[chosen], r1.method.selection[chosen]
+    pd.testing.assert_frame_equal(sorted_table(got), sorted_table(expected))
 
 
 def test_the_tables_compared_are_not_trivial(versions, month_ends):
@@ -400,27 +405,35 @@ def test_the_tables_compared_are_not_trivial(versions, month_ends):
 
 
 def test_financial_assessments_are_left_out_under_either_spelling(versions, params, month_ends, tmp_path):
-    """The people assessed are the same with Release 1 and sentence-case financial assessment types
-    (the tables test above), and leaving them out matters: counted (a prefix no type begins with),
-    they add the same number of people in both versions."""
-    r1, financial = versions["r1"], versions["financial"]
+    """Financial assessments are left out of the people assessed whether the other assessment types
+    are spelled as in Release 1 (``r1``) or Release 2 (``r2``) and whether the financial ones are in
+    their Release 1 spelling or in sentence case (``financial``): the tables are the same (test
+    above), and leaving them out matters, since counting them (a prefix no type begins with) adds
+    the same people in all three."""
     label = LAYOUTS.labels["Assessment_Type"]
-    spelt = {name: {v for cells in versions[name].cells.values() for v in cells[label] if v.lower().startswith("fin")}
-             for name in ("r1", "financial")}
-    assert spelt["r1"] == {"Financial Assessment - Full", "Financial Assessment - Light Touch",
-                           "Financial Assessment - Review"}
-    assert spelt["financial"] == {"Financial assessment - full", "Financial assessment - light touch",
-                                  "Financial assessment - review"}
+
+    def spellings(name: str, start: str) -> set[str]:
+        values = pd.concat([cells[label] for cells in versions[name].cells.values()])
+        return set(values[values.str.lower().str.startswith(start)])
+
+    assert spellings("r1", "financial") == spellings("r2", "financial") == {
+        "Financial Assessment - Full", "Financial Assessment - Light Touch", "Financial Assessment - Review"}
+    assert spellings("financial", "financial") == {
+        "Financial assessment - full", "Financial assessment - light touch", "Financial assessment - review"}
+    assert spellings("r1", "long") == {"Long Term Assessment"} and spellings("r2", "long") == {"Long term assessment"}
     counted = {**params, "method": {**params["method"], "financial_assessment_prefix": "Means test"}}
 
     def total(method: engine.MethodRun) -> int:
         table = method.people_assessed
         return int(table[table["reference_month"].eq("Total") & table["breakdown"].eq("All")]["value"].sum())
 
-    with_financial = {}
-    for version in (r1, financial):
+    left_out, with_financial = {}, {}
+    for name in ("r1", "r2", "financial"):
+        version = versions[name]
         catalogue = version.run.catalogue.copy()
         # Derived again with the other prefix: the stored derived rows are of the run's params.
-        catalogue["derived_dir"] = [str(tmp_path / version.name / f"{i}") for i in range(len(catalogue))]
-        with_financial[version.name] = total(engine.run_method(catalogue, counted, month_ends))
-    assert with_financial["r1"] == with_financial["financial"] > total(r1.method) == total(financial.method)
+        catalogue["derived_dir"] = [str(tmp_path / name / f"{i}") for i in range(len(catalogue))]
+        left_out[name] = total(version.method)
+        with_financial[name] = total(engine.run_method(catalogue, counted, month_ends))
+    assert len(set(left_out.values())) == 1 and len(set(with_financial.values())) == 1, (left_out, with_financial)
+    assert with_financial["r1"] > left_out["r1"] > 0, (left_out, with_financial)
