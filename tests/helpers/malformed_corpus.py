@@ -321,10 +321,11 @@ def build_corpus(directory: str | Path, huge_cell_bytes: int = 5 * 1024 * 1024) 
     add(1, b"", CorpusCase(_name(1), "0-byte file", "unreadable", False, ("0 bytes",)))
     add(2, b"\r\n\r\n   \r\n", CorpusCase(_name(2), "only blank lines", "unreadable", False, ("no header",)))
     add(3, csv_bytes(header, []), CorpusCase(_name(3), "header only", "no_rows", True))
+    # 48 of the 50 columns: the two Release 2 removed are never missing.
     add(
         4,
         csv_bytes(header, rows, delimiter=";"),
-        CorpusCase(_name(4), "semicolon delimiter", "missing_columns", True, ("';'", "50 Release 1 columns")),
+        CorpusCase(_name(4), "semicolon delimiter", "missing_columns", True, ("';'", "48 Release 1 columns")),
     )
     add(
         5,
@@ -604,7 +605,7 @@ def build_corpus(directory: str | Path, huge_cell_bytes: int = 5 * 1024 * 1024) 
             "header row missing (first record taken as the header)",
             "missing_columns",
             True,
-            ("50 Release 1 columns",),
+            ("48 Release 1 columns",),
         ),
     )
     add(
