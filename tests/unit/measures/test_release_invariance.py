@@ -47,7 +47,8 @@ DATA = REPO / "cldstats" / "data"
 #: Barking and Dagenham (London).
 COUNCILS = ["E06000001", "E06000017", "E06000022", "E09000002"]
 MONTH = "2025-03"
-#: The defined-list fields the two measures read (directly or through the canonical values).
+#: Defined-list fields that must be respelled in many cells: those the measures read, and Event
+#: Outcome (the field Release 2 reworded and merged most).
 MEASURE_FIELDS = ("Client_Type", "Service_Type", "Ethnicity", "Assessment_Type", "Event_Outcome")
 #: The stored column of the Assessment Type as submitted (trimmed; what measure 2 tests).
 SUBMITTED = "Assessment_Type_submitted"
@@ -182,7 +183,7 @@ class Version:
     method: engine.MethodRun
 
     def stored(self, file: str) -> pd.DataFrame:
-        """The records the submission store keeps of one file (canonical values and statuses)."""
+        """The records the submission store keeps of one file (the columns the method's SQL reads)."""
         return pd.read_parquet(self.run.catalogue.set_index("file").loc[file, "records_path"])
 
 
