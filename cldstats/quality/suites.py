@@ -124,8 +124,8 @@ def build_field_suite(spec: Spec | None = None) -> dict[str, Any]:
     One ``expect_column_values_to_be_in_set`` per spec field on its ``<field>__dq`` column, allowing
     only ``Passed: Valid`` (and ``Passed: Valid (Release 1)`` for a code field), plus ``Passed: Blank
     (Not Mandatory)`` where the field is not always mandatory and ``Not applicable`` where it does
-    not always apply; and the LA code checked against the council list. The result depends only on the spec and reference data, so
-    regenerating it gives identical JSON.
+    not always apply; and the LA code checked against the council list. The result depends only on
+    the spec and reference data, so regenerating it gives identical JSON.
 
     Parameters
     ----------

@@ -359,7 +359,7 @@ def test_every_defined_list_cell_has_the_same_canonical_value(ingested):
 def test_release2_spellings_are_read_as_release2_values(versions, ingested):
     """Every cell respelled from the mapping is an exact Release 2 value for ingest (status VALID),
     and the Release 2 file has no value read only after trimming or folding case; the Release 1
-    file has both kinds of Release 1 value (reworded: VALID_RELEASE1; case only: VALID_LOOSE)."""
+    file has both kinds of Release 1 value (reworded: VALID_RELEASE1; case only: VALID_RELEASE1_CASE)."""
     release1_statuses: dict[int, int] = {}
     for file, submission in ingested["r2"].items():
         before, after = versions["r1"].cells[file], versions["r2"].cells[file]
@@ -373,7 +373,8 @@ def test_release2_spellings_are_read_as_release2_values(versions, ingested):
             for value, count in ingested["r1"][file].status[name].value_counts().items():
                 release1_statuses[int(value)] = release1_statuses.get(int(value), 0) + int(count)
     assert release1_statuses.get(ValueStatus.VALID_RELEASE1, 0) > 1000, release1_statuses
-    assert release1_statuses.get(ValueStatus.VALID_LOOSE, 0) > 1000, release1_statuses
+    assert release1_statuses.get(ValueStatus.VALID_RELEASE1_CASE, 0) > 1000, release1_statuses
+    assert release1_statuses.get(ValueStatus.VALID_LOOSE, 0) == 0, release1_statuses  # R1 files are exact
 
 
 # --------------------------------------------------------------------------------------------
