@@ -51,6 +51,7 @@ from cldstats.pipeline.validation_workers import (
     write_validation_json,
 )
 from cldstats.quality.council_reports import write_council_reports
+from cldstats.quality.releases import RELEASE_COLUMNS, release_of_summary
 from cldstats.quality.results import NOT_A_SUBMISSION, QualityResult, not_a_submission_result
 from cldstats.quality.statuses import ACCEPTED, ACCEPTED_WITH_WARNINGS, REJECTED
 from cldstats.quality.suites import EXPECTATIONS_DIR
@@ -125,10 +126,26 @@ class ValidationRun:
         return tie_findings(self.submissions_table)
 
     def write_submissions(self, qa_dir: str | Path) -> Path:
-        """Write :attr:`submissions_table` to ``qa_dir/submissions.csv``."""
+        """Write :attr:`submissions_table` to ``qa_dir/submissions.csv`` and :meth:`releases_table`
+        to ``qa_dir/releases.csv``."""
         path = Path(qa_dir) / "submissions.csv"
         safe_output.write_csv(self.submissions_table, path)
+        safe_output.write_csv(self.releases_table(), Path(qa_dir) / "releases.csv")
         return path
+
+    def releases_table(self) -> pd.DataFrame:
+        """The release of every checked, readable submission (``qa/releases.csv``): ``la_code, file,
+        selected`` and :data:`cldstats.quality.releases.RELEASE_COLUMNS`, by council and file."""
+        selected = set(self.catalogue.loc[self.catalogue["selected"].astype(bool), "file"])
+        rows = [
+            {"la_code": r.la_code or "", "file": r.file, "selected": r.file in selected,
+             **release_of_summary(r.summary)}
+            for r in self.results
+            if (r.summary["check"] == "field_values").any()  # files read into records only
+        ]
+        return pd.DataFrame(rows, columns=["la_code", "file", "selected", *RELEASE_COLUMNS]).sort_values(
+            ["la_code", "file"], ignore_index=True
+        )
 
     def outcome_counts(self) -> dict[str, int]:
         """Checked entries per outcome: accepted, accepted with warnings, rejected (entries of the

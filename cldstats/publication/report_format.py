@@ -52,6 +52,7 @@ FILE_CONTENTS = {
     "assessments_unrounded": "People assessed, unrounded",
     "submissions": "Submissions in the month's window and the data quality gate's outcome",
     "exclusions": "Records excluded, by council and reason",
+    "releases": "Submissions by CLD release: header, Release 1 and Release 2 values",
     "revisions": "Revised figures, previous and new values",
 }
 

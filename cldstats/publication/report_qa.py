@@ -1,5 +1,6 @@
 """The QA family of notebook helpers (docs/methodology.md section 7): the publication gate, the
-accounting of the submissions folder, ties, rejections, validation results, council outcomes,
+accounting of the submissions folder, ties, rejections, validation results, the CLD release of each
+council's file, council outcomes,
 month-on-month changes and revisions. They read ``qa/`` and ``manifest.json``; their output belongs
 in the restricted QA report (``qa/qa.html``) only.
 """
@@ -213,6 +214,38 @@ def council_table(release: Release):
         if column != "Report":
             escaped[column] = escaped[column].map(lambda v: html.escape(str(v)))
     return display_html(table_html(escaped, "Data quality gate outcome per council", table_id="councils", escape=False))
+
+
+def release_mix(release: Release) -> pd.DataFrame:
+    """The CLD release of each council's selected file, from ``qa/releases.csv``: the guess, the
+    Release 1-only columns of the header, and the code values spelled as each release spells them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per council with a selected file, by council name, and a last row ``All councils``
+        counting the selected files of each release.
+    """
+    releases = release.csv("qa/releases.csv")
+    chosen = releases[releases["selected"].str.lower() == "true"]
+    names = reference.councils().set_index("la_code")["la_name"]
+    counts = ["release1_cells", "release2_cells", "failed_release1_cells"]
+    table = pd.DataFrame({
+        "Council": chosen["la_code"].map(names).fillna(chosen["la_code"]),
+        "Code": chosen["la_code"],
+        "Selected file": chosen["file"],
+        "Release": chosen["release"],
+        "Release 1-only columns in header": chosen["release1_columns"].str.count(";").add(1).where(
+            chosen["release1_columns"] != "", 0),
+        **{label: pd.to_numeric(chosen[column]) for label, column in zip(
+            ("Release 1 spellings", "Release 2 spellings", "Failed: Release 1"), counts, strict=True)},
+    }).sort_values("Council", ignore_index=True)
+    mix = "; ".join(f"{n} {guess}" for guess, n in table["Release"].value_counts().sort_index().items())
+    total = {"Council": "All councils", "Code": "", "Selected file": f"{len(table)} files",
+             "Release": mix or "none", "Release 1-only columns in header": int(
+                 (table["Release 1-only columns in header"] > 0).sum()),
+             **{c: int(table[c].sum()) for c in ("Release 1 spellings", "Release 2 spellings", "Failed: Release 1")}}
+    return pd.concat([table, pd.DataFrame([total])], ignore_index=True)
 
 
 def main_failures(release: Release, top: int = 15) -> pd.DataFrame:
