@@ -23,7 +23,6 @@ import pytest
 from cldstats import quality
 from cldstats.core.errors import GateStop
 from cldstats.quality import suites
-from cldstats.reference.params import load_params
 from cldstats.reference.spec import AGEM_STATUSES, ValueStatus, load_spec
 from cldstats.reference.vocabulary import Spelling, load_vocabulary
 from tests.helpers.paths import REPO
@@ -186,16 +185,6 @@ def rows_of(*rows: dict[str, Any], count: int = 1) -> list[dict[str, Any]]:
             copied["Event_Reference"] = f"{row.get('Event_Reference', 'EV')}-{i}"
             out.append(copied)
     return out
-
-
-@pytest.fixture(scope="module")
-def runner():
-    return quality.QualityRunner()
-
-
-@pytest.fixture(scope="module")
-def params():
-    return load_params(params_dir=REPO / "params")
 
 
 def check(runner, params, rows, **kwargs):

@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import copy
 
-import pytest
-
 from cldstats import ingest, quality
 from cldstats.ingest.pseudonymise import PseudonymKey
 from cldstats.quality.releases import release_of_summary
-from cldstats.reference.params import load_params
 from cldstats.reference.spec import ValueStatus, load_spec
 from cldstats.reference.vocabulary import load_vocabulary
 from tests.helpers.malformed_corpus import base_rows, csv_bytes
-from tests.helpers.paths import REPO
 
 V = ValueStatus
 KEY = PseudonymKey(b"test key", "environment")
@@ -60,16 +56,6 @@ def read(tmp_path, name, release1_header=False):
     path = tmp_path / name
     path.write_bytes(csv_bytes(header, planted_rows()))
     return ingest.read_submission(path, KEY, (), financial_assessment_prefix="Financial Assessment")
-
-
-@pytest.fixture(scope="module")
-def runner():
-    return quality.QualityRunner()
-
-
-@pytest.fixture(scope="module")
-def params():
-    return load_params(params_dir=REPO / "params")
 
 
 def agem(result, field_name, status):
