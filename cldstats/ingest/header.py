@@ -67,7 +67,9 @@ def match_header(
             # Nothing matched: the "header" may be a data row, so its cells are not repeated here.
             text = f"none of the {len(extra)} header cells is a Release 1 label (is the header row missing?)"
         issues.append(FileIssue("extra_columns", f"{name}: {text}", count=len(extra)))
-    missing = [f for f in spec.fields if f.name not in matched]
+    # The two columns Release 2 removed are read when present, never missing: a Release 2 file
+    # leaves them out (docs/methodology.md section 1).
+    missing = [f for f in spec.fields if f.name not in matched and not f.release1_only_column]
     if missing:
         shown = ", ".join(f"'{f.label}'" for f in missing[:10])
         more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
