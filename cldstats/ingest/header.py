@@ -1,6 +1,6 @@
 """The header of a submission (step 4 of :mod:`cldstats.ingest.reader`): labels matched to the spec's
 fields, exactly or loosely (``loose_label``), unknown labels (``extra_columns``), absent fields
-(``missing_columns``), and a field seen twice compared copy by copy (``duplicate_columns``,
+(``missing_columns``; the two columns Release 2 removed are optional), and a field seen twice compared copy by copy (``duplicate_columns``,
 ``duplicate_columns_disagree``).
 """
 
@@ -65,10 +65,10 @@ def match_header(
             text = f"{count_noun(len(extra), 'unrecognised column')} ignored: {shown}{more}"
         else:
             # Nothing matched: the "header" may be a data row, so its cells are not repeated here.
-            text = f"none of the {len(extra)} header cells is a Release 1 label (is the header row missing?)"
+            text = f"none of the {len(extra)} header cells is a CLD column label (is the header row missing?)"
         issues.append(FileIssue("extra_columns", f"{name}: {text}", count=len(extra)))
-    # The two columns Release 2 removed are read when present, never missing: a Release 2 file
-    # leaves them out (docs/methodology.md section 1).
+    # The two columns Release 2 removed are read when present and never missing, so a Release 1 and
+    # a Release 2 header are both whole.
     missing = [f for f in spec.fields if f.name not in matched and not f.release1_only_column]
     if missing:
         shown = ", ".join(f"'{f.label}'" for f in missing[:10])
@@ -77,7 +77,7 @@ def match_header(
         issues.append(
             FileIssue(
                 "missing_columns",
-                f"{name}: {count_noun(len(missing), 'Release 1 column')} missing: {shown}{more}{hint}",
+                f"{name}: {count_noun(len(missing), 'specification column')} missing: {shown}{more}{hint}",
                 field=missing[0].name if len(missing) == 1 else None,
                 count=len(missing),
                 fields=tuple(f.name for f in missing),

@@ -324,7 +324,7 @@ def build_corpus(directory: str | Path, huge_cell_bytes: int = 5 * 1024 * 1024) 
     add(
         4,
         csv_bytes(header, rows, delimiter=";"),
-        CorpusCase(_name(4), "semicolon delimiter", "missing_columns", True, ("';'", "50 Release 1 columns")),
+        CorpusCase(_name(4), "semicolon delimiter", "missing_columns", True, ("';'", "48 specification columns")),
     )
     add(
         5,
@@ -604,7 +604,7 @@ def build_corpus(directory: str | Path, huge_cell_bytes: int = 5 * 1024 * 1024) 
             "header row missing (first record taken as the header)",
             "missing_columns",
             True,
-            ("50 Release 1 columns",),
+            ("48 specification columns",),
         ),
     )
     add(
