@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 KERNEL := cldstats
-MONTH ?= 2024-03
+MONTH ?= 2026-03
 
 # Test worker processes (pytest-xdist). The end-to-end tests spend part of their time waiting on
 # the processes they start (publications, kernels, a browser), so three workers keep two cores busy;

@@ -96,7 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--scale", type=_positive_float, default=0.02, help="share of national volume (default 0.02)")
     synth.add_argument("--seed", type=int, default=2023, help="random seed (default 2023)")
     synth.add_argument("--start", default="2023-04", help="first month covered, YYYY-MM (default 2023-04)")
-    synth.add_argument("--end", default="2024-03", help="last month covered, YYYY-MM (default 2024-03)")
+    synth.add_argument("--end", default="2026-03",
+                       help="last month covered, YYYY-MM (default 2026-03: files submitted from October 2025 are "
+                            "Release 2)")
     synth.add_argument("--councils", type=_councils, default=None, help="a number of councils or GSS codes")
     synth.add_argument("--compress", action="store_true", help="write .csv.gz")
     synth.add_argument("--no-faults", action="store_true", help="inject no data quality faults")
@@ -109,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--store", type=Path, default=None, help="submission store (default DATA/store)")
 
     publish = sub.add_parser("publish", help="publish one reference month")
-    publish.add_argument("--month", default="2024-03", help="reference month YYYY-MM (default 2024-03)")
+    publish.add_argument("--month", default="2026-03", help="reference month YYYY-MM (default 2026-03)")
     publish.add_argument("--params", type=Path, default=None, help="params file (default params/<month>.yaml)")
     publish.add_argument("--data", type=Path, default=Path("data"), help="data folder (default data/)")
     publish.add_argument("--out", type=Path, default=Path("reports"), help="reports folder (default reports/)")

@@ -15,7 +15,11 @@ from tests.helpers.small_release import SMALL_COUNCILS, publish_month, shared_fo
 
 @pytest.fixture(scope="session")
 def small_data_dir(tmp_path_factory) -> Path:
-    """Synthetic submissions of 8 councils (the default synthetic months and faults)."""
+    """Synthetic submissions of 8 councils (the default synthetic months and faults): April 2023 to
+    March 2026, so Release 1 files, Release 2 files from October 2025 and the cohorts' exceptions
+    (the first 8 councils include two early adopters, a late Release 1 council and one whose Release
+    2 files keep the removed columns); 2024-03, the month the tests publish, and 2026-03, the default
+    month, both have their submissions."""
     return shared_folder(tmp_path_factory, "small-data", lambda data: synth.generate(data, councils=SMALL_COUNCILS))
 
 

@@ -1,8 +1,7 @@
 """The header of a submission (step 4 of :mod:`cldstats.ingest.reader`): labels matched to the spec's
 fields, exactly or loosely (``loose_label``), unknown labels (``extra_columns``), absent fields
 (``missing_columns``; the two columns Release 2 removed are optional), and a field seen twice
-compared copy by copy (``duplicate_columns``,
-``duplicate_columns_disagree``).
+compared copy by copy (``duplicate_columns``, ``duplicate_columns_disagree``).
 """
 
 from __future__ import annotations

@@ -335,7 +335,7 @@ CASES = {
     "month in words": (["--month", "March"], ["--month 'March'", "YYYY-MM"]),
     "month before the collection": (["--month", "2023-03"], ["2023-03", "before the collection started"]),
     "month not over": (["--month", "{next_month}"], ["{next_month}", "has not ended"]),
-    "month with no data": (["--month", "2024-06"], ["nothing can be published for 2024-06", "submissions"]),
+    "month with no data": (["--month", "2026-09"], ["nothing can be published for 2026-09", "submissions"]),
     "data folder missing": (["--data", "{folder}/no_such_data"], ["no_such_data"]),
     "real data without a key": (["--data", "{real}"], [KEY_ENV_VAR, "synthetic.json"]),
     "out below a file": (["--out", "{params_file}/reports"], ["small.yaml/reports", "Not a directory"]),

@@ -185,10 +185,26 @@ def test_missing_data_folder_is_an_error_not_a_synthetic_release(tmp_path, capsy
     assert status == 2 and "no submissions" in capsys.readouterr().err
 
 
+def test_the_small_data_crosses_the_switch_to_release_2(data_dir, release):
+    """The shared data has both releases' files, and the window of 2024-03 holds the early
+    adopters' Release 2 files among the Release 1 ones: all read, none rejected."""
+    meta = json.loads((data_dir / "synthetic.json").read_text(encoding="utf-8"))
+    assert all(meta["release2"][cohort] for cohort in ("early_adopters", "late_release1", "keeping_removed_columns"))
+    release_of = {entry["file"]: entry["release"] for entry in meta["submissions"]}
+    assert set(release_of.values()) == {1, 2}
+    submissions = pd.read_csv(release / "qa" / "submissions.csv", dtype=str, keep_default_na=False)
+    read = submissions[~submissions["outcome"].str.startswith("not validated")]
+    assert {release_of[name] for name in read["file"]} == {1, 2}
+    release2 = read[read["file"].map(release_of) == 2]
+    assert release2["outcome"].str.startswith("accepted").all()
+    assert set(release2["la_code"]) == set(meta["release2"]["early_adopters"])
+
+
 def test_month_with_no_submissions_in_its_window(data_dir, small_run_params, tmp_path, capsys):
-    status = cli.main(["publish", "--month", "2025-09", "--data", str(data_dir), "--out", str(tmp_path),
+    # The data ends with the quarter to March 2026, its last files uploaded by mid-July 2026.
+    status = cli.main(["publish", "--month", "2026-09", "--data", str(data_dir), "--out", str(tmp_path),
                        "--params", str(small_run_params)])
-    assert status == 2 and "nothing can be published for 2025-09" in capsys.readouterr().err
+    assert status == 2 and "nothing can be published for 2026-09" in capsys.readouterr().err
 
 
 def test_a_failed_run_leaves_no_build_folder(data_dir, small_run_params, tmp_path, monkeypatch):

@@ -22,10 +22,16 @@ column a dictionary of strings plus an index per row), then transcoded to Window
 
 Outputs in ``DIR``:
 
-* ``submissions/<GSS code>_<YYYYMMDDTHHMMSS>.csv`` (or ``.csv.gz``): Release 1 layout, the 50 spec
-  labels as header, dates ``dd/mm/yyyy``, Windows-1252;
-* ``synthetic.json``: seed, scale, period, councils, the file plan and the faults injected; it marks
-  the folder as synthetic (docs/methodology.md section 1);
+* ``submissions/<GSS code>_<YYYYMMDDTHHMMSS>.csv`` (or ``.csv.gz``): dates ``dd/mm/yyyy``,
+  Windows-1252; a Release 1 file has the 50 Release 1 labels as header and Release 1 spellings, a
+  Release 2 file (submitted from October 2025, earlier for a few early adopters) Release 2
+  spellings and the 48 labels without ``GP Practice Name`` and ``Provider CQC Location Name``, with
+  the exceptions councils make (:mod:`~cldstats.tools.synth.releases`): some keep sending Release 1
+  values, some Release 2 files keep the two removed columns. The canonical values, and so every
+  published figure, are the same whichever release a file follows;
+* ``synthetic.json``: seed, scale, period, councils, the file plan (with each file's release and
+  whether it kept the removed columns), the release cohorts and the switch date, and the faults
+  injected; it marks the folder as synthetic (docs/methodology.md section 1);
 * ``faults.csv.gz``: ``file,row_number,field,kind`` for every injected fault cell (``row_number`` is
   the spreadsheet row, header = 1; blank for file-level faults).
 
@@ -33,6 +39,7 @@ The package: :mod:`~cldstats.tools.synth.plan` (councils and the file plan),
 :mod:`~cldstats.tools.synth.simulate` and :mod:`~cldstats.tools.synth.clients` (the world of one
 council, from the building blocks in :mod:`~cldstats.tools.synth.world`,
 :mod:`~cldstats.tools.synth.identities` and :mod:`~cldstats.tools.synth.codes`),
+:mod:`~cldstats.tools.synth.releases` (which release each file follows),
 :mod:`~cldstats.tools.synth.render` and :mod:`~cldstats.tools.synth.faults` (one submission),
 :mod:`~cldstats.tools.synth.generator` (``generate``, ``cldstats synth``); the calendar is the
 pipeline's (:mod:`~cldstats.tools.synth.dates`) and every distribution is read from

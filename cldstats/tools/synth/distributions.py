@@ -79,6 +79,9 @@ SUBMISSION_TIMING: dict[str, Any] = _D["submissions"]
 SHARE_MONTHLY_COUNCILS: float = _D["submissions"]["share_monthly_councils"]
 SHARE_RESUBMITTED: float = _D["submissions"]["share_resubmitted"]
 SHARE_AFTER_DEADLINE: float = _D["submissions"]["share_after_deadline"]
+#: Release 2: the switch and early adoption dates, the cohort shares and the Release 2 stand-ins
+#: of Release 1-only values (:mod:`cldstats.tools.synth.releases`, :mod:`cldstats.tools.synth.codes`).
+RELEASE2: dict[str, Any] = _D["release2"]
 
 #: Data quality faults: per row, per person or per council-quarter (:data:`FAULT_UNITS` in
 #: :mod:`cldstats.tools.synth.faults`).

@@ -24,6 +24,7 @@ from cldstats.tools.synth.dates import covered_month_ends, to_day
 from cldstats.tools.synth.distributions import FAULT_RATES, SETTING_SHARE
 from cldstats.tools.synth.faults import FAULT_UNITS
 from cldstats.tools.synth.plan import PlannedFile, plan_all, plan_submissions
+from cldstats.tools.synth.releases import cohort_summary
 from cldstats.tools.synth.render import render_file, write_bytes
 from cldstats.tools.synth.simulate import simulate_world
 from cldstats.tools.synth.world import World
@@ -76,7 +77,7 @@ def generate(
     scale: float = 0.02,
     seed: int = 2023,
     start: str = "2023-04",
-    end: str = "2024-03",
+    end: str = "2026-03",
     councils: int | list[str] | None = None,
     compress: bool = False,
     faults: bool = True,
@@ -95,7 +96,9 @@ def generate(
         Random seed; the same seed and options give byte-identical files.
     start, end : str
         First and last month covered, ``YYYY-MM``; quarterly files for every quarter end between them,
-        monthly files as well for about 15% of councils.
+        monthly files as well for about 15% of councils. The default span, April 2023 to March 2026,
+        crosses the switch to Release 2 (files submitted from October 2025,
+        :mod:`cldstats.tools.synth.releases`).
     councils : int, list of str or None
         None for all 153; a number N for the first N of :func:`council_order`; or GSS codes.
     compress : bool
@@ -145,6 +148,7 @@ def generate(
         "rows": int(sum(r["rows"] for r in results)),
         "people_in_long_term_support_at_end": int(sum(r["lts_last"] for r in results)),
         "faults": _fault_summary(all_faults, missing) if faults else [],
+        "release2": cohort_summary(seed, [r["la_code"] for r in results]),
         "submissions": plan_frame.to_dict(orient="records"),
     }
     (out / "synthetic.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -260,8 +264,10 @@ def run_cli(args) -> int:
         faults=not args.no_faults,
     )
     size = sum(p.stat().st_size for p in (Path(args.out) / "submissions").iterdir())
+    release2 = sum(1 for s in meta["submissions"] if s["release"] == 2)
     print(
-        f"cldstats synth: {meta['files']} files, {meta['rows']:,} rows, {len(meta['councils'])} councils, "
+        f"cldstats synth: {meta['files']} files ({meta['files'] - release2} Release 1, {release2} Release 2), "
+        f"{meta['rows']:,} rows, {len(meta['councils'])} councils, "
         f"{meta['people_in_long_term_support_at_end']:,} people in long-term support at {args.end} month end, "
         f"{size / 1e6:,.1f} MB, {meta['_seconds']:.1f} s -> {args.out}"
     )

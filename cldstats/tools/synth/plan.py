@@ -2,7 +2,8 @@
 
 The plan is drawn before any row is simulated, from a per-council random stream
 (``default_rng([seed, council index, 1])``), so :func:`plan_submissions` lists the files
-:func:`cldstats.tools.synth.generate` would write without simulating anything.
+:func:`cldstats.tools.synth.generate` would write without simulating anything, each with the
+release it follows (:mod:`cldstats.tools.synth.releases`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from cldstats.tools.synth.distributions import (
     SHARE_RESUBMITTED,
     SUBMISSION_TIMING,
 )
+from cldstats.tools.synth.releases import file_release
 
 __all__ = ["PlannedFile", "council_order", "plan_all", "plan_submissions"]
 
@@ -91,6 +93,8 @@ class PlannedFile:
     index: int  # position in the council's plan (fault stream)
     faults: list[str] = field(default_factory=list)  # file-level fault kinds
     dropped_column: str | None = None
+    release: int = 1  # the specification the file follows (cldstats.tools.synth.releases)
+    keeps_removed_columns: bool = True  # the two Release 1-only columns are in the header
 
     @property
     def submitted_day(self) -> int:
@@ -158,7 +162,7 @@ def plan_submissions(
     *,
     seed: int = 2023,
     start: str = "2023-04",
-    end: str = "2024-03",
+    end: str = "2026-03",
     councils: int | list[str] | None = None,
     faults: bool = True,
     compress: bool = False,
@@ -173,8 +177,10 @@ def plan_submissions(
     Returns
     -------
     pandas.DataFrame
-        One row per file: ``la_code, file, kind, period_start, period_end, submitted_at, faults``
-        (ISO dates and times; ``faults`` is a ``;``-separated list of file-level fault kinds).
+        One row per file: ``la_code, file, kind, period_start, period_end, submitted_at, faults,
+        release, keeps_removed_columns`` (ISO dates and times; ``faults`` is a ``;``-separated list
+        of file-level fault kinds; ``release`` 1 or 2, the specification whose spellings the file
+        writes; ``keeps_removed_columns`` whether its header has the two columns Release 2 removed).
     """
     plans, _ = plan_all(seed, start, end, councils, faults)
     rows = []
@@ -189,6 +195,8 @@ def plan_submissions(
                     "period_end": to_date(f.period_end).isoformat(),
                     "submitted_at": (dt.datetime(1970, 1, 1) + dt.timedelta(seconds=f.submitted)).isoformat(),
                     "faults": ";".join(f.faults),
+                    "release": f.release,
+                    "keeps_removed_columns": f.keeps_removed_columns,
                 }
             )
     return pd.DataFrame(rows)
@@ -198,7 +206,8 @@ def plan_all(
     seed: int, start: str, end: str, councils: int | list[str] | None, faults: bool
 ) -> tuple[dict[str, list[PlannedFile]], list[dict]]:
     """The plans of the chosen councils (GSS code -> files in submission order, the broken-header
-    file included) and the missing quarters (``la_code, period_end``); arguments as ``generate``."""
+    file included, each with its release) and the missing quarters (``la_code, period_end``);
+    arguments as ``generate``."""
     codes = _select_councils(councils)
     month_ends = covered_month_ends(start, end)
     full = reference_councils()["la_code"].tolist()
@@ -222,4 +231,7 @@ def plan_all(
                 dropped_column="Ethnicity",
             )
             plans[target] = sorted(plans[target] + [broken], key=lambda f: f.submitted)
+    for code, files in plans.items():
+        for f in files:
+            f.release, f.keeps_removed_columns = file_release(seed, code, full.index(code), f.submitted)
     return plans, missing

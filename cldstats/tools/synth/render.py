@@ -65,8 +65,8 @@ def visible_events(world: World, period_start: int, period_end: int, known_by: i
     return rows, shown_end, death_known
 
 
-def _coded(field_name: str, values: np.ndarray) -> list:
-    return [code_strings(field_name), values, True]
+def _coded(field_name: str, values: np.ndarray, release: int) -> list:
+    return [code_strings(field_name, release), values, True]
 
 
 def _dated(days: np.ndarray, mask: np.ndarray | None = None) -> list:
@@ -77,12 +77,22 @@ def _dated(days: np.ndarray, mask: np.ndarray | None = None) -> list:
 
 
 def build_columns(
-    world: World, rows: np.ndarray, shown_end: np.ndarray, death_known: np.ndarray, period_start: int, period_end: int
+    world: World,
+    rows: np.ndarray,
+    shown_end: np.ndarray,
+    death_known: np.ndarray,
+    period_start: int,
+    period_end: int,
+    release: int = 1,
 ) -> dict[str, list]:
-    """Every spec field as [dictionary of strings, index per row (-1 = blank), needs escaping]."""
+    """Every spec field as [dictionary of strings, index per row (-1 = blank), needs escaping].
+
+    The code fields' dictionaries are the spellings of ``release`` (:func:`code_strings`): the
+    indices, and so the canonical values, are the same whichever release the file follows.
+    """
     person = world.events["person"][rows]
-    cols = _person_columns(world, rows, person, death_known, period_start, period_end)
-    cols.update(_event_columns(world, rows, person, shown_end, death_known))
+    cols = _person_columns(world, rows, person, death_known, period_start, period_end, release)
+    cols.update(_event_columns(world, rows, person, shown_end, death_known, release))
     return cols
 
 
@@ -102,7 +112,13 @@ def _first_names(world: World, person: np.ndarray) -> list:
 
 
 def _person_columns(
-    world: World, rows: np.ndarray, person: np.ndarray, death_known: np.ndarray, period_start: int, period_end: int
+    world: World,
+    rows: np.ndarray,
+    person: np.ndarray,
+    death_known: np.ndarray,
+    period_start: int,
+    period_end: int,
+    release: int,
 ) -> dict[str, list]:
     """The reporting period and the person fields of each row (carer fields included)."""
     E, P, S = world.events, world.persons, world.strings
@@ -126,23 +142,27 @@ def _person_columns(
         "Last_Name": [pa.array(LAST_NAMES, pa.string()), np.asarray(S["last_index"])[person], True],
         "GP_Practice_Name": [S["gp_name"], P["gp"][person], True],
         "GP_Practice_Code": [S["gp_code"], P["gp"][person], False],
-        "Gender": _coded("Gender", P["gender"][person]),
-        "Ethnicity": _coded("Ethnicity", P["ethnicity"][person]),
+        "Gender": _coded("Gender", P["gender"][person], release),
+        "Ethnicity": _coded("Ethnicity", P["ethnicity"][person], release),
         "Date_of_Birth": _dated(dob),
         "Date_of_Death": _dated(P["dod"][person], death_known),
-        "Client_Type": _coded("Client_Type", client),
-        "Primary_Support_Reason": _coded("Primary_Support_Reason", psr),
+        "Client_Type": _coded("Client_Type", client, release),
+        "Primary_Support_Reason": _coded("Primary_Support_Reason", psr, release),
         "Postcode": [S["postcode"], person.copy(), False],
-        "Accommodation_Status": _coded("Accommodation_Status", P["accommodation"][person]),
-        "Employment_Status": _coded("Employment_Status", P["employment"][person]),
-        "Has_Unpaid_Carer": _coded("Has_Unpaid_Carer", P["unpaid_carer"][person]),
-        "Autism_Spectrum_Disorder_ASD": _coded("Autism_Spectrum_Disorder_ASD", np.where(su, P["asd"][person], -1)),
-        "Visual_Impairment": _coded("Visual_Impairment", np.where(su, P["visual"][person], -1)),
-        "Hearing_Impairment": _coded("Hearing_Impairment", np.where(su, P["hearing"][person], -1)),
-        "Dementia": _coded("Dementia", np.where(su, P["dementia"][person], -1)),
-        "Client_Funding_Status": _coded("Client_Funding_Status", np.where(su & ~is_request, P["funding"][person], -1)),
+        "Accommodation_Status": _coded("Accommodation_Status", P["accommodation"][person], release),
+        "Employment_Status": _coded("Employment_Status", P["employment"][person], release),
+        "Has_Unpaid_Carer": _coded("Has_Unpaid_Carer", P["unpaid_carer"][person], release),
+        "Autism_Spectrum_Disorder_ASD": _coded(
+            "Autism_Spectrum_Disorder_ASD", np.where(su, P["asd"][person], -1), release
+        ),
+        "Visual_Impairment": _coded("Visual_Impairment", np.where(su, P["visual"][person], -1), release),
+        "Hearing_Impairment": _coded("Hearing_Impairment", np.where(su, P["hearing"][person], -1), release),
+        "Dementia": _coded("Dementia", np.where(su, P["dementia"][person], -1), release),
+        "Client_Funding_Status": _coded(
+            "Client_Funding_Status", np.where(su & ~is_request, P["funding"][person], -1), release
+        ),
         "Total_Hrs_Caring_per_week": _coded(
-            "Total_Hrs_Caring_per_week", np.where(carer_like, P["carer_hours"][person], -1)
+            "Total_Hrs_Caring_per_week", np.where(carer_like, P["carer_hours"][person], -1), release
         ),
         "No_of_adults_being_cared_for": [
             pa.array(["1", "2", "3"]),
@@ -156,7 +176,7 @@ def _person_columns(
 
 
 def _event_columns(
-    world: World, rows: np.ndarray, person: np.ndarray, shown_end: np.ndarray, death_known: np.ndarray
+    world: World, rows: np.ndarray, person: np.ndarray, shown_end: np.ndarray, death_known: np.ndarray, release: int
 ) -> dict[str, list]:
     """The event fields of each row (an open service's outcome as known at the file)."""
     E, S = world.events, world.strings
@@ -177,26 +197,26 @@ def _event_columns(
     provider = E["provider"][rows]
     cost_present = ~np.isnan(E["unit_cost"][rows])
     return {
-        "Event_Type": _coded("Event_Type", etype),
+        "Event_Type": _coded("Event_Type", etype, release),
         "Event_Reference": [S["event_ref"], np.where(event_row, rows, -1), False],
         "Event_Start_Date": _dated(E["start"][rows], event_row),
         "Event_End_Date": _dated(shown_end, shown_end >= 0),
         "Event_Description": [pa.array(DESCRIPTIONS, pa.string()), E["description"][rows], True],
-        "Event_Outcome": _coded("Event_Outcome", outcome),
-        "Request_Route_of_Access": _coded("Request_Route_of_Access", E["route"][rows]),
-        "Assessment_Type": _coded("Assessment_Type", E["assess_type"][rows]),
-        "Eligible_Needs_Identified": _coded("Eligible_Needs_Identified", E["eligible"][rows]),
-        "Method_of_Assessment": _coded("Method_of_Assessment", E["assess_method"][rows]),
-        "Service_Type": _coded("Service_Type", E["service_type"][rows]),
-        "Service_Component": _coded("Service_Component", E["component"][rows]),
-        "Delivery_Mechanism": _coded("Delivery_Mechanism", E["delivery"][rows]),
+        "Event_Outcome": _coded("Event_Outcome", outcome, release),
+        "Request_Route_of_Access": _coded("Request_Route_of_Access", E["route"][rows], release),
+        "Assessment_Type": _coded("Assessment_Type", E["assess_type"][rows], release),
+        "Eligible_Needs_Identified": _coded("Eligible_Needs_Identified", E["eligible"][rows], release),
+        "Method_of_Assessment": _coded("Method_of_Assessment", E["assess_method"][rows], release),
+        "Service_Type": _coded("Service_Type", E["service_type"][rows], release),
+        "Service_Component": _coded("Service_Component", E["component"][rows], release),
+        "Delivery_Mechanism": _coded("Delivery_Mechanism", E["delivery"][rows], release),
         "Provider_CQC_Location_Name": [S["cqc_name"], provider, True],
         "Provider_CQC_Location_ID": [S["cqc_id"], provider, False],
-        "Review_Reason": _coded("Review_Reason", E["review_reason"][rows]),
-        "Review_Outcomes_Achieved": _coded("Review_Outcomes_Achieved", E["review_achieved"][rows]),
-        "Method_of_Review": _coded("Method_of_Review", E["review_method"][rows]),
+        "Review_Reason": _coded("Review_Reason", E["review_reason"][rows], release),
+        "Review_Outcomes_Achieved": _coded("Review_Outcomes_Achieved", E["review_achieved"][rows], release),
+        "Method_of_Review": _coded("Method_of_Review", E["review_method"][rows], release),
         "Unit_Cost": [S["unit_cost"], np.where(cost_present, rows, -1), False],
-        "Cost_Frequency_Unit_Type": _coded("Cost_Frequency_Unit_Type", E["cost_freq"][rows]),
+        "Cost_Frequency_Unit_Type": _coded("Cost_Frequency_Unit_Type", E["cost_freq"][rows], release),
         "Planned_units_per_week": [S["units"], np.where(cost_present, rows, -1), False],
     }
 
@@ -217,11 +237,15 @@ def render_file(
         rows, shown_end, death_known = rows[order], shown_end[order], death_known[order]
         positions = np.searchsorted(order, dup, side="right") - 1  # the copy is the later of the two
         log.add(positions, "", "duplicate_row")
-    cols = build_columns(world, rows, shown_end, death_known, plan.period_start, plan.period_end)
+    cols = build_columns(world, rows, shown_end, death_known, plan.period_start, plan.period_end, plan.release)
     person = world.events["person"][rows]
     if inject:
         inject_cell_faults(rng, cols, world, person, plan.period_end, log)
-    data = _csv_bytes(cols, plan.dropped_column, len(rows), name)
+    spec = load_spec()
+    dropped = set() if plan.dropped_column is None else {plan.dropped_column}
+    if not plan.keeps_removed_columns:  # a Release 2 header: the two columns Release 2 removed are not written
+        dropped |= {f.name for f in spec.fields if f.release1_only_column}
+    data = _csv_bytes(cols, dropped, len(rows), name)
     fault_frame = log.frame(name)
     if plan.kind == "broken_header":
         fault_frame = pd.DataFrame(
@@ -233,10 +257,11 @@ def render_file(
     return data, len(rows), fault_frame
 
 
-def _csv_bytes(cols: dict[str, list], dropped_column: str | None, n: int, name: str) -> bytes:
-    """The file's bytes: the spec labels as header and ``n`` rows, in Windows-1252."""
+def _csv_bytes(cols: dict[str, list], dropped: set[str], n: int, name: str) -> bytes:
+    """The file's bytes: the spec labels but those of ``dropped`` as header and ``n`` rows, in Windows-1252
+    (Release 2 labels are assumed to be Release 1's, cld/release2_spec.yaml ``name_conventions``)."""
     spec = load_spec()
-    names = [f.name for f in spec.fields if f.name != dropped_column]
+    names = [f.name for f in spec.fields if f.name not in dropped]
     labels = [spec.by_name[n].label for n in names]
     arrays = []
     for field_name in names:

@@ -124,7 +124,7 @@ def injected_release(tmp_path_factory) -> Path:
     from cldstats.tools import synth
 
     data = tmp_path_factory.mktemp("injected-data")
-    synth.generate(data, councils=1)
+    synth.generate(data, councils=1, start="2023-04", end="2024-03")  # the year MONTH needs
     submissions = data / "submissions"
     source = sorted(submissions.glob("*.csv"))[-1]
     head = b"".join(source.read_bytes().splitlines(keepends=True)[:12])

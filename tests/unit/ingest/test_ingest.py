@@ -510,6 +510,11 @@ def test_no_personal_value_leaks_from_displaced_cells(tmp_path):
 # the records and dtypes digests were regenerated then, after checking that every other column,
 # the statuses, invalid values and issues were equal, and each old NHS-number person_id began with
 # the hex of its row's nhs_number_key.
+# Release 2 (issue 14): the Release 1 files of 2023/24 are byte for byte what they were; only the
+# broken-header file's issues digest was regenerated, its message now counting "specification"
+# columns. The Release 2 files (E06000001 keeps the two removed columns, E06000002 leaves them out;
+# submitted after the October 2025 switch) were pinned then, with the ingest of that commit.
+PINNED_SPANS = {("2023-04", "2024-03"): ["E06000001"], ("2025-07", "2025-09"): ["E06000001", "E06000002"]}
 PINNED_DIGESTS = {
     "E06000001_20230730T175424.csv": (
         "cp1252", 93,
@@ -541,8 +546,9 @@ PINNED_DIGESTS = {
         "d9a1f328824b559f153ce763f35ad9f1b2e790834afc4ef7286ee9690afba112",
         "0107490f2b16e3870a7e5626aba696ac07439f7a9fede6efc18551ef8bc6e54d",
         "b8f5578067563854a2c4b1a4529cf6e426fb872a548c7f8271c1d115ac65b992",
-        # issues: the missing_columns issue also lists the missing fields (FileIssue.fields)
-        "736339da2c7a1a71c27c747a5e9ae8d5f80c6c000cab4a4e55008b2a35b26a7c",
+        # issues: the missing_columns issue also lists the missing fields (FileIssue.fields), and
+        # counts "specification" columns (Release 2)
+        "846f50dc6e0230ed43caea6039962659a63a785ed29338ce8f4f07f427e9894e",
     ),
     "E06000001_20240501T152939.csv": (
         "cp1252", 232,
@@ -550,6 +556,31 @@ PINNED_DIGESTS = {
         "d9a1f328824b559f153ce763f35ad9f1b2e790834afc4ef7286ee9690afba112",
         "fab764a72d78cc9799925ed00b5334835f5235fc7d451f350e1c292b10f7e21d",
         "65c4daf30c4e392dcb4d5478967d61f0f321f568d93606ae4c29f93e30224240",
+        "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945",
+    ),
+    # Release 2 files, the broken-header one first
+    "E06000001_20251028T165424.csv": (
+        "cp1252", 226,
+        "b9e85cfe56447e85bcf3798fb8f2d190458de3bb9c640d205251587efccffc12",
+        "d9a1f328824b559f153ce763f35ad9f1b2e790834afc4ef7286ee9690afba112",
+        "775db8871d5ec7de81dcd50618f5d9f4a52ef335b0038ddb50bc478bd4f12944",
+        "b8f5578067563854a2c4b1a4529cf6e426fb872a548c7f8271c1d115ac65b992",
+        "16e0a3d77bcfe93816bff8c31f64be3d979c8030b072a33f19b276cb92075975",
+    ),
+    "E06000001_20251030T175424.csv": (
+        "cp1252", 227,
+        "263983d4d9b7505fe96d47b93286baa3206ca085072fb78f848698b3d4f4162f",
+        "d9a1f328824b559f153ce763f35ad9f1b2e790834afc4ef7286ee9690afba112",
+        "1e5455c8bb462036600704a438b407083500a54dfb3d14f4f39e020d7ff5e704",
+        "d92d31951eb959ef38206d738b89915921504fc734296c8123681432fdaaf8a9",
+        "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945",
+    ),
+    "E06000002_20251017T081608.csv": (
+        "cp1252", 399,
+        "692eef8fccacee85cce9c8472d54ae6d92010c281f417be20f1c35963fe7b537",
+        "d9a1f328824b559f153ce763f35ad9f1b2e790834afc4ef7286ee9690afba112",
+        "bc299244990ce771fd78a83ada7221d5f06e420be84ab2a4cfe901e8a0437dcf",
+        "b8f5578067563854a2c4b1a4529cf6e426fb872a548c7f8271c1d115ac65b992",
         "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945",
     ),
 }
@@ -562,9 +593,11 @@ def _digest(text: str) -> str:
 
 
 def test_read_submission_output_is_pinned(tmp_path):
-    generate(tmp_path, councils=["E06000001"], workers=1)
-    files = sorted((tmp_path / "submissions").iterdir())
-    assert [f.name for f in files] == sorted(PINNED_DIGESTS)
+    files = []
+    for (start, end), councils in PINNED_SPANS.items():
+        generate(tmp_path / start, councils=councils, workers=1, start=start, end=end)
+        files += sorted((tmp_path / start / "submissions").iterdir())
+    assert sorted(f.name for f in files) == sorted(PINNED_DIGESTS)
     key = PseudonymKey(b"pin test key", "environment")
     for path in files:
         submission = read_submission(path, key)

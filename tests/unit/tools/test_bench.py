@@ -140,7 +140,7 @@ def test_results_json_structure_and_table():
 def test_validation_reports_its_worker_phases_to_a_timed_stage(tmp_path, monkeypatch):
     monkeypatch.chdir(REPO)
     data = tmp_path / "data"
-    synth.generate(data, scale=0.005, councils=2)
+    synth.generate(data, scale=0.005, councils=2, start="2023-04", end="2024-03")  # the year 2024-03 needs
     params = load_params("2024-03", params_dir=REPO / "params")
     timer = timing.StageTimer()
     with timer.stage("ingest and validate") as stage:
