@@ -92,7 +92,7 @@ def params_file(folder) -> Path:
 @pytest.fixture(scope="module")
 def clean_data(folder) -> Path:
     data = folder / "clean"
-    synth.generate(data, councils=8)
+    synth.generate(data, councils=8, start="2023-04", end="2024-03")  # the year MONTH needs
     return data
 
 
@@ -524,7 +524,7 @@ def _in_private_mount(mount_options: str, target: Path, argv: list[str]) -> subp
 )
 def test_read_only_output_folder(out, expected, folder, params_file, clean_data):
     target = folder / f"read_only_{out or 'root'}"
-    done = _in_private_mount("ro,size=1m", target, ["publish", "--params", str(params_file), "--data",
+    done = _in_private_mount("ro,size=1m", target, ["publish", "--month", MONTH, "--params", str(params_file), "--data",
                                                     str(clean_data), "--out", str(target / out)])
     assert done.returncode == 2, done.stderr[-2000:]
     assert done.stderr.strip() == "cldstats publish: " + expected.format(target=target)
@@ -532,7 +532,7 @@ def test_read_only_output_folder(out, expected, folder, params_file, clean_data)
 
 def test_full_disk_names_the_file_it_was_writing(folder, params_file, clean_data):
     target = folder / "full_disk"
-    done = _in_private_mount("size=192k", target, ["publish", "--params", str(params_file), "--data",
+    done = _in_private_mount("size=192k", target, ["publish", "--month", MONTH, "--params", str(params_file), "--data",
                                                    str(clean_data), "--out", str(target / "reports")])
     line = _last_line(done.stderr)
     assert done.returncode == 2, done.stderr[-3000:]
@@ -577,7 +577,8 @@ def disk_filled_during(folder, params_file, clean_data) -> dict[str, tuple[int, 
         # unshare and sh exec into python: the process is the run itself, in the new namespace.
         process = subprocess.Popen(
             ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", str(target),
-             sys.executable, "-m", "cldstats", "publish", "--params", str(params_file), "--data", str(clean_data),
+             sys.executable, "-m", "cldstats", "publish", "--month", MONTH, "--params", str(params_file),
+             "--data", str(clean_data),
              "--out", str(target / "reports")],
             cwd=REPO, env=_env(PYTHONUNBUFFERED="1"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )

@@ -245,7 +245,7 @@ def runs(corpus_folder):
     data, _, params = corpus_folder
     out = data.parent
     argvs = {
-        "validate": ["validate", "--data", str(data), "--out", str(out / "validation")],
+        "validate": ["validate", "--month", FOLDER_MONTH, "--data", str(data), "--out", str(out / "validation")],
         "publish": ["publish", "--month", FOLDER_MONTH, "--params", str(params), "--data", str(data),
                     "--out", str(out / "reports")],
     }

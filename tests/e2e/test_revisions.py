@@ -119,7 +119,7 @@ def runs(tmp_path_factory):
     """The four releases, each copied aside (``data/``, ``qa/``, ``spreadsheets/``) before the next run."""
     tmp = tmp_path_factory.mktemp("revisions")
     data, out = tmp / "data", tmp / "reports"
-    synth.generate(data, councils=8)
+    synth.generate(data, councils=8, start="2023-04", end="2024-03")  # the year MONTH needs
     params = tmp / "params.yaml"
     params.write_text(OVERRIDE, encoding="utf-8")
     snapshots, seconds = {}, {}
