@@ -7,6 +7,8 @@ held meanwhile (:func:`cldstats.core.errors.interrupts_held`).
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
 from pathlib import Path
 
@@ -114,8 +116,13 @@ def _kernel_manager(kernel_name: str):
             self.made_clients.append(made)
             return made
 
-    manager = _OwnedKernelManager(kernel_name=kernel_name)
+    # The kernel talks to us over Unix sockets in a folder only this user can open, not over
+    # unencrypted TCP on localhost (which any local process could connect to, and which makes the
+    # kernel print a warning on the run's stderr): notebook outputs are derived from personal data.
+    sockets = Path(tempfile.mkdtemp(prefix="cldstats-kernel-"))
+    manager = _OwnedKernelManager(kernel_name=kernel_name, transport="ipc", ip=str(sockets / "kernel"))
     manager.made_clients = []
+    manager.sockets_folder = sockets
     return manager
 
 
@@ -136,6 +143,7 @@ def _stop_kernel(kernel, *, now: bool) -> None:
             await kernel.shutdown_kernel(now=now)  # waits for the process to end (kills it if needed)
         for client in kernel.made_clients:
             client.stop_channels()
+        shutil.rmtree(kernel.sockets_folder, ignore_errors=True)
 
     with interrupts_held():
         loop = ensure_event_loop()
