@@ -369,7 +369,11 @@ class SubmissionStore:
         for tmp in self.entries.glob(".tmp-*"):
             pid = tmp.name.rsplit("-", 1)[-1]
             alive = pid.isdigit() and _pid_alive(int(pid)) and int(pid) != os.getpid()
-            if not alive or now - tmp.stat().st_mtime > _STALE_TMP_SECONDS:
+            try:
+                age = now - tmp.stat().st_mtime
+            except FileNotFoundError:
+                continue  # another run has just moved its entry into place (or removed it)
+            if not alive or age > _STALE_TMP_SECONDS:
                 shutil.rmtree(tmp, ignore_errors=True)
 
     # -- checking -----------------------------------------------------------------------------
