@@ -30,11 +30,20 @@ import pandas as pd
 
 from cldstats import reference
 
-__all__ = ["NOT_VALIDATED", "TIE_RULE", "coverage", "in_window", "same_time_files", "tie_findings"]
+__all__ = ["DERIVED_PERIOD_MIN_EVENTS", "DERIVED_PERIOD_MIN_PERCENT", "DERIVED_PERIOD_TYPE_SLACK", "NOT_VALIDATED",
+           "TIE_RULE", "coverage", "in_window", "same_time_files", "tie_findings"]
 
 #: Outcome (prefix) of an entry of the submissions folder outside the month's window: listed in
 #: ``qa/submissions.csv``, not validated.
 NOT_VALIDATED = "not validated"
+
+#: DHSC's derived reporting period (``reporting_periods.sql``; DHSC's ``REF_Submission_Reporting_Periods``):
+#: a file with fewer events ending before its submission month keeps its stated period; a month
+#: holding under this percentage of them is dropped; and so is a month with fewer event types than
+#: the file's busiest month less this many.
+DERIVED_PERIOD_MIN_EVENTS = 100
+DERIVED_PERIOD_MIN_PERCENT = 2
+DERIVED_PERIOD_TYPE_SLACK = 1
 
 #: How a tie between files of one council with the same submission time is resolved.
 TIE_RULE = "ties are resolved by file name: the name sorting last is chosen"

@@ -33,6 +33,7 @@ from cldstats.measures.selection import NOT_VALIDATED, same_time_files
 from cldstats.pipeline.store import StoreContext, SubmissionStore
 from cldstats.quality.results import QualityResult
 from cldstats.reference.calendar import month_end
+from cldstats.reference.params import as_of
 
 __all__ = ["SUBMISSIONS_COLUMNS", "Accounts", "catalogue_row", "check_row_accounting", "not_validated_row",
            "select_and_account"]
@@ -112,7 +113,7 @@ def select_and_account(results: Sequence[QualityResult], store: SubmissionStore,
             {"la_code": result.la_code, "file": result.file, "reason": reason, "rows": rows}
             for reason, rows in reasons.items()
         ]
-    end, cutoff = month_end(month), dt.date.fromisoformat(params["cutoff"])
+    end, cutoff = month_end(month), as_of(params)
     submissions_rows += [not_validated_row(e, month, end, cutoff) for e in outside]
     submissions_table = pd.DataFrame(
         sorted(submissions_rows, key=lambda row: row["file"]), columns=list(SUBMISSIONS_COLUMNS)

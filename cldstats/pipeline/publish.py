@@ -62,7 +62,7 @@ from cldstats.pipeline.run_log import LOG, failure_text, run_log
 from cldstats.pipeline.runlock import MonthLock, build_folder, recover
 from cldstats.pipeline.timing import StageTimer
 from cldstats.reference.calendar import month_end
-from cldstats.reference.params import load_params
+from cldstats.reference.params import as_of, load_params
 
 __all__ = ["DEFAULT_DATA_DIR", "PublishResult", "publish_month", "require_submissions", "run_cli", "window_files"]
 
@@ -174,7 +174,7 @@ def _refuse_bad_input(month: str, params: dict, data_dir: Path, out_dir: Path):
         raise CldstatsError(f"cannot create the reports folder {out_dir}: {exc.strerror}") from None
     if not os.access(out_dir, os.W_OK):
         raise CldstatsError(f"the reports folder {out_dir} is not writable")
-    cutoff = dt.date.fromisoformat(params["cutoff"])
+    cutoff = as_of(params)
     synthetic = ingest.is_synthetic(data_dir)
     key = pseudonymise.load_key(params["pseudonymisation"]["key_file"] or None, synthetic=synthetic)
     window = window_files(data_dir, month, cutoff)

@@ -18,7 +18,6 @@ time name each other in ``tie_with``.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import functools
 import logging
 import os
@@ -56,7 +55,7 @@ from cldstats.quality.results import NOT_A_SUBMISSION, QualityResult, not_a_subm
 from cldstats.quality.statuses import ACCEPTED, ACCEPTED_WITH_WARNINGS, REJECTED
 from cldstats.quality.suites import EXPECTATIONS_DIR
 from cldstats.reference.calendar import month_end
-from cldstats.reference.params import load_params
+from cldstats.reference.params import as_of, load_params
 
 __all__ = ["ValidationRun", "run_cli", "validate_folder"]
 
@@ -186,7 +185,7 @@ def _list_folder(data_dir: Path, params: Mapping[str, Any], files: Iterable[str]
     """
     if not data_dir.is_dir():
         raise CldstatsError(f"data folder {data_dir} does not exist")
-    end, cutoff = month_end(params["month"]), dt.date.fromisoformat(params["cutoff"])
+    end, cutoff = month_end(params["month"]), as_of(params)
     entries = ingest.list_folder(data_dir)
     if files is not None:
         wanted = set(files)
