@@ -228,15 +228,16 @@ NONSENSE = [
     ("gate:\n  max_bad_start_date_share: 5\n", "'gate.max_bad_start_date_share' must be a number from 0 to 1, got 5"),
     ('cutoff: "2024-03-31"\n', "'selection.as_of' must be after the end of month (2024-03-31), got '2024-03-31'"),
     ('cutoff: "2024-03-15"\n', "'selection.as_of' must be after the end of month (2024-03-31)"),
-    ('cutoff: "2025-04-30"\n', "'selection.as_of' must be within 12 months of the end of month (2024-03-31), on or before "
-                               "2025-03-31, got '2025-04-30'"),
+    ('cutoff: "2025-04-30"\n', "'selection.as_of' must be within 12 months of the end of month (2024-03-31), "
+                               "on or before 2025-03-31, got '2025-04-30'"),
     ('selection:\n  as_of: "2024-02-30"\n', "'selection.as_of' must be a date 'YYYY-MM-DD', got '2024-02-30'"),
     ('selection:\n  as_of: "20240531"\n', "'selection.as_of' must be a date 'YYYY-MM-DD', got '20240531'"),
     ('selection:\n  as_of: "2024-W22-5"\n', "'selection.as_of' must be a date 'YYYY-MM-DD', got '2024-W22-5'"),
     ("cutoff: 2024-05-31T10:00:00\n", "'selection.as_of' must be a date 'YYYY-MM-DD'"),
     ('publication:\n  date: "2024-05-30"\n', "'publication.date' must be on or after selection.as_of (2024-05-31), "
                                             "got '2024-05-30'"),
-    ('publication:\n  date: "2204-06-14"\n', "'publication.date' must be within 12 months of selection.as_of (2024-05-31)"),
+    ('publication:\n  date: "2204-06-14"\n',
+     "'publication.date' must be within 12 months of selection.as_of (2024-05-31)"),
     ('publication:\n  contact_email: "statistics team"\n',
      "'publication.contact_email' must be an e-mail address such as name@example.org, got 'statistics team'"),
     ('publication:\n  contact_email: "a@b"\n', "'publication.contact_email' must be an e-mail address"),
@@ -279,7 +280,8 @@ NONSENSE = [
      "'selection.include' item 1 file must be a file name in the submissions folder"),
     ('selection:\n  include:\n    - {file: "a.csv", reason: "resubmitted late", why: "x"}\n',
      "'selection.include' item 1 has an unknown key 'why'"),
-    ('selection:\n  exclude:\n    - {la_code: "E06000001", submitted_at: "20240410T100000", reason: "a known bad file"}\n'
+    ('selection:\n  exclude:\n    - {la_code: "E06000001", submitted_at: "20240410T100000", '
+     'reason: "a known bad file"}\n'
      '    - {la_code: "E06000001", submitted_at: 2024-04-10 10:00:00, reason: "the same file again"}\n',
      "'selection.exclude' item 2 names the same file as item 1"),
 ]
