@@ -57,6 +57,7 @@ from cldstats import ingest, reference
 from cldstats.core.errors import CldstatsError, interrupts_held
 from cldstats.ingest import pseudonymise
 from cldstats.measures.selection import in_window
+from cldstats.pipeline.accounting import folder_hand_matches
 from cldstats.pipeline.release import PublishResult, Run, build_release
 from cldstats.pipeline.run_log import LOG, failure_text, run_log
 from cldstats.pipeline.runlock import MonthLock, build_folder, recover
@@ -177,7 +178,12 @@ def _refuse_bad_input(month: str, params: dict, data_dir: Path, out_dir: Path):
     cutoff = as_of(params)
     synthetic = ingest.is_synthetic(data_dir)
     key = pseudonymise.load_key(params["pseudonymisation"]["key_file"] or None, synthetic=synthetic)
+    # A hand entry naming no file stops the run here; a file included by hand is in the window.
+    entries = ingest.list_folder(data_dir)
+    hand = folder_hand_matches(entries, params)
+    included = set(hand.loc[hand["hand"] == "include", "file"])
     window = window_files(data_dir, month, cutoff)
+    window += [e.path for e in entries if e.name in included and e.path not in window]
     if not window:
         raise CldstatsError(
             f"no submission in {data_dir / 'submissions'} was made after {month_end(month)} and on or before "
