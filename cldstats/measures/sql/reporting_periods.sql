@@ -36,7 +36,7 @@ months AS (
     GROUP BY r.records_path, date_trunc('month', r.Event_End_Date)
 ),
 files AS (
-    SELECT records_path, sum(events) AS events, max(event_types) AS event_types
+    SELECT records_path, CAST(sum(events) AS BIGINT) AS events, max(event_types) AS event_types
     FROM months
     GROUP BY records_path
 ),
