@@ -1,12 +1,14 @@
 -- Submission selection: docs/methodology.md section 2.
 --
---   "Candidate files of an LA: submission date after E and on or before the as-of date (the
---    cut-off), with a reporting period end >= E, not excluded by hand, and not rejected by the
---    quality gate."
---   "The selected file is the candidate with the latest submission time; a file included by hand
---    is selected whatever its date or period. All months of the release come from that one file.
---    A month end before the start of the file's reporting period, or a month after its end, is
---    unavailable for that LA ([x])."
+--   "Candidate files of an LA: submission date after E and on or before the cut-off
+--    (params: selection.as_of; DHSC calls it the as-of date ...), with a reporting period end
+--    (below) >= E, not excluded by hand, and not rejected by the quality gate."
+--   "The selected file is the candidate with the latest submission time. ... All months of the
+--    release come from that one file. A month end (or month) before the start of the file's
+--    reporting period is unavailable for that LA ([x]), and so is a month after its end (only a
+--    file included by hand can end before E)."
+--   "An included file is the council's selected file whatever its submission date (after the
+--    cut-off, or before E) and its reporting period, and whatever later files exist."
 --
 -- The reporting period is the stated or the derived one (params: selection.reporting_period),
 -- as reporting_periods.sql wrote it.
