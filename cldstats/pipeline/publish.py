@@ -263,7 +263,9 @@ def run_cli(args) -> int:
     result = publish_month(quarter or args.month, params_file=args.params, data_dir=args.data, out_dir=args.out,
                            store_dir=args.store, quarterly=quarter is not None)
     release = result.release_dir
-    print(f"Published {result.title} in {result.seconds:.0f} s: {result.councils_selected} of "
+    # A month is named as it always was (2024-03); a quarter as DHSC names it (data to March 2026).
+    named = result.title if quarter else result.month
+    print(f"Published {named} in {result.seconds:.0f} s: {result.councils_selected} of "
           f"{len(reference.councils())} councils selected.")
     print(f"  {result.gate_message}")
     outcomes = result.submission_outcomes
