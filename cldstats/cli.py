@@ -36,7 +36,7 @@ from cldstats import __version__
 from cldstats.core.errors import CldstatsError, os_error_in, path_of
 from cldstats.pipeline import publish, store, validation
 from cldstats.publication import compare
-from cldstats.reference.calendar import MONTH_PATTERN
+from cldstats.reference.calendar import MONTH_PATTERN, check_quarter
 from cldstats.tools import bench, synth
 
 __all__ = ["COMMANDS", "build_parser", "main"]
@@ -110,8 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--params", type=Path, default=None, help="params file merged over the defaults")
     validate.add_argument("--store", type=Path, default=None, help="submission store (default DATA/store)")
 
-    publish = sub.add_parser("publish", help="publish one reference month")
-    publish.add_argument("--month", default="2026-03", help="reference month YYYY-MM (default 2026-03)")
+    publish = sub.add_parser("publish", help="publish one reference month, or one quarter as DHSC does")
+    when = publish.add_mutually_exclusive_group()
+    when.add_argument("--month", default="2026-03", help="reference month YYYY-MM (default 2026-03)")
+    when.add_argument("--quarter", default=None,
+                      help="a quarterly release named by its last month YYYY-MM (03, 06, 09 or 12), as DHSC's "
+                           "'data to March 2026': 12 months ending there, in reports/data-to-march-2026/")
     publish.add_argument("--params", type=Path, default=None, help="params file (default params/<month>.yaml)")
     publish.add_argument("--data", type=Path, default=Path("data"), help="data folder (default data/)")
     publish.add_argument("--out", type=Path, default=Path("reports"), help="reports folder (default reports/)")
@@ -137,11 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _check_options(args: argparse.Namespace) -> None:
-    """Refuse a malformed ``--month`` before any work, naming the option."""
+    """Refuse a malformed ``--month`` or ``--quarter`` before any work, naming the option."""
     month = getattr(args, "month", None)
     if args.command in ("publish", "validate") and month is not None:
         if not MONTH_PATTERN.match(month):
             raise CldstatsError(f"--month {month!r} is not a month: use YYYY-MM, e.g. 2024-03")
+    quarter = getattr(args, "quarter", None)
+    if args.command == "publish" and quarter is not None:
+        check_quarter(quarter)
 
 
 def _run(args: argparse.Namespace) -> int:

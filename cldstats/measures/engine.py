@@ -43,7 +43,13 @@ import duckdb
 import pandas as pd
 
 from cldstats import reference
+from cldstats.measures.selection import (
+    DERIVED_PERIOD_MIN_EVENTS,
+    DERIVED_PERIOD_MIN_PERCENT,
+    DERIVED_PERIOD_TYPE_SLACK,
+)
 from cldstats.reference.calendar import month_end
+from cldstats.reference.params import as_of
 from cldstats.reference.spec import ValueStatus, load_spec
 
 __all__ = [
@@ -65,10 +71,12 @@ __all__ = [
 #: Steps run once per stored submission, in order (file ``sql/<step>.sql``).
 DERIVE_STEPS = ("person_ids", "derived_fields", "row_reasons")
 #: Steps run per release over the selected submissions, in order.
-RELEASE_STEPS = ("selection", "age", "attribute_choice", "breakdowns", "long_term_support", "people_assessed",
-                 "row_accounting")
+RELEASE_STEPS = ("reporting_periods", "selection", "age", "attribute_choice", "breakdowns", "long_term_support",
+                 "people_assessed", "row_accounting")
+#: The release steps that choose the submissions, run before the selected ones' rows are read.
+SELECTION_STEPS = RELEASE_STEPS[:2]
 #: Every step, in the order of docs/methodology.md.
-STEPS = ("selection", *DERIVE_STEPS, *RELEASE_STEPS[1:])
+STEPS = (*SELECTION_STEPS, *DERIVE_STEPS, *RELEASE_STEPS[2:])
 #: Bumped whenever what :func:`derive_submissions` writes changes shape (the SQL text is in the digest).
 DERIVED_FORMAT = "1"
 #: Files of a derived folder.
@@ -121,7 +129,12 @@ def method_parameters(params: Mapping[str, Any]) -> dict[str, Any]:
         "days_per_year": float(method["days_per_year"]),
         "financial_assessment_prefix": str(method["financial_assessment_prefix"]),
         "month_end": month_end(params["month"]),
-        "cutoff": dt.date.fromisoformat(params["cutoff"]),
+        "as_of": as_of(params),
+        "reporting_period": str(params["selection"]["reporting_period"]),
+        # DHSC's thresholds of the derived reporting period (docs/methodology.md section 2).
+        "derived_min_events": DERIVED_PERIOD_MIN_EVENTS,
+        "derived_min_percent": DERIVED_PERIOD_MIN_PERCENT,
+        "derived_type_slack": DERIVED_PERIOD_TYPE_SLACK,
         "first_invalid_status": int(ValueStatus.INVALID),
         "unknown_label": reference.UNKNOWN,
         "gender_not_known": reference.UNKNOWN,
@@ -251,6 +264,16 @@ MEASURE_ROW_ENUMS = {
 #: Columns of the catalogue the selection reads, with where each submission's rows are stored.
 CATALOGUE_COLUMNS = ("la_code", "file", "submitted_at", "period_start", "period_end", "outcome", "records_path",
                      "derived_dir")
+#: Columns of the catalogue saying a file was excluded or included by hand (``"exclude"``,
+#: ``"include"`` or missing) and why; a catalogue without them has no hand entries.
+HAND_COLUMNS = ("hand", "hand_reason")
+#: The stored record columns the reporting periods read (``reporting_periods.sql``).
+PERIOD_RECORD_COLUMNS = ("Event_End_Date", "Event_Type")
+
+
+#: Method parameters only the selection reads: they do not shape a submission's derived rows.
+SELECTION_CONSTANTS = ("month_end", "as_of", "reporting_period", "derived_min_events", "derived_min_percent",
+                       "derived_type_slack")
 
 
 def step_digest_text(steps: Sequence[str]) -> str:
@@ -268,7 +291,7 @@ def derive_digest(params: Mapping[str, Any]) -> str:
     import hashlib
     import json
 
-    constants = {k: v for k, v in method_parameters(params).items() if k not in ("month_end", "cutoff")}
+    constants = {k: v for k, v in method_parameters(params).items() if k not in SELECTION_CONSTANTS}
     spec = load_spec().by_name
     reference_data = {
         "councils": reference.council_codes(),
@@ -282,14 +305,26 @@ def derive_digest(params: Mapping[str, Any]) -> str:
 
 
 def bind_catalogue(con: duckdb.DuckDBPyConnection, catalogue: pd.DataFrame) -> None:
-    """The month's submissions as table ``catalogue``."""
+    """The month's submissions as table ``catalogue`` (with :data:`HAND_COLUMNS`, missing when not
+    given), and their stored records' :data:`PERIOD_RECORD_COLUMNS` as view ``catalogue_records``."""
     frame = catalogue.loc[:, list(CATALOGUE_COLUMNS)].copy()
+    for column in HAND_COLUMNS:
+        frame[column] = catalogue[column] if column in catalogue else None
     frame["submitted_at"] = pd.to_datetime(frame["submitted_at"], errors="coerce")
     for column in ("period_start", "period_end"):
         frame[column] = pd.to_datetime(frame[column], errors="coerce").dt.date
-    for column in ("la_code", "file", "outcome", "records_path", "derived_dir"):
+    for column in ("la_code", "file", "outcome", "records_path", "derived_dir", *HAND_COLUMNS):
         frame[column] = frame[column].astype("string")
     _table(con, "catalogue", frame)
+    paths = sorted(set(frame["records_path"].dropna()))
+    columns = ", ".join(PERIOD_RECORD_COLUMNS)
+    if paths:
+        # A view: the reporting periods read only these two columns of each stored file.
+        con.execute(f"CREATE OR REPLACE TEMP VIEW catalogue_records AS SELECT filename AS records_path, {columns} "
+                    f"FROM read_parquet([{', '.join(_literal(p) for p in paths)}], filename = true)")
+    else:
+        con.execute("CREATE OR REPLACE TEMP VIEW catalogue_records AS SELECT NULL::VARCHAR AS records_path, "
+                    "NULL::DATE AS Event_End_Date, NULL::VARCHAR AS Event_Type WHERE FALSE")
 
 
 def _literal(text: str) -> str:
@@ -397,7 +432,8 @@ class MethodRun:
     Attributes
     ----------
     selection : pandas.DataFrame
-        The catalogue with ``candidate`` and ``selected``.
+        The catalogue with the reporting period used (``used_start``, ``used_end``), ``candidate``
+        and ``selected``.
     long_term_support : pandas.DataFrame
         ``reference_date, la_code, support_setting, breakdown, breakdown_value, value``.
     people_assessed : pandas.DataFrame
@@ -407,6 +443,8 @@ class MethodRun:
         records the SQL read (``rows_used``: those without an exclusion reason).
     exclusions : pandas.DataFrame
         ``la_code, file, reason, rows``; within a file the reasons with most rows first (ties by name).
+    reporting_periods : pandas.DataFrame
+        Every submission's stated and derived reporting period (``reporting_periods.sql``).
     derived : int
         Selected submissions whose derived rows this run computed (the others were read back).
     seconds : dict
@@ -418,6 +456,7 @@ class MethodRun:
     people_assessed: pd.DataFrame
     row_accounting: pd.DataFrame
     exclusions: pd.DataFrame
+    reporting_periods: pd.DataFrame = field(default_factory=pd.DataFrame)
     derived: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -446,8 +485,9 @@ def run_method(catalogue: pd.DataFrame, params: Mapping[str, Any], month_ends: S
     try:
         bind_reference(con, params, month_ends)
         bind_catalogue(con, catalogue)
-        with _timed(seconds, "selection"):
-            run_step(con, "selection")
+        for step in SELECTION_STEPS:
+            with _timed(seconds, step):
+                run_step(con, step)
         selected = con.execute(
             "SELECT la_code, records_path, derived_dir FROM selection WHERE selected ORDER BY la_code"
         ).fetchall()
@@ -457,7 +497,7 @@ def run_method(catalogue: pd.DataFrame, params: Mapping[str, Any], month_ends: S
         derive_submissions(missing, params, threads=threads, seconds=seconds)
         with _timed(seconds, "read derived rows"):
             _bind_selected_rows(con, [Path(d) for _, _, d in selected], measure_rows=measures)
-        for step in RELEASE_STEPS[1:] if measures else ("row_accounting",):
+        for step in RELEASE_STEPS[len(SELECTION_STEPS):] if measures else ("row_accounting",):
             with _timed(seconds, step):
                 run_step(con, step)
         if not measures:
@@ -485,6 +525,7 @@ def run_method(catalogue: pd.DataFrame, params: Mapping[str, Any], month_ends: S
                 "SELECT CAST(la_code AS VARCHAR) AS la_code, file, reason, rows FROM exclusions "
                 "ORDER BY la_code, file, rows DESC, reason"
             ).df(),
+            reporting_periods=fetch("SELECT * FROM reporting_periods ORDER BY file").df(),
             derived=len(missing),
             seconds=seconds,
         )

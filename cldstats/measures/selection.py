@@ -29,12 +29,24 @@ import datetime as dt
 import pandas as pd
 
 from cldstats import reference
+from cldstats.core.errors import CldstatsError
+from cldstats.reference.rules import submission_time
 
-__all__ = ["NOT_VALIDATED", "TIE_RULE", "coverage", "in_window", "same_time_files", "tie_findings"]
+__all__ = ["DERIVED_PERIOD_MIN_EVENTS", "DERIVED_PERIOD_MIN_PERCENT", "DERIVED_PERIOD_TYPE_SLACK", "HAND_COLUMNS",
+           "HAND_KEYS", "NOT_VALIDATED", "TIE_RULE", "coverage", "hand_matches", "hand_note", "in_window",
+           "same_time_files", "tie_findings"]
 
 #: Outcome (prefix) of an entry of the submissions folder outside the month's window: listed in
 #: ``qa/submissions.csv``, not validated.
 NOT_VALIDATED = "not validated"
+
+#: DHSC's derived reporting period (``reporting_periods.sql``; DHSC's ``REF_Submission_Reporting_Periods``):
+#: a file with fewer events ending before its submission month keeps its stated period; a month
+#: holding under this percentage of them is dropped; and so is a month with fewer event types than
+#: the file's busiest month less this many.
+DERIVED_PERIOD_MIN_EVENTS = 100
+DERIVED_PERIOD_MIN_PERCENT = 2
+DERIVED_PERIOD_TYPE_SLACK = 1
 
 #: How a tie between files of one council with the same submission time is resolved.
 TIE_RULE = "ties are resolved by file name: the name sorting last is chosen"
@@ -150,3 +162,83 @@ def tie_findings(table: pd.DataFrame) -> list[str]:
         files = ", ".join(names[:-1]) + f" and {names[-1]}"
         lines.append(f"{la_code}: {files} have the same submission time ({submitted_at}); {outcome} ({TIE_RULE})")
     return lines
+
+
+# ---------------------------------------------------------------------------------------------
+# Files excluded and included by hand (params selection.exclude, selection.include)
+# ---------------------------------------------------------------------------------------------
+#: The two lists of hand entries, by the word the catalogue's ``hand`` column holds.
+HAND_KEYS = {"exclude": "selection.exclude", "include": "selection.include"}
+#: Columns of :func:`hand_matches`.
+HAND_COLUMNS = ("file", "la_code", "hand", "hand_reason", "entry")
+
+
+def _entry_words(key: str, number: int, entry: dict) -> str:
+    named = (f"file {entry['file']!r}" if "file" in entry
+             else f"la_code {entry['la_code']} submitted_at {entry['submitted_at']}")
+    return f"params key '{key}' item {number} ({named})"
+
+
+def hand_matches(params: dict, files: pd.DataFrame) -> pd.DataFrame:
+    """The files each hand entry of ``selection.exclude`` and ``selection.include`` names.
+
+    An entry names a file by its name, or by its council and submission time (to the second); it
+    is matched against every entry of the submissions folder, inside the month's window or not,
+    so a standing exclusion of a known-bad file can stay in the params of later months.
+
+    Parameters
+    ----------
+    params : mapping
+        Resolved params (``selection.exclude``, ``selection.include``, already checked by their rules).
+    files : pandas.DataFrame
+        ``file``, ``la_code`` and ``submitted_at`` of every entry of the submissions folder.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`HAND_COLUMNS`: one row per file named, ``hand`` ``"exclude"`` or ``"include"``,
+        ``hand_reason`` the entry's reason, ``entry`` the entry in words (``params key
+        'selection.exclude' item 1 (file '...')``).
+
+    Raises
+    ------
+    CldstatsError
+        One line naming the entry: it matches no file; an inclusion matches two files (a tie: name
+        the file); two inclusions name files of one council; a file is both excluded and included.
+    """
+    times = pd.to_datetime(files["submitted_at"], errors="coerce").dt.floor("s")
+    rows = []
+    for hand, key in HAND_KEYS.items():
+        for number, entry in enumerate(params["selection"][hand], start=1):
+            words = _entry_words(key, number, entry)
+            if "file" in entry:
+                found = files["file"] == entry["file"]
+            else:
+                at = pd.Timestamp(submission_time(entry["submitted_at"]))
+                found = (files["la_code"] == entry["la_code"]) & (times == at)
+            names = sorted(files.loc[found, "file"].astype(str))
+            if not names:
+                raise CldstatsError(f"{words} matches no file of the submissions folder: correct or remove it")
+            if hand == "include" and len(names) > 1:
+                raise CldstatsError(f"{words} matches {len(names)} files ({', '.join(names)}): name one by file")
+            rows += [(name, files.loc[files["file"] == name, "la_code"].iloc[0], hand, str(entry["reason"]).strip(),
+                      words) for name in names]
+    matches = pd.DataFrame(rows, columns=list(HAND_COLUMNS))
+    both = matches[matches.duplicated("file", keep=False)].sort_values("hand")
+    if len(both):
+        raise CldstatsError(f"{both['entry'].iloc[0]} and {both['entry'].iloc[-1]} both name {both['file'].iloc[0]}: "
+                            "a file is excluded or included, not both")
+    included = matches[matches["hand"] == "include"]
+    twice = included[included.duplicated("la_code", keep=False)]
+    if len(twice):
+        raise CldstatsError(f"{twice['entry'].iloc[0]} and {twice['entry'].iloc[1]} both include a file of council "
+                            f"{twice['la_code'].iloc[0]}: one file per council is selected")
+    return matches
+
+
+def hand_note(hand: str | None, reason: str | None) -> str:
+    """``"excluded by hand: <reason>"`` (or included), ``""`` for a file no entry names: column
+    ``by_hand`` of ``qa/submissions.csv`` and the row accounting's reason."""
+    if hand not in HAND_KEYS or not isinstance(reason, str):
+        return ""
+    return f"{hand}d by hand ({HAND_KEYS[hand]}): {reason}"

@@ -10,7 +10,10 @@ accounting only) on the stored records. For each entry of the folder:
   counted them (``row_accounting.sql``); 0 for a file not selected;
 * ``rows_excluded``: the rows excluded, each with its reason: the SQL's reasons, the rows ingest read
   but could not turn into records (against the record count stored before the records were
-  written), or the whole file when it is rejected or not selected.
+  written), or the whole file when it is rejected, excluded by hand (``selection.exclude``, with
+  the entry's reason) or not selected;
+* ``by_hand``: ``excluded by hand (selection.exclude): <reason>`` or ``included by hand
+  (selection.include): <reason>`` for a file a hand entry names (:func:`folder_hand_matches`).
 
 :func:`check_row_accounting` then checks ``rows_read = rows_used + rows_excluded`` for every file,
 before anything is written: a record lost between ingest and the SQL, or a miscount by the SQL,
@@ -29,19 +32,46 @@ import pandas as pd
 
 from cldstats.core.errors import CldstatsError
 from cldstats.measures import engine
-from cldstats.measures.selection import NOT_VALIDATED, same_time_files
+from cldstats.measures.selection import HAND_COLUMNS, NOT_VALIDATED, hand_matches, hand_note, same_time_files
 from cldstats.pipeline.store import StoreContext, SubmissionStore
 from cldstats.quality.results import QualityResult
 from cldstats.reference.calendar import month_end
+from cldstats.reference.params import as_of
 
-__all__ = ["SUBMISSIONS_COLUMNS", "Accounts", "catalogue_row", "check_row_accounting", "not_validated_row",
-           "select_and_account"]
+__all__ = ["REPORTING_PERIOD_COLUMNS", "SUBMISSIONS_COLUMNS", "Accounts", "catalogue_row", "check_row_accounting",
+           "folder_hand_matches", "not_validated_row", "select_and_account"]
 
 #: Columns of ``qa/submissions.csv``: DESIGN.md's, then the files tied with the row's (same council
-#: and submission time; ``select.same_time_files``).
+#: and submission time; ``select.same_time_files``) and the hand entry naming the file, if any.
 SUBMISSIONS_COLUMNS = (
     "la_code", "file", "submitted_at", "rows_read", "rows_used", "rows_excluded", "outcome", "selected", "tie_with",
+    "by_hand",
 )
+#: Columns of ``qa/reporting_periods.csv``: every checked submission's stated and derived
+#: reporting period (``reporting_periods.sql``), the one the selection used and whether it was selected.
+REPORTING_PERIOD_COLUMNS = (
+    "la_code", "file", "stated_start", "stated_end", "derived_start", "derived_end", "derived_rule", "events",
+    "event_types", "used", "selected",
+)
+
+
+def folder_hand_matches(entries: Sequence[Any], params: Mapping[str, Any]) -> pd.DataFrame:
+    """The entries of the submissions folder that ``selection.exclude`` and ``selection.include``
+    name (:func:`cldstats.measures.selection.hand_matches`; an entry naming none stops the run).
+
+    Parameters
+    ----------
+    entries : sequence of ingest.FolderEntry
+        Every entry of the submissions folder (``name``, ``la_code``, ``submitted_at``).
+    params : mapping
+        Resolved params.
+    """
+    files = pd.DataFrame({
+        "file": [e.name for e in entries],
+        "la_code": [e.la_code for e in entries],
+        "submitted_at": pd.to_datetime(pd.Series([e.submitted_at for e in entries], dtype=object), errors="coerce"),
+    })
+    return hand_matches(params, files)
 
 
 
@@ -56,16 +86,22 @@ class Accounts:
     submissions_table, exclusions : pandas.DataFrame
         The rows of ``qa/submissions.csv`` (:data:`SUBMISSIONS_COLUMNS`, in file order) and of
         ``qa/exclusions.csv`` (``la_code, file, reason, rows``).
+    reporting_periods : pandas.DataFrame
+        The rows of ``qa/reporting_periods.csv`` (:data:`REPORTING_PERIOD_COLUMNS`).
+    hand : pandas.DataFrame
+        The files hand entries name (:data:`cldstats.measures.selection.HAND_COLUMNS`).
     """
 
     catalogue: pd.DataFrame
     submissions_table: pd.DataFrame
     exclusions: pd.DataFrame
+    reporting_periods: pd.DataFrame
+    hand: pd.DataFrame
 
 
 def select_and_account(results: Sequence[QualityResult], store: SubmissionStore, context: StoreContext,
                        params: Mapping[str, Any], *, not_files: set[str], outside: Sequence[Any],
-                       submissions_dir: Path) -> Accounts:
+                       submissions_dir: Path, hand: pd.DataFrame | None = None) -> Accounts:
     """Select one submission per council and account for every row of every entry.
 
     Parameters
@@ -82,6 +118,8 @@ def select_and_account(results: Sequence[QualityResult], store: SubmissionStore,
         Entries outside the month's window: listed as not validated.
     submissions_dir : Path
         The submissions folder (names the file in an error).
+    hand : pandas.DataFrame, optional
+        The files hand entries name (:func:`folder_hand_matches`); default none.
 
     Returns
     -------
@@ -90,11 +128,17 @@ def select_and_account(results: Sequence[QualityResult], store: SubmissionStore,
     Raises
     ------
     CldstatsError
-        A file whose rows do not add up (:func:`check_row_accounting`).
+        A file whose rows do not add up (:func:`check_row_accounting`); a file included by hand that
+        the data quality gate rejected.
     """
     month = params["month"]
+    hand = hand if hand is not None else pd.DataFrame(columns=list(HAND_COLUMNS))
     derive_digest = engine.derive_digest(params)
     catalogue = pd.DataFrame([catalogue_row(r, store, context, derive_digest) for r in results])
+    by_file = hand.set_index("file")
+    catalogue["hand"] = catalogue["file"].map(by_file["hand"]) if len(catalogue) else None
+    catalogue["hand_reason"] = catalogue["file"].map(by_file["hand_reason"]) if len(catalogue) else None
+    _refuse_rejected_inclusions(results, hand, submissions_dir)
     method = engine.run_method(catalogue, params, [], measures=False)
     selected = catalogue.merge(method.selection[["file", "candidate", "selected"]], on="file", how="left")
     selected[["candidate", "selected"]] = selected[["candidate", "selected"]].fillna(False).astype(bool)
@@ -112,14 +156,33 @@ def select_and_account(results: Sequence[QualityResult], store: SubmissionStore,
             {"la_code": result.la_code, "file": result.file, "reason": reason, "rows": rows}
             for reason, rows in reasons.items()
         ]
-    end, cutoff = month_end(month), dt.date.fromisoformat(params["cutoff"])
-    submissions_rows += [not_validated_row(e, month, end, cutoff) for e in outside]
+    end, cutoff = month_end(month), as_of(params)
+    submissions_rows += [not_validated_row(e, month, end, cutoff, _note_of(hand, e.name)) for e in outside]
     submissions_table = pd.DataFrame(
         sorted(submissions_rows, key=lambda row: row["file"]), columns=list(SUBMISSIONS_COLUMNS)
     )
     check_row_accounting(submissions_table, submissions_dir)
     exclusions = pd.DataFrame(exclusion_rows, columns=["la_code", "file", "reason", "rows"])
-    return Accounts(catalogue=selected, submissions_table=submissions_table, exclusions=exclusions)
+    periods = method.reporting_periods.merge(selected[["file", "selected"]], on="file", how="left")
+    return Accounts(catalogue=selected, submissions_table=submissions_table, exclusions=exclusions,
+                    reporting_periods=periods.loc[:, list(REPORTING_PERIOD_COLUMNS)], hand=hand)
+
+
+def _note_of(hand: pd.DataFrame, file: str) -> str:
+    """The ``by_hand`` words of ``file`` (``""`` when no hand entry names it)."""
+    named = hand[hand["file"] == file]
+    return hand_note(named["hand"].iloc[0], named["hand_reason"].iloc[0]) if len(named) else ""
+
+
+def _refuse_rejected_inclusions(results: Sequence[QualityResult], hand: pd.DataFrame, submissions_dir: Path) -> None:
+    """A file included by hand must be one the data quality gate accepted: a rejected file (a
+    missing column, an unreadable file) cannot give figures, whatever the reason to want it."""
+    included = dict(zip(hand.loc[hand["hand"] == "include", "file"], hand.loc[hand["hand"] == "include", "entry"],
+                        strict=True))
+    for result in results:
+        if result.file in included and result.rejected:
+            raise CldstatsError(f"{included[result.file]} names {submissions_dir / result.file}, which the data "
+                                f"quality gate rejected ({', '.join(result.blocking)}): it cannot be included")
 
 
 def _rows_of(result: QualityResult, row: Any, month: str, used: Mapping[str, int],
@@ -128,6 +191,8 @@ def _rows_of(result: QualityResult, row: Any, month: str, used: Mapping[str, int
     usable = 0
     if result.rejected:
         reasons = {f"submission rejected ({', '.join(result.blocking)})": result.rows_read}
+    elif not row.selected and row.hand == "exclude":
+        reasons = {f"submission {hand_note(row.hand, row.hand_reason)}": result.rows_read}
     elif not row.selected:
         reasons = {f"submission not selected for {month}": result.rows_read}
     else:
@@ -154,6 +219,7 @@ def _submission_row(result: QualityResult, row: Any, ties: str, usable: int,
         "outcome": result.outcome,
         "selected": bool(row.selected),
         "tie_with": ties,
+        "by_hand": hand_note(row.hand, row.hand_reason),
     }
 
 
@@ -189,7 +255,7 @@ def check_row_accounting(submissions_table: pd.DataFrame, submissions_dir: Path)
         )
 
 
-def not_validated_row(entry: Any, month: str, end: dt.date, cutoff: dt.date) -> dict[str, Any]:
+def not_validated_row(entry: Any, month: str, end: dt.date, cutoff: dt.date, by_hand: str = "") -> dict[str, Any]:
     """The ``qa/submissions.csv`` row of an entry outside the month's window: listed, not read."""
     return {
         "la_code": entry.la_code,
@@ -202,6 +268,7 @@ def not_validated_row(entry: Any, month: str, end: dt.date, cutoff: dt.date) -> 
                    f"(after {end}, on or before the cut-off {cutoff})",
         "selected": False,
         "tie_with": "",
+        "by_hand": by_hand,
     }
 
 

@@ -1,12 +1,15 @@
 """``manifest.json``: what a release was made from and what it holds.
 
 It separates what must match from what may differ. At the top level, everything that two runs on
-the same inputs, params and code must reproduce exactly: ``month``, ``reference_date``, ``params``,
+the same inputs, params and code must reproduce exactly: ``month``, ``reference_date``, ``release``
+(its folder, its title, e.g. "data to March 2026", and whether it is quarterly), ``params``,
 ``synthetic_data``, ``pseudonymisation_key``, ``inputs`` (file, SHA-256 as ingest computed it from
 the bytes it read, or null with the reason in ``not_hashed``; selected), ``versions``,
-``git_commit``, ``gate``, ``renderer`` and ``outputs`` (SHA-256 of every file except the executed
-notebooks and the rendered reports). Under ``may_differ``: ``run_id``, ``host``, ``pid``,
-``started_at``, ``seconds``, ``argv``, ``log_file`` (relative to the reports folder),
+``git_commit``, ``gate``, ``selection`` (:func:`selection_record`: the cut-off by its DHSC name too,
+the reporting period used, the files excluded and included by hand with their reasons, and how
+many files' derived period differs from their stated one), ``renderer`` and ``outputs`` (SHA-256
+of every file except the executed notebooks and the rendered reports). Under ``may_differ``:
+``run_id``, ``host``, ``pid``, ``started_at``, ``seconds``, ``argv``, ``log_file`` (relative to the reports folder),
 ``submission_store`` and ``outputs`` with the SHA-256 of every ``*.ipynb`` (papermill records
 execution times and paths) and of every HTML report holding the run-time line
 ``<p class="run-time">`` (by which alone two runs' reports may differ).
@@ -25,9 +28,10 @@ from typing import Any
 
 from cldstats import __version__
 from cldstats.ingest.files import sha256_of_file
+from cldstats.reference import statements
 
 __all__ = ["RECORDED_DEPENDENCIES", "RUN_TIME_LINE", "git_commit", "manifest_inputs", "output_digests",
-           "run_details", "versions", "write_manifest"]
+           "run_details", "selection_record", "versions", "write_manifest"]
 
 #: Libraries whose versions the manifest records.
 RECORDED_DEPENDENCIES = (
@@ -77,6 +81,40 @@ def manifest_inputs(results, selected_names: set[str]) -> list[dict]:
             entry["not_hashed"] = result.outcome
         inputs.append(entry)
     return inputs
+
+
+def selection_record(params: dict[str, Any], hand, reporting_periods) -> dict[str, Any]:
+    """The manifest's ``selection``: how each council's submission was chosen (params ``selection``).
+
+    Parameters
+    ----------
+    params : dict
+        Resolved params.
+    hand : pandas.DataFrame
+        The files hand entries name (:func:`cldstats.pipeline.accounting.folder_hand_matches`).
+    reporting_periods : pandas.DataFrame
+        ``qa/reporting_periods.csv``'s rows (:data:`cldstats.pipeline.accounting.REPORTING_PERIOD_COLUMNS`).
+    """
+    selection = params["selection"]
+
+    def named(kind: str) -> list[dict[str, str]]:
+        rows = hand[hand["hand"] == kind] if len(hand) else hand
+        return [{"file": str(r.file), "reason": str(r.hand_reason), "entry": str(r.entry)}
+                for r in rows.sort_values("file").itertuples()]
+
+    periods = reporting_periods
+    differ = 0
+    if len(periods):
+        differ = int(((periods["derived_start"].astype(str) != periods["stated_start"].astype(str))
+                      | (periods["derived_end"].astype(str) != periods["stated_end"].astype(str))).sum())
+    return {
+        "as_of": selection["as_of"],
+        "as_of_is": f"the cut-off: DHSC's {statements.AS_OF_NAME}",
+        "reporting_period": selection["reporting_period"],
+        "excluded": named("exclude"),
+        "included": named("include"),
+        "files_whose_derived_period_differs": differ,
+    }
 
 
 def _may_differ(path: Path) -> bool:

@@ -1,4 +1,16 @@
-"""``cldstats publish``: one monthly release, from submissions to ``reports/<YYYY-MM>/``.
+"""``cldstats publish``: one release, from submissions to ``reports/<YYYY-MM>/`` (``--month``) or,
+for a quarterly release as DHSC publishes it (``--quarter``), ``reports/data-to-<month>-<year>/``.
+
+**Monthly and quarterly releases.** ``--month 2026-03`` publishes the release of reference month
+March 2026 in ``reports/2026-03/``. ``--quarter 2026-03`` publishes the release DHSC calls "data
+to March 2026": the quarter is named by its last month (March, June, September or December), the
+tables hold the 12 month ends ending at it (:data:`cldstats.reference.calendar.QUARTER_RELEASE_MONTH_ENDS`,
+so ``release_month_ends`` must be 12), each council's months come from its latest file as of the
+as-of date (``selection.as_of``), and the release goes to ``reports/data-to-march-2026/``
+(:func:`cldstats.reference.calendar.release_folder`: DHSC's words, which no month folder can take).
+Its params are those of its last month (``params/2026-03.yaml``); its ``[r]`` flags compare it with
+the latest earlier quarterly release. The two kinds never share a folder, a lock or a log name.
+Below, "the month" of a quarterly release is its last month and its folder is ``data-to-…``.
 
 The run, in order (DESIGN.md flow; docs/methodology.md sections 2 to 7):
 
@@ -57,12 +69,13 @@ from cldstats import ingest, reference
 from cldstats.core.errors import CldstatsError, interrupts_held
 from cldstats.ingest import pseudonymise
 from cldstats.measures.selection import in_window
+from cldstats.pipeline.accounting import folder_hand_matches
 from cldstats.pipeline.release import PublishResult, Run, build_release
 from cldstats.pipeline.run_log import LOG, failure_text, run_log
 from cldstats.pipeline.runlock import MonthLock, build_folder, recover
 from cldstats.pipeline.timing import StageTimer
-from cldstats.reference.calendar import month_end
-from cldstats.reference.params import load_params
+from cldstats.reference.calendar import QUARTER_RELEASE_MONTH_ENDS, check_quarter, month_end, release_folder
+from cldstats.reference.params import as_of, load_params
 
 __all__ = ["DEFAULT_DATA_DIR", "PublishResult", "publish_month", "require_submissions", "run_cli", "window_files"]
 
@@ -102,13 +115,15 @@ def publish_month(
     progress: bool = True,
     timer: StageTimer | None = None,
     store_dir: Path | None = None,
+    quarterly: bool = False,
 ) -> PublishResult:
-    """Publish one reference month (see the module docstring for the steps).
+    """Publish one reference month, or the quarterly release ending at it (see the module docstring
+    for the steps).
 
     Parameters
     ----------
     month : str
-        Reference month ``"YYYY-MM"``.
+        Reference month ``"YYYY-MM"``; with ``quarterly``, the last month of the quarter.
     params_file : Path, optional
         Params merged over ``params/defaults.yaml`` and ``params/<month>.yaml``.
     data_dir : Path
@@ -122,6 +137,8 @@ def publish_month(
     store_dir : Path, optional
         The submission store (default ``data_dir/store``): files stored by an earlier run are not
         read, pseudonymised or validated again.
+    quarterly : bool
+        Publish the quarterly release "data to <month>" in ``out_dir/data-to-<month>-<year>/``.
 
     Returns
     -------
@@ -139,29 +156,48 @@ def publish_month(
 
     started = time.perf_counter()
     timer = timer if timer is not None else StageTimer()
+    if quarterly:
+        check_quarter(month)  # before the params: the option is what is wrong
     params = load_params(month, params_file)
+    if quarterly:
+        _check_quarter_months(params)
+    release = release_folder(month, quarterly)
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     # Bad input is refused before the run takes the lock or writes anything.
     synthetic, key, window = _refuse_bad_input(month, params, data_dir, out_dir)
 
     started_at = dt.datetime.now(dt.UTC)
     run_id = started_at.strftime("%Y%m%dT%H%M%SZ")
-    log_name = f"logs/{month}-{run_id}.log"
-    lock = MonthLock(out_dir, month, details={"run_id": run_id, "log_file": log_name})
+    log_name = f"logs/{release}-{run_id}.log"
+    lock = MonthLock(out_dir, release, details={"run_id": run_id, "log_file": log_name})
     with lock, run_log(out_dir / log_name, to_stderr=progress):
         LOG.info("publish %s: run %s (pid %d), %d submissions in the month's window, reports folder %s",
-                 month, run_id, os.getpid(), len(window), out_dir)
+                 release, run_id, os.getpid(), len(window), out_dir)
         _log_stale_lock(lock)
-        recover(out_dir, month)
-        build = build_folder(out_dir, month, run_id)
+        recover(out_dir, release)
+        build = build_folder(out_dir, release, run_id)
         build.mkdir()
         run = Run(month, params, data_dir, out_dir, build, run_id, started, started_at, log_name, synthetic, key,
-                  window, Path(store_dir) if store_dir is not None else data_dir / "store")
+                  window, Path(store_dir) if store_dir is not None else data_dir / "store", quarterly=quarterly)
         result = _build_and_clean_up(run, timer, progress)
-        LOG.info("published %s in %.0f s: release %s%s", month, time.perf_counter() - started, result.release_dir,
+        LOG.info("published %s in %.0f s: release %s%s", release, time.perf_counter() - started, result.release_dir,
                  f"; the previous release is kept in {result.previous_release}" if result.previous_release else "")
         result.seconds = time.perf_counter() - started
         return result
+
+
+def _check_quarter_months(params: dict) -> None:
+    """A quarterly release shows DHSC's 12 months.
+
+    Raises
+    ------
+    CldstatsError
+        The params set ``release_month_ends`` to another number.
+    """
+    if int(params["release_month_ends"]) != QUARTER_RELEASE_MONTH_ENDS:
+        raise CldstatsError(f"--quarter publishes DHSC's {QUARTER_RELEASE_MONTH_ENDS} monthly columns, but params key "
+                            f"'release_month_ends' is {params['release_month_ends']}: leave it at "
+                            f"{QUARTER_RELEASE_MONTH_ENDS} for a quarterly release")
 
 
 def _refuse_bad_input(month: str, params: dict, data_dir: Path, out_dir: Path):
@@ -174,10 +210,15 @@ def _refuse_bad_input(month: str, params: dict, data_dir: Path, out_dir: Path):
         raise CldstatsError(f"cannot create the reports folder {out_dir}: {exc.strerror}") from None
     if not os.access(out_dir, os.W_OK):
         raise CldstatsError(f"the reports folder {out_dir} is not writable")
-    cutoff = dt.date.fromisoformat(params["cutoff"])
+    cutoff = as_of(params)
     synthetic = ingest.is_synthetic(data_dir)
     key = pseudonymise.load_key(params["pseudonymisation"]["key_file"] or None, synthetic=synthetic)
+    # A hand entry naming no file stops the run here; a file included by hand is in the window.
+    entries = ingest.list_folder(data_dir)
+    hand = folder_hand_matches(entries, params)
+    included = set(hand.loc[hand["hand"] == "include", "file"])
     window = window_files(data_dir, month, cutoff)
+    window += [e.path for e in entries if e.name in included and e.path not in window]
     if not window:
         raise CldstatsError(
             f"no submission in {data_dir / 'submissions'} was made after {month_end(month)} and on or before "
@@ -216,11 +257,15 @@ def _build_and_clean_up(run: Run, timer: StageTimer, progress: bool) -> PublishR
 
 
 def run_cli(args) -> int:
-    """``cldstats publish``: publish a month and say what was produced and where."""
-    result = publish_month(args.month, params_file=args.params, data_dir=args.data, out_dir=args.out,
-                           store_dir=args.store)
+    """``cldstats publish``: publish a month (``--month``) or a quarter (``--quarter``) and say what
+    was produced and where."""
+    quarter = getattr(args, "quarter", None)
+    result = publish_month(quarter or args.month, params_file=args.params, data_dir=args.data, out_dir=args.out,
+                           store_dir=args.store, quarterly=quarter is not None)
     release = result.release_dir
-    print(f"Published {result.month} in {result.seconds:.0f} s: {result.councils_selected} of "
+    # A month is named as it always was (2024-03); a quarter as DHSC names it (data to March 2026).
+    named = result.title if quarter else result.month
+    print(f"Published {named} in {result.seconds:.0f} s: {result.councils_selected} of "
           f"{len(reference.councils())} councils selected.")
     print(f"  {result.gate_message}")
     outcomes = result.submission_outcomes

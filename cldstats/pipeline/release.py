@@ -33,7 +33,7 @@ from cldstats.pipeline.runlock import place_release
 from cldstats.pipeline.timing import StageTimer
 from cldstats.publication import charts, render, tables
 from cldstats.reference import statements
-from cldstats.reference.calendar import month_end, release_month_ends
+from cldstats.reference.calendar import month_end, release_folder, release_month_ends, release_title
 
 __all__ = ["PublishResult", "Run", "build_release"]
 
@@ -47,6 +47,8 @@ class PublishResult:
 
     month: str
     release_dir: Path
+    #: The release as readers know it: ``March 2026`` or ``data to March 2026``.
+    title: str = ""
     files: dict[str, Path] = field(default_factory=dict)
     gate_message: str = ""
     councils_selected: int = 0
@@ -88,10 +90,22 @@ class Run:
     key: object
     window: list[Path]
     store_dir: Path
+    #: A quarterly release ("data to <month>", :mod:`cldstats.pipeline.publish`), not a monthly one.
+    quarterly: bool = False
+
+    @property
+    def release(self) -> str:
+        """The release's folder name under the reports folder (``2026-03``, ``data-to-march-2026``)."""
+        return release_folder(self.month, self.quarterly)
+
+    @property
+    def title(self) -> str:
+        """The release as readers know it (``March 2026``, ``data to March 2026``)."""
+        return release_title(self.month, self.quarterly)
 
     def stop(self) -> Path:
-        """Move the build folder aside (``.stopped-<month>-<run id>``), keeping its QA outputs."""
-        stopped = self.out_dir / f".stopped-{self.month}-{self.run_id}"
+        """Move the build folder aside (``.stopped-<release>-<run id>``), keeping its QA outputs."""
+        stopped = self.out_dir / f".stopped-{self.release}-{self.run_id}"
         self.build.rename(stopped)
         return stopped
 
@@ -125,11 +139,12 @@ def build_release(r: Run, timer: StageTimer, progress: bool) -> PublishResult:
         finish_beside(timer, side, council_pages)
         decision, councils_selected = apply_gate(r, run, method, month_ends)
         published, unrounded, previous, consistency = disclose(r, timer, lts_area, rates, assessed_area)
-        compared_with = earlier_releases.previous_release_label(r.out_dir, r.month)
+        compared_with = earlier_releases.previous_release_label(r.out_dir, r.month, quarterly=r.quarterly)
         revisions = disclosure.revisions_table(published, previous, compared_with)
         # The words about the method (rounding, suppression, adult age, look-back) come from the run's params.
         facts = statements.MethodFacts.from_params(r.params)
-        info = release_information(r, facts, published, decision, councils_selected, compared_with)
+        chosen_how = manifest.selection_record(r.params, run.hand, run.reporting_periods)
+        info = release_information(r, facts, published, decision, councils_selected, compared_with, chosen_how)
         # Written beside the CSV files and the charts; the manifest and the notebooks wait for them.
         workbooks = start_beside(side, "accessible spreadsheets", tables.write_workbooks, published, info,
                                  r.build / "spreadsheets", revisions=revisions, writes=r.build / "spreadsheets")
@@ -137,7 +152,7 @@ def build_release(r: Run, timer: StageTimer, progress: bool) -> PublishResult:
         files |= draw_charts(r, timer, published, facts)
         # The pages list the workbooks with their sizes, and the manifest their digests.
         files |= {f"spreadsheets/{path.name}": path for path in finish_beside(timer, side, workbooks)}
-    record = write_manifest(r, timer, run, chosen, decision, councils_selected)
+    record = write_manifest(r, timer, run, chosen, decision, councils_selected, chosen_how)
     render_reports(r, timer, progress, record)
     return place(r, run, files, decision, councils_selected, timer)
 
@@ -259,7 +274,7 @@ def disclose(r: Run, timer: StageTimer, lts_area, rates, assessed_area):
     a failed check stops the run (docs/methodology.md section 7)."""
     with stage(timer, "disclosure control and output checks"):
         settings = disclosure.disclosure_settings(r.params)
-        previous = {name: earlier_releases.previous_release_table(r.out_dir, r.month, name)
+        previous = {name: earlier_releases.previous_release_table(r.out_dir, r.month, name, quarterly=r.quarterly)
                     for name in PUBLISHED_TABLES}
         published = {
             "long_term_support": disclosure.published_long_term_support(
@@ -283,8 +298,10 @@ def disclose(r: Run, timer: StageTimer, lts_area, rates, assessed_area):
     return published, unrounded, previous, consistency
 
 
-def release_information(r: Run, facts, published, decision, councils_selected: int, compared_with: str):
-    """What the workbooks' cover and notes sheets say about the release."""
+def release_information(r: Run, facts, published, decision, councils_selected: int, compared_with: str,
+                        chosen_how: dict):
+    """What the workbooks' cover and notes sheets say about the release (``chosen_how``: the
+    manifest's ``selection`` record)."""
     return tables.ReleaseInfo(
         month=r.month,
         reference_date=month_end(r.month),
@@ -297,6 +314,7 @@ def release_information(r: Run, facts, published, decision, councils_selected: i
         contact_email=r.params["publication"]["contact_email"],
         previous_release=compared_with,
         next_update=tables.next_update(r.params),
+        selection=statements.SelectionFacts.from_record(chosen_how),
     )
 
 
@@ -331,13 +349,15 @@ def draw_charts(r: Run, timer: StageTimer, published, facts) -> dict[str, Path]:
     return files
 
 
-def write_manifest(r: Run, timer: StageTimer, run, chosen, decision, councils_selected: int) -> dict:
+def write_manifest(r: Run, timer: StageTimer, run, chosen, decision, councils_selected: int,
+                   chosen_how: dict) -> dict:
     """The manifest of what must match between two runs (:mod:`cldstats.pipeline.manifest`), written
     now so the QA report's gate section can read it; rewritten with the reports' digests later."""
     with stage(timer, "manifest", writes=r.build / "manifest.json"):
         record = {
             "month": r.month,
             "reference_date": month_end(r.month).isoformat(),
+            "release": {"folder": r.release, "title": r.title, "quarterly": r.quarterly},
             "params": r.params,
             "synthetic_data": r.synthetic,
             "pseudonymisation_key": r.key.source,
@@ -354,6 +374,7 @@ def write_manifest(r: Run, timer: StageTimer, run, chosen, decision, councils_se
                 "message": decision.message(),
                 "submission_outcomes": run.outcome_counts(),
             },
+            "selection": chosen_how,
             "outputs": manifest.output_digests(r.build)[0],
             # Everything above must match between two runs on the same inputs, params and code;
             # only what is below may differ.
@@ -388,8 +409,8 @@ def render_reports(r: Run, timer: StageTimer, progress: bool, record: dict) -> N
 def place(r: Run, run, files: dict[str, Path], decision, councils_selected: int, timer: StageTimer) -> PublishResult:
     """Move the build into ``reports/<YYYY-MM>/`` (the release it replaces is filed under
     ``releases/``), rewrite the reports folder's index and say what was published."""
-    release_dir = r.out_dir / r.month
-    LOG.info("placing the release: %s -> %s", r.build.name, r.month)
+    release_dir = r.out_dir / r.release
+    LOG.info("placing the release: %s -> %s", r.build.name, r.release)
     previous = place_release(r.build, release_dir, r.run_id)
     with naming_path(r.out_dir / "index.html"):
         render.write_index(r.out_dir)
@@ -398,6 +419,7 @@ def place(r: Run, run, files: dict[str, Path], decision, councils_selected: int,
     return PublishResult(
         month=r.month,
         release_dir=release_dir,
+        title=r.title,
         files={k: release_dir / k for k in files},
         gate_message=decision.message(),
         councils_selected=councils_selected,

@@ -14,6 +14,10 @@ path                                 what it is
 ``logs/<YYYY-MM>-<run id>.log``      each run's log (see :mod:`cldstats.pipeline.publish`)
 ==================================== ============================================================
 
+A quarterly release (``cldstats publish --quarter``) has the same layout under its own name,
+``data-to-<month>-<year>`` (:func:`cldstats.reference.calendar.release_folder`) in place of
+``<YYYY-MM>``: its own folder, lock, build folders and logs, which no month's can match.
+
 **Lock.** :class:`MonthLock` takes ``fcntl.flock`` on ``.lock-<month>`` (non-blocking) and writes
 the holder's pid, host and start time into it. The kernel releases a flock when its process dies,
 however it dies, so a lock file left by a SIGKILLed run is *stale*: the next run gets the lock,

@@ -18,7 +18,6 @@ time name each other in ``tie_with``.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import functools
 import logging
 import os
@@ -38,7 +37,7 @@ from cldstats.core.errors import CldstatsError
 from cldstats.ingest import pseudonymise
 from cldstats.measures.selection import NOT_VALIDATED, in_window, tie_findings
 from cldstats.pipeline import timing
-from cldstats.pipeline.accounting import Accounts, select_and_account
+from cldstats.pipeline.accounting import Accounts, folder_hand_matches, select_and_account
 from cldstats.pipeline.store import StoreContext, StoredEntry, SubmissionStore, keep_submission, sha256_of_files
 from cldstats.pipeline.validation_workers import (
     PARALLEL_MIN_BYTES,
@@ -56,7 +55,7 @@ from cldstats.quality.results import NOT_A_SUBMISSION, QualityResult, not_a_subm
 from cldstats.quality.statuses import ACCEPTED, ACCEPTED_WITH_WARNINGS, REJECTED
 from cldstats.quality.suites import EXPECTATIONS_DIR
 from cldstats.reference.calendar import month_end
-from cldstats.reference.params import load_params
+from cldstats.reference.params import as_of, load_params
 
 __all__ = ["ValidationRun", "run_cli", "validate_folder"]
 
@@ -78,6 +77,9 @@ class ValidationRun:
         ``candidate`` and ``selected`` after selection.
     submissions_table, exclusions : pandas.DataFrame
         The rows of ``qa/submissions.csv`` and ``qa/exclusions.csv``.
+    reporting_periods, hand : pandas.DataFrame
+        The rows of ``qa/reporting_periods.csv`` (every checked file's stated and derived period),
+        and the files ``selection.exclude`` and ``selection.include`` name.
     month : str
         Reference month used for selection.
     written : list of Path
@@ -101,6 +103,8 @@ class ValidationRun:
     submissions_table: pd.DataFrame
     exclusions: pd.DataFrame
     month: str
+    reporting_periods: pd.DataFrame = field(default_factory=pd.DataFrame)
+    hand: pd.DataFrame = field(default_factory=pd.DataFrame)
     written: list[Path] = field(default_factory=list)
     seconds: float = 0.0
     key_source: str = ""
@@ -126,11 +130,12 @@ class ValidationRun:
         return tie_findings(self.submissions_table)
 
     def write_submissions(self, qa_dir: str | Path) -> Path:
-        """Write :attr:`submissions_table` to ``qa_dir/submissions.csv`` and :meth:`releases_table`
-        to ``qa_dir/releases.csv``."""
+        """Write :attr:`submissions_table` to ``qa_dir/submissions.csv``, :meth:`releases_table`
+        to ``qa_dir/releases.csv`` and :attr:`reporting_periods` to ``qa_dir/reporting_periods.csv``."""
         path = Path(qa_dir) / "submissions.csv"
         safe_output.write_csv(self.submissions_table, path)
         safe_output.write_csv(self.releases_table(), Path(qa_dir) / "releases.csv")
+        safe_output.write_csv(self.reporting_periods, Path(qa_dir) / "reporting_periods.csv")
         return path
 
     def releases_table(self) -> pd.DataFrame:
@@ -174,24 +179,30 @@ class _Folder:
     considered: list[Any]
     outside: list[Any]
     paths: list[Path]
+    #: The files ``selection.exclude`` and ``selection.include`` name (accounting.folder_hand_matches).
+    hand: pd.DataFrame
 
 
 def _list_folder(data_dir: Path, params: Mapping[str, Any], files: Iterable[str] | None, window: bool) -> _Folder:
-    """The folder's entries (only ``files`` when given), split by the month's window (with ``window``).
+    """The folder's entries (only ``files`` when given), split by the month's window (with ``window``);
+    a file included by hand is in the window whatever its date.
 
     Raises
     ------
     CldstatsError
-        The data folder is missing, or no submission file is in the window.
+        The data folder is missing, no submission file is in the window, or a hand entry names no
+        file of the folder.
     """
     if not data_dir.is_dir():
         raise CldstatsError(f"data folder {data_dir} does not exist")
-    end, cutoff = month_end(params["month"]), dt.date.fromisoformat(params["cutoff"])
+    end, cutoff = month_end(params["month"]), as_of(params)
     entries = ingest.list_folder(data_dir)
+    hand = folder_hand_matches(entries, params)
     if files is not None:
         wanted = set(files)
         entries = [e for e in entries if e.name in wanted]
-    placed = [not window or in_window(e.submitted_at, end, cutoff) for e in entries]
+    included = set(hand.loc[hand["hand"] == "include", "file"])
+    placed = [not window or in_window(e.submitted_at, end, cutoff) or e.name in included for e in entries]
     considered = [e for e, inside in zip(entries, placed, strict=True) if inside]
     outside = [e for e, inside in zip(entries, placed, strict=True) if not inside]
     paths = [e.path for e in considered if e.is_submission]
@@ -201,7 +212,7 @@ def _list_folder(data_dir: Path, params: Mapping[str, Any], files: Iterable[str]
             f"no submission files in {data_dir / 'submissions'} (expected <LA code>_<YYYYMMDDTHHMMSS>.csv files)"
             + (f": {len(others)} other entries, e.g. {others[0].name!r}: {others[0].reason}" if others else "")
         )
-    return _Folder(entries=entries, considered=considered, outside=outside, paths=paths)
+    return _Folder(entries=entries, considered=considered, outside=outside, paths=paths, hand=hand)
 
 
 def _stored_entries(store: SubmissionStore, context: StoreContext, paths: Sequence[Path]) -> dict[str, StoredEntry]:
@@ -373,7 +384,7 @@ def validate_folder(
     results, written = _every_result(stored, checked, folder, params, validation_dir)
     accounts = select_and_account(results, store, context, params, outside=folder.outside,
                                   not_files={e.name for e in folder.considered if not e.is_submission},
-                                  submissions_dir=data_dir / "submissions")
+                                  submissions_dir=data_dir / "submissions", hand=folder.hand)
     run = _validation_run(results, accounts, params, key, folder, len(new_paths), len(stored), store)
     written += _write_qa_tables(run, out_dir / "qa", council_reports)
     parent.stop("qa outputs (parent)", reports_started)
@@ -391,6 +402,8 @@ def _validation_run(results: list[QualityResult], accounts: Accounts, params: Ma
         submissions_table=accounts.submissions_table,
         exclusions=accounts.exclusions,
         month=params["month"],
+        reporting_periods=accounts.reporting_periods,
+        hand=accounts.hand,
         key_source=getattr(key, "source", ""),
         entries=folder.entries,
         ingested=ingested,

@@ -1,5 +1,6 @@
-"""The index of releases, ``reports/index.html``: every ``YYYY-MM`` release, newest first, with
-links to its pages, spreadsheets and CSV files.
+"""The index of releases, ``reports/index.html``: every release, monthly (``YYYY-MM``) and
+quarterly (``data-to-march-2026``, headed "Data to March 2026" as DHSC names it), newest first,
+with links to its pages, spreadsheets and CSV files.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ import json
 import os
 from pathlib import Path
 
-from cldstats.publication.pages import HTML_NAMES, MONTH, PUBLICATION, TITLES, page_css, page_html
+from cldstats.publication.pages import HTML_NAMES, PUBLICATION, TITLES, page_css, page_html
 from cldstats.publication.report_format import file_label, fmt_month
 from cldstats.publication.self_contained import write_page
 from cldstats.reference import statements
+from cldstats.reference.calendar import folder_release, release_title
 from cldstats.reference.statements import MethodFacts
 
 
@@ -30,13 +32,24 @@ def _links(release: Path, folder: str, pattern: str) -> list[str]:
     return links
 
 
+def _heading(name: str) -> str:
+    """A release's heading: ``March 2026``, or ``Data to March 2026`` for a quarterly one."""
+    month, quarterly = folder_release(name)
+    if not quarterly:
+        return fmt_month(month)
+    title = release_title(month, quarterly)
+    return title[0].upper() + title[1:]
+
+
 def write_index(reports_dir: Path) -> Path:
-    """Write ``reports_dir/index.html``: every ``YYYY-MM`` release, newest first, with links.
+    """Write ``reports_dir/index.html``: every release, newest first (of one month, the quarterly
+    release first), with links.
 
     Parameters
     ----------
     reports_dir : Path
-        The reports folder holding ``<YYYY-MM>/`` releases.
+        The reports folder holding ``<YYYY-MM>/`` and ``data-to-<month>-<year>/`` releases
+        (:func:`cldstats.reference.calendar.folder_release`).
 
     Returns
     -------
@@ -45,7 +58,8 @@ def write_index(reports_dir: Path) -> Path:
         files are linked by what they hold, kind and size (:func:`cldstats.publication.report_format.file_label`).
     """
     reports_dir = Path(reports_dir)
-    months = sorted((p for p in reports_dir.iterdir() if p.is_dir() and MONTH.match(p.name)), reverse=True)
+    months = sorted((p for p in reports_dir.iterdir() if p.is_dir() and folder_release(p.name) is not None),
+                    key=lambda p: folder_release(p.name), reverse=True)
     sections = []
     for release in months:
         manifest_path = release / "manifest.json"
@@ -66,9 +80,9 @@ def write_index(reports_dir: Path) -> Path:
                 rows.append(f"<dt>{label}</dt><dd><ul>" + "".join(f"<li>{a}</li>" for a in links) + "</ul></dd>")
         files = "".join(rows) or "<dt>Files</dt><dd>none yet</dd>"
         sections.append(f'<section aria-labelledby="m-{release.name}"><h2 id="m-{release.name}">'
-                        f"{html.escape(fmt_month(release.name))}</h2>{note}<dl>{files}</dl></section>")
+                        f"{html.escape(_heading(release.name))}</h2>{note}<dl>{files}</dl></section>")
     heading = f"{PUBLICATION}: releases"
-    title = f"Releases – {PUBLICATION}" + (f", latest {fmt_month(months[0].name)}" if months else "")
+    title = f"Releases – {PUBLICATION}" + (f", latest {_heading(months[0].name)}" if months else "")
     body = f"<h1>{html.escape(heading)}</h1>" + ("".join(sections) if sections else "<p>No releases yet.</p>")
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     page = page_html(title, body, "", page_css(), f'<p class="run-time">Index written {stamp}.</p>', restricted=False)

@@ -13,9 +13,10 @@ from typing import Any
 import pandas as pd
 
 from cldstats.publication.tidy_tables import count_revised_cells
+from cldstats.reference import statements
 from cldstats.reference.calendar import month_end
 from cldstats.reference.params import TO_BE_ANNOUNCED, ParamsError, load_params
-from cldstats.reference.statements import MethodFacts
+from cldstats.reference.statements import MethodFacts, SelectionFacts
 
 #: A clearly-not-real address: the lead sets the real one (e.g. from params) in ``ReleaseInfo``.
 PLACEHOLDER_CONTACT = "cld-statistics@example.org"
@@ -60,6 +61,9 @@ class ReleaseInfo:
         Source statement on the cover and under every table.
     next_update : datetime.date or None
         Date of the next release, on the cover (:func:`next_update`); None: "To be announced".
+    selection : cldstats.reference.statements.SelectionFacts or None
+        How each council's submission was chosen (the cut-off, the reporting period, files excluded
+        or included by hand): a note of its own (:attr:`selection_note`); None: no such note.
     """
 
     month: str
@@ -74,6 +78,13 @@ class ReleaseInfo:
     previous_release: str = ""
     source: str = DEFAULT_SOURCE
     next_update: dt.date | None = None
+    selection: SelectionFacts | None = None
+
+    @property
+    def selection_note(self) -> str:
+        """The notes sheet's text on the selection (:func:`cldstats.reference.statements.selection_sentence`),
+        ``""`` without :attr:`selection`."""
+        return statements.selection_sentence(self.selection) if self.selection is not None else ""
 
     @property
     def coverage(self) -> float:
@@ -112,6 +123,7 @@ class ReleaseInfo:
             revised_cells=count_revised_cells(published),
             override_reason=gate.get("override_reason", "") or "",
             gate_message=gate.get("message", "") or "",
+            selection=SelectionFacts.from_record(manifest["selection"]) if manifest.get("selection") else None,
             **fields,
         )
 

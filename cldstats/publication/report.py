@@ -13,7 +13,8 @@ Two families, kept apart on purpose (docs/methodology.md section 7):
   :attr:`Release.facts`, so every sentence about rounding, suppression, the adult age or the
   look-back comes from :mod:`cldstats.reference.statements`), never ``qa/*_unrounded.csv``: every number they
   quote is a published cell, or a difference or share of published cells;
-* **QA** functions (``gate_summary``, ``folder_accounting``, ``ties``, ``rejected_submissions``,
+* **QA** functions (``gate_summary``, ``selection_summary``, ``reporting_periods``,
+  ``folder_accounting``, ``ties``, ``rejected_submissions``,
   ``validation_by_suite``, ``council_summary``, ``main_failures``, ``month_changes``,
   ``revisions``, ``revision_summary``, ``qa_downloads``) read
   ``qa/`` and ``manifest.json``; their output belongs in the restricted QA report only, which is
@@ -78,8 +79,10 @@ from cldstats.publication.report_qa import (
     qa_table,
     rejected_submissions,
     release_mix,
+    reporting_periods,
     revision_summary,
     revisions,
+    selection_summary,
     ties,
     validation_by_suite,
 )
@@ -136,8 +139,10 @@ __all__ = [
     "release_mix",
     "related_reports",
     "release_summary",
+    "reporting_periods",
     "revision_summary",
     "revisions",
+    "selection_summary",
     "table",
     "ties",
     "validation_by_suite",

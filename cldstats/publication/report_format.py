@@ -53,6 +53,7 @@ FILE_CONTENTS = {
     "submissions": "Submissions in the month's window and the data quality gate's outcome",
     "exclusions": "Records excluded, by council and reason",
     "releases": "Submissions by CLD release: header, Release 1 and Release 2 values",
+    "reporting_periods": "Reporting periods of every submission, stated and derived",
     "revisions": "Revised figures, previous and new values",
 }
 

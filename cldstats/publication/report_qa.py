@@ -1,8 +1,9 @@
-"""The QA family of notebook helpers (docs/methodology.md section 7): the publication gate, the
-accounting of the submissions folder, ties, rejections, validation results, the CLD release of each
-council's file, council outcomes,
-month-on-month changes and revisions. They read ``qa/`` and ``manifest.json``; their output belongs
-in the restricted QA report (``qa/qa.html``) only.
+"""The QA family of notebook helpers (docs/methodology.md section 7): the publication gate, how
+each council's submission was chosen (the cut-off, both reporting periods of every file, files
+excluded or included by hand), the accounting of the submissions folder, ties, rejections,
+validation results, the CLD release of each council's file, council outcomes, month-on-month
+changes and revisions. They read ``qa/`` and ``manifest.json``; their output belongs in the
+restricted QA report (``qa/qa.html``) only.
 """
 
 from __future__ import annotations
@@ -411,3 +412,61 @@ def qa_table(frame: pd.DataFrame, caption: str, table_id: str, limit: int = 200)
     if frame.empty:
         return display_html(f"<p>{html.escape(caption)}: none.</p>")
     return display_html(table_html(shown, caption, table_id=table_id) + extra)
+
+
+def selection_summary(release: Release) -> pd.DataFrame:
+    """How each council's submission was chosen, from the manifest's ``selection`` record: the
+    cut-off (DHSC's as-of date), the reporting period used, and every file excluded or included by
+    hand with its reason.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``Item, Value`` rows; empty when the manifest has no ``selection`` record.
+    """
+    record = release.manifest().get("selection") or {}
+    if not record:
+        return pd.DataFrame(columns=["Item", "Value"])
+    facts = statements.SelectionFacts.from_record(record)
+    release_record = release.manifest().get("release") or {}
+    rows = [
+        ("Release", str(release_record.get("title") or release.month)),
+        (f"Cut-off (DHSC's {statements.AS_OF_NAME}, params selection.as_of)", facts.as_of),
+        ("Reporting period used (params selection.reporting_period)",
+         f"{facts.reporting_period}: {statements.reporting_period_phrase(facts.reporting_period)}"),
+        ("Files whose derived period differs from the stated one",
+         str(record.get("files_whose_derived_period_differs", 0))),
+    ]
+    for kind, files in (("Excluded by hand (selection.exclude)", facts.excluded),
+                        ("Included by hand (selection.include)", facts.included)):
+        rows += [(kind, f"{file}: {reason}") for file, reason in files] or [(kind, "none")]
+    return pd.DataFrame(rows, columns=["Item", "Value"])
+
+
+#: ``qa/reporting_periods.csv`` columns and their headings in the QA report.
+REPORTING_PERIOD_HEADINGS = {
+    "file": "File", "la_code": "Council", "stated_start": "Stated start", "stated_end": "Stated end",
+    "derived_start": "Derived start", "derived_end": "Derived end", "events": "Events (ended before the submission "
+    "month)", "derived_rule": "Derived how", "used": "Period used", "selected": "Selected",
+}
+
+
+def reporting_periods(release: Release) -> pd.DataFrame:
+    """Both reporting periods of every checked submission, from ``qa/reporting_periods.csv``: the
+    stated one, the one derived from its events as DHSC does (docs/methodology.md section 2), the
+    events counted, and which the selection used.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per file, by council and file, headed by :data:`REPORTING_PERIOD_HEADINGS`; a file
+        whose two periods differ is marked ``differs`` in ``Derived how``.
+    """
+    path = release.path / "qa" / "reporting_periods.csv"
+    if not path.exists():
+        return pd.DataFrame(columns=list(REPORTING_PERIOD_HEADINGS.values()))
+    periods = release.csv("qa/reporting_periods.csv").sort_values(["la_code", "file"])
+    differs = (periods["stated_start"] != periods["derived_start"]) | (periods["stated_end"] != periods["derived_end"])
+    periods["derived_rule"] = periods["derived_rule"].where(~differs, periods["derived_rule"] + ", differs")
+    return periods.loc[:, list(REPORTING_PERIOD_HEADINGS)].rename(columns=REPORTING_PERIOD_HEADINGS).reset_index(
+        drop=True)

@@ -172,6 +172,8 @@ def _notes(release: ReleaseInfo, measure: str, revised_here: int,
         ("revisions", _revisions_note(release, revised_here, revisions)),
         ("override", override),
     ]
+    if release.selection_note:
+        rows.append(("selection", release.selection_note))
     if measure == "long_term_support":
         rows.append(("rates", f"{statements.rates_sentence(facts)} In the rates table, {statements.REVISED} marks "
                               "a change in the rate or its population."))
@@ -263,7 +265,7 @@ def _revisions_sheet(measure: str, revisions: pd.DataFrame, periods: Sequence[st
 
 
 def _workbook_sheets(measure: str, tables: Mapping[str, pd.DataFrame], period: str, source: str,
-                     facts: MethodFacts) -> dict:
+                     facts: MethodFacts, more_notes: Sequence[str] = ()) -> dict:
     noun = "People receiving long-term support" if measure == "long_term_support" else "People assessed"
     stem = "lts" if measure == "long_term_support" else "assessed"
     setting = " and support setting" if measure == "long_term_support" else ""
@@ -277,7 +279,7 @@ def _workbook_sheets(measure: str, tables: Mapping[str, pd.DataFrame], period: s
             tables[breakdown], f"{stem}_by_{slug}",
             f"{noun} by {breakdown.lower()}{setting}, England, regions and councils, {period}",
             count_units, f"area{', support setting' if setting else ''} and {breakdown.lower()}", source,
-            ["definition", "areas", "coverage", "rounding", "symbols", "revisions", "override"],
+            ["definition", "areas", "coverage", "rounding", "symbols", "revisions", "override", *more_notes],
         )
     if measure == "long_term_support":
         number += 1
@@ -398,7 +400,8 @@ def write_workbooks(published: Mapping[str, pd.DataFrame], release: ReleaseInfo,
         title = (f"{noun}: adult social care client level data, England, {period} "
                  "(official statistics in development)")
         revised_here = count_revised_cells({s: published[s] for s in sources})
-        sheets = _workbook_sheets(measure, frames[measure], period, release.source, release.facts)
+        sheets = _workbook_sheets(measure, frames[measure], period, release.source, release.facts,
+                                  ("selection",) if release.selection_note else ())
         here = None if revisions is None else revisions[revisions["table"].isin(sources)]
         if here is not None and len(here):
             periods = ordered_periods(published[sources[0]][period_column])

@@ -13,8 +13,9 @@ from typing import Any
 
 from cldstats.core.errors import ParamsError
 
-__all__ = ["MONTH_PATTERN", "add_months", "check_month", "default_cutoff", "month_end", "months_later", "parse_month",
-           "release_month_ends"]
+__all__ = ["MONTH_PATTERN", "QUARTER_END_MONTHS", "QUARTER_FOLDER_PATTERN", "QUARTER_RELEASE_MONTH_ENDS",
+           "add_months", "check_month", "check_quarter", "default_cutoff", "ends_quarter", "folder_release",
+           "month_end", "months_later", "parse_month", "release_folder", "release_month_ends", "release_title"]
 
 #: A reference month as params and the command line write it.
 MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -141,3 +142,81 @@ def check_month(
             f"{what} {month} has not ended yet (today is {today.isoformat()}): a month can be published "
             "only after its last day, from its councils' later submissions"
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Releases: monthly (reports/<YYYY-MM>/) and quarterly, named as DHSC names them
+# ---------------------------------------------------------------------------------------------
+#: The last months of the quarters (January-March, April-June, July-September, October-December):
+#: a quarterly release is named by one of them, as DHSC's "data to March 2026".
+QUARTER_END_MONTHS = (3, 6, 9, 12)
+#: The months of a quarterly release: DHSC's tables show 12 monthly columns ending at the quarter.
+QUARTER_RELEASE_MONTH_ENDS = 12
+#: A quarterly release's folder: ``data-to-march-2026``, the words of DHSC's file names
+#: (``…-data-to-march-2026.ods``); never a ``YYYY-MM`` month folder's name.
+QUARTER_FOLDER_PATTERN = re.compile(r"^data-to-([a-z]+)-(\d{4})$")
+_MONTH_NAMES = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
+
+
+def ends_quarter(month: str) -> bool:
+    """Whether a ``"YYYY-MM"`` month is the last month of a quarter.
+
+    >>> ends_quarter("2026-03"), ends_quarter("2026-04")
+    (True, False)
+    """
+    return parse_month(month)[1] in QUARTER_END_MONTHS
+
+
+def check_quarter(month: Any, what: str = "--quarter") -> None:
+    """Refuse a quarter not named by its last month (``2026-04``), in one line naming ``what``.
+
+    >>> check_quarter("2026-06")
+    >>> check_quarter("2026-04")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cldstats.core.errors.ParamsError: --quarter 2026-04 does not end a quarter: use its last month, 2026-03, ...
+    """
+    if not isinstance(month, str) or not MONTH_PATTERN.match(month):
+        raise ParamsError(f"{what} {month!r} is not a month: use the quarter's last month YYYY-MM, e.g. 2026-03")
+    if not ends_quarter(month):
+        year = month[:4]
+        raise ParamsError(f"{what} {month} does not end a quarter: use its last month, {year}-03, -06, -09 or -12 "
+                          f"(e.g. {what} {year}-03 for data to March {year})")
+
+
+def release_folder(month: str, quarterly: bool = False) -> str:
+    """The folder name of a release under ``reports/``: the month, or ``data-to-<month>-<year>``.
+
+    >>> release_folder("2026-03"), release_folder("2026-03", quarterly=True)
+    ('2026-03', 'data-to-march-2026')
+    """
+    if not quarterly:
+        parse_month(month)
+        return month
+    return f"data-to-{month_end(month):%B-%Y}".lower()
+
+
+def release_title(month: str, quarterly: bool = False) -> str:
+    """How a release is named to readers: ``March 2026``, or as DHSC names the quarterly one,
+    ``data to March 2026``.
+
+    >>> release_title("2026-03"), release_title("2026-03", quarterly=True)
+    ('March 2026', 'data to March 2026')
+    """
+    title = f"{month_end(month):%B %Y}"
+    return f"data to {title}" if quarterly else title
+
+
+def folder_release(name: str) -> tuple[str, bool] | None:
+    """The release a folder name of ``reports/`` holds: ``(month, quarterly)``, or None.
+
+    >>> folder_release("2026-03"), folder_release("data-to-march-2026"), folder_release("data-to-april-2026")
+    (('2026-03', False), ('2026-03', True), None)
+    """
+    if MONTH_PATTERN.match(name):
+        return name, False
+    found = QUARTER_FOLDER_PATTERN.match(name)
+    if found is None or found.group(1) not in _MONTH_NAMES:
+        return None
+    month = f"{found.group(2)}-{_MONTH_NAMES[found.group(1)]:02d}"
+    return (month, True) if ends_quarter(month) else None

@@ -39,7 +39,7 @@ from typing import Any
 import yaml
 
 from cldstats.core.errors import ParamsError
-from cldstats.reference import checks
+from cldstats.reference import checks, lists
 from cldstats.reference.calendar import (
     default_cutoff,
     parse_month,
@@ -48,20 +48,25 @@ from cldstats.reference.rules import (
     DATE_PATTERN,
     Date,
     DateOrWords,
+    HandEntries,
     Items,
     Names,
     Number,
+    OneOf,
     PublishableMonth,
     Ref,
     Rule,
     Text,
     shown,
+    submission_time,
 )
 
 __all__ = [
     "RULES",
+    "REPORTING_PERIODS",
     "TO_BE_ANNOUNCED",
     "ParamsError",
+    "as_of",
     "check_params",
     "deep_merge",
     "default_params_dir",
@@ -171,7 +176,7 @@ def _merge_file(
 ) -> dict[str, Any]:
     """``params`` with the file at ``path`` merged in; an unknown or mistyped key names the file.
     ``sources`` learns which keys the file set (so a later error on one names this file)."""
-    loaded = _read(path)
+    loaded = _migrate(_read(path), path)
     try:
         merged = deep_merge(params, loaded)
         _check_file_types(loaded, defaults)
@@ -179,6 +184,26 @@ def _merge_file(
         raise ParamsError(f"params file {path}: {exc}") from None
     sources.update(dict.fromkeys(_leaves(loaded), path))
     return merged
+
+
+#: Keys an older params file may still use, and where they live now (read as the new key, so old
+#: files keep working; a file giving both names is refused).
+MOVED_KEYS = {"cutoff": ("selection", "as_of")}
+
+
+def _migrate(loaded: dict[str, Any], path: Path) -> dict[str, Any]:
+    """A params file's keys with :data:`MOVED_KEYS` under their new names."""
+    for old, (section, key) in MOVED_KEYS.items():
+        if old not in loaded:
+            continue
+        moved = loaded.setdefault(section, {})
+        if not isinstance(moved, dict):
+            continue  # deep_merge names the wrong type
+        if key in moved:
+            raise ParamsError(f"params file {path} sets both '{old}' and '{section}.{key}' (the same setting: "
+                              f"keep '{section}.{key}')")
+        moved[key] = loaded.pop(old)
+    return loaded
 
 
 def _leaves(params: Mapping[str, Any], where: str = "") -> dict[str, Any]:
@@ -205,7 +230,7 @@ def _check_file_types(loaded: Mapping[str, Any], defaults: Mapping[str, Any], wh
 
 
 #: Keys holding an ISO date (``""``: derived); YAML reads an unquoted 2024-05-31 as a date.
-DATE_KEYS = ("cutoff", "collection_start", "publication.date")
+DATE_KEYS = ("selection.as_of", "collection_start", "publication.date")
 
 
 def _as_date_string(value: Any, key: str) -> str:
@@ -263,6 +288,10 @@ MAX_RELEASE_MONTH_ENDS = 24
 #: so every person would be published under "No data"; an unreadable or empty file has nothing to
 #: publish, and "accepted" would be a false statement about it.
 ALWAYS_BLOCKING = ("unreadable", "missing_columns", "no_rows")
+#: ``selection.reporting_period``: the file's stated period, or DHSC's derived from its events.
+REPORTING_PERIODS = ("stated", "derived")
+#: A hand entry's reason, printed on one line in the QA report, the notes and the row accounting.
+_HAND_REASON = Text(shape="a reason", blank=False, min_length=10, max_length=500)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
 _NHS_NUMBER_TEXT = re.compile(r"\d{3} ?\d{3} ?\d{4}")
 
@@ -272,7 +301,10 @@ RULES: dict[str, Rule] = {
     "collection_start": Date(first_of_month=True),
     "month": PublishableMonth(),
     # Submissions are made after the month end; a cut-off a year later is a typo, not a plan.
-    "cutoff": Date(after=Ref("month", month_end=True), within_months=12),
+    "selection.as_of": Date(after=Ref("month", month_end=True), within_months=12),
+    "selection.reporting_period": OneOf(REPORTING_PERIODS),
+    "selection.exclude": HandEntries(_HAND_REASON, lambda: set(lists.council_codes())),
+    "selection.include": HandEntries(_HAND_REASON, lambda: set(lists.council_codes())),
     "release_month_ends": Number(1, MAX_RELEASE_MONTH_ENDS, whole=True),
     # The method's constants (docs/methodology.md): bounds a statistician could mean, nothing wider.
     # An adult age outside 16 to 21 or a maximum age below 100 is a typo, not a definition.
@@ -296,7 +328,7 @@ RULES: dict[str, Rule] = {
     # Reasons are printed on one line in the notes sheet and the QA report; "ok" says nothing.
     "override.reason": Text(shape="a reason", min_length=10, max_length=500),
     # A release cannot hold submissions made after it was published.
-    "publication.date": Date(on_or_after=Ref("cutoff"), within_months=12),
+    "publication.date": Date(on_or_after=Ref("selection.as_of"), within_months=12),
     # The next release comes after this one, and within a year of it (a monthly publication).
     "publication.next_update": DateOrWords(Date(after=Ref("publication.date"), within_months=12), _next_update_words),
     "publication.contact_email": Text(shape="an e-mail address such as name@example.org", blank=False,
@@ -395,8 +427,8 @@ def load_params(
     Returns
     -------
     dict
-        Every key of ``defaults.yaml``, with ``cutoff`` and ``publication.date`` resolved to ISO
-        date strings.
+        Every key of ``defaults.yaml``, with ``selection.as_of`` (the cut-off) and ``publication.date``
+        resolved to ISO date strings, and the hand entries' ``submitted_at`` to ``YYYY-MM-DD HH:MM:SS``.
 
     Raises
     ------
@@ -421,24 +453,47 @@ def load_params(
         params = _merge_file(params, Path(params_file), defaults, sources)
     if month is not None and params["month"] != month:
         raise ParamsError(f"params file sets month {params['month']!r} but the run is for {month!r}")
-    for section, key in ((params, "cutoff"), (params, "collection_start"), (params["publication"], "date")):
+    selection = params["selection"]
+    for section, key in ((selection, "as_of"), (params, "collection_start"), (params["publication"], "date")):
         # YAML reads an unquoted 2024-05-31 as a date; that is what the user meant, so accept it
         if isinstance(section[key], dt.date) and not isinstance(section[key], dt.datetime):
             section[key] = section[key].isoformat()
     _check_types(params, defaults)
     parse_month(params["month"])
     # A derived date comes from no file: an error that uses it as a bound names none for it.
-    if params["cutoff"]:
-        params["cutoff"] = _as_date_string(params["cutoff"], "cutoff")
+    if selection["as_of"]:
+        selection["as_of"] = _as_date_string(selection["as_of"], "selection.as_of")
     else:
-        params["cutoff"] = default_cutoff(params["month"]).isoformat()
-        sources.pop("cutoff", None)
+        selection["as_of"] = default_cutoff(params["month"]).isoformat()
+        sources.pop("selection.as_of", None)
+    _normalise_hand_entries(selection)
     params["collection_start"] = _as_date_string(params["collection_start"], "collection_start")
     publication = params["publication"]
     if publication["date"]:
         publication["date"] = _as_date_string(publication["date"], "publication.date")
     else:
-        publication["date"] = (dt.date.fromisoformat(params["cutoff"]) + dt.timedelta(days=14)).isoformat()
+        publication["date"] = (dt.date.fromisoformat(selection["as_of"]) + dt.timedelta(days=14)).isoformat()
         sources.pop("publication.date", None)
     check_params(params, today=today, sources=sources)
     return params
+
+
+def _normalise_hand_entries(selection: dict[str, Any]) -> None:
+    """Each hand entry's ``submitted_at`` as ``YYYY-MM-DD HH:MM:SS`` (a YAML timestamp or the file
+    name's ``20240410T100000`` alike), so the manifest records one spelling; a value naming no time
+    is left for its rule to refuse."""
+    for key in ("exclude", "include"):
+        entries = selection.get(key)
+        if not isinstance(entries, list):
+            continue
+        for entry in entries:
+            if isinstance(entry, dict) and "submitted_at" in entry:
+                at = submission_time(entry["submitted_at"])
+                if at is not None:
+                    entry["submitted_at"] = at.isoformat(sep=" ")
+
+
+def as_of(params: Mapping[str, Any]) -> dt.date:
+    """The run's cut-off, DHSC's "as of" date (``selection.as_of``, resolved by :func:`load_params`):
+    the last submission date a release considers."""
+    return dt.date.fromisoformat(params["selection"]["as_of"])

@@ -18,7 +18,8 @@ from typing import Any
 
 from cldstats.reference.calendar import check_month, month_end, months_later
 
-__all__ = ["DATE_PATTERN", "Date", "DateOrWords", "Items", "Names", "Number", "PublishableMonth", "Ref", "Rule",
+__all__ = ["DATE_PATTERN", "SUBMISSION_TIME_PATTERN", "Date", "DateOrWords", "HandEntries", "Items", "Names", "Number",
+           "OneOf", "PublishableMonth", "Ref", "Rule", "submission_time",
            "Text", "got", "shown", "value_at"]
 
 #: A calendar date as params write it; ``date.fromisoformat`` alone also takes ``20240531`` and
@@ -253,3 +254,87 @@ class PublishableMonth(Rule):
 
     def refs(self) -> tuple[str, ...]:
         return ("collection_start",)
+
+
+@dataclass(frozen=True)
+class OneOf(Rule):
+    """One of a few fixed words (exactly as written)."""
+
+    words: tuple[str, ...]
+
+    def check(self, value, params, today):
+        if isinstance(value, str) and value in self.words:
+            return None
+        return "must be " + " or ".join(f"'{word}'" for word in self.words) + got(value)
+
+
+#: A submission time as a hand entry gives it: ``2024-04-10 10:00:00`` (or ``T`` between, seconds
+#: optional), or as the file name writes it, ``20240410T100000``.
+SUBMISSION_TIME_PATTERN = re.compile(r"^(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?|\d{8}T\d{6})$")
+
+
+def submission_time(value: Any) -> dt.datetime | None:
+    """The time a hand entry's ``submitted_at`` names (:data:`SUBMISSION_TIME_PATTERN`, or a YAML
+    timestamp), to the second; None when it names none.
+
+    >>> submission_time("2024-04-10 10:00")
+    datetime.datetime(2024, 4, 10, 10, 0)
+    >>> submission_time("20240410T100000") == submission_time("2024-04-10T10:00:00"), submission_time("10 April")
+    (True, None)
+    """
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None, microsecond=0)
+    if not isinstance(value, str) or not SUBMISSION_TIME_PATTERN.match(value.strip()):
+        return None
+    try:
+        return dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None  # e.g. 2024-02-30
+
+
+@dataclass(frozen=True)
+class HandEntries(Rule):
+    """Files named by hand (``selection.exclude``, ``selection.include``): a list of mappings, each
+    naming one file by ``file`` or by ``la_code`` (one of ``councils()``) and ``submitted_at``, with a
+    ``reason`` passing ``reason``; no file named twice."""
+
+    reason: Text
+    councils: Callable[[], Collection[str]]
+
+    def check(self, value, params, today):
+        if not isinstance(value, list):
+            return "must be a list of {file: ..., reason: ...} or {la_code: ..., submitted_at: ..., reason: ...}" + got(
+                value)
+        seen: list[tuple] = []
+        for number, entry in enumerate(value, start=1):
+            problem = self._entry_problem(entry)
+            if problem is not None:
+                return f"item {number} {problem}"
+            named = (entry.get("file"), entry.get("la_code"), submission_time(entry.get("submitted_at")))
+            if named in seen:
+                return f"item {number} names the same file as item {seen.index(named) + 1}"
+            seen.append(named)
+        return None
+
+    def _entry_problem(self, entry: Any) -> str | None:
+        if not isinstance(entry, Mapping):
+            return "must be a mapping with a reason and a file, or a la_code and submitted_at" + got(entry)
+        unknown = sorted(set(entry) - {"file", "la_code", "submitted_at", "reason"})
+        if unknown:
+            return f"has an unknown key {shown(unknown[0])} (the keys are file, la_code, submitted_at and reason)"
+        by_file, by_time = "file" in entry, "la_code" in entry or "submitted_at" in entry
+        if by_file == by_time:
+            return "must name its file either by file or by la_code and submitted_at (not both)"
+        if by_file and not (isinstance(entry["file"], str) and entry["file"].strip()
+                            and "/" not in entry["file"] and entry["file"] == entry["file"].strip()):
+            return "file must be a file name in the submissions folder (no folder, no surrounding spaces)" + got(
+                entry["file"])
+        if by_time:
+            if entry.get("la_code") not in self.councils():
+                return "la_code must be the GSS code of a council" + got(entry.get("la_code"))
+            if submission_time(entry.get("submitted_at")) is None:
+                return "submitted_at must be a time 'YYYY-MM-DD HH:MM:SS'" + got(entry.get("submitted_at"))
+        if "reason" not in entry:
+            return "must give a reason"
+        problem = self.reason.check(entry["reason"], {}, None)
+        return None if problem is None else f"reason {problem}"

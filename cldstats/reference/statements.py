@@ -30,6 +30,7 @@ from typing import Any
 from cldstats.reference import lists
 
 __all__ = [
+    "AS_OF_NAME",
     "CELL_SYMBOLS",
     "CONFIDENTIAL",
     "NOT_APPLICABLE",
@@ -38,6 +39,7 @@ __all__ = [
     "REVISED",
     "SYMBOLS",
     "MethodFacts",
+    "SelectionFacts",
     "Symbol",
     "adults_phrase",
     "areas_sentence",
@@ -51,8 +53,10 @@ __all__ = [
     "no_year_earlier_sentence",
     "rate_rounding_sentence",
     "rates_sentence",
+    "reporting_period_phrase",
     "rounding_sentence",
     "rounding_short",
+    "selection_sentence",
     "symbol_list",
 ]
 
@@ -303,3 +307,74 @@ def rates_sentence(facts: MethodFacts) -> str:
         f"adults {facts.adult_age} and over, " + " and ".join(g.label for g in groups) + " over those ages. Region "
         "and England populations sum the councils with data; other breakdowns have no population."
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Submission selection: the as-of date, the reporting period, files excluded or included by hand
+# ---------------------------------------------------------------------------------------------
+#: DHSC's name for the cut-off (params ``selection.as_of``): its code selects submissions "as of" a
+#: fixed date.
+AS_OF_NAME = "as-of date"
+
+
+@dataclass(frozen=True)
+class SelectionFacts:
+    """How a release chose each council's submission (params ``selection``; docs/methodology.md
+    section 2), as the notes sheet, the QA report and the manifest state it.
+
+    Attributes
+    ----------
+    as_of : str
+        ``"YYYY-MM-DD"``: the cut-off, DHSC's as-of date (``selection.as_of``).
+    reporting_period : str
+        ``"stated"`` or ``"derived"`` (``selection.reporting_period``).
+    excluded, included : tuple of (str, str)
+        ``(file, reason)`` of each file excluded or included by hand.
+    """
+
+    as_of: str
+    reporting_period: str = "stated"
+    excluded: tuple[tuple[str, str], ...] = ()
+    included: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> SelectionFacts:
+        """From the manifest's ``selection`` record (``cldstats.pipeline.manifest.selection_record``)."""
+        return cls(
+            as_of=str(record["as_of"]),
+            reporting_period=str(record["reporting_period"]),
+            excluded=tuple((str(e["file"]), str(e["reason"])) for e in record.get("excluded") or ()),
+            included=tuple((str(e["file"]), str(e["reason"])) for e in record.get("included") or ()),
+        )
+
+
+def _long_date(day: str) -> str:
+    date = dt.date.fromisoformat(day)
+    return f"{date.day} {date:%B %Y}"
+
+
+def reporting_period_phrase(reporting_period: str) -> str:
+    """What a file's reporting period is taken to be, for ``stated`` or ``derived``."""
+    if reporting_period == "derived":
+        return ("derived from its data as DHSC derives it (the months its events end in, leaving out months with "
+                "under 2% of its events or with few event types; a file with under 100 events keeps its stated "
+                "period)")
+    return "the period stated in the file (its Reporting Period Start and End Date)"
+
+
+def selection_sentence(facts: SelectionFacts) -> str:
+    """The notes sheet's sentence on how each council's submission was chosen.
+
+    >>> selection_sentence(SelectionFacts("2026-05-05"))  # doctest: +ELLIPSIS
+    "Each council's latest submission made on or before 5 May 2026 (the cut-off, DHSC's as-of date) ... by hand."
+    """
+    text = (f"Each council's latest submission made on or before {_long_date(facts.as_of)} (the cut-off, DHSC's "
+            f"{AS_OF_NAME}) whose reporting period covers the last month end was used; all months come from that "
+            f"one file. A file's reporting period is {reporting_period_phrase(facts.reporting_period)}.")
+    for what, files in (("excluded from", facts.excluded), ("included in", facts.included)):
+        if files:
+            text += (f" Files {what} the selection by hand: "
+                     + "; ".join(f"{file} ({reason})" for file, reason in files) + ".")
+    if not facts.excluded and not facts.included:
+        text += " No file was excluded or included by hand."
+    return text

@@ -24,8 +24,9 @@ DESIGN_COLUMNS = {
     "breakdown_value,population,rate,flags,councils_included",
     "data/assessments.csv": "reference_month,area_level,area_code,area_name,breakdown,breakdown_value,value,flags,"
     "councils_included",
-    # DESIGN.md's columns, then the files tied with the row's.
-    "qa/submissions.csv": "la_code,file,submitted_at,rows_read,rows_used,rows_excluded,outcome,selected,tie_with",
+    # DESIGN.md's columns, then the files tied with the row's and the hand entry naming the file.
+    "qa/submissions.csv": "la_code,file,submitted_at,rows_read,rows_used,rows_excluded,outcome,selected,tie_with,"
+                          "by_hand",
     "qa/exclusions.csv": "la_code,file,reason,rows",
 }
 PUBLISHED_CELL = re.compile(r"^(\[c\]|\[x\]|\[z\]|0|[1-9][0-9]*[05]|5)$")

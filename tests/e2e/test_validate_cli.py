@@ -57,7 +57,7 @@ def test_cli_writes_every_qa_file(validated, synthetic):
     submissions = pd.read_csv(qa / "submissions.csv")
     assert submissions.columns.tolist() == [
         "la_code", "file", "submitted_at", "rows_read", "rows_used", "rows_excluded", "outcome", "selected",
-        "tie_with"]
+        "tie_with", "by_hand"]
     assert sorted(submissions["file"]) == files
     for name in files:
         assert (qa / "validation" / f"{name}.json").is_file()

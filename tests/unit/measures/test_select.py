@@ -17,7 +17,8 @@ from cldstats.reference.params import load_params
 
 E = dt.date(2024, 3, 31)
 CUTOFF = dt.date(2024, 5, 31)
-PARAMS = {**load_params("2024-03", today=dt.date(2024, 6, 1)), "cutoff": CUTOFF.isoformat()}
+PARAMS = load_params("2024-03", today=dt.date(2024, 6, 1))
+PARAMS["selection"]["as_of"] = CUTOFF.isoformat()
 #: Council codes of the cases (real GSS codes: the SQL types council codes by the council list).
 E1, E2, E3, E4, E5 = "E06000001", "E06000002", "E06000003", "E06000004", "E06000005"
 
@@ -45,7 +46,8 @@ def select(frame: pd.DataFrame, params: dict = PARAMS) -> pd.DataFrame:
     try:
         engine.bind_reference(con, params, release_month_ends("2024-03"))
         engine.bind_catalogue(con, frame.assign(records_path=None, derived_dir=None))
-        engine.run_step(con, "selection")
+        for step in engine.SELECTION_STEPS:
+            engine.run_step(con, step)
         selected = con.execute("SELECT file, candidate, selected FROM selection").df()
     finally:
         con.close()
@@ -105,4 +107,4 @@ def test_the_cut_off_comes_from_params():
                            "accepted")],
                          columns=["la_code", "file", "submitted_at", "period_start", "period_end", "outcome"])
     assert not select(frame)["selected"].iloc[0]
-    assert select(frame, {**PARAMS, "cutoff": "2024-06-30"})["selected"].iloc[0]
+    assert select(frame, {**PARAMS, "selection": {**PARAMS["selection"], "as_of": "2024-06-30"}})["selected"].iloc[0]

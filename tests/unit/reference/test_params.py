@@ -45,7 +45,7 @@ def test_month_files_exist_for_the_published_months():
 
 def test_defaults_resolve_the_cutoff():
     params = load_params("2024-03", params_dir=PARAMS)
-    assert params["cutoff"] == "2024-05-31"
+    assert params["selection"]["as_of"] == "2024-05-31"
     assert params["gate"]["min_coverage"] == 0.9
 
 
@@ -91,8 +91,20 @@ def test_missing_params_file_is_a_clear_error(tmp_path):
 
 def test_unquoted_date_cutoff_is_accepted(tmp_path):
     extra = tmp_path / "cutoff.yaml"
-    extra.write_text("cutoff: 2024-06-15\n")
-    assert load_params("2024-03", extra, params_dir=PARAMS)["cutoff"] == "2024-06-15"
+    extra.write_text("selection:\n  as_of: 2024-06-15\n")
+    assert load_params("2024-03", extra, params_dir=PARAMS)["selection"]["as_of"] == "2024-06-15"
+
+
+def test_an_old_params_file_setting_cutoff_sets_the_as_of_date(tmp_path):
+    """The cut-off moved to ``selection.as_of`` (DHSC's name); an older file's ``cutoff`` still works."""
+    extra = tmp_path / "old.yaml"
+    extra.write_text('cutoff: "2024-06-15"\n')
+    params = load_params("2024-03", extra, params_dir=PARAMS)
+    assert params["selection"]["as_of"] == "2024-06-15" and "cutoff" not in params
+    assert params["publication"]["date"] == "2024-06-29"  # 14 days after it, as before
+    extra.write_text('cutoff: "2024-06-15"\nselection:\n  as_of: "2024-06-16"\n')
+    with pytest.raises(ParamsError, match=r"sets both 'cutoff' and 'selection.as_of'"):
+        load_params("2024-03", extra, params_dir=PARAMS)
 
 
 @pytest.mark.parametrize(
@@ -126,7 +138,7 @@ def test_collection_start_from_params_moves_the_first_month(tmp_path):
     [
         ("colour: blue\n", "unknown params key 'colour'"),
         ("gate:\n  min_coverage: lots\n", "'gate.min_coverage' must be a number"),
-        ("cutoff: 31/05/2024\n", "'cutoff' must be a date"),
+        ("cutoff: 31/05/2024\n", "'selection.as_of' must be a date"),
         ('override:\n  reason: "unfinished\ngate: [\n', "not valid YAML: while scanning a quoted scalar (line 2"),
         ("a: 1\n b: 2\n", "not valid YAML: mapping values are not allowed here (line 2, column 3)"),
     ],
@@ -214,17 +226,18 @@ NONSENSE = [
     ("gate:\n  max_month_change: -0.05\n", "'gate.max_month_change' must be a number from 0 to 1, got -0.05"),
     ("gate:\n  max_month_change: .nan\n", "'gate.max_month_change' must be a number from 0 to 1, got nan"),
     ("gate:\n  max_bad_start_date_share: 5\n", "'gate.max_bad_start_date_share' must be a number from 0 to 1, got 5"),
-    ('cutoff: "2024-03-31"\n', "'cutoff' must be after the end of month (2024-03-31), got '2024-03-31'"),
-    ('cutoff: "2024-03-15"\n', "'cutoff' must be after the end of month (2024-03-31)"),
-    ('cutoff: "2025-04-30"\n', "'cutoff' must be within 12 months of the end of month (2024-03-31), on or before "
-                               "2025-03-31, got '2025-04-30'"),
-    ('cutoff: "2024-02-30"\n', "'cutoff' must be a date 'YYYY-MM-DD', got '2024-02-30'"),
-    ('cutoff: "20240531"\n', "'cutoff' must be a date 'YYYY-MM-DD', got '20240531'"),
-    ('cutoff: "2024-W22-5"\n', "'cutoff' must be a date 'YYYY-MM-DD', got '2024-W22-5'"),
-    ("cutoff: 2024-05-31T10:00:00\n", "'cutoff' must be a date 'YYYY-MM-DD'"),
-    ('publication:\n  date: "2024-05-30"\n', "'publication.date' must be on or after cutoff (2024-05-31), "
+    ('cutoff: "2024-03-31"\n', "'selection.as_of' must be after the end of month (2024-03-31), got '2024-03-31'"),
+    ('cutoff: "2024-03-15"\n', "'selection.as_of' must be after the end of month (2024-03-31)"),
+    ('cutoff: "2025-04-30"\n', "'selection.as_of' must be within 12 months of the end of month (2024-03-31), "
+                               "on or before 2025-03-31, got '2025-04-30'"),
+    ('selection:\n  as_of: "2024-02-30"\n', "'selection.as_of' must be a date 'YYYY-MM-DD', got '2024-02-30'"),
+    ('selection:\n  as_of: "20240531"\n', "'selection.as_of' must be a date 'YYYY-MM-DD', got '20240531'"),
+    ('selection:\n  as_of: "2024-W22-5"\n', "'selection.as_of' must be a date 'YYYY-MM-DD', got '2024-W22-5'"),
+    ("cutoff: 2024-05-31T10:00:00\n", "'selection.as_of' must be a date 'YYYY-MM-DD'"),
+    ('publication:\n  date: "2024-05-30"\n', "'publication.date' must be on or after selection.as_of (2024-05-31), "
                                             "got '2024-05-30'"),
-    ('publication:\n  date: "2204-06-14"\n', "'publication.date' must be within 12 months of cutoff (2024-05-31)"),
+    ('publication:\n  date: "2204-06-14"\n',
+     "'publication.date' must be within 12 months of selection.as_of (2024-05-31)"),
     ('publication:\n  contact_email: "statistics team"\n',
      "'publication.contact_email' must be an e-mail address such as name@example.org, got 'statistics team'"),
     ('publication:\n  contact_email: "a@b"\n', "'publication.contact_email' must be an e-mail address"),
@@ -249,6 +262,28 @@ NONSENSE = [
      "'pseudonymisation.placeholder_nhs_numbers' item 2 must be a quoted 10-digit NHS number, got '40102321'"),
     ('pseudonymisation:\n  placeholder_nhs_numbers: ["4010232137", "4010232137"]\n',
      "'pseudonymisation.placeholder_nhs_numbers' lists '4010232137' twice"),
+    ('selection:\n  reporting_period: "Derived"\n',
+     "'selection.reporting_period' must be 'stated' or 'derived', got 'Derived'"),
+    ('selection:\n  exclude: "E06000001_20240410T100000.csv"\n', "'selection.exclude' must be a list"),
+    ('selection:\n  exclude:\n    - {file: "E06000001_20240410T100000.csv"}\n',
+     "'selection.exclude' item 1 must give a reason"),
+    ('selection:\n  exclude:\n    - {file: "a.csv", reason: "bad"}\n',
+     "'selection.exclude' item 1 reason must be a reason on one line of 10 to 500 characters, got 'bad'"),
+    ('selection:\n  include:\n    - {la_code: "E06000001", reason: "resubmitted after the as-of date"}\n',
+     "'selection.include' item 1 submitted_at must be a time 'YYYY-MM-DD HH:MM:SS', got None"),
+    ('selection:\n  include:\n    - {la_code: "E99999999", submitted_at: "2024-04-10 10:00:00", '
+     'reason: "resubmitted after the as-of date"}\n',
+     "'selection.include' item 1 la_code must be the GSS code of a council, got 'E99999999'"),
+    ('selection:\n  include:\n    - {file: "a.csv", la_code: "E06000001", reason: "resubmitted late"}\n',
+     "'selection.include' item 1 must name its file either by file or by la_code and submitted_at (not both)"),
+    ('selection:\n  include:\n    - {file: "data/a.csv", reason: "resubmitted late"}\n',
+     "'selection.include' item 1 file must be a file name in the submissions folder"),
+    ('selection:\n  include:\n    - {file: "a.csv", reason: "resubmitted late", why: "x"}\n',
+     "'selection.include' item 1 has an unknown key 'why'"),
+    ('selection:\n  exclude:\n    - {la_code: "E06000001", submitted_at: "20240410T100000", '
+     'reason: "a known bad file"}\n'
+     '    - {la_code: "E06000001", submitted_at: 2024-04-10 10:00:00, reason: "the same file again"}\n',
+     "'selection.exclude' item 2 names the same file as item 1"),
 ]
 
 
@@ -273,6 +308,9 @@ def test_values_that_make_no_sense_are_one_line_naming_the_key_and_file(tmp_path
         "gate:\n  min_coverage: 1\n  max_month_change: 0\n  max_bad_start_date_share: 1\n",
         "gate:\n  blocking_checks: [unreadable, missing_columns, no_rows, end_before_start, duplicate_row]\n",
         'cutoff: "2024-04-01"\npublication:\n  date: "2024-04-01"\n',
+        'selection:\n  as_of: "2024-04-01"\n  reporting_period: "derived"\n',
+        'selection:\n  exclude:\n    - {file: "E06000001_20240410T100000.csv", reason: "known processing error"}\n'
+        '  include:\n    - {la_code: "E06000002", submitted_at: 2024-06-10 09:00:00, reason: "late resubmission"}\n',
         'cutoff: "2025-03-31"\n',
         "cutoff: 2024-06-15\n",
         'override:\n  reason: "agreed with the head of profession"\n',
@@ -368,3 +406,13 @@ def test_params_files_that_are_too_big_or_too_deep_are_refused(tmp_path):
     deep.write_text("gate: " + "[" * 20000 + "]" * 20000 + "\n", encoding="utf-8")
     with pytest.raises(ParamsError, match=rf"params file {re.escape(str(deep))} is nested too deeply to be params"):
         load_params("2024-03", deep, params_dir=PARAMS)
+
+
+def test_hand_entries_times_are_recorded_in_one_spelling(tmp_path):
+    extra = tmp_path / "hand.yaml"
+    extra.write_text('selection:\n  include:\n    - {la_code: "E06000002", submitted_at: 2024-06-10 09:00:00, '
+                     'reason: "late resubmission"}\n    - {la_code: "E06000003", submitted_at: "20240611T093000", '
+                     'reason: "late resubmission"}\n')
+    include = load_params("2024-03", extra, params_dir=PARAMS, today=dt.date(2024, 7, 1))["selection"]["include"]
+    assert [entry["submitted_at"] for entry in include] == ["2024-06-10 09:00:00", "2024-06-11 09:30:00"]
+    json.dumps(include)  # the manifest records params as JSON
