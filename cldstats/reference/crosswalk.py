@@ -118,3 +118,23 @@ def gss_for(la_code: pd.Series, la_name: pd.Series) -> pd.Series:
     result = result.mask(conflict.fillna(False).astype(bool))
     result.index = la_code.index
     return result
+
+
+#: Start of the ``source`` of a crosswalk row that gives a CLD spelling of a council's name.
+CLD_SPELLING_SOURCE = "CLD spelling"
+
+
+def cld_names() -> dict[str, str]:
+    """The name the national table gives each council: its CLD spelling where DHSC's code shows one,
+    else its ONS name (the synthetic national extract writes these).
+
+    Returns
+    -------
+    dict of str to str
+        GSS code -> name, every council of :func:`~cldstats.reference.lists.councils`.
+    """
+    frame = crosswalk()
+    spelled = frame[frame["source"].str.startswith(CLD_SPELLING_SOURCE)].drop_duplicates("gss_code")
+    names = dict(zip(lists.councils()["la_code"], lists.councils()["la_name"], strict=True))
+    names.update(dict(zip(spelled["gss_code"], spelled["la_name_cld"], strict=True)))
+    return {code: names[code] for code in lists.council_codes()}
