@@ -49,6 +49,7 @@ from cldstats.ingest.pseudonymise import PseudonymKey, hash_distinct, keys_of_ha
 from cldstats.ingest.reader import Submission
 from cldstats.ingest.records import build_records
 from cldstats.reference import crosswalk
+from cldstats.reference.params import EXTRACT_PERSON_ID_PRECEDENCES
 from cldstats.reference.spec import ValueStatus, load_spec
 
 __all__ = [
@@ -65,7 +66,7 @@ __all__ = [
 ]
 
 #: Values of params ``extract.person_id_precedence`` (docs/methodology.md section 3).
-PRECEDENCES = ("dhsc", "nhse")
+PRECEDENCES = EXTRACT_PERSON_ID_PRECEDENCES
 #: File suffixes read as an export of the national table.
 EXTRACT_SUFFIXES = (".parquet", ".csv", ".csv.gz")
 #: Separates a submission's name from the export it came from (``<GSS>_<time>.<ms>@<export>``).

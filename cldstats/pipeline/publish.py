@@ -56,6 +56,7 @@ from pathlib import Path
 from cldstats import ingest, reference
 from cldstats.core.errors import CldstatsError, interrupts_held
 from cldstats.ingest import pseudonymise
+from cldstats.ingest.extract import split_extract
 from cldstats.measures.selection import in_window
 from cldstats.pipeline.release import PublishResult, Run, build_release
 from cldstats.pipeline.run_log import LOG, failure_text, run_log
@@ -102,6 +103,7 @@ def publish_month(
     progress: bool = True,
     timer: StageTimer | None = None,
     store_dir: Path | None = None,
+    extract: list[Path] | None = None,
 ) -> PublishResult:
     """Publish one reference month (see the module docstring for the steps).
 
@@ -120,8 +122,11 @@ def publish_month(
     timer : cldstats.pipeline.timing.StageTimer, optional
         Receives wall time, CPU time, peak memory and rows of each stage (``make bench``).
     store_dir : Path, optional
-        The submission store (default ``data_dir/store``): files stored by an earlier run are not
-        read, pseudonymised or validated again.
+        The submission store (default ``data_dir/store``, or beside the first export with
+        ``extract``): files stored by an earlier run are not read, pseudonymised or validated again.
+    extract : list of Path, optional
+        Exports of NHS England's pseudonymised national table (CSV or Parquet), read instead of
+        ``data_dir`` (:func:`cldstats.pipeline.validation.validate_extract`).
 
     Returns
     -------
@@ -142,7 +147,13 @@ def publish_month(
     params = load_params(month, params_file)
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     # Bad input is refused before the run takes the lock or writes anything.
-    synthetic, key, window = _refuse_bad_input(month, params, data_dir, out_dir)
+    extract = tuple(Path(p) for p in extract or ())
+    if extract:
+        synthetic, key, window, parts = _refuse_bad_extract(month, params, extract, out_dir)
+    else:
+        synthetic, key, window = _refuse_bad_input(month, params, data_dir, out_dir)
+        parts = None
+    store_dir = store_dir if store_dir is not None or not extract else extract[0].parent / "store"
 
     started_at = dt.datetime.now(dt.UTC)
     run_id = started_at.strftime("%Y%m%dT%H%M%SZ")
@@ -156,7 +167,7 @@ def publish_month(
         build = build_folder(out_dir, month, run_id)
         build.mkdir()
         run = Run(month, params, data_dir, out_dir, build, run_id, started, started_at, log_name, synthetic, key,
-                  window, Path(store_dir) if store_dir is not None else data_dir / "store")
+                  window, Path(store_dir) if store_dir is not None else data_dir / "store", extract, parts)
         result = _build_and_clean_up(run, timer, progress)
         LOG.info("published %s in %.0f s: release %s%s", month, time.perf_counter() - started, result.release_dir,
                  f"; the previous release is kept in {result.previous_release}" if result.previous_release else "")
@@ -184,6 +195,24 @@ def _refuse_bad_input(month: str, params: dict, data_dir: Path, out_dir: Path):
             f"the cut-off {cutoff}: nothing can be published for {month}"
         )
     return synthetic, key, window
+
+
+def _refuse_bad_extract(month: str, params: dict, extract: tuple[Path, ...], out_dir: Path):
+    """As :func:`_refuse_bad_input` for the national extract: (synthetic?, key, the submissions in
+    the month's window by name, every submission of the exports), or a one-line error."""
+    parts = split_extract(extract)  # refuses clear personal columns and unmatched councils
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CldstatsError(f"cannot create the reports folder {out_dir}: {exc.strerror}") from None
+    synthetic = all(ingest.is_synthetic(p.parent) for p in extract)
+    key = pseudonymise.load_key(params["pseudonymisation"]["key_file"] or None, synthetic=synthetic)
+    cutoff = dt.date.fromisoformat(params["cutoff"])
+    window = [Path(p.name) for p in parts if in_window(p.submitted_at, month_end(month), cutoff)]
+    if not window:
+        raise CldstatsError(f"no submission in {extract[0]} was imported after {month_end(month)} and on or before "
+                            f"the cut-off {cutoff}: nothing can be published for {month}")
+    return synthetic, key, window, parts
 
 
 def _log_stale_lock(lock: MonthLock) -> None:
@@ -218,7 +247,7 @@ def _build_and_clean_up(run: Run, timer: StageTimer, progress: bool) -> PublishR
 def run_cli(args) -> int:
     """``cldstats publish``: publish a month and say what was produced and where."""
     result = publish_month(args.month, params_file=args.params, data_dir=args.data, out_dir=args.out,
-                           store_dir=args.store)
+                           store_dir=args.store, extract=getattr(args, "extract", None))
     release = result.release_dir
     print(f"Published {result.month} in {result.seconds:.0f} s: {result.councils_selected} of "
           f"{len(reference.councils())} councils selected.")

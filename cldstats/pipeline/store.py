@@ -76,6 +76,7 @@ FORMAT_VERSION = "2"
 CONTEXT_PARAMS = (
     "pseudonymisation.placeholder_nhs_numbers",
     "method.financial_assessment_prefix",
+    "extract.person_id_precedence",
     "gate.blocking_checks",
     "gate.max_bad_start_date_share",
     "quality.records_listed_per_check",
