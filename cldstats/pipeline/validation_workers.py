@@ -144,7 +144,8 @@ def _check_batch(
     clock = PhaseClock()
     placeholders = params["pseudonymisation"]["placeholder_nhs_numbers"]
     prefix = params["method"]["financial_assessment_prefix"]
-    precedence = params["extract"]["person_id_precedence"]
+    # Read only for the national extract: a run of council files needs no extract params.
+    precedence = params["extract"]["person_id_precedence"] if any(isinstance(p, ExtractPart) for p in paths) else None
     submissions = [
         extract.read_part(path, key, placeholders, financial_assessment_prefix=prefix, precedence=precedence)
         if isinstance(path, ExtractPart)
