@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--councils", type=_councils, default=None, help="a number of councils or GSS codes")
     synth.add_argument("--compress", action="store_true", help="write .csv.gz")
     synth.add_argument("--no-faults", action="store_true", help="inject no data quality faults")
+    synth.add_argument("--extract", nargs="?", const="parquet", choices=("parquet", "csv"), default=None,
+                       help="also write the data as NHS England's pseudonymised national table, "
+                            "OUT/national_extract.parquet (or .csv)")
 
     validate = sub.add_parser("validate", help="data quality reports without publishing")
     validate.add_argument("--data", type=Path, default=Path("data"), help="data folder (default data/)")
@@ -109,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--month", default=None, help="reference month for submission selection, YYYY-MM")
     validate.add_argument("--params", type=Path, default=None, help="params file merged over the defaults")
     validate.add_argument("--store", type=Path, default=None, help="submission store (default DATA/store)")
+    validate.add_argument("--extract", type=Path, nargs="+", default=None, metavar="FILE",
+                          help="read NHS England's pseudonymised national table (CSV or Parquet) instead of --data "
+                               "(store default: beside the first file)")
 
     publish = sub.add_parser("publish", help="publish one reference month, or one quarter as DHSC does")
     when = publish.add_mutually_exclusive_group()
@@ -120,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--data", type=Path, default=Path("data"), help="data folder (default data/)")
     publish.add_argument("--out", type=Path, default=Path("reports"), help="reports folder (default reports/)")
     publish.add_argument("--store", type=Path, default=None, help="submission store (default DATA/store)")
+    publish.add_argument("--extract", type=Path, nargs="+", default=None, metavar="FILE",
+                         help="publish from NHS England's pseudonymised national table (CSV or Parquet) instead of "
+                              "--data (store default: beside the first file)")
 
     compare = sub.add_parser("compare", help="compare two releases cell by cell (exit 1 when they differ)")
     compare.add_argument("old", type=Path, help="the earlier release folder (reports/<month> or releases/<run id>)")

@@ -68,6 +68,7 @@ from pathlib import Path
 from cldstats import ingest, reference
 from cldstats.core.errors import CldstatsError, interrupts_held
 from cldstats.ingest import pseudonymise
+from cldstats.ingest.extract import split_extract
 from cldstats.measures.selection import in_window
 from cldstats.pipeline.accounting import folder_hand_matches
 from cldstats.pipeline.release import PublishResult, Run, build_release
@@ -116,6 +117,7 @@ def publish_month(
     timer: StageTimer | None = None,
     store_dir: Path | None = None,
     quarterly: bool = False,
+    extract: list[Path] | None = None,
 ) -> PublishResult:
     """Publish one reference month, or the quarterly release ending at it (see the module docstring
     for the steps).
@@ -135,10 +137,13 @@ def publish_month(
     timer : cldstats.pipeline.timing.StageTimer, optional
         Receives wall time, CPU time, peak memory and rows of each stage (``make bench``).
     store_dir : Path, optional
-        The submission store (default ``data_dir/store``): files stored by an earlier run are not
-        read, pseudonymised or validated again.
+        The submission store (default ``data_dir/store``, or beside the first export with
+        ``extract``): files stored by an earlier run are not read, pseudonymised or validated again.
     quarterly : bool
         Publish the quarterly release "data to <month>" in ``out_dir/data-to-<month>-<year>/``.
+    extract : list of Path, optional
+        Exports of NHS England's pseudonymised national table (CSV or Parquet), read instead of
+        ``data_dir`` (:func:`cldstats.pipeline.validation.validate_extract`).
 
     Returns
     -------
@@ -164,7 +169,13 @@ def publish_month(
     release = release_folder(month, quarterly)
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     # Bad input is refused before the run takes the lock or writes anything.
-    synthetic, key, window = _refuse_bad_input(month, params, data_dir, out_dir)
+    extract = tuple(Path(p) for p in extract or ())
+    if extract:
+        synthetic, key, window, parts = _refuse_bad_extract(month, params, extract, out_dir)
+    else:
+        synthetic, key, window = _refuse_bad_input(month, params, data_dir, out_dir)
+        parts = None
+    store_dir = store_dir if store_dir is not None or not extract else extract[0].parent / "store"
 
     started_at = dt.datetime.now(dt.UTC)
     run_id = started_at.strftime("%Y%m%dT%H%M%SZ")
@@ -178,7 +189,8 @@ def publish_month(
         build = build_folder(out_dir, release, run_id)
         build.mkdir()
         run = Run(month, params, data_dir, out_dir, build, run_id, started, started_at, log_name, synthetic, key,
-                  window, Path(store_dir) if store_dir is not None else data_dir / "store", quarterly=quarterly)
+                  window, Path(store_dir) if store_dir is not None else data_dir / "store", quarterly=quarterly,
+                  extract=extract, extract_parts=parts)
         result = _build_and_clean_up(run, timer, progress)
         LOG.info("published %s in %.0f s: release %s%s", release, time.perf_counter() - started, result.release_dir,
                  f"; the previous release is kept in {result.previous_release}" if result.previous_release else "")
@@ -227,6 +239,24 @@ def _refuse_bad_input(month: str, params: dict, data_dir: Path, out_dir: Path):
     return synthetic, key, window
 
 
+def _refuse_bad_extract(month: str, params: dict, extract: tuple[Path, ...], out_dir: Path):
+    """As :func:`_refuse_bad_input` for the national extract: (synthetic?, key, the submissions in
+    the month's window by name, every submission of the exports), or a one-line error."""
+    parts = split_extract(extract)  # refuses clear personal columns and unmatched councils
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CldstatsError(f"cannot create the reports folder {out_dir}: {exc.strerror}") from None
+    synthetic = all(ingest.is_synthetic(p.parent) for p in extract)
+    key = pseudonymise.load_key(params["pseudonymisation"]["key_file"] or None, synthetic=synthetic)
+    cutoff = as_of(params)
+    window = [Path(p.name) for p in parts if in_window(p.submitted_at, month_end(month), cutoff)]
+    if not window:
+        raise CldstatsError(f"no submission in {extract[0]} was imported after {month_end(month)} and on or before "
+                            f"the cut-off {cutoff}: nothing can be published for {month}")
+    return synthetic, key, window, parts
+
+
 def _log_stale_lock(lock: MonthLock) -> None:
     """Say in the run log that the month's lock was left by a run that is no longer running."""
     if lock.stale:
@@ -257,11 +287,11 @@ def _build_and_clean_up(run: Run, timer: StageTimer, progress: bool) -> PublishR
 
 
 def run_cli(args) -> int:
-    """``cldstats publish``: publish a month (``--month``) or a quarter (``--quarter``) and say what
-    was produced and where."""
+    """``cldstats publish``: publish a month (``--month``) or a quarter (``--quarter``), from the data
+    folder or the national extract (``--extract``), and say what was produced and where."""
     quarter = getattr(args, "quarter", None)
     result = publish_month(quarter or args.month, params_file=args.params, data_dir=args.data, out_dir=args.out,
-                           store_dir=args.store, quarterly=quarter is not None)
+                           store_dir=args.store, quarterly=quarter is not None, extract=getattr(args, "extract", None))
     release = result.release_dir
     # A month is named as it always was (2024-03); a quarter as DHSC names it (data to March 2026).
     named = result.title if quarter else result.month

@@ -92,6 +92,10 @@ class Run:
     store_dir: Path
     #: A quarterly release ("data to <month>", :mod:`cldstats.pipeline.publish`), not a monthly one.
     quarterly: bool = False
+    #: The national extract's exports (``publish --extract``) and their submissions, read once;
+    #: empty when the run reads the data folder's files.
+    extract: tuple[Path, ...] = ()
+    extract_parts: list | None = None
 
     @property
     def release(self) -> str:
@@ -162,10 +166,16 @@ def validate_submissions(r: Run, timer: StageTimer, progress: bool):
     read again) and write the ``qa/`` data quality outputs; the council pages come later."""
     with stage(timer, "ingest and validate (files in the month's window)", writes=r.build / "qa") as result:
         # Every entry of the folder is listed; those outside the month's window are not validated.
-        run = validation.validate_folder(
-            r.data_dir, r.build, r.params, progress=progress, key=r.key, window=True, store_dir=r.store_dir,
-            council_reports=False,
-        )
+        if r.extract:
+            run = validation.validate_extract(
+                r.extract, r.build, r.params, progress=progress, key=r.key, window=True, store_dir=r.store_dir,
+                council_reports=False, parts=r.extract_parts,
+            )
+        else:
+            run = validation.validate_folder(
+                r.data_dir, r.build, r.params, progress=progress, key=r.key, window=True, store_dir=r.store_dir,
+                council_reports=False,
+            )
         result.rows = run.rows_read
         result.notes = (f"{len(run.entries)} folder entries, {len(run.results)} in the month's window "
                         f"({run.ingested} read now, {run.from_store} from the store): "
@@ -227,7 +237,8 @@ def account_for_rows(r: Run, timer: StageTimer, run) -> None:
     with stage(timer, "row accounting") as result:
         table = run.submissions_table
         listed = set(table["file"])
-        missing = [entry for entry in ingest.list_folder(r.data_dir) if entry.name not in listed]
+        # The extract's submissions are listed by construction (validate_extract lists every one).
+        missing = [] if r.extract else [entry for entry in ingest.list_folder(r.data_dir) if entry.name not in listed]
         if missing:
             raise CldstatsError(
                 f"{missing[0].path}: this entry of the submissions folder is not in qa/submissions.csv (it "

@@ -52,6 +52,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cldstats.ingest.extract import is_extract_submission
 from cldstats.ingest.files import sha256_of_file
 from cldstats.measures.engine import RECORD_COLUMNS
 
@@ -76,6 +77,7 @@ FORMAT_VERSION = "2"
 CONTEXT_PARAMS = (
     "pseudonymisation.placeholder_nhs_numbers",
     "method.financial_assessment_prefix",
+    "extract.person_id_precedence",
     "gate.blocking_checks",
     "gate.max_bad_start_date_share",
     "quality.records_listed_per_check",
@@ -404,7 +406,8 @@ class SubmissionStore:
                 if rows != entry.row.get("records"):
                     problems.append(f"{folder}: records.parquet holds {rows:,} rows, the entry says "
                                     f"{entry.row.get('records')}")
-            if rehash and submissions_dir is not None:
+            # A submission of the national extract has no file of its own to re-hash (its digest is of its rows).
+            if rehash and submissions_dir is not None and not is_extract_submission(entry.row["file"]):
                 path = Path(submissions_dir) / entry.row["file"]
                 if not path.exists():
                     problems.append(f"{folder}: its file {entry.row['file']} is no longer in {submissions_dir}")

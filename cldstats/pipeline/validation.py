@@ -34,7 +34,7 @@ import pandas as pd
 from cldstats import ingest, reference
 from cldstats.core import safe_output
 from cldstats.core.errors import CldstatsError
-from cldstats.ingest import pseudonymise
+from cldstats.ingest import extract, pseudonymise
 from cldstats.measures.selection import NOT_VALIDATED, in_window, tie_findings
 from cldstats.pipeline import timing
 from cldstats.pipeline.accounting import Accounts, folder_hand_matches, select_and_account
@@ -57,7 +57,7 @@ from cldstats.quality.suites import EXPECTATIONS_DIR
 from cldstats.reference.calendar import month_end
 from cldstats.reference.params import as_of, load_params
 
-__all__ = ["ValidationRun", "run_cli", "validate_folder"]
+__all__ = ["ValidationRun", "run_cli", "validate_extract", "validate_folder"]
 
 LOG = logging.getLogger("cldstats.pipeline.validation")
 
@@ -394,6 +394,98 @@ def validate_folder(
     return run
 
 
+def validate_extract(
+    extract_paths: Iterable[str | Path],
+    out_dir: str | Path,
+    params: Mapping[str, Any],
+    *,
+    suites_dir: str | Path | None = None,
+    progress: bool = False,
+    key: Any = None,
+    window: bool = False,
+    store_dir: str | Path | None = None,
+    council_reports: bool = True,
+    parts: Sequence[Any] | None = None,
+) -> ValidationRun:
+    """Validate the submissions of NHS England's national extract as :func:`validate_folder` does a folder's.
+
+    Each (council, ``ImportDate``) of the exports is one submission
+    (:func:`cldstats.ingest.extract.split_extract`), read with the pseudonymised checks
+    (:func:`cldstats.ingest.extract.read_part`), checked by the same suites, kept in the same store
+    (by the digest of its rows and its name), selected and accounted for; ``qa/`` is written as for a
+    folder, each submission named ``<GSS code>_<time>.<ms>@<export>``.
+
+    Parameters
+    ----------
+    extract_paths : iterable of path
+        CSV or Parquet exports of the national table.
+    out_dir, params, suites_dir, progress, window, council_reports
+        As for :func:`validate_folder`.
+    key : pseudonymise.PseudonymKey, optional
+        Defaults to ``pseudonymise.load_key(params key_file, synthetic=...)``, synthetic when every
+        export's folder holds a ``synthetic.json`` saying so.
+    store_dir : path, optional
+        The submission store (default: ``store/`` beside the first export).
+    parts : sequence of ExtractPart, optional
+        The exports' submissions when the caller has split them already (``publish``).
+
+    Returns
+    -------
+    ValidationRun
+        ``entries`` are the extract's submissions (as folder entries).
+
+    Raises
+    ------
+    CldstatsError
+        An export refused (:func:`~cldstats.ingest.extract.split_extract`), no submission in the
+        month's window, no key for real data, a submission whose rows do not add up.
+    """
+    started = time.perf_counter()
+    paths, out_dir = [Path(p) for p in extract_paths], Path(out_dir)
+    if not paths:
+        raise CldstatsError("--extract needs at least one file")
+    parts = list(parts) if parts is not None else extract.split_extract(paths)
+    end, cutoff = month_end(params["month"]), as_of(params)
+    entries = [ingest.FolderEntry(p.source, p.name, "file", None, p.la_code, p.submitted_at) for p in parts]
+    inside = [not window or in_window(p.submitted_at, end, cutoff) for p in parts]
+    considered = [part for part, keep_it in zip(parts, inside, strict=True) if keep_it]
+    outside = [entry for entry, keep_it in zip(entries, inside, strict=True) if not keep_it]
+    if not considered:
+        raise CldstatsError(f"{paths[0]}: no submission of the national extract was imported after {end} and on "
+                            f"or before the cut-off {cutoff}")
+    key = key if key is not None else pseudonymise.load_key(
+        params["pseudonymisation"]["key_file"] or None, synthetic=all(ingest.is_synthetic(p.parent) for p in paths))
+    validation_dir = out_dir / "qa" / "validation"
+    validation_dir.mkdir(parents=True, exist_ok=True)
+    store = SubmissionStore(store_dir if store_dir is not None else paths[0].parent / "store")
+    context = StoreContext.of_run(key.key, params, Path(suites_dir) if suites_dir is not None else EXPECTATIONS_DIR)
+    stored = {}
+    for part in considered:
+        entry = store.get(context.entry_id(part.sha256, part.name))
+        if entry is not None:
+            stored[part.name] = entry
+    new_parts = [part for part in considered if part.name not in stored]
+    parent = PhaseClock()
+    keep = functools.partial(keep_submission, store.root, context)
+    # One process: the parts are in this process's memory already (a worker would be handed them pickled).
+    checked = _check_new_files(new_parts, 1, suites_dir, key, params, validation_dir, keep, parent, progress)
+    reports_started = parent.start()
+    if new_parts:
+        store.refresh_catalogue()
+    folder = _Folder(entries=entries, considered=[e for e, k in zip(entries, inside, strict=True) if k],
+                     outside=outside, paths=[])
+    results, written = _every_result(stored, checked, folder, params, validation_dir)
+    accounts = select_and_account(results, store, context, params, outside=outside, not_files=set(),
+                                  submissions_dir=paths[0].parent)
+    run = _validation_run(results, accounts, params, key, folder, len(new_parts), len(stored), store)
+    written += _write_qa_tables(run, out_dir / "qa", council_reports)
+    parent.stop("qa outputs (parent)", reports_started)
+    run.written, run.phases, run.seconds = written, _record_phases(checked, parent), time.perf_counter() - started
+    LOG.info("national extract: %d submissions in the month's window, %d read and validated now, %d from the "
+             "store %s", len(considered), run.ingested, run.from_store, store.root)
+    return run
+
+
 def _validation_run(results: list[QualityResult], accounts: Accounts, params: Mapping[str, Any], key: Any,
                     folder: _Folder, ingested: int, from_store: int, store: SubmissionStore) -> ValidationRun:
     return ValidationRun(
@@ -445,6 +537,9 @@ def run_cli(args: argparse.Namespace) -> int:
     """
     params = load_params(args.month, args.params)
     out_dir = args.out if args.out is not None else Path("reports") / "validation"
-    run = validate_folder(args.data, out_dir, params, progress=True, workers=None, store_dir=args.store)
+    if getattr(args, "extract", None):
+        run = validate_extract(args.extract, out_dir, params, progress=True, store_dir=args.store)
+    else:
+        run = validate_folder(args.data, out_dir, params, progress=True, workers=None, store_dir=args.store)
     _print_summary(run, Path(out_dir))
     return 0

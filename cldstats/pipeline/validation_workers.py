@@ -1,7 +1,8 @@
 """Reading and checking a folder's new files in batches, in worker processes, with their timing.
 
 Files are grouped into batches of consecutive files (:func:`file_batches`); each batch is read
-(:func:`cldstats.ingest.read_submission`), checked with one GX validation per suite
+(:func:`cldstats.ingest.read_submission`, or for a submission of the national extract
+:func:`cldstats.ingest.extract.read_part`), checked with one GX validation per suite
 (:class:`cldstats.quality.QualityRunner`), its GX results saved as ``qa/validation/<file>.json``
 and each file kept in the submission store by the process that read it (records never travel
 between processes). Batches run in ``spawn`` worker processes, or in this one
@@ -22,6 +23,8 @@ import numpy as np
 
 from cldstats import ingest
 from cldstats.core.errors import CldstatsError
+from cldstats.ingest import extract
+from cldstats.ingest.extract import ExtractPart
 from cldstats.quality.results import QualityResult
 from cldstats.quality.runner import QualityRunner
 
@@ -48,8 +51,11 @@ _GZIP_RATIO = 8
 _WORKER: dict[str, Any] = {}
 
 
-def estimated_bytes(path: Path) -> int:
-    """A file's size uncompressed, estimated (gzip files at :data:`_GZIP_RATIO`); 0 when it is gone."""
+def estimated_bytes(path: Path | ExtractPart) -> int:
+    """A file's size uncompressed, estimated (gzip files at :data:`_GZIP_RATIO`); 0 when it is gone.
+    A submission of the national extract counts its rows' Arrow bytes."""
+    if isinstance(path, ExtractPart):
+        return int(path.table.nbytes)
     try:
         size = Path(path).stat().st_size
     except OSError:  # gone since it was listed: ingest reports it as unreadable
@@ -138,8 +144,14 @@ def _check_batch(
     clock = PhaseClock()
     placeholders = params["pseudonymisation"]["placeholder_nhs_numbers"]
     prefix = params["method"]["financial_assessment_prefix"]
-    submissions = [ingest.read_submission(path, key, placeholders, financial_assessment_prefix=prefix)
-                   for path in paths]
+    # Read only for the national extract: a run of council files needs no extract params.
+    precedence = params["extract"]["person_id_precedence"] if any(isinstance(p, ExtractPart) for p in paths) else None
+    submissions = [
+        extract.read_part(path, key, placeholders, financial_assessment_prefix=prefix, precedence=precedence)
+        if isinstance(path, ExtractPart)
+        else ingest.read_submission(path, key, placeholders, financial_assessment_prefix=prefix)
+        for path in paths
+    ]
     rows = sum(int(s.rows_read) for s in submissions)
     read = np.array([s.timings.get("read", (0.0, 0.0)) for s in submissions]).reshape(-1, 2).sum(axis=0)
     hashing = np.array([s.timings.get("pseudonymise", (0.0, 0.0)) for s in submissions]).reshape(-1, 2).sum(axis=0)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from cldstats import reference
 from cldstats.core import safe_output
+from cldstats.ingest.extract import REPLACED_CHECKS, is_extract_submission
 from cldstats.quality.releases import (
     RELEASE1_SPELLING,
     RELEASE2_SPELLING,
@@ -182,6 +183,7 @@ def _submission_section(number: int, result: QualityResult, la_code: str, labels
         f"<p>Submitted {_esc(submitted)}; {result.rows_read:,} rows read; reporting period "
         f"{_esc(period)}.</p>"
     )
+    parts += _extract_block(result)
     parts += _release_block(result, labels)
     parts += _check_findings(result, labels)
     parts += _field_statuses(result, labels)
@@ -206,6 +208,20 @@ def _submission_section(number: int, result: QualityResult, la_code: str, labels
         parts.append("<p>No failing records.</p>")
     parts.append("</section>")
     return parts
+
+
+def _extract_block(result: QualityResult) -> list[str]:
+    """For a submission read from NHS England's national table: which checks were replaced, and by what."""
+    if not is_extract_submission(result.file):
+        return []
+    items = "".join(f"<li>{_esc(check)}: {_esc(instead)}</li>" for check, instead in REPLACED_CHECKS.items())
+    return [
+        "<h3>Read from the national table</h3>",
+        "<p>This submission was read from NHS England's pseudonymised national table (one council's rows "
+        "with one <code>ImportDate</code>), not from the council's file. The table holds no names, NHS "
+        "numbers, dates of birth or postcodes, so the checks that need them were replaced:</p>",
+        f"<ul>{items}</ul>",
+    ]
 
 
 def _release_block(result: QualityResult, labels: Mapping[str, str]) -> list[str]:

@@ -297,6 +297,10 @@ _NHS_NUMBER_TEXT = re.compile(r"\d{3} ?\d{3} ?\d{4}")
 
 #: One rule per key of ``params/defaults.yaml``, applied in this order (a :class:`Ref` names a key
 #: checked before it). ``tests/unit/reference/test_params.py`` fails when a key has no rule.
+#: Values of params ``extract.person_id_precedence``: whose person ID precedence reads the national
+#: extract's pseudonyms (docs/methodology.md section 3).
+EXTRACT_PERSON_ID_PRECEDENCES = ("dhsc", "nhse")
+
 RULES: dict[str, Rule] = {
     "collection_start": Date(first_of_month=True),
     "month": PublishableMonth(),
@@ -319,6 +323,8 @@ RULES: dict[str, Rule] = {
     "pseudonymisation.placeholder_nhs_numbers": Items(
         Text(shape="a quoted 10-digit NHS number", blank=False, min_length=10, max_length=12,
              pattern=_NHS_NUMBER_TEXT)),
+    "extract.person_id_precedence": Text(shape=" or ".join(EXTRACT_PERSON_ID_PRECEDENCES), blank=False,
+                                         pattern=re.compile("|".join(EXTRACT_PERSON_ID_PRECEDENCES))),
     # Release 1 values fail from the Release 2 era on; no CLD file exists before collection starts.
     "release2.r1_values_fail_from": Date(on_or_after=Ref("collection_start")),
     # A coverage of 0 would publish a release with no council in it.

@@ -11,6 +11,10 @@
 -- (the first 8 bytes of the HMAC; two people of one file share one with a chance of about 1 in
 -- 10^9): nhs_number_key, hash("NHS:" + number) of a valid NHS number, and la_person_key,
 -- hash("LA:" + LA code + ":" + identifier). This step applies the precedence between them.
+-- A submission of the national extract (docs/methodology.md section 1, "The national extract")
+-- arrives with nhs_number_key already chosen from its pseudonyms by params
+-- extract.person_id_precedence, and an la_person_key only on rows without one: rule 2 never
+-- applies to it, rule 3 is its LA ID fallback.
 --
 -- Reads   submitted_rows (the stored records of each council's selected submission, with la_code).
 -- Writes  person_rows: the same rows with person_id (NULL for rules 2-ambiguous and 4) and

@@ -32,6 +32,8 @@ Outputs in ``DIR``:
 * ``synthetic.json``: seed, scale, period, councils, the file plan (with each file's release and
   whether it kept the removed columns), the release cohorts and the switch date, and the faults
   injected; it marks the folder as synthetic (docs/methodology.md section 1);
+* with ``--extract``, ``national_extract.parquet`` (or ``.csv``): every file stacked as NHS
+  England's pseudonymised national table (:mod:`~cldstats.tools.synth.extract`);
 * ``faults.csv.gz``: ``file,row_number,field,kind`` for every injected fault cell (``row_number`` is
   the spreadsheet row, header = 1; blank for file-level faults).
 
@@ -51,7 +53,8 @@ for those councils, and the output does not depend on the number of worker proce
 """
 
 from cldstats.tools.synth.distributions import FAULT_RATES
+from cldstats.tools.synth.extract import write_extract
 from cldstats.tools.synth.generator import generate, run_cli
 from cldstats.tools.synth.plan import council_order, plan_submissions
 
-__all__ = ["FAULT_RATES", "council_order", "generate", "plan_submissions", "run_cli"]
+__all__ = ["FAULT_RATES", "council_order", "generate", "plan_submissions", "run_cli", "write_extract"]

@@ -22,6 +22,7 @@ from cldstats.reference.lists import councils as reference_councils
 from cldstats.tools.synth.codes import code_of
 from cldstats.tools.synth.dates import covered_month_ends, to_day
 from cldstats.tools.synth.distributions import FAULT_RATES, SETTING_SHARE
+from cldstats.tools.synth.extract import write_extract
 from cldstats.tools.synth.faults import FAULT_UNITS
 from cldstats.tools.synth.plan import PlannedFile, plan_all, plan_submissions
 from cldstats.tools.synth.releases import cohort_summary
@@ -82,6 +83,7 @@ def generate(
     compress: bool = False,
     faults: bool = True,
     workers: int | None = None,
+    extract: str | None = None,
 ) -> dict:
     """Write synthetic CLD submissions, ``synthetic.json`` and ``faults.csv.gz`` into ``out``.
 
@@ -107,6 +109,10 @@ def generate(
         Inject data quality faults (rates in :data:`FAULT_RATES`); False gives only valid values.
     workers : int or None
         Worker processes (None: ``min(2, cpu count)``). The output does not depend on it.
+    extract : str or None
+        ``"parquet"`` or ``"csv"``: also write the files stacked as NHS England's national table,
+        ``out/national_extract.<extract>`` (:func:`cldstats.tools.synth.extract.write_extract`;
+        recorded in ``synthetic.json`` under ``national_extract``).
 
     Returns
     -------
@@ -152,6 +158,8 @@ def generate(
         "submissions": plan_frame.to_dict(orient="records"),
     }
     (out / "synthetic.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    if extract is not None:
+        meta["national_extract"] = write_extract(out, extract)
     meta["_seconds"] = time.perf_counter() - started  # not written: the file holds no wall-clock data
     return meta
 
@@ -262,13 +270,18 @@ def run_cli(args) -> int:
         councils=councils,
         compress=args.compress,
         faults=not args.no_faults,
+        extract=getattr(args, "extract", None),
     )
     size = sum(p.stat().st_size for p in (Path(args.out) / "submissions").iterdir())
+    if "national_extract" in meta:
+        size += (Path(args.out) / meta["national_extract"]["file"]).stat().st_size
     release2 = sum(1 for s in meta["submissions"] if s["release"] == 2)
     print(
         f"cldstats synth: {meta['files']} files ({meta['files'] - release2} Release 1, {release2} Release 2), "
         f"{meta['rows']:,} rows, {len(meta['councils'])} councils, "
         f"{meta['people_in_long_term_support_at_end']:,} people in long-term support at {args.end} month end, "
         f"{size / 1e6:,.1f} MB, {meta['_seconds']:.1f} s -> {args.out}"
+        + (f" (and {meta['national_extract']['file']}: {meta['national_extract']['rows']:,} rows, every file "
+           "stacked as NHS England's national table)" if "national_extract" in meta else "")
     )
     return 0
