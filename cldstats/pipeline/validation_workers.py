@@ -24,6 +24,7 @@ from cldstats import ingest
 from cldstats.core.errors import CldstatsError
 from cldstats.quality.results import QualityResult
 from cldstats.quality.runner import QualityRunner
+from cldstats.reference.mappings import mappings_of_params
 
 __all__ = [
     "PARALLEL_MIN_BYTES",
@@ -138,7 +139,9 @@ def _check_batch(
     clock = PhaseClock()
     placeholders = params["pseudonymisation"]["placeholder_nhs_numbers"]
     prefix = params["method"]["financial_assessment_prefix"]
-    submissions = [ingest.read_submission(path, key, placeholders, financial_assessment_prefix=prefix)
+    mappings = mappings_of_params(params)  # the tables the store context was keyed by, checked again
+    submissions = [ingest.read_submission(path, key, placeholders, financial_assessment_prefix=prefix,
+                                          mappings=mappings)
                    for path in paths]
     rows = sum(int(s.rows_read) for s in submissions)
     read = np.array([s.timings.get("read", (0.0, 0.0)) for s in submissions]).reshape(-1, 2).sum(axis=0)
