@@ -34,6 +34,7 @@ from cldstats.pipeline.timing import StageTimer
 from cldstats.publication import charts, render, tables
 from cldstats.reference import statements
 from cldstats.reference.calendar import month_end, release_month_ends
+from cldstats.reference.mappings import mappings_of_params
 
 __all__ = ["PublishResult", "Run", "build_release"]
 
@@ -129,7 +130,8 @@ def build_release(r: Run, timer: StageTimer, progress: bool) -> PublishResult:
         revisions = disclosure.revisions_table(published, previous, compared_with)
         # The words about the method (rounding, suppression, adult age, look-back) come from the run's params.
         facts = statements.MethodFacts.from_params(r.params)
-        info = release_information(r, facts, published, decision, councils_selected, compared_with)
+        mapped = manifest.manifest_mappings(mappings_of_params(r.params), run.results, set(chosen["file"]))
+        info = release_information(r, facts, published, decision, councils_selected, compared_with, mapped)
         # Written beside the CSV files and the charts; the manifest and the notebooks wait for them.
         workbooks = start_beside(side, "accessible spreadsheets", tables.write_workbooks, published, info,
                                  r.build / "spreadsheets", revisions=revisions, writes=r.build / "spreadsheets")
@@ -283,8 +285,11 @@ def disclose(r: Run, timer: StageTimer, lts_area, rates, assessed_area):
     return published, unrounded, previous, consistency
 
 
-def release_information(r: Run, facts, published, decision, councils_selected: int, compared_with: str):
-    """What the workbooks' cover and notes sheets say about the release."""
+def release_information(r: Run, facts, published, decision, councils_selected: int, compared_with: str,
+                        mapped: dict | None = None):
+    """What the workbooks' cover and notes sheets say about the release (``mapped``: the manifest's
+    ``mappings``, :func:`cldstats.pipeline.manifest.manifest_mappings`)."""
+    mapped = mapped or {}
     return tables.ReleaseInfo(
         month=r.month,
         reference_date=month_end(r.month),
@@ -297,6 +302,9 @@ def release_information(r: Run, facts, published, decision, councils_selected: i
         contact_email=r.params["publication"]["contact_email"],
         previous_release=compared_with,
         next_update=tables.next_update(r.params),
+        values_mapped=int(mapped.get("values_mapped", 0)),
+        fields_mapped=int(mapped.get("fields_mapped", 0)),
+        mappings_folder=str(mapped.get("folder", "")),
     )
 
 
@@ -342,6 +350,7 @@ def write_manifest(r: Run, timer: StageTimer, run, chosen, decision, councils_se
             "synthetic_data": r.synthetic,
             "pseudonymisation_key": r.key.source,
             "inputs": manifest.manifest_inputs(run.results, set(chosen["file"])),
+            "mappings": manifest.manifest_mappings(mappings_of_params(r.params), run.results, set(chosen["file"])),
             "versions": manifest.versions(),
             "git_commit": manifest.git_commit(),
             "gate": {

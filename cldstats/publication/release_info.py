@@ -60,6 +60,11 @@ class ReleaseInfo:
         Source statement on the cover and under every table.
     next_update : datetime.date or None
         Date of the next release, on the cover (:func:`next_update`); None: "To be announced".
+    values_mapped, fields_mapped : int
+        Submitted values the hand-maintained mapping tables mapped in the selected files, and their
+        fields (the manifest's ``mappings``); 0: the notes say nothing of mappings.
+    mappings_folder : str
+        The folder of those tables (params ``selection.mappings``).
     """
 
     month: str
@@ -74,6 +79,9 @@ class ReleaseInfo:
     previous_release: str = ""
     source: str = DEFAULT_SOURCE
     next_update: dt.date | None = None
+    values_mapped: int = 0
+    fields_mapped: int = 0
+    mappings_folder: str = ""
 
     @property
     def coverage(self) -> float:
@@ -103,6 +111,7 @@ class ReleaseInfo:
             Other :class:`ReleaseInfo` fields (``contact_email``, ``source``, ``next_update``).
         """
         gate = manifest["gate"]
+        mapped = manifest.get("mappings") or {}
         return cls(
             month=manifest["month"],
             reference_date=dt.date.fromisoformat(str(manifest["reference_date"])),
@@ -112,6 +121,9 @@ class ReleaseInfo:
             revised_cells=count_revised_cells(published),
             override_reason=gate.get("override_reason", "") or "",
             gate_message=gate.get("message", "") or "",
+            values_mapped=int(mapped.get("values_mapped", 0)),
+            fields_mapped=int(mapped.get("fields_mapped", 0)),
+            mappings_folder=str(mapped.get("folder", "")),
             **fields,
         )
 

@@ -172,6 +172,9 @@ def _notes(release: ReleaseInfo, measure: str, revised_here: int,
         ("revisions", _revisions_note(release, revised_here, revisions)),
         ("override", override),
     ]
+    mapped = statements.mapped_values_sentence(release.values_mapped, release.fields_mapped, release.mappings_folder)
+    if mapped:  # only when a value was mapped by hand: a release without mappings keeps its notes
+        rows.append(("mappings", mapped))
     if measure == "long_term_support":
         rows.append(("rates", f"{statements.rates_sentence(facts)} In the rates table, {statements.REVISED} marks "
                               "a change in the rate or its population."))

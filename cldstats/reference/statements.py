@@ -48,6 +48,7 @@ __all__ = [
     "definition",
     "independent_rounding_sentence",
     "look_back_phrase",
+    "mapped_values_sentence",
     "no_year_earlier_sentence",
     "rate_rounding_sentence",
     "rates_sentence",
@@ -303,3 +304,21 @@ def rates_sentence(facts: MethodFacts) -> str:
         f"adults {facts.adult_age} and over, " + " and ".join(g.label for g in groups) + " over those ages. Region "
         "and England populations sum the councils with data; other breakdowns have no population."
     )
+
+
+def mapped_values_sentence(values: int, fields: int, folder: str) -> str:
+    """How many submitted values the hand-maintained mapping tables mapped to valid values
+    (params ``selection.mappings``); ``""`` when none was (the notes then say nothing of it).
+
+    >>> mapped_values_sentence(3, 2, "mappings").split(";")[0]
+    '3 submitted values in 2 fields were mapped by hand to valid values (mappings/)'
+    >>> mapped_values_sentence(0, 0, "mappings")
+    ''
+    """
+    if not values:
+        return ""
+    noun = "submitted value" if values == 1 else "submitted values"
+    field_noun = "field" if fields == 1 else "fields"
+    verb = "was" if values == 1 else "were"
+    return (f"{values} {noun} in {fields} {field_noun} {verb} mapped by hand to valid values "
+            f"({folder.rstrip('/')}/); every other value outside the code lists is invalid (blank for the measures).")
