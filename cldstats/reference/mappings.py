@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from cldstats.core.errors import CldstatsError
+from cldstats.reference.params import default_params_dir
 from cldstats.reference.spec import load_spec
 from cldstats.reference.vocabulary import fold, load_vocabulary
 
@@ -275,8 +276,6 @@ def mappings_folder(params: Mapping[str, Any]) -> Path | None:
     path = Path(str(value).strip())
     if path.is_absolute():
         return path
-    from cldstats.reference.params import default_params_dir  # params imports the checks: only when needed
-
     return default_params_dir().resolve().parent / path
 
 

@@ -66,7 +66,8 @@ def test_the_digest_follows_what_is_mapped_not_the_reasons():
         ("Gendr,Femail,Female,typo\n", "values.csv row 2: field 'Gendr' is not a field of the specification"),
         ("NHS Number,123,Female,typo\n", "values.csv row 2: field 'NHS Number' is not a code field"),
         ("Gender,Femail,Femle,typo\n",
-         "values.csv row 2, field Gender: valid_value 'Femle' is not one of the field's values (did you mean 'Female'?)"),
+         "values.csv row 2, field Gender: valid_value 'Femle' is not one of the field's values "
+         "(did you mean 'Female'?)"),
         ("Gender, female ,Female,typo\n",
          "values.csv row 2, field Gender: submitted_value 'female' is already valid (read as 'Female')"),
         ("Client Type,Carer,Unpaid carer,Release 1\n",
