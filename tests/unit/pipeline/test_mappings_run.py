@@ -128,3 +128,37 @@ def test_a_mapped_value_counts_and_the_store_follows_the_tables(folders, params,
     assert (removed.ingested, removed.from_store) == (0, files)
     assert _residential(removed_method) == 0
     assert manifest.manifest_mappings(mappings_of_params(blank), removed.results, selected)["values_mapped"] == 0
+
+
+def test_the_store_context_follows_what_is_mapped(params, tmp_path):
+    """An empty table (the shipped template) keys the store as no table does; a mapping changes the
+    key; a reworded reason does not."""
+    from cldstats.pipeline.store import StoreContext
+
+    suites = REPO / "expectations"
+
+    def digest(run_params) -> str:
+        return StoreContext.of_run(b"secret", run_params, suites).digest
+
+    blank = {**params, "selection": {**params["selection"], "mappings": ""}}
+    assert digest(params) == digest(blank) == digest(_with_table(params, tmp_path, "empty", HEADER))
+    one = digest(_with_table(params, tmp_path, "one", HEADER + ROW + "a reason\n"))
+    assert one != digest(blank)
+    assert one == digest(_with_table(params, tmp_path, "reworded", HEADER + ROW + "another reason\n"))
+    assert one != digest(_with_table(params, tmp_path, "other", HEADER + ROW.replace("Residential care", "Nursing care")
+                                     + "a reason\n"))
+
+
+def test_the_notes_sheet_says_how_many_values_were_mapped():
+    from cldstats.publication.release_info import ReleaseInfo
+    from cldstats.publication.workbooks import _notes
+    from cldstats.reference.statements import MethodFacts
+
+    base = dict(month=MONTH, reference_date=dt.date(2026, 3, 31), councils_selected=150,
+                publication_date=dt.date(2026, 5, 15), facts=MethodFacts())
+    plain = _notes(ReleaseInfo(**base), "assessments", 0)
+    assert "mappings" not in set(plain["Note reference"])  # a release without mappings keeps its notes
+    noted = _notes(ReleaseInfo(**base, values_mapped=3, fields_mapped=2, mappings_folder="mappings"), "assessments", 0)
+    text = noted.set_index("Note reference").loc["mappings", "Note text"]
+    assert text.startswith("3 submitted values in 2 fields were mapped by hand to valid values (mappings/)")
+    assert len(noted) == len(plain) + 1
