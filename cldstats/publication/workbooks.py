@@ -266,7 +266,8 @@ def _revisions_sheet(measure: str, revisions: pd.DataFrame, periods: Sequence[st
 
 
 def _workbook_sheets(measure: str, tables: Mapping[str, pd.DataFrame], period: str, source: str,
-                     facts: MethodFacts) -> dict:
+                     facts: MethodFacts, extra_notes: Sequence[str] = ()) -> dict:
+    """The table sheets; ``extra_notes``: further notes the breakdown tables cite (``mappings``)."""
     noun = "People receiving long-term support" if measure == "long_term_support" else "People assessed"
     stem = "lts" if measure == "long_term_support" else "assessed"
     setting = " and support setting" if measure == "long_term_support" else ""
@@ -280,7 +281,7 @@ def _workbook_sheets(measure: str, tables: Mapping[str, pd.DataFrame], period: s
             tables[breakdown], f"{stem}_by_{slug}",
             f"{noun} by {breakdown.lower()}{setting}, England, regions and councils, {period}",
             count_units, f"area{', support setting' if setting else ''} and {breakdown.lower()}", source,
-            ["definition", "areas", "coverage", "rounding", "symbols", "revisions", "override"],
+            ["definition", "areas", "coverage", "rounding", "symbols", "revisions", "override", *extra_notes],
         )
     if measure == "long_term_support":
         number += 1
@@ -401,7 +402,9 @@ def write_workbooks(published: Mapping[str, pd.DataFrame], release: ReleaseInfo,
         title = (f"{noun}: adult social care client level data, England, {period} "
                  "(official statistics in development)")
         revised_here = count_revised_cells({s: published[s] for s in sources})
-        sheets = _workbook_sheets(measure, frames[measure], period, release.source, release.facts)
+        # The values mapped by hand are cited by the breakdown tables, only when there are any.
+        extra = ("mappings",) if release.values_mapped else ()
+        sheets = _workbook_sheets(measure, frames[measure], period, release.source, release.facts, extra)
         here = None if revisions is None else revisions[revisions["table"].isin(sources)]
         if here is not None and len(here):
             periods = ordered_periods(published[sources[0]][period_column])
