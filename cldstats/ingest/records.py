@@ -196,8 +196,8 @@ def _submitted_assessment_type(column: Column, spec_field: Field, financial_asse
     with one of them and goes on keeps that beginning as sent and the rest only as its shape
     (``Financial Assessment - Mr Smith`` -> ``Financial Assessment (text, 10 characters)``): the
     method reads the beginning, and the rest could be a name. Any other text is replaced by its
-    shape (``(text, 7 letters)``), which begins with neither. Blank is missing. Decided once per
-    distinct value.
+    shape (``(text, 7 letters)``), which begins with neither. Blank is missing. A value mapped by hand
+    is kept as the value it is mapped to. Decided once per distinct value.
     """
     # Longest first, so that "Financial Assessment - Review" is matched whole, not as the prefix.
     spellings = load_vocabulary()[spec_field.name].spellings()  # both releases' spellings
@@ -213,7 +213,11 @@ def _submitted_assessment_type(column: Column, spec_field: Field, financial_asse
                 return beginning if not rest else f"{beginning} ({value_shape(rest)})"
         return f"({value_shape(value)})"
 
-    distinct = [kept(value) for value in column.distinct.to_pylist()]
+    # A value mapped by hand (``mappings/``) stands for its valid value here too, so the method tests
+    # the value it was mapped to.
+    mapped_to = column.mapped_to if column.mapped_to is not None else [None] * len(column.distinct)
+    distinct = [kept(value if to is None else to) for value, to in zip(column.distinct.to_pylist(), mapped_to,
+                                                                      strict=True)]
     return string_series(pa.array(distinct, type=pa.string()).take(pa.array(column.indices)))
 
 

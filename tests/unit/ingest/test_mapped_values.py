@@ -71,3 +71,17 @@ def test_the_release_mapping_comes_first(tmp_path):
     assert read.status["Gender"].tolist() == [V.VALID, V.VALID_LOOSE]
     assert read.records["Gender"].tolist() == ["Male", "Male"]
     assert np.all(read.status["Gender"].to_numpy() != V.VALID_MAPPED)
+
+
+def test_a_mapped_assessment_type_is_tested_as_its_valid_value(tmp_path):
+    """Measure 2 tests the submitted Assessment Type's beginning (the financial assessment prefix):
+    a value mapped by hand is kept there as the value it is mapped to."""
+    tables = MappingTables.from_rows([("Assessment Type", "Fin assess full", "Financial Assessment - Full", "abbr.")])
+    template = base_rows(1)[0]
+    path = tmp_path / NAME
+    path.write_bytes(csv_bytes(labels(), [dict(template, **{"Assessment Type": "Fin assess full"})]))
+    mapped = ingest.read_submission(path, KEY, financial_assessment_prefix=PREFIX, mappings=tables)
+    assert mapped.status["Assessment_Type"].tolist() == [V.VALID_MAPPED]
+    assert mapped.records["Assessment_Type_submitted"].tolist() == ["Financial Assessment - Full"]
+    plain = ingest.read_submission(path, KEY, financial_assessment_prefix=PREFIX)
+    assert plain.records["Assessment_Type_submitted"].tolist() == ["(text, 13 letters)"]
