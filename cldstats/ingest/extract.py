@@ -49,6 +49,7 @@ from cldstats.ingest.pseudonymise import PseudonymKey, hash_distinct, keys_of_ha
 from cldstats.ingest.reader import Submission
 from cldstats.ingest.records import build_records
 from cldstats.reference import crosswalk
+from cldstats.reference.mappings import MappingTables
 from cldstats.reference.params import EXTRACT_PERSON_ID_PRECEDENCES
 from cldstats.reference.spec import ValueStatus, load_spec
 
@@ -434,7 +435,8 @@ def _key_series(values: np.ndarray, valid: np.ndarray) -> pd.Series:
 
 
 def read_part(part: ExtractPart, key: PseudonymKey, placeholders: Iterable[object] = (), *,
-              financial_assessment_prefix: str, precedence: str = "dhsc") -> Submission:
+              financial_assessment_prefix: str, precedence: str = "dhsc",
+              mappings: MappingTables | None = None) -> Submission:
     """One submission of the national table as a :class:`~cldstats.ingest.reader.Submission`.
 
     Parameters
@@ -448,6 +450,8 @@ def read_part(part: ExtractPart, key: PseudonymKey, placeholders: Iterable[objec
         Params ``method.financial_assessment_prefix``.
     precedence : str
         Params ``extract.person_id_precedence`` (:func:`person_keys`).
+    mappings : cldstats.reference.mappings.MappingTables, optional
+        The hand-maintained value mappings (params ``selection.mappings``), applied as for a file.
 
     Returns
     -------
@@ -461,6 +465,7 @@ def read_part(part: ExtractPart, key: PseudonymKey, placeholders: Iterable[objec
     submission.rows_read = part.rows
     records, status, invalid_values, seconds, release1_columns = build_records(
         raw, part.la_code, key, part.name, issues, tuple(str(p) for p in placeholders), financial_assessment_prefix,
+        mappings,
     )
     lay = layout()
     la_key = records["la_person_key"]

@@ -94,6 +94,7 @@ from cldstats.ingest.issues import FileIssue, Unreadable
 from cldstats.ingest.pseudonymise import PseudonymKey
 from cldstats.ingest.records import build_records, empty_invalid_values
 from cldstats.ingest.xlsx_file import read_xlsx_table
+from cldstats.reference.mappings import MappingTables
 
 
 @dataclass
@@ -139,6 +140,7 @@ def read_submission(
     placeholder_nhs_numbers: Iterable[object] = (),
     *,
     financial_assessment_prefix: str,
+    mappings: MappingTables | None = None,
 ) -> Submission:
     """Read one submission file into a :class:`Submission`; never raises for a bad file.
 
@@ -157,6 +159,9 @@ def read_submission(
         with it (any case) is kept as sent in ``Assessment_Type_submitted``, as one beginning with
         a code-list value is; any other is kept only as its shape. Required, so that what ingest
         keeps always follows the run's params (the store keys entries by it).
+    mappings : MappingTables, optional
+        The hand-maintained mappings of invalid code values (params ``selection.mappings``,
+        :mod:`cldstats.reference.mappings`), applied after the release mapping.
 
     Returns
     -------
@@ -181,7 +186,7 @@ def read_submission(
         (submission.records, submission.status, submission.invalid_values, pseudonymise_seconds,
          submission.release1_columns) = build_records(
             raw, la_code, key, name, issues, tuple(str(number) for number in placeholder_nhs_numbers),
-            financial_assessment_prefix,
+            financial_assessment_prefix, mappings,
         )
         submission.timings["pseudonymise"] = pseudonymise_seconds
     submission.timings["read"] = (time.perf_counter() - started[0], time.process_time() - started[1])

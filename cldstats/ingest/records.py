@@ -37,6 +37,7 @@ from cldstats.ingest.values import (
     type_field,
     value_shape,
 )
+from cldstats.reference.mappings import MappingTables
 from cldstats.reference.spec import Field, Spec, ValueStatus, load_spec
 from cldstats.reference.vocabulary import load_vocabulary
 
@@ -96,8 +97,13 @@ def _invalid_values(
     personal data (a name typed into ``Gender``, an NHS number into ``LA Code``): see
     :func:`~cldstats.ingest.values.shown_distinct`. Suspect (ragged) rows are left out: their cells
     may hold values of other, personal, columns.
+
+    When a value was mapped by hand (``mappings/``), its rows are listed too, with two more
+    columns: ``mapped_to`` (the valid value it reads as) and ``mapping`` (the table row,
+    ``file:row``); both are missing on the rows of values left invalid. Without a mapped value the
+    frame has only the three columns.
     """
-    parts = []
+    parts = _mapped_values(columns, row_numbers, suspect, spec)
     for spec_field in spec.of_kind("code", "la_code"):
         column = columns[spec_field.name]
         invalid_distinct = column.distinct_status == ValueStatus.INVALID
@@ -119,6 +125,35 @@ def _invalid_values(
     if not parts:
         return empty_invalid_values()
     return pd.concat(parts, ignore_index=True).sort_values(["row_number", "field"], ignore_index=True)
+
+
+def _mapped_values(
+    columns: dict[str, Column], row_numbers: np.ndarray, suspect: np.ndarray, spec: Spec
+) -> list[pd.DataFrame]:
+    """The rows of :func:`_invalid_values` for values mapped by hand (``mapped_to``, ``mapping``)."""
+    parts = []
+    for spec_field in spec.of_kind("code"):
+        column = columns[spec_field.name]
+        if column.mapped_by is None:
+            continue
+        mapped = column.distinct_status == ValueStatus.VALID_MAPPED
+        rows = np.flatnonzero(mapped[column.indices] & ~suspect)
+        if not len(rows):
+            continue
+        distinct = column.indices[rows]
+        shown = shown_distinct(column, spec_field.name, ValueStatus.VALID_MAPPED)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "row_number": row_numbers[rows].astype(np.int32),
+                    "field": pd.Series([spec_field.name] * len(rows), dtype="string"),
+                    "value": pd.array(shown[distinct], dtype="string"),
+                    "mapped_to": pd.array(column.mapped_to[distinct], dtype="string"),
+                    "mapping": pd.array(column.mapped_by[distinct], dtype="string"),
+                }
+            )
+        )
+    return parts
 
 
 def _la_id_hashes(
@@ -161,8 +196,8 @@ def _submitted_assessment_type(column: Column, spec_field: Field, financial_asse
     with one of them and goes on keeps that beginning as sent and the rest only as its shape
     (``Financial Assessment - Mr Smith`` -> ``Financial Assessment (text, 10 characters)``): the
     method reads the beginning, and the rest could be a name. Any other text is replaced by its
-    shape (``(text, 7 letters)``), which begins with neither. Blank is missing. Decided once per
-    distinct value.
+    shape (``(text, 7 letters)``), which begins with neither. Blank is missing. A value mapped by hand
+    is kept as the value it is mapped to. Decided once per distinct value.
     """
     # Longest first, so that "Financial Assessment - Review" is matched whole, not as the prefix.
     spellings = load_vocabulary()[spec_field.name].spellings()  # both releases' spellings
@@ -178,7 +213,11 @@ def _submitted_assessment_type(column: Column, spec_field: Field, financial_asse
                 return beginning if not rest else f"{beginning} ({value_shape(rest)})"
         return f"({value_shape(value)})"
 
-    distinct = [kept(value) for value in column.distinct.to_pylist()]
+    # A value mapped by hand (``mappings/``) stands for its valid value here too, so the method tests
+    # the value it was mapped to.
+    mapped_to = column.mapped_to if column.mapped_to is not None else [None] * len(column.distinct)
+    distinct = [kept(value if to is None else to) for value, to in zip(column.distinct.to_pylist(), mapped_to,
+                                                                      strict=True)]
     return string_series(pa.array(distinct, type=pa.string()).take(pa.array(column.indices)))
 
 
@@ -190,6 +229,7 @@ def build_records(
     issues: list[FileIssue],
     placeholders: tuple[str, ...],
     financial_assessment_prefix: str,
+    mappings: MappingTables | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, tuple[float, float], tuple[str, ...]]:
     """Typed records, status frame and invalid values from the text cells.
 
@@ -208,6 +248,8 @@ def build_records(
         Params ``pseudonymisation.placeholder_nhs_numbers``.
     financial_assessment_prefix : str
         Params ``method.financial_assessment_prefix`` (see :func:`_submitted_assessment_type`).
+    mappings : MappingTables, optional
+        The hand-maintained mappings of invalid code values (params ``selection.mappings``).
 
     Returns
     -------
@@ -221,7 +263,7 @@ def build_records(
     merged = merge_duplicate_columns(raw, duplicates, spec, name, issues)
     if len(raw.row_numbers) == 0:
         issues.append(FileIssue("no_rows", f"{name}: header only, no data rows"))
-    columns, typed = _read_fields(raw, spec, matched, merged, placeholders)
+    columns, typed = _read_fields(raw, spec, matched, merged, placeholders, mappings)
     status = {name_: column.status for name_, column in columns.items()}
     issues.extend(_formula_issues(status, raw.row_numbers, spec, name))
 
@@ -248,7 +290,8 @@ def build_records(
 
 
 def _read_fields(
-    raw: RawTable, spec: Spec, matched: dict[str, int], merged: dict[str, pa.Array], placeholders: tuple[str, ...]
+    raw: RawTable, spec: Spec, matched: dict[str, int], merged: dict[str, pa.Array], placeholders: tuple[str, ...],
+    mappings: MappingTables | None = None,
 ) -> tuple[dict[str, Column], dict[str, pd.Series | None]]:
     """Every field of the spec encoded, checked and typed: its :class:`~cldstats.ingest.values.Column` and typed values.
 
@@ -262,7 +305,8 @@ def _read_fields(
             column = encode_column(merged[spec_field.name])
         else:
             column = encode_column(raw.columns[index]) if index is not None else blank_column(n_rows)
-        return column, type_field(spec_field, column, placeholders)
+        mapped = mappings.for_field(spec_field.name) if mappings else None
+        return column, type_field(spec_field, column, placeholders, mapped)
 
     # Arrow kernels release the GIL, so the fields of a big file are read in parallel threads; for
     # a small file starting the pool costs more than it saves (measured: ~30 ms per file).

@@ -4,8 +4,10 @@ be shown.
 Each field's column is stripped and dictionary-encoded (:class:`Column`); each distinct value is
 checked once against its field (code lists, LA codes, ``d/m/yyyy`` dates, numbers, NHS numbers,
 postcodes, GP practice codes, CQC IDs; formula cells) and its status and typed value are spread
-back to the rows. An invalid value is shown as sent only when it cannot be personal data, else by
-its shape (:func:`value_shape`, :func:`shown_distinct`).
+back to the rows. A code value neither release's list holds is looked up in the hand-maintained
+mapping tables last (``mappings/``, :mod:`cldstats.reference.mappings`): found there, it reads as its
+mapped value with status ``VALID_MAPPED``. An invalid value is shown as sent only when it cannot be
+personal data, else by its shape (:func:`value_shape`, :func:`shown_distinct`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +52,10 @@ class Column:
     indices: np.ndarray  # per row, index into ``distinct``
     distinct_status: np.ndarray  # int8 per distinct value
     padded: np.ndarray | None = None  # per distinct value: had spaces around it as sent
+    #: per distinct value of a code field: the mapping table row (``file:row``) that mapped it and the
+    #: valid value it maps to, else None (both None when the field had no mapping)
+    mapped_by: np.ndarray | None = None
+    mapped_to: np.ndarray | None = None
 
     @property
     def status(self) -> np.ndarray:
@@ -96,22 +103,30 @@ _STATUS_OF_SPELLING = {
 }
 
 
-def _type_code(spec_field: Field, column: Column) -> pd.Categorical:
+def _type_code(spec_field: Field, column: Column,
+               mapped: Mapping[str, tuple[int, str]] | None = None) -> pd.Categorical:
     """Canonical value of each cell of a code field, through the field's one vocabulary look-up.
 
     Each distinct value gets the status of how it matched (:class:`Spelling`): a Release 2
     spelling is VALID, a Release 1 spelling VALID_RELEASE1 (VALID_RELEASE1_CASE when it differs from
     the Release 2 spelling only in case), each ``_LOOSE`` when found only after folding or when it
-    had spaces around it as sent; a variant is VALID_LOOSE; anything else stays INVALID.
+    had spaces around it as sent; a variant is VALID_LOOSE. A value the vocabulary does not match is
+    then looked up, folded, in ``mapped`` (the field's hand-maintained mappings,
+    :meth:`cldstats.reference.mappings.MappingTables.for_field`): VALID_MAPPED there, with the
+    mapping's row in :attr:`Column.mapped_by`. Anything else stays INVALID.
     """
     vocabulary = load_vocabulary()[spec_field.name]
     distinct = column.distinct.to_pylist()
     codes = np.full(len(distinct), -1, dtype=np.int16)
     matched = np.full(len(distinct), ValueStatus.INVALID, dtype=np.int8)
+    mapped_by = np.full(len(distinct), None, dtype=object) if mapped else None
     for i, value in enumerate(distinct):
         hit = vocabulary.match(value)
         if hit is not None:
             codes[i], matched[i] = hit[0], _STATUS_OF_SPELLING[hit[1]]
+        elif mapped and value and (by_hand := mapped.get(fold(value))) is not None:
+            # after the release mapping, as DHSC applies its tables: only a value no release spells
+            codes[i], matched[i], mapped_by[i] = by_hand[0], ValueStatus.VALID_MAPPED, by_hand[1]
     if column.padded is not None:
         # exact only once the surrounding spaces are trimmed: accepted with a warning
         matched[(matched == ValueStatus.VALID) & column.padded] = ValueStatus.VALID_LOOSE
@@ -120,6 +135,11 @@ def _type_code(spec_field: Field, column: Column) -> pd.Categorical:
         matched[(matched == ValueStatus.VALID_RELEASE1_CASE) & column.padded] = ValueStatus.VALID_LOOSE
     open_ = column.distinct_status == ValueStatus.INVALID
     column.distinct_status[open_] = matched[open_]
+    if mapped_by is not None:
+        mapped_by[column.distinct_status != ValueStatus.VALID_MAPPED] = None  # a formula stays a formula
+        column.mapped_by = mapped_by
+        column.mapped_to = np.where(mapped_by != None, np.array(spec_field.code_list, dtype=object)[codes],  # noqa: E711
+                                    None)
     codes[~column.usable()] = -1
     # A cached dtype and validate=False: checking the categories again cost ~10 ms per file.
     return pd.Categorical.from_codes(codes[column.indices], dtype=_code_dtype(spec_field.code_list), validate=False)
@@ -200,14 +220,16 @@ def _type_number(column: Column, integer: bool) -> pd.api.extensions.ExtensionAr
     return values
 
 
-def type_field(spec_field: Field, column: Column, placeholders: tuple[str, ...] = ()) -> pd.Series | None:
+def type_field(spec_field: Field, column: Column, placeholders: tuple[str, ...] = (),
+               mapped: Mapping[str, tuple[int, str]] | None = None) -> pd.Series | None:
     """Typed per-row values of one field (None for fields ingest does not type here).
 
-    ``placeholders`` are the listed placeholder NHS numbers (invalid, as ten equal digits are).
+    ``placeholders`` are the listed placeholder NHS numbers (invalid, as ten equal digits are);
+    ``mapped`` the field's hand-maintained mappings of a code field (see :func:`_type_code`).
     """
     kind = spec_field.kind
     if kind == "code":
-        return pd.Series(_type_code(spec_field, column))
+        return pd.Series(_type_code(spec_field, column, mapped))
     if kind == "la_code":
         distinct = _type_la_code(column)
         return pd.Series(pd.array(distinct.take(pa.array(column.indices)), dtype="string"))
@@ -326,12 +348,13 @@ def _near_miss_codes(field_name: str) -> tuple[str, ...]:
     return tuple(fold(code) for code in load_vocabulary()[field_name].spellings())
 
 
-def shown_distinct(column: Column, field_name: str) -> np.ndarray:
-    """Per distinct value of a code or LA code field: :func:`_shown_value` of each invalid one
-    (None for the others)."""
+def shown_distinct(column: Column, field_name: str, status: ValueStatus = ValueStatus.INVALID) -> np.ndarray:
+    """Per distinct value of a code or LA code field: :func:`_shown_value` of each one of ``status``
+    (invalid by default; ``VALID_MAPPED`` for the values mapped by hand, as invalid as sent), None
+    for the others."""
     codes = _near_miss_codes(field_name)
     is_la_code = field_name == "LA_Code"
-    positions = np.flatnonzero(column.distinct_status == ValueStatus.INVALID)
+    positions = np.flatnonzero(column.distinct_status == status)
     shown = np.full(len(column.distinct), None, dtype=object)
     shown[positions] = [
         _shown_value(value, codes, is_la_code) for value in column.distinct.take(pa.array(positions)).to_pylist()

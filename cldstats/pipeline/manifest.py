@@ -4,7 +4,8 @@ It separates what must match from what may differ. At the top level, everything 
 the same inputs, params and code must reproduce exactly: ``month``, ``reference_date``, ``release``
 (its folder, its title, e.g. "data to March 2026", and whether it is quarterly), ``params``,
 ``synthetic_data``, ``pseudonymisation_key``, ``inputs`` (file, SHA-256 as ingest computed it from
-the bytes it read, or null with the reason in ``not_hashed``; selected), ``versions``,
+the bytes it read, or null with the reason in ``not_hashed``; selected), ``mappings`` (the
+hand-maintained value mapping tables, their digests and uses: :func:`manifest_mappings`), ``versions``,
 ``git_commit``, ``gate``, ``selection`` (:func:`selection_record`: the cut-off by its DHSC name too,
 the reporting period used, the files excluded and included by hand with their reasons, and how
 many files' derived period differs from their stated one), ``renderer`` and ``outputs`` (SHA-256
@@ -30,8 +31,8 @@ from cldstats import __version__
 from cldstats.ingest.files import sha256_of_file
 from cldstats.reference import statements
 
-__all__ = ["RECORDED_DEPENDENCIES", "RUN_TIME_LINE", "git_commit", "manifest_inputs", "output_digests",
-           "run_details", "selection_record", "versions", "write_manifest"]
+__all__ = ["RECORDED_DEPENDENCIES", "RUN_TIME_LINE", "git_commit", "manifest_inputs", "manifest_mappings",
+           "output_digests", "run_details", "selection_record", "versions", "write_manifest"]
 
 #: Libraries whose versions the manifest records.
 RECORDED_DEPENDENCIES = (
@@ -115,6 +116,37 @@ def selection_record(params: dict[str, Any], hand, reporting_periods) -> dict[st
         "included": named("include"),
         "files_whose_derived_period_differs": differ,
     }
+
+
+def manifest_mappings(tables: Any, results, selected_names: set[str]) -> dict[str, Any]:
+    """The manifest's ``mappings``: the hand-maintained value mapping tables of the run
+    (:class:`cldstats.reference.mappings.MappingTables`: folder, each file with its SHA-256 and
+    rows, the digest) and their uses in the selected files: per mapping used, its row (``file:row``),
+    field, submitted and valid value, cells and submissions; ``values_mapped`` and ``fields_mapped``
+    count the mappings used and their fields (the notes sheet's statement)."""
+    by_source = tables.by_source()
+    cells: dict[str, int] = {}
+    files: dict[str, set[str]] = {}
+    for result in results:
+        used = result.invalid_values
+        if result.file not in selected_names or "mapping" not in used.columns:
+            continue
+        for source, count in used.dropna(subset=["mapping"]).groupby("mapping")["count"].sum().items():
+            cells[source] = cells.get(source, 0) + int(count)
+            files.setdefault(source, set()).add(result.file)
+    uses = []
+    for source in sorted(cells, key=lambda s: (s.rsplit(":", 1)[0], int(s.rsplit(":", 1)[1]))):
+        mapping = by_source.get(source)
+        uses.append({
+            "mapping": source,
+            "field": mapping.field if mapping else None,
+            "submitted_value": mapping.submitted_value if mapping else None,
+            "valid_value": mapping.valid_value if mapping else None,
+            "cells": cells[source],
+            "submissions": len(files[source]),
+        })
+    return {**tables.record(), "uses": uses, "values_mapped": len(uses),
+            "fields_mapped": len({use["field"] for use in uses})}
 
 
 def _may_differ(path: Path) -> bool:

@@ -34,6 +34,7 @@ from cldstats.pipeline.timing import StageTimer
 from cldstats.publication import charts, render, tables
 from cldstats.reference import statements
 from cldstats.reference.calendar import month_end, release_folder, release_month_ends, release_title
+from cldstats.reference.mappings import mappings_of_params
 
 __all__ = ["PublishResult", "Run", "build_release"]
 
@@ -148,7 +149,9 @@ def build_release(r: Run, timer: StageTimer, progress: bool) -> PublishResult:
         # The words about the method (rounding, suppression, adult age, look-back) come from the run's params.
         facts = statements.MethodFacts.from_params(r.params)
         chosen_how = manifest.selection_record(r.params, run.hand, run.reporting_periods)
-        info = release_information(r, facts, published, decision, councils_selected, compared_with, chosen_how)
+        mapped = manifest.manifest_mappings(mappings_of_params(r.params), run.results, set(chosen["file"]))
+        info = release_information(r, facts, published, decision, councils_selected, compared_with, chosen_how,
+                                   mapped)
         # Written beside the CSV files and the charts; the manifest and the notebooks wait for them.
         workbooks = start_beside(side, "accessible spreadsheets", tables.write_workbooks, published, info,
                                  r.build / "spreadsheets", revisions=revisions, writes=r.build / "spreadsheets")
@@ -310,9 +313,11 @@ def disclose(r: Run, timer: StageTimer, lts_area, rates, assessed_area):
 
 
 def release_information(r: Run, facts, published, decision, councils_selected: int, compared_with: str,
-                        chosen_how: dict):
+                        chosen_how: dict, mapped: dict | None = None):
     """What the workbooks' cover and notes sheets say about the release (``chosen_how``: the
-    manifest's ``selection`` record)."""
+    manifest's ``selection`` record; ``mapped``: its ``mappings``,
+    :func:`cldstats.pipeline.manifest.manifest_mappings`)."""
+    mapped = mapped or {}
     return tables.ReleaseInfo(
         month=r.month,
         reference_date=month_end(r.month),
@@ -326,6 +331,9 @@ def release_information(r: Run, facts, published, decision, councils_selected: i
         previous_release=compared_with,
         next_update=tables.next_update(r.params),
         selection=statements.SelectionFacts.from_record(chosen_how),
+        values_mapped=int(mapped.get("values_mapped", 0)),
+        fields_mapped=int(mapped.get("fields_mapped", 0)),
+        mappings_folder=str(mapped.get("folder", "")),
     )
 
 
@@ -373,6 +381,7 @@ def write_manifest(r: Run, timer: StageTimer, run, chosen, decision, councils_se
             "synthetic_data": r.synthetic,
             "pseudonymisation_key": r.key.source,
             "inputs": manifest.manifest_inputs(run.results, set(chosen["file"])),
+            "mappings": manifest.manifest_mappings(mappings_of_params(r.params), run.results, set(chosen["file"])),
             "versions": manifest.versions(),
             "git_commit": manifest.git_commit(),
             "gate": {

@@ -21,8 +21,9 @@ Layout of a store folder (default ``data/store/``, beside ``data/submissions/``)
 fingerprint (an HMAC of a fixed text under the key, never the key), and the *context digest*: the
 store format version and the bytes of everything else that shapes the stored content (the spec,
 the code lists and field rules, the expectation suites, the params ingest and validation read:
-:data:`CONTEXT_PARAMS`). A file whose bytes change is a new submission; a new key, spec or
-validation setting gives new entries, and the old ones stay as they were.
+:data:`CONTEXT_PARAMS`, and the hand-maintained value mappings of ``mappings/`` when there are
+any). A file whose bytes change is a new submission; a new key, spec or validation setting gives
+new entries, and the old ones stay as they were.
 
 **Atomic writes.** An entry is written into ``entries/.tmp-<id>-<pid>/``, every file fsynced, then
 renamed into place in one step: a run killed while storing leaves no partial entry (the next store
@@ -55,6 +56,7 @@ import pyarrow.parquet as pq
 from cldstats.ingest.extract import is_extract_submission
 from cldstats.ingest.files import sha256_of_file
 from cldstats.measures.engine import RECORD_COLUMNS
+from cldstats.reference.mappings import mappings_of_params
 
 __all__ = [
     "CATALOGUE_COLUMNS",
@@ -172,7 +174,8 @@ class StoreContext:
         :func:`key_fingerprint` of the run's pseudonymisation key.
     digest : str
         SHA-256 of the format version, the spec, code lists, field rules and expectation suites,
-        and the params of :data:`CONTEXT_PARAMS`.
+        the params of :data:`CONTEXT_PARAMS` and the hand-maintained value mappings (params
+        ``selection.mappings``, :attr:`cldstats.reference.mappings.MappingTables.digest`), when any.
     """
 
     key_fingerprint: str
@@ -189,6 +192,11 @@ class StoreContext:
             digest.update(path.name.encode() + b"\n" + path.read_bytes())
         chosen = {name: _dotted(params, name) for name in CONTEXT_PARAMS}
         digest.update(json.dumps(chosen, sort_keys=True, default=str).encode())
+        # The hand-maintained value mappings shape the statuses and values stored; none adds nothing,
+        # so a store made before them (or without any) stays valid.
+        mapped = mappings_of_params(params).digest
+        if mapped:
+            digest.update(f"mappings {mapped}\n".encode())
         return cls(key_fingerprint(secret), digest.hexdigest())
 
     def entry_id(self, sha256: str, file_name: str) -> str:

@@ -49,7 +49,7 @@ from cldstats.pipeline.validation_workers import (
     validation_json_name,
     write_validation_json,
 )
-from cldstats.quality.council_reports import write_council_reports
+from cldstats.quality.council_reports import mapped_values_table, write_council_reports
 from cldstats.quality.releases import RELEASE_COLUMNS, release_of_summary
 from cldstats.quality.results import NOT_A_SUBMISSION, QualityResult, not_a_submission_result
 from cldstats.quality.statuses import ACCEPTED, ACCEPTED_WITH_WARNINGS, REJECTED
@@ -288,10 +288,14 @@ def _every_result(stored: Mapping[str, StoredEntry], checked: _Checked, folder: 
 
 
 def _write_qa_tables(run: ValidationRun, qa_dir: Path, council_reports: bool) -> list[Path]:
-    """``qa/submissions.csv``, ``qa/exclusions.csv`` and (with ``council_reports``) the council pages."""
+    """``qa/submissions.csv``, ``qa/exclusions.csv``, ``qa/mapped_values.csv`` (only when a value was
+    mapped by hand) and (with ``council_reports``) the council pages."""
     run.write_submissions(qa_dir)
     safe_output.write_csv(run.exclusions, qa_dir / "exclusions.csv")
     written = [qa_dir / "submissions.csv", qa_dir / "exclusions.csv"]
+    mapped = mapped_values_table(run.results)
+    if len(mapped):  # a release without mappings keeps its QA files
+        written.append(safe_output.write_csv(mapped, qa_dir / "mapped_values.csv"))
     if council_reports:
         written += write_council_reports(run.results, qa_dir / "data_quality")
     return written

@@ -27,6 +27,7 @@ from cldstats.ingest import extract
 from cldstats.ingest.extract import ExtractPart
 from cldstats.quality.results import QualityResult
 from cldstats.quality.runner import QualityRunner
+from cldstats.reference.mappings import mappings_of_params
 
 __all__ = [
     "PARALLEL_MIN_BYTES",
@@ -146,10 +147,12 @@ def _check_batch(
     prefix = params["method"]["financial_assessment_prefix"]
     # Read only for the national extract: a run of council files needs no extract params.
     precedence = params["extract"]["person_id_precedence"] if any(isinstance(p, ExtractPart) for p in paths) else None
+    mappings = mappings_of_params(params)  # the tables the store context was keyed by, checked again
     submissions = [
-        extract.read_part(path, key, placeholders, financial_assessment_prefix=prefix, precedence=precedence)
+        extract.read_part(path, key, placeholders, financial_assessment_prefix=prefix, precedence=precedence,
+                          mappings=mappings)
         if isinstance(path, ExtractPart)
-        else ingest.read_submission(path, key, placeholders, financial_assessment_prefix=prefix)
+        else ingest.read_submission(path, key, placeholders, financial_assessment_prefix=prefix, mappings=mappings)
         for path in paths
     ]
     rows = sum(int(s.rows_read) for s in submissions)

@@ -64,6 +64,11 @@ class ReleaseInfo:
     selection : cldstats.reference.statements.SelectionFacts or None
         How each council's submission was chosen (the cut-off, the reporting period, files excluded
         or included by hand): a note of its own (:attr:`selection_note`); None: no such note.
+    values_mapped, fields_mapped : int
+        Submitted values the hand-maintained mapping tables mapped in the selected files, and their
+        fields (the manifest's ``mappings``); 0: the notes say nothing of mappings.
+    mappings_folder : str
+        The folder of those tables (params ``selection.mappings``).
     """
 
     month: str
@@ -85,6 +90,9 @@ class ReleaseInfo:
         """The notes sheet's text on the selection (:func:`cldstats.reference.statements.selection_sentence`),
         ``""`` without :attr:`selection`."""
         return statements.selection_sentence(self.selection) if self.selection is not None else ""
+    values_mapped: int = 0
+    fields_mapped: int = 0
+    mappings_folder: str = ""
 
     @property
     def coverage(self) -> float:
@@ -114,6 +122,7 @@ class ReleaseInfo:
             Other :class:`ReleaseInfo` fields (``contact_email``, ``source``, ``next_update``).
         """
         gate = manifest["gate"]
+        mapped = manifest.get("mappings") or {}
         return cls(
             month=manifest["month"],
             reference_date=dt.date.fromisoformat(str(manifest["reference_date"])),
@@ -124,6 +133,9 @@ class ReleaseInfo:
             override_reason=gate.get("override_reason", "") or "",
             gate_message=gate.get("message", "") or "",
             selection=SelectionFacts.from_record(manifest["selection"]) if manifest.get("selection") else None,
+            values_mapped=int(mapped.get("values_mapped", 0)),
+            fields_mapped=int(mapped.get("fields_mapped", 0)),
+            mappings_folder=str(mapped.get("folder", "")),
             **fields,
         )
 

@@ -174,6 +174,9 @@ def _notes(release: ReleaseInfo, measure: str, revised_here: int,
     ]
     if release.selection_note:
         rows.append(("selection", release.selection_note))
+    mapped = statements.mapped_values_sentence(release.values_mapped, release.fields_mapped, release.mappings_folder)
+    if mapped:  # only when a value was mapped by hand: a release without mappings keeps its notes
+        rows.append(("mappings", mapped))
     if measure == "long_term_support":
         rows.append(("rates", f"{statements.rates_sentence(facts)} In the rates table, {statements.REVISED} marks "
                               "a change in the rate or its population."))
@@ -266,6 +269,8 @@ def _revisions_sheet(measure: str, revisions: pd.DataFrame, periods: Sequence[st
 
 def _workbook_sheets(measure: str, tables: Mapping[str, pd.DataFrame], period: str, source: str,
                      facts: MethodFacts, more_notes: Sequence[str] = ()) -> dict:
+    """The table sheets; ``more_notes``: further notes the breakdown tables cite (``selection``,
+    ``mappings``)."""
     noun = "People receiving long-term support" if measure == "long_term_support" else "People assessed"
     stem = "lts" if measure == "long_term_support" else "assessed"
     setting = " and support setting" if measure == "long_term_support" else ""
@@ -400,8 +405,10 @@ def write_workbooks(published: Mapping[str, pd.DataFrame], release: ReleaseInfo,
         title = (f"{noun}: adult social care client level data, England, {period} "
                  "(official statistics in development)")
         revised_here = count_revised_cells({s: published[s] for s in sources})
-        sheets = _workbook_sheets(measure, frames[measure], period, release.source, release.facts,
-                                  ("selection",) if release.selection_note else ())
+        # The selection note, and the values mapped by hand only when there are any, are cited by
+        # the breakdown tables.
+        extra = (("selection",) if release.selection_note else ()) + (("mappings",) if release.values_mapped else ())
+        sheets = _workbook_sheets(measure, frames[measure], period, release.source, release.facts, extra)
         here = None if revisions is None else revisions[revisions["table"].isin(sources)]
         if here is not None and len(here):
             periods = ordered_periods(published[sources[0]][period_column])

@@ -2,8 +2,8 @@
 
 One page per council with a section per submission, newest first: outcome, the release the file is
 written in (header and values), the checks with findings, the AGEM statuses per field, invalid code
-values and the failing records (by spreadsheet row number and Event Reference only: no personal
-data). Needs no Great Expectations.
+values, the values mapped by hand (``mappings/``) and the failing records (by spreadsheet row
+number and Event Reference only: no personal data). Needs no Great Expectations.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from cldstats.quality.results import SUMMARY_COLUMNS, QualityResult
 from cldstats.quality.statuses import ACCEPTED_WITH_WARNINGS, CHECK_PASSED, REJECTED
 from cldstats.reference.spec import AGEM_STATUSES, load_spec
 
-__all__ = ["write_council_reports"]
+__all__ = ["MAPPED_COLUMNS", "mapped_values_table", "write_council_reports"]
 
 
 def _labels() -> dict[str, str]:
@@ -309,7 +309,8 @@ def _field_statuses(result: QualityResult, labels: Mapping[str, str]) -> list[st
                 numeric=set(range(1, len(AGEM_STATUSES) + 1)),
             )
         )
-    if len(result.invalid_values):
+    invalid, mapped = _split_mapped(result.invalid_values)
+    if len(invalid):
         parts.append("<h3>Invalid code values sent</h3>")
         parts.append(
             _table(
@@ -317,9 +318,62 @@ def _field_statuses(result: QualityResult, labels: Mapping[str, str]) -> list[st
                 ["Field", "Value sent", "Rows"],
                 (
                     (labels.get(r.field, r.field), r.value, f"{r.count:,}")
-                    for r in result.invalid_values.itertuples()
+                    for r in invalid.itertuples()
                 ),
                 numeric={2},
             )
         )
+    if len(mapped):
+        parts.append("<h3>Invalid code values mapped by hand</h3>")
+        parts.append(
+            f"<p>{int(mapped['count'].sum()):,} cells held a value that is in neither release's list but is "
+            "mapped to a valid value by the hand-maintained mapping tables (<code>mappings/</code>, "
+            "docs/methodology.md section 6): the figures read them as the value they are mapped to. "
+            "They are still invalid as sent (counted as <code>Failed: Invalid</code> above, listed as "
+            "<code>mapped_by_hand</code> among the failing records).</p>"
+        )
+        parts.append(
+            _table(
+                f"Code values mapped by hand in {result.file}",
+                ["Field", "Value sent", "Mapped to", "Mapping (table:row)", "Rows"],
+                (
+                    (labels.get(r.field, r.field), r.value, r.mapped_to, r.mapping, f"{r.count:,}")
+                    for r in mapped.itertuples()
+                ),
+                numeric={4},
+            )
+        )
     return parts
+
+
+def _split_mapped(invalid_values: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(values left invalid, values mapped by hand) of a result's ``invalid_values``.
+
+    The second has ``field, value, mapped_to, mapping, count``; a result stored before the
+    mapping tables existed, or with none used, has no ``mapped_to`` column: nothing was mapped.
+    """
+    if "mapped_to" not in invalid_values.columns:
+        return invalid_values, pd.DataFrame(columns=list(MAPPED_COLUMNS[2:]))
+    is_mapped = invalid_values["mapped_to"].notna()
+    return (invalid_values[~is_mapped].drop(columns=["mapped_to", "mapping"], errors="ignore"),
+            invalid_values[is_mapped])
+
+
+#: Columns of :func:`mapped_values_table` (``qa/mapped_values.csv``).
+MAPPED_COLUMNS = ("la_code", "file", "field", "value", "mapped_to", "mapping", "count")
+
+
+def mapped_values_table(results: Sequence[QualityResult]) -> pd.DataFrame:
+    """Every use of a hand-maintained mapping in the checked submissions, one row per council, file,
+    field and value sent: :data:`MAPPED_COLUMNS` (``value`` as the council report shows it, by its
+    shape when it could be personal; ``mapping`` the table row, ``count`` the cells)."""
+    parts = []
+    for result in results:
+        _, mapped = _split_mapped(result.invalid_values)
+        if len(mapped):
+            parts.append(mapped.assign(la_code=result.la_code or "unknown", file=result.file))
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c == "count" else object) for c in MAPPED_COLUMNS})
+    table = pd.concat(parts, ignore_index=True)[list(MAPPED_COLUMNS)]
+    table["count"] = table["count"].astype("int64")
+    return table.sort_values(["la_code", "file", "field", "value"], ignore_index=True)

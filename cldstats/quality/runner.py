@@ -533,11 +533,13 @@ def _reporting_period(records: pd.DataFrame) -> tuple[dt.date, dt.date] | None:
 
 
 def _invalid_value_counts(invalid_values: pd.DataFrame | None) -> pd.DataFrame:
-    """``field, value, count`` of the invalid code values a council sent (non-personal fields only)."""
+    """``field, value, count`` of the invalid code values a council sent (non-personal fields only);
+    with ``mapped_to, mapping`` too when some were mapped by hand (missing for the others)."""
     if invalid_values is None or len(invalid_values) == 0:
         return pd.DataFrame({"field": pd.Series(dtype=object), "value": pd.Series(dtype=object),
                              "count": pd.Series(dtype="int64")})
-    counts = invalid_values.groupby(["field", "value"], observed=True, sort=True).size()
+    keys = [c for c in ("field", "value", "mapped_to", "mapping") if c in invalid_values.columns]
+    counts = invalid_values.groupby(keys, observed=True, sort=True, dropna=False).size()
     return counts.rename("count").reset_index()
 
 

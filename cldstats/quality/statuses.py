@@ -7,6 +7,11 @@ code matches, Release 1 values, ISO dates, Excel serial numbers, formula cells a
 the field does not apply can each be reported as their own check; :data:`AGEM_OF_DQ` maps them back to
 the AGEM statuses.
 
+A value mapped by hand (``mappings/``, ingest's ``VALID_MAPPED``) is ``Failed: Invalid (mapped by
+hand)``: the council sent an invalid value (AGEM's ``Failed: Invalid``, in the council's counts),
+which the figures read as its mapped value; its rows are listed under the check ``mapped_by_hand``,
+not ``invalid``.
+
 A Release 1 code value (``Carer``; ingest's ``VALID_RELEASE1`` statuses) is ``Passed: Valid
 (Release 1)`` in a file of the Release 1 era and ``Failed: Release 1`` in a file of the Release 2 era
 (submitted on or after params ``release2.r1_values_fail_from``:
@@ -63,6 +68,10 @@ PASSED_RELEASE1 = "Passed: Valid (Release 1)"
 FAILED_ISO = "Failed: Invalid (ISO date)"
 FAILED_SERIAL = "Failed: Invalid (Excel serial number)"
 FAILED_FORMULA = "Failed: Invalid (formula)"
+#: A value no release's list holds, read as a valid value through the hand-maintained mapping tables
+#: (``mappings/``, ingest's ``VALID_MAPPED``): used in the figures, but invalid as the council sent it,
+#: so AGEM's ``Failed: Invalid`` in the council's counts.
+FAILED_MAPPED = "Failed: Invalid (mapped by hand)"
 
 #: Labels of the ``<field>__dq`` columns, in code order (the categorical codes are these indices).
 DQ_STATUSES = (
@@ -79,6 +88,7 @@ DQ_STATUSES = (
     # appended, so the codes above keep their numbers
     PASSED_RELEASE1,
     FAILED_RELEASE1,
+    FAILED_MAPPED,
 )
 #: Status label -> its code in the ``<field>__dq`` columns.
 DQ_CODE = {label: code for code, label in enumerate(DQ_STATUSES)}
@@ -99,6 +109,7 @@ AGEM_OF_DQ = {
     FAILED_FORMULA: FAILED_INVALID,
     PASSED_RELEASE1: PASSED_VALID,
     FAILED_RELEASE1: FAILED_RELEASE1,
+    FAILED_MAPPED: FAILED_INVALID,
 }
 
 #: Field-level detail checks: validation-frame status -> check name reported with failing rows.
@@ -111,6 +122,7 @@ DETAIL_CHECK_OF_DQ = {
     FAILED_SERIAL: "invalid_excel_serial",
     FAILED_FORMULA: "formula",
     FAILED_RELEASE1: "release1_value",
+    FAILED_MAPPED: "mapped_by_hand",
 }
 
 # Lookup table [applicability state, ValueStatus] -> DQ status code. Applicability state is the
@@ -130,6 +142,7 @@ for _state in (1, 2):
     _DQ_LOOKUP[_state, ValueStatus.INVALID_ISO_DATE] = DQ_CODE[FAILED_ISO]
     _DQ_LOOKUP[_state, ValueStatus.INVALID_EXCEL_SERIAL] = DQ_CODE[FAILED_SERIAL]
     _DQ_LOOKUP[_state, ValueStatus.FORMULA] = DQ_CODE[FAILED_FORMULA]
+    _DQ_LOOKUP[_state, ValueStatus.VALID_MAPPED] = DQ_CODE[FAILED_MAPPED]
 # The same in a file of the Release 2 era: a Release 1 value fails, Release 1's capitalisation of a
 # Release 2 value is a loose match.
 _DQ_LOOKUP_RELEASE2_ERA = _DQ_LOOKUP.copy()

@@ -327,6 +327,9 @@ RULES: dict[str, Rule] = {
                                          pattern=re.compile("|".join(EXTRACT_PERSON_ID_PRECEDENCES))),
     # Release 1 values fail from the Release 2 era on; no CLD file exists before collection starts.
     "release2.r1_values_fail_from": Date(on_or_after=Ref("collection_start")),
+    # The folder of the hand-maintained value mappings; its tables are checked when a run loads them
+    # (cldstats.reference.mappings), so a missing folder or a bad row names the file and row.
+    "selection.mappings": Text(shape="a folder path", max_length=4096),
     # A coverage of 0 would publish a release with no council in it.
     "gate.min_coverage": Number(0, 1, above_low=True),
     "gate.max_month_change": Number(0, 1),

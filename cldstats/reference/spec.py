@@ -80,11 +80,15 @@ class ValueStatus(enum.IntEnum):
     #: exactly Release 1's spelling of a value Release 2 spells alike but for case or spaces
     #: (``Service User``): valid as Release 1, a loose Release 2 match in the Release 2 era
     VALID_RELEASE1_CASE = 9
+    #: in neither release's list, but mapped to a canonical value by the hand-maintained tables of
+    #: ``mappings/`` (:mod:`cldstats.reference.mappings`), after the release mapping
+    VALID_MAPPED = 10
 
     @classmethod
     def usable(cls) -> tuple[ValueStatus, ...]:
         """The statuses whose value is read into the records (the others are missing there)."""
-        return (cls.VALID, cls.VALID_LOOSE, cls.VALID_RELEASE1, cls.VALID_RELEASE1_LOOSE, cls.VALID_RELEASE1_CASE)
+        return (cls.VALID, cls.VALID_LOOSE, cls.VALID_RELEASE1, cls.VALID_RELEASE1_LOOSE, cls.VALID_RELEASE1_CASE,
+                cls.VALID_MAPPED)
 
     @classmethod
     def release1(cls) -> tuple[ValueStatus, ...]:

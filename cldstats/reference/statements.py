@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
 from cldstats.reference import lists
@@ -50,6 +51,7 @@ __all__ = [
     "definition",
     "independent_rounding_sentence",
     "look_back_phrase",
+    "mapped_values_sentence",
     "no_year_earlier_sentence",
     "rate_rounding_sentence",
     "rates_sentence",
@@ -378,3 +380,25 @@ def selection_sentence(facts: SelectionFacts) -> str:
     if not facts.excluded and not facts.included:
         text += " No file was excluded or included by hand."
     return text
+
+
+def mapped_values_sentence(values: int, fields: int, folder: str) -> str:
+    """How many submitted values the hand-maintained mapping tables mapped to valid values
+    (params ``selection.mappings``); ``""`` when none was (the notes then say nothing of it).
+
+    >>> mapped_values_sentence(3, 2, "mappings").split(";")[0]
+    '3 submitted values in 2 fields were mapped by hand to valid values (mappings/)'
+    >>> mapped_values_sentence(1, 1, "/srv/cld/mappings").split(";")[0]
+    '1 submitted value in 1 field was mapped by hand to a valid value (mappings/)'
+    >>> mapped_values_sentence(0, 0, "mappings")
+    ''
+    """
+    if not values:
+        return ""
+    noun, verb, target = ("submitted value", "was", "a valid value") if values == 1 else (
+        "submitted values", "were", "valid values")
+    field_noun = "field" if fields == 1 else "fields"
+    # The folder by its name only: a published workbook names no path of the machine that made it.
+    name = PurePath(folder.rstrip("/\\") or "mappings").name
+    return (f"{values} {noun} in {fields} {field_noun} {verb} mapped by hand to {target} "
+            f"({name}/); every other value outside the code lists is invalid (blank for the measures).")

@@ -153,5 +153,5 @@ def test_unknown_condition_is_an_error():
 
 def test_value_status_codes_are_stable():
     # ingest stores these as int8 and quality reads them: the numbers are part of the contract
-    assert [s.value for s in ValueStatus] == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+    assert [s.value for s in ValueStatus] == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
     assert ValueStatus.VALID_RELEASE1 == 7  # appended: stored statuses 0-6 keep their meaning
