@@ -131,8 +131,10 @@ def build_release(r: Run, timer: StageTimer, progress: bool) -> PublishResult:
         facts = statements.MethodFacts.from_params(r.params)
         info = release_information(r, facts, published, decision, councils_selected, compared_with)
         # Written beside the CSV files and the charts; the manifest and the notebooks wait for them.
-        workbooks = start_beside(side, "accessible spreadsheets", tables.write_workbooks, published, info,
-                                 r.build / "spreadsheets", revisions=revisions, writes=r.build / "spreadsheets")
+        workbooks = start_beside(side, "accessible spreadsheets", tables.write_spreadsheets, published, info,
+                                 r.build / "spreadsheets",
+                                 {},  # wired to reference.crosswalk at merge
+                                 revisions=revisions, writes=r.build / "spreadsheets")
         files = write_tables(r, timer, published, unrounded, revisions, consistency)
         files |= draw_charts(r, timer, published, facts)
         # The pages list the workbooks with their sizes, and the manifest their digests.

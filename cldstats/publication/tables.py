@@ -2,12 +2,19 @@
 ``spreadsheets/*.xlsx``), from the modules that own it: :mod:`cldstats.publication.release_info`
 (what the cover says, the next update), :mod:`cldstats.publication.tidy_tables` (the tables as
 frames), :mod:`cldstats.publication.workbooks` (the two workbooks, and the decisions behind their
-layout) and :mod:`cldstats.publication.xlsx_writing` (how gptables and xlsxwriter are made to
-write them).
+layout), :mod:`cldstats.publication.xlsx_writing` (how gptables and xlsxwriter are made to
+write them), :mod:`cldstats.publication.dhsc_workbooks` (the workbooks in DHSC's layout, ODS and
+XLSX, and the ODS copies) and :mod:`cldstats.publication.ods_writing` (how ODS is written).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from cldstats.publication.dhsc_workbooks import read_dhsc_table, write_dhsc_workbooks, write_ods_copies
 from cldstats.publication.release_info import PLACEHOLDER_CONTACT, TO_BE_ANNOUNCED, ReleaseInfo, next_update
 from cldstats.publication.tidy_tables import count_revised_cells, period_label, revisions_frame, table_frames
 from cldstats.publication.workbooks import read_table, write_workbooks
@@ -19,8 +26,35 @@ __all__ = [
     "count_revised_cells",
     "next_update",
     "period_label",
+    "read_dhsc_table",
     "read_table",
     "revisions_frame",
     "table_frames",
+    "write_dhsc_workbooks",
+    "write_ods_copies",
+    "write_spreadsheets",
     "write_workbooks",
 ]
+
+
+def write_spreadsheets(published: Mapping[str, pd.DataFrame], release: ReleaseInfo, out_dir: Path,
+                       legacy_la_codes: Mapping[str, str], revisions: pd.DataFrame | None = None) -> list[Path]:
+    """Every spreadsheet of a release: the accessible workbooks (:func:`write_workbooks`, XLSX),
+    an ODS copy of each (:func:`write_ods_copies`) and the DHSC-layout workbooks in ODS and XLSX
+    (:func:`write_dhsc_workbooks`).
+
+    Parameters
+    ----------
+    published, release, out_dir, revisions
+        As :func:`write_workbooks`.
+    legacy_la_codes : mapping of str to str
+        GSS code -> legacy LA code, for the DHSC ``LA code`` column.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Every file written, in that order.
+    """
+    accessible = write_workbooks(published, release, out_dir, revisions=revisions)
+    copies = write_ods_copies(accessible, release)
+    return accessible + copies + write_dhsc_workbooks(published, release, out_dir, legacy_la_codes, revisions)
