@@ -53,6 +53,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cldstats.core import safe_output
@@ -60,15 +61,16 @@ from cldstats.publication import ods_writing
 from cldstats.publication.ods_writing import Sheet
 from cldstats.publication.release_info import ReleaseInfo
 from cldstats.publication.tidy_tables import (
-    _as_cells,
-    _has_flag,
+    as_cells,
     count_revised_cells,
+    has_flag,
     long_date,
     ordered_periods,
     period_label,
     revisions_frame,
 )
-from cldstats.publication.workbooks import _cover, _notes
+from cldstats.publication.workbooks import cover as workbook_cover
+from cldstats.publication.workbooks import notes_frame
 from cldstats.publication.xlsx_writing import DOCUMENT_LANGUAGE, document_language
 from cldstats.reference import lists, statements
 
@@ -143,6 +145,17 @@ def _area_columns(rows: pd.DataFrame, legacy_la_codes: Mapping[str, str]) -> pd.
     })
 
 
+def _periods(values: pd.Series) -> list[str]:
+    """:func:`ordered_periods` of a long column, looking at its distinct values only."""
+    return ordered_periods(pd.Series(pd.unique(values), dtype=object))
+
+
+def _flagged(flags: pd.Series, flag: str) -> pd.Series:
+    """:func:`has_flag` of a long column, each distinct flags string tested once."""
+    distinct = pd.Series(pd.unique(flags), dtype=object)
+    return flags.map(dict(zip(distinct, has_flag(distinct.astype(str), flag), strict=True))).astype(bool)
+
+
 def _header(period: str, periods: Sequence[str], provisional: bool) -> str:
     label = "Total" if period == lists.TOTAL else period_label(period, periods)
     return label + (f" {statements.PROVISIONAL}" if provisional else "")
@@ -166,12 +179,12 @@ def _count_table(frame: pd.DataFrame, dimension: str, period_column: str,
     rows = _dimension_rows(frame, dimension)
     setting = ["support_setting"] if "support_setting" in frame.columns else []
     keys = ["area_level", "area_code"] + setting + ["label"]
-    periods = ordered_periods(rows[period_column])
+    periods = _periods(rows[period_column])
     wide = rows.pivot(index=keys, columns=period_column, values="value")
     index = _sorted_keys(rows, keys)
     wide = wide.reindex(index=pd.MultiIndex.from_frame(index[keys]), columns=periods)
-    cells = _as_cells(wide).reset_index(drop=True)
-    provisional = _has_flag(rows["flags"], "p").groupby(rows[period_column]).all()
+    cells = as_cells(wide).reset_index(drop=True)
+    provisional = _flagged(rows["flags"], "p").groupby(rows[period_column]).all()
     cells.columns = [_header(p, periods, bool(provisional[p])) for p in periods]
     table = _area_columns(index.reset_index(drop=True), legacy_la_codes)
     if setting:
@@ -195,8 +208,8 @@ def _rate_table(rates: pd.DataFrame, dimension: str, legacy_la_codes: Mapping[st
                          f"and {dimension.lower()} for one period")
     index = _sorted_keys(rows, keys)
     ordered = rows.set_index(keys).reindex(pd.MultiIndex.from_frame(index[keys]))
-    values = _as_cells(ordered[["population", "rate"]].reset_index(drop=True))
-    provisional = bool(_has_flag(rows["flags"], "p").all()) if len(rows) else False
+    values = as_cells(ordered[["population", "rate"]].reset_index(drop=True))
+    provisional = bool(_flagged(rows["flags"], "p").all()) if len(rows) else False
     table = _area_columns(index.reset_index(drop=True), legacy_la_codes)
     if setting:
         table[SETTING_HEADER] = index["support_setting"].to_numpy()
@@ -209,7 +222,7 @@ def _rate_table(rates: pd.DataFrame, dimension: str, legacy_la_codes: Mapping[st
 def _latest(rates: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """The rows of the latest period of a rates table (month end, or the assessments ``Total``)."""
     column = "reference_date" if "reference_date" in rates.columns else "reference_month"
-    period = ordered_periods(rates[column])[-1]
+    period = _periods(rates[column])[-1]
     return rates[rates[column].eq(period)], period
 
 
@@ -237,7 +250,7 @@ def _dhsc_notes(release: ReleaseInfo, measure: str, revised_here: int, revisions
                 rates_period: str | None) -> pd.DataFrame:
     """The Notes table: the accessible workbook's notes, with DHSC's layout, area units, LA code,
     rates and revisions explained for these sheets."""
-    notes = _notes(release, measure, revised_here, revisions)
+    notes = notes_frame(release, measure, revised_here, revisions)
     facts = release.facts
     text = dict(zip(notes["Note reference"], notes["Note text"], strict=True))
     text["coverage"] = (f"{statements.coverage_sentence(facts, release.councils_selected)} A council without one "
@@ -296,7 +309,7 @@ def dhsc_sheets(published: Mapping[str, pd.DataFrame], release: ReleaseInfo, mea
     """
     noun, period_column, rates_name = _MEASURES[measure]
     counts = published[measure]
-    periods = ordered_periods(counts[period_column])
+    periods = _periods(counts[period_column])
     months = [p for p in periods if p != lists.TOTAL]
     period = f"{period_label(months[0])} to {period_label(months[-1])}"
     title = (f"{noun}: adult social care client level data, England, {period} "
@@ -338,7 +351,7 @@ def dhsc_sheets(published: Mapping[str, pd.DataFrame], release: ReleaseInfo, mea
         ))
 
     text = safe_output.neutralise_text
-    cover = _cover(release, title, period)
+    cover = workbook_cover(release, title, period)
     about = [text(line) for line in cover.about] + [
         text("The tables follow the layout of DHSC's client level data quarterly update (Table_1 to Table_6)."),
     ]
@@ -392,13 +405,18 @@ def write_xlsx(path: Path, sheets: Sequence[Sheet], *, title: str, created: dt.d
         first = len(sheet.above)
         names = [str(c) for c in sheet.table.columns]
         columns = [sheet.table.iloc[:, i].to_numpy(dtype=object) for i in range(len(names))]
+        kinds = [_kinds(values, names[col] in sheet.links) for col, values in enumerate(columns)]
+        write_number, write_string, write_url = worksheet.write_number, worksheet.write_string, worksheet.write_url
         for row in range(len(sheet.table)):
+            at = first + 1 + row
             for col, values in enumerate(columns):
-                value = values[row]
-                if names[col] in sheet.links and isinstance(value, str):
-                    worksheet.write_url(first + 1 + row, col, f"internal:'{value}'!A1", string=value)
-                else:
-                    _write_cell(worksheet, first + 1 + row, col, value, wrap, number)
+                kind = kinds[col][row]
+                if kind == _NUMBER:
+                    write_number(at, col, values[row], number)
+                elif kind == _TEXT:
+                    write_string(at, col, values[row], wrap)
+                elif kind == _LINK:
+                    write_url(at, col, f"internal:'{values[row]}'!A1", string=values[row])
         worksheet.add_table(first, 0, first + max(len(sheet.table), 1), len(names) - 1, {
             "name": f"table_{count}", "columns": [{"header": n, "header_format": header_format} for n in names],
             "style": "Table Style Light 1", "autofilter": False,
@@ -408,6 +426,29 @@ def write_xlsx(path: Path, sheets: Sequence[Sheet], *, title: str, created: dt.d
     with document_language(DOCUMENT_LANGUAGE):
         workbook.close()
     return Path(path)
+
+
+_BLANK, _NUMBER, _TEXT, _LINK = range(4)
+
+
+def _kinds(values, link: bool):
+    """How each cell of a column is written (blank, number, text, link), each distinct value
+    classified once."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    kinds = []
+    for value in uniques:
+        if ods_writing.is_missing(value) or value == "":
+            kinds.append(_BLANK)
+        elif isinstance(value, bool):
+            raise TypeError(f"a workbook cell cannot be a boolean ({value!r})")
+        elif isinstance(value, str):
+            kinds.append(_LINK if link else _TEXT)
+        elif isinstance(value, (int, float)) or hasattr(value, "dtype"):
+            kinds.append(_NUMBER)
+        else:
+            raise TypeError(f"a workbook cell must be a number or text, got {type(value).__name__} ({value!r})")
+    # Code -1 (a missing value) takes the last entry, a blank.
+    return np.array(kinds + [_BLANK])[codes].tolist()
 
 
 def _write_cell(worksheet, row: int, col: int, value: Any, text_format, number_format) -> None:

@@ -25,8 +25,9 @@ Numbers stay numbers
     symbols ``[c]``, ``[x]``, ``[z]`` are string cells in the same column; a missing value is an
     empty cell (DHSC's ``LA code`` of England and the regions), kept in its position.
 Deterministic files
-    The zip members carry the publication date, not the clock, and the metadata the
-    publication date, so the same inputs give the same bytes.
+    The zip members carry the publication date, not the clock (odfpy's stamps are rewritten in
+    the zip headers), the metadata the publication date, and the namespaces are declared in one
+    order, so the same inputs give the same bytes.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import datetime as dt
 import io
 import math
 import re
-import zipfile
+import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,7 +108,9 @@ def _cell(value: Any, *, style: str | None = None, link: bool = False) -> str:
         raise TypeError(f"a workbook cell cannot be a boolean ({value!r})")
     if isinstance(value, (int, np.integer)):
         number = int(value)
-        return (f'<table:table-cell table:style-name="{style or NUMBER_STYLE}" office:value-type="float" '
+        # A table's number columns have the thousands style as their default (see _sheet_element),
+        # so a body cell names no style: the cell XML, most of a file, stays short.
+        return (f'<table:table-cell{styled} office:value-type="float" '
                 f'office:value="{number}"><text:p>{number:,}</text:p></table:table-cell>')
     if isinstance(value, (float, np.floating)):
         number = float(value)
@@ -133,14 +136,14 @@ def _column_cells(values: np.ndarray, link: bool) -> np.ndarray:
 
 
 def _table_rows(table: pd.DataFrame, links: Iterable[str]) -> str:
-    """The body rows of a table as XML text, with no Python per cell."""
+    """The body rows of a table as XML text, with no Python per cell (one C-level join a row)."""
     if table.empty:
         return ""
     links = set(links)
-    rows = np.full(len(table), "<table:table-row>", dtype=object)
-    for position, name in enumerate(table.columns):
-        rows = rows + _column_cells(table.iloc[:, position].to_numpy(dtype=object), name in links)
-    return "".join(rows + "</table:table-row>")
+    columns = [_column_cells(table.iloc[:, i].to_numpy(dtype=object), name in links)
+               for i, name in enumerate(table.columns)]
+    rows = map("".join, zip(*columns, strict=True))
+    return "<table:table-row>" + "</table:table-row><table:table-row>".join(rows) + "</table:table-row>"
 
 
 def _row(cells: Sequence[Any], style: str | None = None) -> str:
@@ -214,14 +217,19 @@ def _sheet_element(doc, sheet: Sheet, raw_xml, column_styles: dict[float, Any]):
     if not re.fullmatch(r"[^\[\]*?:/\\']{1,31}", sheet.name):
         raise ValueError(f"sheet name {sheet.name!r} is not a valid spreadsheet sheet name")
     element = Table(name=sheet.name)
-    for width in column_widths(sheet):
+    numeric = ([any(isinstance(v, (int, float, np.integer, np.floating)) and not is_missing(v)
+                    for v in pd.unique(sheet.table.iloc[:, i].to_numpy(dtype=object)))
+                for i in range(sheet.table.shape[1])] if sheet.table is not None else [])
+    for position, width in enumerate(column_widths(sheet)):
         if width not in column_styles:
             style = Style(name=f"cld-col-{len(column_styles) + 1}", family="table-column")
             # About 0.2 cm a character of a 10 pt font, plus padding.
             style.addElement(TableColumnProperties(columnwidth=f"{0.2 * width + 0.3:.2f}cm"))
             doc.automaticstyles.addElement(style)
             column_styles[width] = style
-        element.addElement(TableColumn(stylename=column_styles[width]))
+        number = position < len(numeric) and numeric[position]
+        element.addElement(TableColumn(stylename=column_styles[width],
+                                       **({"defaultcellstylename": NUMBER_STYLE} if number else {})))
     parts = []
     for number, cells in enumerate(sheet.above):
         parts.append(_row(cells, TITLE_STYLE if number == 0 else TEXT_STYLE))
@@ -265,14 +273,12 @@ def write_ods(path: Path, sheets: Sequence[Sheet], *, title: str, created: dt.da
     from odf.opendocument import OpenDocumentSpreadsheet
 
     # odfpy declares the namespaces its elements have used so far in the process (a class-level
-    # table, so it depends on what the process did before); every namespace it knows is
-    # registered, so each file declares the same set (sorted later) and the links' xlink is there.
-    for uri, prefix in nsdict.items():
-        Element.namespaces.setdefault(uri, prefix)
-
-    names = [s.name for s in sheets]
-    if len(set(names)) != len(names):
-        raise ValueError(f"sheet names must be unique: {names}")
+    # table, so it would depend on what the process did before, reading an ODS say): every
+    # namespace it knows is put in that table in sorted order, so each file declares the same set
+    # in the same order (and the links' xlink is there).
+    known = dict(sorted({**nsdict, **Element.namespaces}.items(), key=lambda item: item[1]))
+    Element.namespaces.clear()
+    Element.namespaces.update(known)
     doc = OpenDocumentSpreadsheet()
     stamp = dt.datetime.combine(created, dt.time(0, 0)).isoformat()
     doc.meta.addElement(dc.Title(text=title))
@@ -294,39 +300,27 @@ def write_ods(path: Path, sheets: Sequence[Sheet], *, title: str, created: dt.da
     return path
 
 
-_ROOT_TAG = re.compile(rb"<office:document-[a-z]+[^>]*>")
-_DECLARATION = re.compile(rb' xmlns:[a-z]+="[^"]*"')
-
-
-def _sorted_declarations(part: bytes) -> bytes:
-    """``part`` with its root element's namespace declarations in sorted order.
-
-    odfpy writes them in the order this process first used each namespace, which depends on what
-    it did before (reading an ODS, say); sorted, the same document gives the same bytes.
-    """
-    root = _ROOT_TAG.search(part, 0, 4096)
-    if root is None:
-        return part
-    tag = root.group()
-    declarations = sorted(_DECLARATION.findall(tag))
-    bare = _DECLARATION.sub(b"", tag)
-    name_end = bare.index(b" ") if b" " in bare else len(bare) - 1
-    fixed = bare[:name_end] + b"".join(declarations) + bare[name_end:]
-    return part[:root.start()] + fixed + part[root.end():]
-
-
 def _fixed_dates(package: bytes, day: dt.date) -> bytes:
-    """The zip ``package`` with every member dated ``day`` (odfpy stamps the clock), same order,
-    and the XML parts' namespace declarations sorted (:func:`_sorted_declarations`)."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(package)) as source, zipfile.ZipFile(out, "w") as target:
-        for info in source.infolist():
-            fixed = zipfile.ZipInfo(info.filename, (day.year, day.month, day.day, 0, 0, 0))
-            fixed.compress_type = info.compress_type
-            fixed.external_attr = info.external_attr
-            data = source.read(info)
-            target.writestr(fixed, _sorted_declarations(data) if info.filename.endswith(".xml") else data)
-    return out.getvalue()
+    """The zip ``package`` with every member dated ``day`` instead of the clock odfpy stamps.
+
+    The DOS date and time fields of each local header and central directory entry are rewritten
+    in place (the data, its CRC and the member order are untouched; nothing is compressed again).
+    """
+    data = bytearray(package)
+    stamp = struct.pack("<HH", 0, ((day.year - 1980) << 9) | (day.month << 5) | day.day)  # time, date
+    end = data.rfind(b"PK\x05\x06")
+    entries, _, offset = struct.unpack_from("<HII", data, end + 10)
+    for _ in range(entries):
+        if data[offset:offset + 4] != b"PK\x01\x02":
+            raise ValueError("not a zip central directory entry")
+        data[offset + 12:offset + 16] = stamp
+        local = struct.unpack_from("<I", data, offset + 42)[0]
+        if data[local:local + 4] != b"PK\x03\x04":
+            raise ValueError("not a zip local header")
+        data[local + 10:local + 14] = stamp
+        names, extra, comment = struct.unpack_from("<HHH", data, offset + 28)
+        offset += 46 + names + extra + comment
+    return bytes(data)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -65,7 +65,9 @@ def test_contract_files_exist_with_their_columns(release):
     assert "html/publication.html" in manifest["may_differ"]["outputs"]  # its run-time line differs
     assert "data/long_term_support.csv" in manifest["outputs"]
     workbooks = sorted(p.name for p in (release / "spreadsheets").iterdir())
-    assert workbooks == ["assessments.xlsx", "long_term_support.xlsx"]
+    assert workbooks == ["assessments.ods", "assessments.xlsx", "assessments_dhsc.ods", "assessments_dhsc.xlsx",
+                         "long_term_support.ods", "long_term_support.xlsx", "long_term_support_dhsc.ods",
+                         "long_term_support_dhsc.xlsx"]
     index = json.loads((release / "charts" / "charts.json").read_text(encoding="utf-8"))["charts"]
     assert len(index) >= 6
     for name in ("england_trend_by_setting", "rate_by_region", "council_rates_ranked"):
