@@ -279,8 +279,14 @@ def _dhsc_notes(release: ReleaseInfo, measure: str, revised_here: int, revisions
             "Populations as published for the method (docs/methodology.md section 4); where ethnicity rates use "
             "a different population base from age and gender rates they are not comparable with them."
         )
-    order = [r for r in notes["Note reference"]] + [r for r in ("layout", "rate tables") if r in text
-                                                     and r not in set(notes["Note reference"])]
+    # Numbered in the order the sheets first cite them: the layout after the areas, the rate
+    # tables after the accessible workbook's notes.
+    order = []
+    for reference in notes["Note reference"]:
+        order.append(reference)
+        if reference == "areas":
+            order.append("layout")
+    order += [r for r in ("layout", "rate tables") if r in text and r not in order]
     return pd.DataFrame({"Note reference": order, "Note text": [text[r] for r in order]})
 
 

@@ -354,13 +354,17 @@ def test_a_full_size_table_is_written_whole(tmp_path):
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
 def test_libreoffice_reads_the_ods(written, tmp_path):
-    path = written["assessments_dhsc.ods"]
+    # LibreOffice headless converts every sheet to CSV; each table sheet's cells are those pandas reads.
+    path = written["long_term_support_dhsc.ods"]
     result = subprocess.run(
         ["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to",
-         "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,4", "--outdir",
-         str(tmp_path), str(path)], capture_output=True, text=True, timeout=120, check=False)
+         "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1", "--outdir",
+         str(tmp_path), str(path)], capture_output=True, text=True, timeout=180, check=False)
     assert result.returncode == 0, result.stderr
-    converted = pd.read_csv(tmp_path / "assessments_dhsc-Table_1.csv", header=None, dtype=str,
-                            keep_default_na=False, skiprows=2)
-    expected = tables.read_dhsc_table(path, "Table_1").fillna("").map(str)
-    assert converted.iloc[1:, 1].tolist() == expected["Area code"].tolist()
+    for number in range(1, 7):
+        converted = pd.read_csv(tmp_path / f"{path.stem}-Table_{number}.csv", header=2, dtype=str,
+                                keep_default_na=False)
+        expected = tables.read_dhsc_table(path, f"Table_{number}")
+        assert list(converted.columns) == list(expected.columns)
+        expected = expected.map(lambda v: "" if pd.isna(v) else str(v))
+        assert converted.equals(expected.astype(converted.dtypes.to_dict())), number
