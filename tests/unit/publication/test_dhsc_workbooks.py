@@ -28,6 +28,7 @@ import pytest
 
 from cldstats.publication import dhsc_workbooks, ods_writing, tables
 from cldstats.reference.statements import MethodFacts
+from tests.helpers import dhsc_layout
 from tests.helpers.paths import GOLDEN
 
 INPUT = GOLDEN / "input"
@@ -113,61 +114,14 @@ def test_every_file_is_written(written):
 # ---------------------------------------------------------------------------------------------
 # Every published count equals the same cell of the tidy CSV
 # ---------------------------------------------------------------------------------------------
-UNITS_BACK = {unit: level for level, unit in dhsc_workbooks.AREA_UNITS.items()}
-
-
-def _period_of_header(header: str, csv_periods) -> str:
-    """The CSV period a month column stands for (its header without `` [p]``)."""
-    label = header.removesuffix(" [p]")
-    for period in csv_periods:
-        if (label == "Total" and period == "Total") or (
-                period != "Total" and label == tables.period_label(period)):
-            return period
-    raise AssertionError(f"column {header!r} names no period of the CSV")
-
-
-def _cell_text(value) -> str:
-    """A cell read back as the CSV writes it: ``105``, ``[c]``; an int never as ``105.0``."""
-    assert not isinstance(value, float) or value.is_integer(), value
-    return str(int(value)) if isinstance(value, (int, float)) else str(value)
-
-
-def _expected(csv: pd.DataFrame, dimension: str) -> pd.DataFrame:
-    """The CSV rows the dimension's sheet publishes, with the label each is published under."""
-    sources = ("All",) + dhsc_workbooks.DIMENSIONS[dimension]
-    rows = csv[csv["breakdown"].isin(sources)]
-    # A label two breakdowns share (Unknown: an age group and an age band) is published from the first.
-    order = rows["breakdown"].map({b: i for i, b in enumerate(sources)})
-    return rows[order.eq(order.groupby(rows["breakdown_value"]).transform("min"))]
+UNITS_BACK = dhsc_layout.UNITS_BACK
+_cell_text, _expected = dhsc_layout.cell_text, dhsc_layout.expected_rows
 
 
 @pytest.mark.parametrize("suffix", [".ods", ".xlsx"])
 @pytest.mark.parametrize("measure", ["long_term_support", "assessments"])
 def test_every_published_count_equals_the_tidy_csv(written, published, measure, suffix):
-    path = written[f"{measure}_dhsc{suffix}"]
-    csv = published[measure]
-    period_column = "reference_date" if measure == "long_term_support" else "reference_month"
-    setting = ["Support setting"] if measure == "long_term_support" else []
-    cells = set()
-    for number, dimension in enumerate(dhsc_workbooks.DIMENSIONS, start=1):
-        sheet = tables.read_dhsc_table(path, f"Table_{number}")
-        ids = list(dhsc_workbooks.AREA_HEADERS) + setting + [dimension]
-        assert list(sheet.columns[:len(ids)]) == ids
-        periods = {c: _period_of_header(c, set(csv[period_column])) for c in sheet.columns[len(ids):]}
-        assert all(c.endswith(" [p]") for c in periods), list(periods)
-        long = sheet.melt(id_vars=ids, value_vars=list(periods), var_name="header", value_name="cell")
-        long = long.assign(period=long["header"].map(periods), area_level=long["Area unit"].map(UNITS_BACK),
-                           cell=long["cell"].map(_cell_text))
-        expected = _expected(csv, dimension)
-        keys_csv = ["area_level", "area_code", "breakdown_value", period_column] + (
-            ["support_setting"] if setting else [])
-        keys_sheet = ["area_level", "Area code", dimension, "period"] + setting
-        merged = expected.merge(long, left_on=keys_csv, right_on=keys_sheet, how="outer", indicator=True,
-                                validate="one_to_one")
-        assert merged["_merge"].eq("both").all(), merged[merged["_merge"].ne("both")].head()
-        assert (merged["value"] == merged["cell"]).all(), merged[merged["value"] != merged["cell"]].head()
-        assert (merged["area_name"] == merged["Area"]).all()
-        cells |= set(merged["cell"])
+    cells = dhsc_layout.assert_counts_equal_csv(written[f"{measure}_dhsc{suffix}"], published[measure], measure)
     assert {"[c]", "[x]"} <= cells, "the input's symbols reach the sheets"
 
 
