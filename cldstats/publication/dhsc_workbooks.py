@@ -136,7 +136,8 @@ def _area_columns(rows: pd.DataFrame, legacy_la_codes: Mapping[str, str]) -> pd.
     if unknown:
         raise ValueError(f"area_level {unknown[0]!r} has no DHSC Area unit (known: {', '.join(AREA_UNITS)})")
     council = rows["area_level"].eq("Local Authority")
-    legacy = rows["area_code"].map(lambda code: legacy_la_codes.get(code) or None).where(council, None)
+    codes = {gss: str(code) for gss, code in legacy_la_codes.items() if code}
+    legacy = rows["area_code"].map(codes).astype(object).where(council & rows["area_code"].isin(codes), None)
     return pd.DataFrame({
         "Area": rows["area_name"].to_numpy(),
         "Area code": rows["area_code"].to_numpy(),
@@ -276,8 +277,8 @@ def _dhsc_notes(release: ReleaseInfo, measure: str, revised_here: int, revisions
             f"The rate tables divide the {rate_count} by the population of the area and breakdown value, per "
             f"100,000. {statements.rate_rounding_sentence()} They hold the breakdown values that have a "
             f"population and no Prison setting; ADASS regions have no population ({statements.NOT_APPLICABLE}). "
-            "Populations as published for the method (docs/methodology.md section 4); where ethnicity rates use "
-            "a different population base from age and gender rates they are not comparable with them."
+            "Where the ethnicity rates divide by a different population base from the age and gender rates "
+            "(a census rather than mid-year estimates), they are not comparable with them."
         )
     # Numbered in the order the sheets first cite them: the layout after the areas, the rate
     # tables after the accessible workbook's notes.
