@@ -30,31 +30,22 @@ __all__ = [
     "read_table",
     "revisions_frame",
     "table_frames",
+    "write_accessible_spreadsheets",
     "write_dhsc_workbooks",
     "write_ods_copies",
-    "write_spreadsheets",
     "write_workbooks",
 ]
 
 
-def write_spreadsheets(published: Mapping[str, pd.DataFrame], release: ReleaseInfo, out_dir: Path,
-                       legacy_la_codes: Mapping[str, str], revisions: pd.DataFrame | None = None) -> list[Path]:
-    """Every spreadsheet of a release: the accessible workbooks (:func:`write_workbooks`, XLSX),
-    an ODS copy of each (:func:`write_ods_copies`) and the DHSC-layout workbooks in ODS and XLSX
-    (:func:`write_dhsc_workbooks`).
-
-    Parameters
-    ----------
-    published, release, out_dir, revisions
-        As :func:`write_workbooks`.
-    legacy_la_codes : mapping of str to str
-        GSS code -> legacy LA code, for the DHSC ``LA code`` column.
+def write_accessible_spreadsheets(published: Mapping[str, pd.DataFrame], release: ReleaseInfo, out_dir: Path,
+                                  revisions: pd.DataFrame | None = None) -> list[Path]:
+    """The accessible workbooks (:func:`write_workbooks`, XLSX) and an ODS copy of each
+    (:func:`write_ods_copies`); arguments as :func:`write_workbooks`.
 
     Returns
     -------
     list of pathlib.Path
-        Every file written, in that order.
+        The XLSX files, then the ODS files.
     """
     accessible = write_workbooks(published, release, out_dir, revisions=revisions)
-    copies = write_ods_copies(accessible, release)
-    return accessible + copies + write_dhsc_workbooks(published, release, out_dir, legacy_la_codes, revisions)
+    return accessible + write_ods_copies(accessible, release)

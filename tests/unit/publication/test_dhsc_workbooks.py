@@ -100,7 +100,9 @@ def _release(published) -> tables.ReleaseInfo:
 @pytest.fixture(scope="module")
 def written(published, tmp_path_factory):
     out = tmp_path_factory.mktemp("spreadsheets")
-    paths = tables.write_spreadsheets(published, _release(published), out, LEGACY)
+    release = _release(published)
+    paths = (tables.write_accessible_spreadsheets(published, release, out)
+             + tables.write_dhsc_workbooks(published, release, out, LEGACY))
     return {p.name: p for p in paths}
 
 
