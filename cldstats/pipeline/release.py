@@ -6,10 +6,10 @@ publication gate, apply disclosure control, write the tables, workbooks and char
 manifest, execute and render the notebooks, and place the release. Everything is built in the
 run's build folder, which replaces ``reports/<YYYY-MM>/`` only when every step passed.
 
-The council data quality pages and the workbooks are written in a second process
-(:mod:`cldstats.pipeline.background`) beside the steps after them: the first is waited for before
-the gate (a gate stop keeps the pages), the second before the manifest (whose digests and the
-notebooks' download lists need them).
+The council data quality pages and the accessible workbooks are written in a second process
+(:mod:`cldstats.pipeline.background`) beside the steps after them (the tables, the charts and the
+DHSC-layout workbooks): the first is waited for before the gate (a gate stop keeps the pages), the
+second before the manifest (whose digests and the notebooks' download lists need them).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from cldstats.pipeline.run_log import LOG, finish_beside, stage, start_beside
 from cldstats.pipeline.runlock import place_release
 from cldstats.pipeline.timing import StageTimer
 from cldstats.publication import charts, render, tables
-from cldstats.reference import statements
+from cldstats.reference import crosswalk, statements
 from cldstats.reference.calendar import month_end, release_folder, release_month_ends, release_title
 from cldstats.reference.mappings import mappings_of_params
 
@@ -153,10 +153,11 @@ def build_release(r: Run, timer: StageTimer, progress: bool) -> PublishResult:
         info = release_information(r, facts, published, decision, councils_selected, compared_with, chosen_how,
                                    mapped)
         # Written beside the CSV files and the charts; the manifest and the notebooks wait for them.
-        workbooks = start_beside(side, "accessible spreadsheets", tables.write_workbooks, published, info,
-                                 r.build / "spreadsheets", revisions=revisions, writes=r.build / "spreadsheets")
+        workbooks = start_beside(side, "accessible spreadsheets", tables.write_accessible_spreadsheets, published,
+                                 info, r.build / "spreadsheets", revisions=revisions, writes=r.build / "spreadsheets")
         files = write_tables(r, timer, published, unrounded, revisions, consistency)
         files |= draw_charts(r, timer, published, facts)
+        files |= write_dhsc_spreadsheets(r, timer, published, info, revisions)
         # The pages list the workbooks with their sizes, and the manifest their digests.
         files |= {f"spreadsheets/{path.name}": path for path in finish_beside(timer, side, workbooks)}
     record = write_manifest(r, timer, run, chosen, decision, councils_selected, chosen_how)
@@ -366,6 +367,17 @@ def draw_charts(r: Run, timer: StageTimer, published, facts) -> dict[str, Path]:
             files[f"charts/{chart.svg.name}"] = chart.svg
         result.notes = f"{len(made)} charts"
     return files
+
+
+def write_dhsc_spreadsheets(r: Run, timer: StageTimer, published, info, revisions) -> dict[str, Path]:
+    """The DHSC-layout workbooks, ODS and XLSX: written here while the second process writes the
+    accessible ones, so the two cores share the spreadsheets."""
+    with stage(timer, "DHSC-layout spreadsheets", writes=r.build / "spreadsheets") as result:
+        paths = tables.write_dhsc_workbooks(published, info, r.build / "spreadsheets",
+                                            crosswalk.legacy_la_codes(),
+                                            revisions=revisions)
+        result.notes = f"{len(paths)} files"
+    return {f"spreadsheets/{path.name}": path for path in paths}
 
 
 def write_manifest(r: Run, timer: StageTimer, run, chosen, decision, councils_selected: int,

@@ -19,9 +19,10 @@ from cldstats.reference.calendar import folder_release, release_title
 from cldstats.reference.statements import MethodFacts
 
 
-def _links(release: Path, folder: str, pattern: str) -> list[str]:
+def _links(release: Path, folder: str, patterns: str | tuple[str, ...]) -> list[str]:
     links = []
-    for path in sorted((release / folder).glob(pattern)):
+    patterns = (patterns,) if isinstance(patterns, str) else patterns
+    for path in sorted(p for pattern in patterns for p in (release / folder).glob(pattern)):
         href = f"{release.name}/{folder}/{path.name}"
         if folder in ("html", "qa"):
             stem = next((k for k, v in HTML_NAMES.items() if v == path.name), path.stem)
@@ -73,7 +74,8 @@ def write_index(reports_dir: Path) -> Path:
                     f"{html.escape(councils)}."
                     + (" Synthetic data." if manifest.get("synthetic_data") else "") + "</p>")
         rows = []
-        for label, folder, pattern in (("Reports", "html", "*.html"), ("Spreadsheets", "spreadsheets", "*.xlsx"),
+        for label, folder, pattern in (("Reports", "html", "*.html"),
+                                       ("Spreadsheets", "spreadsheets", ("*.ods", "*.xlsx")),
                                        ("CSV files", "data", "*.csv"), ("Restricted", "qa", "qa.html")):
             links = _links(release, folder, pattern)
             if links:

@@ -47,6 +47,8 @@ FILE_CONTENTS = {
     "long_term_support": "People receiving long-term support",
     "long_term_support_rates": "People receiving long-term support per 100,000 adults",
     "assessments": "People assessed",
+    "long_term_support_dhsc": "People receiving long-term support, in DHSC's table layout",
+    "assessments_dhsc": "People assessed, in DHSC's table layout",
     "long_term_support_unrounded": "People receiving long-term support, unrounded",
     "long_term_support_rates_unrounded": "Rates of long-term support, unrounded",
     "assessments_unrounded": "People assessed, unrounded",

@@ -249,7 +249,7 @@ def downloads(release: Release):
     links = []
     for folder in ("spreadsheets", "data"):
         for path in sorted((release.path / folder).glob("*")):
-            if path.suffix in (".csv", ".xlsx"):
+            if path.suffix in (".csv", ".ods", ".xlsx"):
                 links.append(download_item(path, f"{HTML_TO_RELEASE}/{folder}/{path.name}"))
     if not links:
         return display_html("<p>No downloadable files in this release.</p>")

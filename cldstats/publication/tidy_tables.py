@@ -260,3 +260,8 @@ def revisions_frame(revisions: pd.DataFrame, periods: Sequence[str] = ()) -> pd.
         REVISION_VALUE_COLUMNS[1]: revisions["new_value"].astype(str).to_numpy(),
     }))
     return pd.concat([frame, values], axis=1)
+
+
+#: Public names of the cell rules above, for the DHSC-layout workbooks
+#: (:mod:`cldstats.publication.dhsc_workbooks`), so both layouts write the same cells.
+as_cells, has_flag = _as_cells, _has_flag

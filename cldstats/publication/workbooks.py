@@ -428,3 +428,8 @@ def read_table(path: Path, sheet: str) -> pd.DataFrame:
     table = raw.iloc[start + 1:].reset_index(drop=True)
     table.columns = raw.iloc[start].tolist()
     return table
+
+
+#: Public names of the cover and notes builders, for the DHSC-layout workbooks
+#: (:mod:`cldstats.publication.dhsc_workbooks`), so both layouts say the same.
+cover, notes_frame = _cover, _notes

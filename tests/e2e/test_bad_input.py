@@ -545,7 +545,7 @@ def test_full_disk_names_the_file_it_was_writing(folder, params_file, clean_data
 # /proc/<pid>/root), and let go. Both writers below failed without naming a path (xlsxwriter's
 # wrapped OSError even as an "internal error"): the one line must name the file being written.
 FULL_DURING = {
-    "accessible spreadsheets": r"spreadsheets/\w+\.xlsx",
+    "accessible spreadsheets": r"spreadsheets/\w+\.(?:xlsx|ods)",
     "notebooks (papermill)": r"(?:qa/)?notebooks/\w+\.ipynb",
 }
 #: The workbooks are written in the run's second process (cldstats.pipeline.background) while the run writes

@@ -66,7 +66,9 @@ def test_contract_files_exist_with_their_columns(release):
     assert "html/publication.html" in manifest["may_differ"]["outputs"]  # its run-time line differs
     assert "data/long_term_support.csv" in manifest["outputs"]
     workbooks = sorted(p.name for p in (release / "spreadsheets").iterdir())
-    assert workbooks == ["assessments.xlsx", "long_term_support.xlsx"]
+    assert workbooks == ["assessments.ods", "assessments.xlsx", "assessments_dhsc.ods", "assessments_dhsc.xlsx",
+                         "long_term_support.ods", "long_term_support.xlsx", "long_term_support_dhsc.ods",
+                         "long_term_support_dhsc.xlsx"]
     index = json.loads((release / "charts" / "charts.json").read_text(encoding="utf-8"))["charts"]
     assert len(index) >= 6
     for name in ("england_trend_by_setting", "rate_by_region", "council_rates_ranked"):
@@ -93,6 +95,18 @@ def test_spreadsheet_equals_csv(release):
     )
     assert (merged["_merge"] == "both").all()
     assert (merged["value"] == merged["cell"].astype(str)).all()
+
+
+def test_dhsc_layout_counts_equal_csv(release):
+    # Every published count of the DHSC-layout sheets equals the same cell of data/*.csv, read from the
+    # XLSX (the unit tests read both formats and compare the ODS with the XLSX cell by cell; pandas
+    # takes tens of seconds to parse an ODS of this size).
+    from tests.helpers import dhsc_layout
+
+    for measure in ("long_term_support", "assessments"):
+        csv = pd.read_csv(release / "data" / f"{measure}.csv", dtype=str, keep_default_na=False)
+        cells = dhsc_layout.assert_counts_equal_csv(release / "spreadsheets" / f"{measure}_dhsc.xlsx", csv, measure)
+        assert "[x]" in cells and any(c.isdigit() and c != "0" for c in cells)
 
 
 def test_published_cells_are_rounded_or_symbols(release):

@@ -311,6 +311,13 @@ def _artefact_texts(release: Path):
                         parts += [re.sub(r"<[^>]+>", " ", body) for attrs, body in
                                   re.findall(r"<c\b([^>]*)>(.*?)</c>", xml, flags=re.S) if 't="s"' not in attrs]
             text = "\n".join(parts)
+        elif path.suffix == ".ods":
+            # Cell values (numbers and text paragraphs), not the XML's attributes or styles.
+            with zipfile.ZipFile(path) as book:
+                xml = book.read("content.xml").decode("utf-8")
+            parts = re.findall(r'office:value="([^"]*)"', xml)
+            parts += [re.sub(r"<[^>]+>", " ", p) for p in re.findall(r"<text:p>(.*?)</text:p>", xml, flags=re.S)]
+            text = "\n".join(parts)
         elif path.suffix == ".ipynb":
             nb = nbformat.read(path, as_version=4)
             parts = []

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import html
 import json
 import re
+import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -188,6 +190,14 @@ def _workbook_text(path: Path) -> str:
                      if cell.value is not None)
 
 
+def _ods_text(path: Path) -> str:
+    """The text of every cell of an ODS (its paragraphs), from ``content.xml``."""
+    with zipfile.ZipFile(path) as ods:
+        xml = ods.read("content.xml").decode("utf-8")
+    paragraphs = re.findall(r"<text:p>(.*?)</text:p>", xml, flags=re.S)
+    return "\n".join(html.unescape(re.sub(r"<[^>]+>", " ", p)) for p in paragraphs)
+
+
 def _notebook_text(path: Path) -> str:
     nb = json.loads(path.read_text(encoding="utf-8"))
     parts = []
@@ -209,6 +219,8 @@ def release_texts(release: Path) -> dict[str, str]:
             texts[name] = _html_text(path.read_text(encoding="utf-8"))
         elif path.suffix == ".xlsx":
             texts[name] = _workbook_text(path)
+        elif path.suffix == ".ods":
+            texts[name] = _ods_text(path)
         elif path.suffix == ".ipynb":
             texts[name] = _notebook_text(path)
         elif path.suffix == ".svg":
@@ -233,7 +245,7 @@ def release_of_ten(small_data_dir, tmp_path_factory) -> Path:
 def test_no_statement_in_the_release_contradicts_rounding_to_10_and_suppressing_1_to_9(release_of_ten):
     texts = release_texts(release_of_ten)
     kinds = {Path(name).suffix for name in texts}
-    assert {".html", ".xlsx", ".svg", ".ipynb", ".csv", ".txt", ".json"} <= kinds, kinds
+    assert {".html", ".xlsx", ".ods", ".svg", ".ipynb", ".csv", ".txt", ".json"} <= kinds, kinds
 
     contradictions = [(name, m.group(0)) for name, text in texts.items()
                       for m in re.finditer(r"nearest 5\b|\b1 to 4\b", text)]
@@ -247,9 +259,11 @@ def test_no_statement_in_the_release_contradicts_rounding_to_10_and_suppressing_
     # ... and each kind of output states them: the pages, both workbooks, the charts.
     for name in ("html/publication.html", "html/long_term_support.html", "html/assessments.html",
                  "spreadsheets/long_term_support.xlsx", "spreadsheets/assessments.xlsx",
-                 "charts/england_trend_by_setting.svg", "charts/charts.json"):
+                 "spreadsheets/long_term_support.ods", "spreadsheets/long_term_support_dhsc.ods",
+                 "spreadsheets/assessments_dhsc.xlsx", "charts/england_trend_by_setting.svg", "charts/charts.json"):
         assert "nearest 10" in texts[name], name
-    for name in ("html/publication.html", "spreadsheets/long_term_support.xlsx", "spreadsheets/assessments.xlsx"):
+    for name in ("html/publication.html", "spreadsheets/long_term_support.xlsx", "spreadsheets/assessments.xlsx",
+                 "spreadsheets/assessments_dhsc.ods", "spreadsheets/long_term_support_dhsc.xlsx"):
         assert "1 to 9" in texts[name], name
     # Chart alt text, as the HTML carries it on the images.
     chart_index = json.loads(texts["charts/charts.json"])["charts"]

@@ -36,6 +36,8 @@ def tables_only(*, notebooks: Sequence[str] | None = None, index: bool = True) -
             patch.setattr(render, "NOTEBOOKS", tuple(notebooks))
         else:
             patch.setattr(tables, "write_workbooks", lambda *args, **kwargs: [])
+            patch.setattr(tables, "write_accessible_spreadsheets", lambda *args, **kwargs: [])
+            patch.setattr(tables, "write_dhsc_workbooks", lambda *args, **kwargs: [])
             patch.setattr(charts, "make_charts", lambda *args, **kwargs: [])
             patch.setattr(render, "run_notebooks", lambda *args, **kwargs: [])
             patch.setattr(render, "render_html", lambda *args, **kwargs: "none (tables only, in a test)")
