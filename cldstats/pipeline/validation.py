@@ -451,7 +451,10 @@ def validate_extract(
     parts = list(parts) if parts is not None else extract.split_extract(paths)
     end, cutoff = month_end(params["month"]), as_of(params)
     entries = [ingest.FolderEntry(p.source, p.name, "file", None, p.la_code, p.submitted_at) for p in parts]
-    inside = [not window or in_window(p.submitted_at, end, cutoff) for p in parts]
+    # Hand entries name an extract's submissions by name or by council and ImportDate, as files.
+    hand = folder_hand_matches(entries, params)
+    included = set(hand.loc[hand["hand"] == "include", "file"])
+    inside = [not window or in_window(p.submitted_at, end, cutoff) or p.name in included for p in parts]
     considered = [part for part, keep_it in zip(parts, inside, strict=True) if keep_it]
     outside = [entry for entry, keep_it in zip(entries, inside, strict=True) if not keep_it]
     if not considered:
@@ -477,10 +480,10 @@ def validate_extract(
     if new_parts:
         store.refresh_catalogue()
     folder = _Folder(entries=entries, considered=[e for e, k in zip(entries, inside, strict=True) if k],
-                     outside=outside, paths=[])
+                     outside=outside, paths=[], hand=hand)
     results, written = _every_result(stored, checked, folder, params, validation_dir)
     accounts = select_and_account(results, store, context, params, outside=outside, not_files=set(),
-                                  submissions_dir=paths[0].parent)
+                                  submissions_dir=paths[0].parent, hand=hand)
     run = _validation_run(results, accounts, params, key, folder, len(new_parts), len(stored), store)
     written += _write_qa_tables(run, out_dir / "qa", council_reports)
     parent.stop("qa outputs (parent)", reports_started)
