@@ -36,14 +36,15 @@ from tests.helpers.stand_ins import tables_only
 pytestmark = pytest.mark.slow
 
 MONTH = "2024-03"
-NAMES = ("long_term_support", "long_term_support_rates", "assessments")
+NAMES = ("long_term_support", "long_term_support_rates", "assessments", "assessments_rates")
 KEYS = {
     "long_term_support": ["reference_date", "area_code", "support_setting", "breakdown", "breakdown_value"],
     "long_term_support_rates": ["reference_date", "area_code", "support_setting", "breakdown", "breakdown_value"],
     "assessments": ["reference_month", "area_code", "breakdown", "breakdown_value"],
+    "assessments_rates": ["reference_month", "area_code", "breakdown", "breakdown_value"],
 }
 COMPARED = {"long_term_support": ("value",), "long_term_support_rates": ("rate", "population"),
-            "assessments": ("value",)}
+            "assessments": ("value",), "assessments_rates": ("rate", "population")}
 OVERRIDE = 'override:\n  reason: "test run on 8 of 153 councils"\n'
 #: The resubmission's file name date: after every synthetic file of the window, before the cut-off.
 RESUBMITTED_AT = "20240520T090000"
@@ -216,7 +217,7 @@ def test_spreadsheets_agree_with_revisions_csv(runs):
     after = runs["snapshots"]["resubmitted"]
     revisions = after["revisions"]
     for workbook, sources in (("long_term_support", ("long_term_support", "long_term_support_rates")),
-                              ("assessments", ("assessments",))):
+                              ("assessments", ("assessments", "assessments_rates"))):
         book = _workbook(after["spreadsheets"][workbook])
         sheetnames = list(book["_names"][0])
         here = revisions[revisions["table"].isin(sources)]
