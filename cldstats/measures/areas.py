@@ -206,8 +206,11 @@ def rates_unrounded(area: pd.DataFrame, periods: Sequence[str] | None = None) ->
     summed = pd.Series(
         sums.reindex(pd.MultiIndex.from_frame(frame[[*cell, "area_code"]])).to_numpy(), index=frame.index
     ).astype("Int64")
-    counts = frame["councils_included"].str.extract(r"^(\d+) of (\d+)$").astype(float)
-    complete = counts[0].eq(counts[1]) & counts[0].gt(0)
+    # "<n> of <N>" has a few hundred distinct values: parsed once each, not once per row.
+    distinct = pd.Series(frame["councils_included"].unique())
+    parts = distinct.str.extract(r"^(\d+) of (\d+)$").astype(float)
+    whole = pd.Series((parts[0].eq(parts[1]) & parts[0].gt(0)).to_numpy(), index=distinct.to_numpy())
+    complete = frame["councils_included"].map(whole).astype(bool)
     is_sum = level.isin(["England", "Region"])
     population = council_pop.where(is_council, summed.where(is_sum))
     # No council population (the subgroups): the area's own published figure, if all its councils have data.
