@@ -47,7 +47,7 @@ FILE_CONTENTS = {
     "long_term_support": "People receiving long-term support",
     "long_term_support_rates": "People receiving long-term support per 100,000 adults",
     "assessments": "People assessed",
-    "assessments_rates": "People assessed per 100,000 adults, total over the release's months",
+    "assessments_rates": "People assessed per 100,000 adults, total over the months",
     "long_term_support_unrounded": "People receiving long-term support, unrounded",
     "long_term_support_rates_unrounded": "Rates of long-term support, unrounded",
     "assessments_unrounded": "People assessed, unrounded",

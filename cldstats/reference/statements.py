@@ -76,7 +76,7 @@ class MethodFacts:
     collection_start : str
         ``"YYYY-MM-DD"``: the first day of the collection (params ``collection_start``).
     adass_assign : tuple of (str, str)
-        ``params: areas.adass_assign`` as sorted (GSS code, ADASS region or ``""``) pairs.
+        ``params: areas.adass_assign`` as sorted (GSS code, ADASS region) pairs, blank ones left out.
     """
 
     rounding_base: int = 5
@@ -105,9 +105,10 @@ class MethodFacts:
             councils_total=len(lists.councils()),
             financial_assessment_prefix=str(method["financial_assessment_prefix"]),
             collection_start=str(params["collection_start"]),
-            # .get: a manifest of a release made before ADASS regions has no "areas" params.
-            adass_assign=tuple(sorted((str(k), str(v)) for k, v in
-                                      params.get("areas", {}).get("adass_assign", {}).items())),
+            # .get: a manifest of a release made before ADASS regions has no "areas" params. A blank
+            # assignment is the default, so it is left out (the defaults' facts equal MethodFacts()).
+            adass_assign=tuple(sorted((str(k), str(v).strip()) for k, v in
+                                      params.get("areas", {}).get("adass_assign", {}).items() if str(v).strip())),
         )
 
     @property
