@@ -2,15 +2,17 @@
 
 Pure functions: unrounded area tables from :mod:`cldstats.measures` in, the exact published frames
 of DESIGN.md's output contract out (``data/long_term_support.csv``,
-``data/long_term_support_rates.csv``, ``data/assessments.csv``). Writing files is not done here.
+``data/long_term_support_rates.csv``, ``data/assessments.csv``, ``data/assessments_rates.csv``).
+Writing files is not done here.
 
 * Counts are rounded to the nearest ``rounding_base`` (5), halves up, in integer arithmetic
   (``floor((2x + b) / 2b) * b``), never banker's rounding; 1 to ``suppress_max`` (4) is ``[c]``;
   0 stays ``0``; no data is ``[x]``.
 * Rates per 100,000 come from unrounded counts, rounded to a whole number halves up (again exact
   integer arithmetic); ``[c]`` where the count is ``[c]``, ``[z]`` where the breakdown value has no
-  population, ``[x]`` where there is no data. The ``population`` column holds the denominator as a
-  whole number, or ``[z]`` / ``[x]`` likewise.
+  population or the area is an ADASS region (DHSC publishes no ADASS population), ``[x]`` where
+  there is no data or no population for the area. The ``population`` column holds the denominator
+  as a whole number, or ``[z]`` / ``[x]`` likewise.
 * ``flags``: ``p`` on every cell (every month of a release is provisional), ``p r`` where the
   published cell differs from the same cell in the earlier release given (value for counts; rate
   or population for rates). A cell absent from the earlier release is not revised.
@@ -44,6 +46,7 @@ __all__ = [
     "publish_counts",
     "publish_rates",
     "published_assessments",
+    "published_assessments_rates",
     "published_long_term_support",
     "published_rates",
     "revision_flags",
@@ -59,6 +62,7 @@ COMPARED_COLUMNS = {
     "long_term_support": ("value",),
     "long_term_support_rates": ("rate", "population"),
     "assessments": ("value",),
+    "assessments_rates": ("rate", "population"),
 }
 #: Columns of :func:`revisions_table` (``qa/revisions.csv``).
 REVISION_COLUMNS = [
@@ -335,23 +339,43 @@ def published_assessments(area: pd.DataFrame, previous: pd.DataFrame | None = No
 
 
 def published_rates(rates: pd.DataFrame, previous: pd.DataFrame | None = None, suppress_max: int = 4) -> pd.DataFrame:
-    """``data/long_term_support_rates.csv`` from :func:`cldstats.measures.areas.rates_unrounded`.
+    """``data/long_term_support_rates.csv`` (or ``data/assessments_rates.csv``) from
+    :func:`cldstats.measures.areas.rates_unrounded`.
+
+    A row has a population (is applicable) when its breakdown value has a published population
+    (:func:`cldstats.reference.rate_denominator`) and its area is not an ADASS region; otherwise
+    its population and rate are ``[z]``.
 
     Returns
     -------
     pandas.DataFrame
         ``reference_date, area_level, area_code, area_name, support_setting, breakdown,
-        breakdown_value, population, rate, flags, councils_included``.
+        breakdown_value, population, rate, flags, councils_included`` (people assessed:
+        ``reference_month`` and no ``support_setting``).
     """
-    applicable = reference.rate_denominator(rates["breakdown"], rates["breakdown_value"]).notna()
+    applicable = (reference.rate_denominator(rates["breakdown"], rates["breakdown_value"]).notna()
+                  & rates["area_level"].ne(reference.ADASS_LEVEL))
     population, rate = publish_rates(rates["value"], rates["population"], applicable, suppress_max)
-    out = rates[["reference_date", "area_level", "area_code", "area_name", "support_setting", "breakdown",
-                 "breakdown_value"]].copy()
+    out = rates[[c for c in rates.columns if c not in ("value", "population", "rate", "councils_included")]].copy()
     out["population"] = population
     out["rate"] = rate
     out["flags"] = revision_flags(out, previous, _cell_keys(out), compare=("population", "rate"))
     out["councils_included"] = rates["councils_included"]
     return out.reset_index(drop=True)
+
+
+def published_assessments_rates(rates: pd.DataFrame, previous: pd.DataFrame | None = None,
+                                suppress_max: int = 4) -> pd.DataFrame:
+    """``data/assessments_rates.csv`` from :func:`cldstats.measures.areas.rates_unrounded` of people
+    assessed over the ``Total``: :func:`published_rates`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``reference_month`` (``Total``), ``area_level, area_code, area_name, breakdown,
+        breakdown_value, population, rate, flags, councils_included``.
+    """
+    return published_rates(rates, previous, suppress_max)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -363,7 +387,8 @@ def _compare(total: pd.DataFrame, parts: pd.DataFrame, keys: list[str]) -> pd.Da
     return merged.sort_values(keys, kind="mergesort").reset_index(drop=True)
 
 
-def consistency_frames(unrounded: pd.DataFrame, published: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def consistency_frames(unrounded: pd.DataFrame, published: pd.DataFrame,
+                       adass_assign: Mapping[str, str] | None = None) -> dict[str, pd.DataFrame]:
     """Check frames for an unrounded area table and its published counterpart.
 
     Parameters
@@ -373,6 +398,8 @@ def consistency_frames(unrounded: pd.DataFrame, published: pd.DataFrame) -> dict
     published : pandas.DataFrame
         The matching published frame (:func:`published_long_term_support` or
         :func:`published_assessments`).
+    adass_assign : mapping, optional
+        ``params: areas.adass_assign``, as given to the area table.
 
     Returns
     -------
@@ -385,6 +412,7 @@ def consistency_frames(unrounded: pd.DataFrame, published: pd.DataFrame) -> dict
           (setting), breakdown;
         * ``england_regions``: England vs the sum of the regions;
         * ``region_councils``: each region vs the sum of its councils;
+        * ``adass_councils``: each ADASS region vs the sum of its councils;
         * ``months_total`` (assessments only): ``Total`` vs the sum of the months;
         * ``published_cells``: every published count is ``[c]``/``[x]``/``[z]``, 0, or a multiple of
           5 greater than 4 (``value``, ``numeric``, ``ok``): the default base and threshold, since
@@ -426,6 +454,13 @@ def consistency_frames(unrounded: pd.DataFrame, published: pd.DataFrame) -> dict
     total = data[data["area_level"].eq("Region")].groupby(keys)["value"].sum().rename("total").reset_index()
     parts = councils.groupby(keys)["value"].sum().rename("sum_of_parts").reset_index()
     frames["region_councils"] = _compare(total, parts, keys)
+
+    adass_of = reference.adass_membership(adass_assign).set_index("la_code")["adass_code"]
+    members = councils.assign(area_code=data.loc[councils.index, "area_code"].map(adass_of))
+    total = (data[data["area_level"].eq(reference.ADASS_LEVEL)].groupby(keys)["value"].sum().rename("total")
+             .reset_index())
+    parts = members.groupby(keys)["value"].sum().rename("sum_of_parts").reset_index()
+    frames["adass_councils"] = _compare(total, parts, keys)
 
     if period == "reference_month":
         keys = ["area_code", *cell]

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cldstats import disclosure, ingest, quality
+from cldstats import disclosure, ingest, quality, reference
 from cldstats.core import safe_output
 from cldstats.core.errors import CldstatsError, GateStop, naming_path
 from cldstats.measures import areas, engine, selection
@@ -39,7 +39,7 @@ from cldstats.reference.mappings import mappings_of_params
 __all__ = ["PublishResult", "Run", "build_release"]
 
 #: The published tables, each compared with the same table of the earlier release.
-PUBLISHED_TABLES = ("long_term_support", "long_term_support_rates", "assessments")
+PUBLISHED_TABLES = ("long_term_support", "long_term_support_rates", "assessments", "assessments_rates")
 
 
 @dataclass
@@ -139,11 +139,12 @@ def build_release(r: Run, timer: StageTimer, progress: bool) -> PublishResult:
             stop_with_nothing_selected(r, run)
         month_ends = release_month_ends(r.month, int(r.params["release_month_ends"]), r.params["collection_start"])
         method = run_measures(r, timer, run, chosen, month_ends)
-        lts_area, rates, assessed_area = area_tables(timer, method, month_ends)
+        lts_area, rates, assessed_area, assessed_rates = area_tables(r, timer, method, month_ends)
         account_for_rows(r, timer, run)
         finish_beside(timer, side, council_pages)
         decision, councils_selected = apply_gate(r, run, method, month_ends)
-        published, unrounded, previous, consistency = disclose(r, timer, lts_area, rates, assessed_area)
+        published, unrounded, previous, consistency = disclose(r, timer, lts_area, rates, assessed_area,
+                                                               assessed_rates)
         compared_with = earlier_releases.previous_release_label(r.out_dir, r.month, quarterly=r.quarterly)
         revisions = disclosure.revisions_table(published, previous, compared_with)
         # The words about the method (rounding, suppression, adult age, look-back) come from the run's params.
@@ -215,17 +216,20 @@ def run_measures(r: Run, timer: StageTimer, run, chosen: pd.DataFrame, month_end
     return method
 
 
-def area_tables(timer: StageTimer, method, month_ends: list[dt.date]):
-    """Council, region and England tables of both measures, and the unrounded rates."""
+def area_tables(r: Run, timer: StageTimer, method, month_ends: list[dt.date]):
+    """Council, ONS region, ADASS region and England tables of both measures, and their unrounded
+    rates: long-term support at every month end, people assessed over the ``Total``."""
     with stage(timer, "measures: regions, England and rates") as result:
         lts_periods = [d.isoformat() for d in month_ends]
         assessed_periods = [d.strftime("%Y-%m") for d in month_ends] + ["Total"]
-        lts_area = areas.area_table(method.long_term_support, lts_periods)
+        adass_assign = r.params["areas"]["adass_assign"]
+        lts_area = areas.area_table(method.long_term_support, lts_periods, adass_assign)
         rates = areas.rates_unrounded(lts_area)
-        assessed_area = areas.area_table(method.people_assessed, assessed_periods)
+        assessed_area = areas.area_table(method.people_assessed, assessed_periods, adass_assign)
+        assessed_rates = areas.rates_unrounded(assessed_area, [reference.TOTAL])
         result.rows = len(method.long_term_support) + len(method.people_assessed)
         result.notes = f"{len(lts_area):,} long-term support cells, {len(assessed_area):,} assessment cells"
-    return lts_area, rates, assessed_area
+    return lts_area, rates, assessed_area, assessed_rates
 
 
 def account_for_rows(r: Run, timer: StageTimer, run) -> None:
@@ -282,7 +286,7 @@ def apply_gate(r: Run, run, method, month_ends: list[dt.date]):
     return decision, councils_selected
 
 
-def disclose(r: Run, timer: StageTimer, lts_area, rates, assessed_area):
+def disclose(r: Run, timer: StageTimer, lts_area, rates, assessed_area, assessed_rates):
     """Published tables (with ``[r]`` against the earlier release), their unrounded sources, the
     earlier release's tables they were compared with (read once, for the revisions table too) and
     the Great Expectations results of the published tables' consistency with the unrounded ones;
@@ -299,11 +303,16 @@ def disclose(r: Run, timer: StageTimer, lts_area, rates, assessed_area):
                 rates, previous["long_term_support_rates"], settings["suppress_max"]
             ),
             "assessments": disclosure.published_assessments(assessed_area, previous["assessments"], **settings),
+            "assessments_rates": disclosure.published_assessments_rates(
+                assessed_rates, previous["assessments_rates"], settings["suppress_max"]
+            ),
         }
-        unrounded = {"long_term_support": lts_area, "long_term_support_rates": rates, "assessments": assessed_area}
+        unrounded = {"long_term_support": lts_area, "long_term_support_rates": rates, "assessments": assessed_area,
+                     "assessments_rates": assessed_rates}
         checks = {}
+        adass_assign = r.params["areas"]["adass_assign"]
         for name in ("long_term_support", "assessments"):
-            for check, frame in disclosure.consistency_frames(unrounded[name], published[name]).items():
+            for check, frame in disclosure.consistency_frames(unrounded[name], published[name], adass_assign).items():
                 checks[f"{name}: {check}"] = frame
         consistency = quality.check_output_consistency(checks)
     if not consistency["success"]:

@@ -27,9 +27,11 @@ TABLES = (
     "data/long_term_support.csv",
     "data/long_term_support_rates.csv",
     "data/assessments.csv",
+    "data/assessments_rates.csv",
     "qa/long_term_support_unrounded.csv",
     "qa/long_term_support_rates_unrounded.csv",
     "qa/assessments_unrounded.csv",
+    "qa/assessments_rates_unrounded.csv",
 )
 #: Columns holding a figure (compared); every other column is part of a cell's key.
 VALUE_COLUMNS = ("value", "population", "rate", "councils_included")

@@ -215,9 +215,9 @@ def headline(release: Release, measure: str = "long_term_support"):
 
 
 def revised_cells(release: Release) -> int:
-    """Published cells flagged ``r`` in the release's three CSV files."""
+    """Published cells flagged ``r`` in the release's CSV files."""
     return sum(int(release.csv(f"data/{name}.csv")["flags"].str.split().map(lambda flags: "r" in flags).sum())
-               for name in ("long_term_support", "long_term_support_rates", "assessments"))
+               for name in ("long_term_support", "long_term_support_rates", "assessments", "assessments_rates"))
 
 
 def release_summary(release: Release):

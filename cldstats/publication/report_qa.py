@@ -334,6 +334,8 @@ _FIGURES = {
     ("long_term_support_rates", "rate"): "Rate per 100,000 adults",
     ("long_term_support_rates", "population"): "Adult population",
     ("assessments", "value"): "People assessed",
+    ("assessments_rates", "rate"): "Rate per 100,000 adults, total over the months",
+    ("assessments_rates", "population"): "Adult population",
 }
 
 

@@ -1,6 +1,8 @@
 """The tables of the two workbooks as plain frames (before ``gptables``), from the published frames
 of :mod:`cldstats.disclosure`: one row per area x support setting x breakdown value and one column
-per period headed like ``31 March 2024 [p]``, a ``Revised [r]`` column, the councils included as
+per period headed like ``31 March 2024 [p]``, a ``Revised [r]`` column, the rates and their
+populations (every breakdown in one table, with ``Breakdown`` and ``Breakdown value`` columns; the
+assessments' rates of the ``Total`` with a ``Population`` column), the councils included as
 numbers, and the Revisions sheet's table. The layout decisions are in
 :mod:`cldstats.publication.workbooks`.
 """
@@ -90,11 +92,13 @@ def _as_cells(values: pd.DataFrame) -> pd.DataFrame:
 
 
 def _wide(
-    long: pd.DataFrame, period_column: str, value_column: str, keys: list[str], *, provisional_headers: bool = True
+    long: pd.DataFrame, period_column: str, value_column: str, keys: list[str], *, provisional_headers: bool = True,
+    all_periods: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Pivot ``long`` to one row per ``keys`` and one column per period, plus ``Revised [r]``.
 
-    Rows keep their order of first appearance in ``long`` (the CSV's order).
+    Rows keep their order of first appearance in ``long`` (the CSV's order). ``all_periods``: the
+    periods the ``Total`` label spans, when ``long`` holds the ``Total`` only.
     """
     periods = ordered_periods(long[period_column])
     rows = long[keys].drop_duplicates()
@@ -104,7 +108,7 @@ def _wide(
 
     provisional = _has_flag(long["flags"], "p").groupby(long[period_column]).all()
     revised = _has_flag(long["flags"], "r")
-    labels = {p: period_label(p, periods) for p in periods}
+    labels = {p: period_label(p, list(all_periods) or periods) for p in periods}
     headers = {p: labels[p] + (" [p]" if provisional_headers and provisional[p] else "") for p in periods}
     cells.columns = [headers[p] for p in periods]
 
@@ -120,8 +124,14 @@ def _wide(
 
 
 def _rename(frame: pd.DataFrame, breakdown_header: str) -> pd.DataFrame:
-    names = {**AREA_COLUMNS, "support_setting": "Support setting", "breakdown_value": breakdown_header}
+    names = {**AREA_COLUMNS, "support_setting": "Support setting", "breakdown": BREAKDOWN_HEADER,
+             "breakdown_value": breakdown_header}
     return frame.rename(columns=names)
+
+
+#: Headers of the rate tables' breakdown columns: every breakdown is in one table.
+BREAKDOWN_HEADER, BREAKDOWN_VALUE_HEADER = "Breakdown", "Breakdown value"
+
 
 
 def _breakdown_rows(frame: pd.DataFrame, breakdown: str) -> pd.DataFrame:
@@ -135,8 +145,8 @@ def table_frames(published: Mapping[str, pd.DataFrame]) -> dict[str, dict[str, p
     Parameters
     ----------
     published : mapping of str to pandas.DataFrame
-        ``long_term_support``, ``long_term_support_rates`` and ``assessments`` as in
-        DESIGN.md's output contract (all columns strings).
+        ``long_term_support``, ``long_term_support_rates``, ``assessments`` and
+        ``assessments_rates`` as in DESIGN.md's output contract (all columns strings).
 
     Returns
     -------
@@ -155,17 +165,18 @@ def table_frames(published: Mapping[str, pd.DataFrame]) -> dict[str, dict[str, p
         wide = _wide(rows, "reference_date", "value", area + ["support_setting", "breakdown_value"])
         lts_tables[breakdown] = _rename(wide, breakdown)
 
-    rate_rows = _breakdown_rows(rates, "Age group")
-    rate_wide = _wide(rate_rows, "reference_date", "rate", area + ["support_setting", "breakdown_value"])
-    lts_tables["Rates"] = _rename(rate_wide, "Age group")
+    # Every breakdown with a population in one rates table (the ``[z]`` rows say which have none).
+    rate_keys = area + ["support_setting", "breakdown", "breakdown_value"]
+    rate_wide = _wide(rates, "reference_date", "rate", rate_keys)
+    lts_tables["Rates"] = _rename(rate_wide, BREAKDOWN_VALUE_HEADER)
 
-    # The denominator does not depend on the setting: one row per area and age group.
-    population = rate_rows.drop_duplicates(area + ["breakdown_value", "reference_date", "population"])
-    if population.duplicated(area + ["breakdown_value", "reference_date"]).any():
-        raise ValueError("a population differs between support settings of the same area, age group and date")
-    pop_wide = _wide(population, "reference_date", "population", area + ["breakdown_value"],
-                     provisional_headers=False)
-    lts_tables["Population"] = _rename(pop_wide.drop(columns="Revised [r]"), "Age group")
+    # The denominator does not depend on the setting: one row per area and breakdown value.
+    pop_keys = area + ["breakdown", "breakdown_value"]
+    population = rates.drop_duplicates(pop_keys + ["reference_date", "population"])
+    if population.duplicated(pop_keys + ["reference_date"]).any():
+        raise ValueError("a population differs between support settings of the same area, breakdown and date")
+    pop_wide = _wide(population, "reference_date", "population", pop_keys, provisional_headers=False)
+    lts_tables["Population"] = _rename(pop_wide.drop(columns="Revised [r]"), BREAKDOWN_VALUE_HEADER)
     lts_tables["Councils"] = _councils(lts, "reference_date")
 
     assessed_tables = {}
@@ -173,6 +184,15 @@ def table_frames(published: Mapping[str, pd.DataFrame]) -> dict[str, dict[str, p
         rows = _breakdown_rows(assessed, breakdown)
         wide = _wide(rows, "reference_month", "value", area + ["breakdown_value"])
         assessed_tables[breakdown] = _rename(wide, breakdown)
+    # The assessments' rates divide the Total only: one period column, headed with the months it spans.
+    assessed_rates = published["assessments_rates"]
+    periods = ordered_periods(assessed["reference_month"])
+    rate_keys = area + ["breakdown", "breakdown_value"]
+    rate_wide = _wide(assessed_rates, "reference_month", "rate", rate_keys, all_periods=periods)
+    assessed_tables["Rates"] = _rename(rate_wide, BREAKDOWN_VALUE_HEADER)
+    pop_wide = _wide(assessed_rates, "reference_month", "population", rate_keys, provisional_headers=False,
+                     all_periods=periods)
+    assessed_tables["Population"] = _rename(pop_wide.drop(columns="Revised [r]"), BREAKDOWN_VALUE_HEADER)
     assessed_tables["Councils"] = _councils(assessed, "reference_month")
     return {"long_term_support": lts_tables, "assessments": assessed_tables}
 
@@ -213,6 +233,8 @@ FIGURES = {
     ("long_term_support_rates", "rate"): "Rate per 100,000 adults",
     ("long_term_support_rates", "population"): "Adult population",
     ("assessments", "value"): "People assessed",
+    ("assessments_rates", "rate"): "Rate per 100,000 adults, total over the months",
+    ("assessments_rates", "population"): "Adult population",
 }
 REVISION_VALUE_COLUMNS = ("Previous value", "Revised value")
 

@@ -5,10 +5,12 @@ The published frames of :mod:`cldstats.disclosure` (the same frames that are wri
 Analysis Function guidance on releasing statistics in spreadsheets:
 
 * ``long_term_support.xlsx``: people receiving long-term support by age group, age band, gender,
-  ethnicity group and ethnicity (each crossed with support setting), rates per 100,000 adults,
-  the adult populations used as denominators, and the councils included in each area;
+  ethnicity group and ethnicity (each crossed with support setting), rates per 100,000 adults by
+  the same breakdowns (age bands to ``85 and above``), the populations used as denominators, and
+  the councils included in each area;
 * ``assessments.xlsx``: people assessed by the same breakdowns (no support setting), with a
-  ``Total`` column over the months, and the councils included in each area.
+  ``Total`` column over the months, rates per 100,000 of that total with their populations, and
+  the councils included in each area.
 
 Each workbook has a cover sheet (title, period, status, source, coverage, publication date, next
 update, contact), a contents sheet listing every sheet after it (the notes sheet included), a notes
@@ -71,12 +73,15 @@ Next update
     for release dates to be pre-announced, and a user of a monthly series looks for it there.
 
 Rates
-    Only the ``All`` and ``Age group`` breakdowns have populations (docs/methodology.md section 4);
-    every other breakdown's rate and population are ``[z]`` (``[x]`` without data) in the CSV, so the rates and
-    population tables carry those two breakdowns only. The population does not depend on the
-    support setting, so it is published once per area, age group and period; its headers carry no
-    ``[p]`` and it has no ``Revised [r]`` column (a changed population shows as ``[r]`` in the rates
-    table, whose flag covers the rate and its population).
+    Every breakdown value with a population DHSC publishes has a rate (docs/methodology.md section
+    4): age groups, age bands to ``85 and above``, Female and Male, ethnicity groups and subgroups.
+    All of them go in one rates table with ``Breakdown`` and ``Breakdown value`` columns, rather
+    than a sheet each: a user compares rates across breakdowns, and the values without a
+    population stay visible as ``[z]``. The population does not depend on the support setting, so
+    it is published once per area, breakdown value and period; its headers carry no ``[p]`` and it
+    has no ``Revised [r]`` column (a changed population shows as ``[r]`` in the rates table, whose
+    flag covers the rate and its population). The assessments' rates divide the ``Total`` only,
+    so their two tables have one period column each.
 
 Deterministic files
     Document properties are fixed (author, title, created date = the publication date given in
@@ -162,6 +167,7 @@ def _notes(release: ReleaseInfo, measure: str, revised_here: int,
     rows = [
         ("definition", statements.definition(facts, measure)),
         ("areas", statements.areas_sentence(facts)),
+        ("adass", statements.adass_sentence(facts)),
         ("coverage", f"{statements.coverage_sentence(facts, release.councils_selected)} A council without one is "
                      f"shown as {statements.NOT_AVAILABLE}; the councils included in each area are listed in the "
                      "last table."),
@@ -177,9 +183,8 @@ def _notes(release: ReleaseInfo, measure: str, revised_here: int,
     mapped = statements.mapped_values_sentence(release.values_mapped, release.fields_mapped, release.mappings_folder)
     if mapped:  # only when a value was mapped by hand: a release without mappings keeps its notes
         rows.append(("mappings", mapped))
-    if measure == "long_term_support":
-        rows.append(("rates", f"{statements.rates_sentence(facts)} In the rates table, {statements.REVISED} marks "
-                              "a change in the rate or its population."))
+    rows.append(("rates", f"{statements.rate_counts_sentence(measure)} {statements.rates_sentence(facts)} In the "
+                          f"rates table, {statements.REVISED} marks a change in the rate or its population."))
     return pd.DataFrame(rows, columns=["Note reference", "Note text"])
 
 
@@ -284,24 +289,26 @@ def _workbook_sheets(measure: str, tables: Mapping[str, pd.DataFrame], period: s
             tables[breakdown], f"{stem}_by_{slug}",
             f"{noun} by {breakdown.lower()}{setting}, England, regions and councils, {period}",
             count_units, f"area{', support setting' if setting else ''} and {breakdown.lower()}", source,
-            ["definition", "areas", "coverage", "rounding", "symbols", "revisions", "override", *more_notes],
+            ["definition", "areas", "adass", "coverage", "rounding", "symbols", "revisions", "override",
+             *more_notes],
         )
-    if measure == "long_term_support":
-        number += 1
-        sheets[f"Table_{number}"] = _gptable(
-            tables["Rates"], "lts_rates_by_age_group",
-            f"{noun} per 100,000 adults by age group and support setting, {period}",
-            "Rate per 100,000 adults, whole numbers", "area, support setting and age group", source,
-            ["rates", "symbols", "revisions"],
-        )
-        number += 1
-        sheets[f"Table_{number}"] = _gptable(
-            tables["Population"], "lts_rate_populations",
-            f"Adult population used for the rates, by age group, {period}",
-            "Number of adults", "area and age group", source, ["rates"],
-            instructions=("This worksheet contains one table with one row per area and age group. Cells hold a "
-                          "number or [z] (no population for that age group)."),
-        )
+    setting_rows = ", support setting" if setting else ""
+    over = "" if measure == "long_term_support" else " over the release's months"
+    number += 1
+    sheets[f"Table_{number}"] = _gptable(
+        tables["Rates"], f"{stem}_rates",
+        f"{noun} per 100,000 adults{over} by age, gender and ethnicity{setting}, {period}",
+        "Rate per 100,000 adults in the population of the breakdown value, whole numbers",
+        f"area{setting_rows} and breakdown value", source, ["rates", "adass", "symbols", "revisions"],
+    )
+    number += 1
+    sheets[f"Table_{number}"] = _gptable(
+        tables["Population"], f"{stem}_rate_populations",
+        f"Adult population used for the rates, by age, gender and ethnicity, {period}",
+        "Number of adults", "area and breakdown value", source, ["rates", "adass"],
+        instructions=("This worksheet contains one table with one row per area and breakdown value. Cells hold a "
+                      "number, [x] (not available) or [z] (no population for that value or area)."),
+    )
     number += 1
     councils = tables["Councils"]
     sheets[f"Table_{number}"] = _gptable(
@@ -398,7 +405,7 @@ def write_workbooks(published: Mapping[str, pd.DataFrame], release: ReleaseInfo,
     specs = {
         "long_term_support": ("People receiving long-term support", "reference_date", ("long_term_support",
                                                                                        "long_term_support_rates")),
-        "assessments": ("People assessed", "reference_month", ("assessments",)),
+        "assessments": ("People assessed", "reference_month", ("assessments", "assessments_rates")),
     }
     for measure, (noun, period_column, sources) in specs.items():
         period = _period_text(published[sources[0]], period_column)

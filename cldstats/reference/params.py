@@ -318,6 +318,13 @@ RULES: dict[str, Rule] = {
     "method.look_back_days": Number(28, 731, whole=True),
     "method.financial_assessment_prefix": Text(shape="the start of an Assessment Type value", blank=False,
                                                min_length=3, max_length=100),
+    # A council with a blank ADASS membership (lists.adass_blank_codes: the shipped table's, so a
+    # defaults.yaml key for any other council has no rule and fails the test) goes to a named ADASS
+    # region, or to its ONS region's when blank.
+    **{f"areas.adass_assign.{code}": Text(
+        shape=f"an ADASS region name ({', '.join(lists.adass_region_names())})",
+        pattern=re.compile("|".join(re.escape(name) for name in lists.adass_region_names())))
+       for code in lists.adass_blank_codes()},
     "pseudonymisation.key_file": Text(shape="a file path", max_length=4096),
     # NHS numbers read as placeholders. Quoted, since YAML reads an unquoted 0000000000 as the number 0.
     "pseudonymisation.placeholder_nhs_numbers": Items(

@@ -42,6 +42,7 @@ __all__ = [
     "MethodFacts",
     "SelectionFacts",
     "Symbol",
+    "adass_sentence",
     "adults_phrase",
     "areas_sentence",
     "cell_symbols_phrase",
@@ -53,6 +54,7 @@ __all__ = [
     "look_back_phrase",
     "mapped_values_sentence",
     "no_year_earlier_sentence",
+    "rate_counts_sentence",
     "rate_rounding_sentence",
     "rates_sentence",
     "reporting_period_phrase",
@@ -79,6 +81,8 @@ class MethodFacts:
         Assessments whose type begins with this are not counted (params ``method``).
     collection_start : str
         ``"YYYY-MM-DD"``: the first day of the collection (params ``collection_start``).
+    adass_assign : tuple of (str, str)
+        ``params: areas.adass_assign`` as sorted (GSS code, ADASS region) pairs, blank ones left out.
     """
 
     rounding_base: int = 5
@@ -88,6 +92,7 @@ class MethodFacts:
     councils_total: int = 0
     financial_assessment_prefix: str = "Financial Assessment"
     collection_start: str = "2023-04-01"
+    adass_assign: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.councils_total:
@@ -106,6 +111,10 @@ class MethodFacts:
             councils_total=len(lists.councils()),
             financial_assessment_prefix=str(method["financial_assessment_prefix"]),
             collection_start=str(params["collection_start"]),
+            # .get: a manifest of a release made before ADASS regions has no "areas" params. A blank
+            # assignment is the default, so it is left out (the defaults' facts equal MethodFacts()).
+            adass_assign=tuple(sorted((str(k), str(v).strip()) for k, v in
+                                      params.get("areas", {}).get("adass_assign", {}).items() if str(v).strip())),
         )
 
     @property
@@ -270,10 +279,44 @@ def definition(facts: MethodFacts, measure: str) -> str:
 def areas_sentence(facts: MethodFacts) -> str:
     """What the areas are and how they add up."""
     regions = len(lists.regions()) - 1
-    return (f"Areas are councils with adult social services responsibilities, the {regions} regions and England. "
-            "Region and England figures are sums of council figures, so a person supported by two councils is "
-            "counted in both, as in the Short and Long Term (SALT) return. "
+    adass = len(lists.adass_regions())
+    return (f"Areas are councils with adult social services responsibilities, the {regions} regions, the {adass} "
+            "ADASS regions and England. Region, ADASS region and England figures are sums of council figures, so a "
+            "person supported by two councils is counted in both, as in the Short and Long Term (SALT) return. "
             f"People under {facts.adult_age} are excluded.")
+
+
+def adass_sentence(facts: MethodFacts) -> str:
+    """ADASS regions: what their codes are, and every council whose membership is not confirmed.
+
+    Built from the shipped membership table and ``facts.adass_assign``, so it names exactly the
+    councils a run put in an ADASS region on inference or by assignment.
+    """
+    membership = lists.adass_membership(dict(facts.adass_assign))
+    codes = lists.adass_regions()["area_code"]
+    confirmed = int(membership["membership"].eq("confirmed").sum())
+
+    def listed(rows) -> str:
+        by_region = rows.groupby("adass_region", sort=False)
+        order = [r for r in lists.adass_region_names() if r in by_region.groups]
+        return "; ".join(f"{region}: " + ", ".join(f"{r.la_name} ({r.la_code})" for r in by_region.get_group(region)
+                                                  .itertuples()) for region in order)
+
+    inferred = membership[membership["membership"].eq("inferred")]
+    assigned = membership[membership["membership"].eq("assigned")]
+    how = {"params": "as the params of this run set", "ONS region": "the ADASS region of its ONS region, by default"}
+    assigned_text = "; ".join(f"{r.la_name} ({r.la_code}) to {r.adass_region} ({how[r.assigned_by]})"
+                              for r in assigned.itertuples())
+    text = (f"ADASS regions are the regions of the Association of Directors of Adult Social Services, which differ "
+            f"from the ONS regions. They have no ONS (GSS) code: their area codes ({codes.iloc[0]} to "
+            f"{codes.iloc[-1]}) are assigned by this publication and are not ONS codes. They have no published "
+            f"population, so their rates are {NOT_APPLICABLE}. Membership of {confirmed} councils is confirmed "
+            "by the Care Quality Commission's ADASS-region field.")
+    if len(inferred):
+        text += f" Membership of {len(inferred)} councils is inferred: {listed(inferred)}."
+    if len(assigned):
+        text += f" The sources conflict for {len(assigned)} councils, assigned as follows: {assigned_text}."
+    return text
 
 
 def councils_of_total(facts: MethodFacts, councils_selected: int) -> str:
@@ -304,11 +347,33 @@ def no_year_earlier_sentence(facts: MethodFacts) -> str:
 def rates_sentence(facts: MethodFacts) -> str:
     """How rates are computed and which populations they divide by."""
     groups = lists.AGE_GROUPS
+    age = lists.POPULATION_SOURCES["age_group"]
+    ethnicity = lists.POPULATION_SOURCES["ethnicity"]
+    last_band = lists.RATE_AGE_BANDS[-1].label
     return (
-        "Rates are per 100,000 adults, computed from unrounded counts and rounded to a whole number: All over "
-        f"adults {facts.adult_age} and over, " + " and ".join(g.label for g in groups) + " over those ages. Region "
-        "and England populations sum the councils with data; other breakdowns have no population."
+        "Rates are per 100,000 people in the population of the breakdown value, computed from unrounded counts and "
+        f"rounded to a whole number: All over adults {facts.adult_age} and over, "
+        + " and ".join(g.label for g in groups) + f" and each age band (the last {last_band}) over those ages, "
+        f"Female and Male over those genders ({age}); each ethnicity group and subgroup over that ethnic group "
+        f"({ethnicity}). Ethnicity rates use a different population ({ethnicity}) from age and gender rates and are "
+        "not comparable with them. The populations are those DHSC publishes with its rate tables. Region and "
+        "England populations sum the councils with data; councils have no ethnicity subgroup population, so a "
+        f"subgroup rate is published for a region or England only when all its councils have data "
+        f"({NOT_AVAILABLE} otherwise). Unknown, Other and No data values and ADASS regions have no population "
+        f"({NOT_APPLICABLE})."
     )
+
+
+def rate_counts_sentence(measure: str) -> str:
+    """Which count a measure's rates divide: each month end's (long-term support) or the total
+    over the release's months (people assessed)."""
+    if measure == "long_term_support":
+        return ("Long-term support rates divide the number of people receiving long-term support at each month end "
+                "(the latest month end in the last period column).")
+    if measure == "assessments":
+        return ("Assessment rates divide the total number of people assessed over the release's 12 months (the Total "
+                "column), not a single month.")
+    raise ValueError(f"unknown measure {measure!r}")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ DESIGN_COLUMNS = {
     "breakdown_value,population,rate,flags,councils_included",
     "data/assessments.csv": "reference_month,area_level,area_code,area_name,breakdown,breakdown_value,value,flags,"
     "councils_included",
+    "data/assessments_rates.csv": "reference_month,area_level,area_code,area_name,breakdown,breakdown_value,"
+    "population,rate,flags,councils_included",
     # DESIGN.md's columns, then the files tied with the row's and the hand entry naming the file.
     "qa/submissions.csv": "la_code,file,submitted_at,rows_read,rows_used,rows_excluded,outcome,selected,tie_with,"
                           "by_hand",
@@ -46,7 +48,7 @@ def release(small_reports) -> Path:
 def test_contract_files_exist_with_their_columns(release):
     for name, header in DESIGN_COLUMNS.items():
         assert (release / name).read_text(encoding="utf-8").splitlines()[0] == header, name
-    for name in ("long_term_support", "long_term_support_rates", "assessments"):
+    for name in ("long_term_support", "long_term_support_rates", "assessments", "assessments_rates"):
         assert (release / "qa" / f"{name}_unrounded.csv").exists()
     assert list((release / "qa" / "validation").glob("*.json"))
     assert list((release / "qa" / "data_quality").glob("*.html"))

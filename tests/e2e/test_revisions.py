@@ -36,14 +36,15 @@ from tests.helpers.stand_ins import tables_only
 pytestmark = pytest.mark.slow
 
 MONTH = "2024-03"
-NAMES = ("long_term_support", "long_term_support_rates", "assessments")
+NAMES = ("long_term_support", "long_term_support_rates", "assessments", "assessments_rates")
 KEYS = {
     "long_term_support": ["reference_date", "area_code", "support_setting", "breakdown", "breakdown_value"],
     "long_term_support_rates": ["reference_date", "area_code", "support_setting", "breakdown", "breakdown_value"],
     "assessments": ["reference_month", "area_code", "breakdown", "breakdown_value"],
+    "assessments_rates": ["reference_month", "area_code", "breakdown", "breakdown_value"],
 }
 COMPARED = {"long_term_support": ("value",), "long_term_support_rates": ("rate", "population"),
-            "assessments": ("value",)}
+            "assessments": ("value",), "assessments_rates": ("rate", "population")}
 OVERRIDE = 'override:\n  reason: "test run on 8 of 153 councils"\n'
 #: The resubmission's file name date: after every synthetic file of the window, before the cut-off.
 RESUBMITTED_AT = "20240520T090000"
@@ -98,7 +99,7 @@ def _listed_cells(revisions: pd.DataFrame) -> set[tuple]:
     listed = set()
     for row in revisions.to_dict("records"):
         cell = [row["reference_period"], row["area_code"]]
-        cell += [row["support_setting"]] if row["table"] != "assessments" else []
+        cell += [row["support_setting"]] if "support_setting" in KEYS[row["table"]] else []
         cell += [row["breakdown"], row["breakdown_value"]]
         listed.add((row["table"], row["measure"], *cell, row["previous_value"], row["new_value"]))
     return listed
@@ -197,15 +198,16 @@ def test_resubmission_flags_exactly_the_changed_cells(runs):
         listed_keys = set(map(tuple, listed[cell_columns + ["breakdown", "breakdown_value"]].to_numpy()))
         assert flagged_keys == listed_keys, name
         assert set(flagged[name]["flags"]) <= {"p r"}
-    # One council changed: its cells, its region's and England's, nothing else.
+    # One council changed: its cells, its region's, its ADASS region's and England's, nothing else.
     from cldstats import reference
 
     region = reference.councils().set_index("la_code").loc[runs["council"], "region_code"]
+    adass = reference.adass_membership().set_index("la_code").loc[runs["council"], "adass_code"]
     lts = flagged["long_term_support"]
-    assert set(lts["area_code"]) == {runs["council"], region, "E92000001"}
+    assert set(lts["area_code"]) == {runs["council"], region, adass, "E92000001"}
     at_month_end = lts[(lts["reference_date"] == "2024-03-31") & (lts["support_setting"] == "All")
                        & (lts["breakdown"] == "All")]
-    assert set(at_month_end["area_code"]) == {runs["council"], region, "E92000001"}
+    assert set(at_month_end["area_code"]) == {runs["council"], region, adass, "E92000001"}
     # Published values only: every old and new value is a published cell, never an unrounded count.
     counts = after["revisions"][after["revisions"]["measure"] == "value"]
     for column in ("previous_value", "new_value"):
@@ -216,7 +218,7 @@ def test_spreadsheets_agree_with_revisions_csv(runs):
     after = runs["snapshots"]["resubmitted"]
     revisions = after["revisions"]
     for workbook, sources in (("long_term_support", ("long_term_support", "long_term_support_rates")),
-                              ("assessments", ("assessments",))):
+                              ("assessments", ("assessments", "assessments_rates"))):
         book = _workbook(after["spreadsheets"][workbook])
         sheetnames = list(book["_names"][0])
         here = revisions[revisions["table"].isin(sources)]

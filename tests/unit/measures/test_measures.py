@@ -418,6 +418,9 @@ def test_council_b_and_england(lts_area):
         assert cells(lts_area, SEP23, area, "All")[("All", "All")] == 16  # A only at 30/09/2023
     # Regions with no council data are missing ([x]).
     assert pd.isna(cells(lts_area, D2, "E12000007", "All")[("All", "All")])
+    # ADASS North East (its 12 councils, Hartlepool and Middlesbrough inferred) = A + B too.
+    assert cells(lts_area, D2, "ADASS01", "All")[("All", "All")] == 17
+    assert pd.isna(cells(lts_area, D2, "ADASS07", "All")[("All", "All")])
 
 
 def test_councils_included(lts_area):
@@ -427,6 +430,7 @@ def test_councils_included(lts_area):
     assert included(D2, ENGLAND) == {"2 of 153"}
     assert included(SEP23, ENGLAND) == {"1 of 153"}
     assert included(D2, NORTH_EAST) == {"2 of 12"}
+    assert included(D2, "ADASS01") == {"2 of 12"} and included(D2, "ADASS06") == {"0 of 12"}  # Eastern: + Milton Keynes
     assert included(D2, "E12000007") == {"0 of 33"}
     assert included(D2, A) == {"1 of 1"} and included(D2, C) == {"0 of 1"} and included(SEP23, B) == {"0 of 1"}
 
@@ -478,7 +482,19 @@ def test_rates(rates):
     assert cell(D2, A, "Age group", "65 and above") == ("19648", "25")  # 5 -> 25.45
     assert cell(D2, A, "Age group", "18 to 64") == ("57442", "12")  # 7 -> 12.19
     assert cell(D2, A, "Age group", "Unknown") == ("[z]", "[z]")
-    assert cell(D2, A, "Gender", "Female") == ("[z]", "[z]")
+    # Published populations by gender, age band and ethnicity (data/published_populations.csv).
+    assert cell(D2, A, "Gender", "Female") == ("40040", "17")  # 7 / 40040 = 17.48
+    assert cell(D2, A, "Gender", "Other") == ("[z]", "[z]")
+    assert cell(D2, A, "Age band", "85 and above") == ("2459", "[c]")  # 85 to 94 + 95 and above = 2
+    assert cell(D2, A, "Age band", "45 to 64") == ("25212", "[c]")
+    assert cell(D2, A, "Ethnicity group", "White") == ("70414", "13")  # 9 / 70414 = 12.78 (Census 2021)
+    assert cell(D2, A, "Ethnicity group", "No data") == ("[z]", "[z]")
+    # Councils have no subgroup population; England has one, but 2 of its 153 councils have data.
+    assert cell(D2, A, "Ethnicity", "White: Irish") == ("[x]", "[x]")
+    assert cell(D2, ENGLAND, "Ethnicity", "White: Irish") == ("[x]", "[x]")
+    # ADASS regions have counts but no population, as DHSC.
+    assert cell(D2, "ADASS01", "All", "All") == ("[z]", "[z]")
+    assert not (published["breakdown_value"].isin(["85 to 94", "95 and above"])).any()
     assert cell(D2, B, "All", "All") == ("120544", "[c]")  # count 2
     assert cell(D2, C, "All", "All") == ("[x]", "[x]")
     assert cell(D2, ENGLAND, "All", "All") == ("197634", "9")  # 17 / (77090 + 120544) = 8.60
@@ -557,7 +573,8 @@ def test_exclusions(method):
 @pytest.mark.slow
 def test_consistency_long_term_support(lts_area, lts_published):
     frames = disclosure.consistency_frames(lts_area, lts_published)
-    assert set(frames) == {"settings_sum", "breakdown_sum", "england_regions", "region_councils", "published_cells"}
+    assert set(frames) == {"settings_sum", "breakdown_sum", "england_regions", "region_councils", "adass_councils",
+                           "published_cells"}
     for name, frame in frames.items():
         assert len(frame) > 0 and frame["ok"].all(), name
 

@@ -38,7 +38,7 @@ from tests.helpers.paths import GOLDEN, REPO
 
 INPUT = GOLDEN / "input"
 UPDATE = os.environ.get("CLDSTATS_UPDATE_GOLDEN") == "1"
-NAMES = ("long_term_support", "long_term_support_rates", "assessments")
+NAMES = ("long_term_support", "long_term_support_rates", "assessments", "assessments_rates")
 SYMBOLS = {"[c]", "[x]", "[z]"}
 OVERRIDE = "Synthetic test: coverage below the 90% threshold accepted for testing"
 
@@ -142,7 +142,7 @@ def test_sheets_in_order(workbooks):
     lts = openpyxl.load_workbook(workbooks["long_term_support"])
     assert lts.sheetnames == ["Cover", "Contents", "Notes"] + [f"Table_{n}" for n in range(1, 9)]
     assessed = openpyxl.load_workbook(workbooks["assessments"])
-    assert assessed.sheetnames == ["Cover", "Contents", "Notes"] + [f"Table_{n}" for n in range(1, 7)]
+    assert assessed.sheetnames == ["Cover", "Contents", "Notes"] + [f"Table_{n}" for n in range(1, 9)]
 
 
 @pytest.mark.parametrize("stem", ["long_term_support", "assessments"])
@@ -165,7 +165,8 @@ def test_each_table_has_exactly_one_header_row(workbooks, stem):
         assert ws.max_row == last_row  # nothing written below the table
 
 
-TEXT_COLUMNS = {"Area code", "Area name", "Area level", "Support setting", "Revised [r]", *tidy_tables.BREAKDOWNS}
+TEXT_COLUMNS = {"Area code", "Area name", "Area level", "Support setting", "Revised [r]", *tidy_tables.BREAKDOWNS,
+                tidy_tables.BREAKDOWN_HEADER, tidy_tables.BREAKDOWN_VALUE_HEADER}
 
 
 @pytest.mark.parametrize("stem", ["long_term_support", "assessments"])
@@ -193,7 +194,10 @@ def test_symbols_present_where_expected(workbooks):
     assert (unknown["31 March 2024 [p]"] == "[c]").all()
     rates = tables.read_table(workbooks["long_term_support"], "Table_6")
     with_data = rates["Area code"].ne("E06000002")
-    assert rates.loc[with_data & rates["Age group"].eq("Unknown"), "31 March 2024 [p]"].eq("[z]").all()
+    assert rates.loc[with_data & rates["Breakdown value"].eq("Unknown"), "31 March 2024 [p]"].eq("[z]").all()
+    # ADASS regions have counts but no population: [z] in every rate cell.
+    adass = rates[rates["Area level"].eq("ADASS region")]
+    assert len(adass) and adass[["29 February 2024 [p]", "31 March 2024 [p]"]].eq("[z]").all().all()
     values = {c.value for ws in lts.worksheets for row in ws.iter_rows() for c in row}
     assert SYMBOLS <= values
 
@@ -212,6 +216,11 @@ def test_revised_cells_are_marked_in_the_revised_column(workbooks):
     hit = assessed[assessed["Revised [r]"].ne(tidy_tables.NOT_REVISED)]
     assert hit[["Area code", "Gender", "Revised [r]"]].values.tolist() == [
         ["E92000001", "Female", "[r] Total February 2024 to March 2024"]
+    ]
+    assessed_rates = tables.read_table(workbooks["assessments"], "Table_6")
+    hit = assessed_rates[assessed_rates["Revised [r]"].ne(tidy_tables.NOT_REVISED)]
+    assert hit[["Area code", "Breakdown", "Revised [r]"]].values.tolist() == [
+        ["E06000001", "All", "[r] Total February 2024 to March 2024"]
     ]
 
 
@@ -247,7 +256,7 @@ def test_cover_contents_and_notes(workbooks, published, stem):
     cover = _sheet_text(path, "Cover")
     for text in ("official statistics in development", "Reference period:", "Published: 9 May 2024",
                  "Source: Adult Social Care Client Level Data", "130 of 153 councils", "golden-test@example.org",
-                 OVERRIDE, "Revisions: 3 published figures"):
+                 OVERRIDE, "Revisions: 4 published figures"):
         assert text in cover, text
     period = "29 February 2024 to 31 March 2024" if stem == "long_term_support" else "February 2024 to March 2024"
     assert f"Reference period: {period}." in cover
@@ -267,8 +276,11 @@ def test_cover_contents_and_notes(workbooks, published, stem):
     for text in ("[c] confidential", "[x] not available", "[z] not applicable", "[p] provisional", "[r] revised",
                  statements.rounding_sentence(facts), "130 of 153 councils", OVERRIDE, "Revised [r] column"):
         assert text in notes, text
-    if stem == "long_term_support":
-        assert "per 100,000 adults" in notes
+    assert "per 100,000" in notes and "Census 2021" in notes and "not comparable" in notes
+    assert statements.rate_counts_sentence(stem) in notes
+    # The notes name every council whose ADASS membership is not confirmed (39 inferred, 2 assigned).
+    assert statements.adass_sentence(facts) in notes
+    assert "Cumberland (E06000063) to North West" in notes and "Isles of Scilly (E06000053)" in notes
 
 
 # ---------------------------------------------------------------------------------------------
@@ -323,18 +335,32 @@ def test_count_tables_equal_the_csv(workbooks, published, stem, csv_name, period
     _same(pd.concat(seen), _expected(csv, period_column, "value", keys))
 
 
+RATE_KEYS = {**{k: v for k, v in LTS_KEYS.items() if k != "breakdown_value"}, "breakdown": "Breakdown",
+             "breakdown_value": "Breakdown value"}
+
+
 def test_rate_and_population_tables_equal_the_csv(workbooks, published):
     csv = published["long_term_support_rates"]
     path = workbooks["long_term_support"]
-    kept = csv[csv["breakdown"].isin(["All", "Age group"])]
-    # What the rates tables leave out has no population and no rate.
-    dropped = csv.drop(kept.index)
-    assert dropped[["population", "rate"]].isin(["[z]", "[x]"]).all().all()
-    _same(_long_from_sheet(path, "Table_6", list(LTS_KEYS.values()), "Age group"),
-          _expected(kept, "reference_date", "rate", LTS_KEYS))
-    pop_keys = {k: v for k, v in LTS_KEYS.items() if k != "support_setting"}
-    _same(_long_from_sheet(path, "Table_7", list(pop_keys.values()), "Age group"),
-          _expected(kept, "reference_date", "population", pop_keys))
+    # Every rate and population of the CSV, every breakdown, is in the tables.
+    assert set(csv["breakdown"]) == {"All", "Age group", "Age band", "Gender", "Ethnicity group", "Ethnicity"}
+    _same(_long_from_sheet(path, "Table_6", list(RATE_KEYS.values()), None),
+          _expected(csv, "reference_date", "rate", RATE_KEYS))
+    pop_keys = {k: v for k, v in RATE_KEYS.items() if k != "support_setting"}
+    _same(_long_from_sheet(path, "Table_7", list(pop_keys.values()), None),
+          _expected(csv, "reference_date", "population", pop_keys))
+
+
+def test_assessment_rate_and_population_tables_equal_the_csv(workbooks, published):
+    csv = published["assessments_rates"]
+    path = workbooks["assessments"]
+    keys = {k: v for k, v in RATE_KEYS.items() if k != "support_setting"}
+    rates = tables.read_table(path, "Table_6")
+    assert list(rates.columns) == [*keys.values(), "Total February 2024 to March 2024 [p]", "Revised [r]"]
+    assert list(tables.read_table(path, "Table_7").columns)[-1] == "Total February 2024 to March 2024"
+    for sheet, column in (("Table_6", "rate"), ("Table_7", "population")):
+        expected = _expected(csv, "reference_month", column, keys).assign(period="Total February 2024 to March 2024")
+        _same(_long_from_sheet(path, sheet, list(keys.values()), None), expected)
 
 
 def test_councils_included_table_equals_the_csv(workbooks, published):
@@ -342,7 +368,7 @@ def test_councils_included_table_equals_the_csv(workbooks, published):
     read back as the CSV's ``"<n> of <N>"``."""
     area = {"area_code": "Area code", "area_name": "Area name", "area_level": "Area level"}
     for stem, sheet, period_column in (("long_term_support", "Table_8", "reference_date"),
-                                       ("assessments", "Table_6", "reference_month")):
+                                       ("assessments", "Table_8", "reference_month")):
         table = tables.read_table(workbooks[stem], sheet)
         numbers = table.drop(columns=list(area.values()))
         assert numbers.columns[0] == "Councils in area"
@@ -434,10 +460,11 @@ def revised_workbooks(published, tmp_path_factory):
 @pytest.mark.slow
 def test_revisions_sheet_lists_cell_old_and_new(revised_workbooks, published):
     books, revisions = revised_workbooks
-    assert len(revisions) == 3  # one revised cell per golden table
+    assert len(revisions) == 4  # one revised cell per golden table
     for stem, sources, figures in (("long_term_support", ("long_term_support", "long_term_support_rates"),
                                     ["People", "Rate per 100,000 adults"]),
-                                   ("assessments", ("assessments",), ["People assessed"])):
+                                   ("assessments", ("assessments", "assessments_rates"),
+                                    ["People assessed", "Rate per 100,000 adults, total over the months"])):
         book = openpyxl.load_workbook(books[stem])
         assert book.sheetnames[-1] == "Revisions" and _table_sheets(book) == [
             n for n in book.sheetnames if n.startswith("Table_")]
@@ -459,7 +486,7 @@ def test_revisions_sheet_lists_cell_old_and_new(revised_workbooks, published):
                 assert cell.data_type == "n" or cell.value in SYMBOLS
         notes = _sheet_text(books[stem], "Notes")
         flagged = tables.count_revised_cells({s: published[s] for s in sources})
-        assert f"{flagged} cells in this workbook (3 in the whole release) were revised" in notes
+        assert f"{flagged} cells in this workbook (4 in the whole release) were revised" in notes
         assert "compared with the 2024-03 release of run 20240501T090000Z" in notes
         assert "The Revisions table lists each revised figure" in notes
         assert "(2024-03 release of run 20240501T090000Z)" in _sheet_text(books[stem], "Cover")

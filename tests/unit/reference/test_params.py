@@ -181,6 +181,17 @@ def test_every_key_of_the_defaults_has_a_rule():
     assert [key for key in keys if key not in RULES] == [], "give each new params key a rule in params.RULES"
 
 
+def test_adass_assign_lists_exactly_the_councils_with_a_blank_membership(tmp_path):
+    from cldstats.reference import lists
+
+    params = load_params("2024-03", params_dir=PARAMS)
+    assert sorted(params["areas"]["adass_assign"]) == lists.adass_blank_codes() == ["E06000063", "E06000064"]
+    # A council whose membership the shipped table gives cannot be reassigned: the key is unknown.
+    extra, load = _load_with(tmp_path, 'areas:\n  adass_assign:\n    E06000001: "North West"\n')
+    with pytest.raises(ParamsError, match="unknown params key 'areas.adass_assign.E06000001'"):
+        load()
+
+
 def test_a_key_without_a_rule_is_a_bug_not_a_pass():
     from cldstats.reference.params import check_params
 
@@ -284,6 +295,8 @@ NONSENSE = [
      'reason: "a known bad file"}\n'
      '    - {la_code: "E06000001", submitted_at: 2024-04-10 10:00:00, reason: "the same file again"}\n',
      "'selection.exclude' item 2 names the same file as item 1"),
+    ('areas:\n  adass_assign:\n    E06000063: "North East England"\n',
+     "'areas.adass_assign.E06000063' must be blank or an ADASS region name (North East, North West, "),
 ]
 
 
@@ -319,6 +332,7 @@ def test_values_that_make_no_sense_are_one_line_naming_the_key_and_file(tmp_path
         'publication:\n  next_update: "To be announced"\n',
         'publication:\n  next_update: "2024-06-15"\n',
         'pseudonymisation:\n  placeholder_nhs_numbers: ["4010232137", "100 000 0060"]\n',
+        'areas:\n  adass_assign:\n    E06000063: "North East"\n    E06000064: "Eastern"\n',
     ],
 )
 def test_values_at_the_edges_of_their_rules_are_accepted(tmp_path, text):

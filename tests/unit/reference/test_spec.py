@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from cldstats.reference.lists import councils as reference_councils
 from cldstats.reference.spec import ValueStatus, evaluate_condition, load_spec, normalise_label
 from cldstats.reference.vocabulary import CONFIDENCES
 from tests.helpers.paths import REPO
@@ -90,12 +91,30 @@ def test_loose_labels_match_case_spaces_and_underscores():
 @pytest.mark.skipif(not SHARED.exists(), reason="the shared folder is not beside this checkout")
 @pytest.mark.parametrize(
     "name",
-    ["release1_spec.yaml", "release2_spec.yaml", "r1_to_r2_mapping.yaml", "local_authorities.csv", "regions.csv"],
+    ["release1_spec.yaml", "release2_spec.yaml", "r1_to_r2_mapping.yaml", "regions.csv", "adass_regions.csv"],
 )
 def test_package_copies_match_the_shared_originals(name):
     # The package ships copies (it never reads ../shared at run time); drift would be silent.
     shipped = REPO / "cldstats" / "data" / name
     assert shipped.read_bytes() == (SHARED / name).read_bytes()
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="the shared folder is not beside this checkout")
+def test_package_copies_of_the_councils_and_populations_keep_one_source_per_population():
+    """local_authorities.csv is the shared file without its two population columns, which equal the
+    published populations (their one source now); published_populations.csv is the shared file's
+    ``published`` rows, byte for byte."""
+    data = REPO / "cldstats" / "data"
+    shared = pd.read_csv(SHARED / "local_authorities.csv", dtype=str)
+    shipped = pd.read_csv(data / "local_authorities.csv", dtype=str)
+    pd.testing.assert_frame_equal(shipped, shared.drop(columns=["adults_18plus", "adults_65plus"]))
+    councils = reference_councils().set_index("la_code")
+    for column in ("adults_18plus", "adults_65plus"):
+        assert councils[column].tolist() == shared.set_index("la_code")[column].astype(int).reindex(
+            councils.index).tolist()
+    lines = (SHARED / "published_populations.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    published = [lines[0]] + [line for line in lines[1:] if line.split(",")[-2] == "published"]
+    assert (data / "published_populations.csv").read_text(encoding="utf-8") == "".join(published)
 
 
 @pytest.mark.skipif(not SHARED.exists(), reason="the shared folder is not beside this checkout")
