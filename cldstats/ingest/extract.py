@@ -255,7 +255,8 @@ def _record_order(table: pa.Table) -> np.ndarray | None:
 
 def _digest(table: pa.Table) -> str:
     """SHA-256 of a submission's rows: its columns (in name order) as Arrow IPC bytes."""
-    ordered = table.select(sorted(table.column_names)).combine_chunks()
+    # A compact copy: the IPC bytes of a slice would depend on where it sat in the national table.
+    ordered = table.select(sorted(table.column_names)).take(pa.array(np.arange(table.num_rows))).combine_chunks()
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, ordered.schema) as writer:
         writer.write_table(ordered)
@@ -296,8 +297,11 @@ def split_extract(paths: Iterable[str | Path]) -> list[ExtractPart]:
         group_keys = np.stack([council_of_row[rows], stamp[rows]], axis=1)
         starts = np.flatnonzero(np.r_[True, (group_keys[1:] != group_keys[:-1]).any(axis=1)])
         ends = np.r_[starts[1:], len(rows)]
+        # One take of the whole table in submission order, then zero-copy slices: a take per
+        # submission over a chunked national table costs the whole table each time.
+        ordered = table.take(pa.array(rows)).combine_chunks()
         for start, end in zip(starts, ends, strict=True):
-            taken = table.take(pa.array(rows[start:end]))
+            taken = ordered.slice(int(start), int(end - start))
             council = councils.iloc[int(council_of_row[rows[start]])]
             when = pd.Timestamp(int(stamp[rows[start]]), unit="ms").to_pydatetime()
             if (council["gss"], when) in seen:

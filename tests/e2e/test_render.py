@@ -615,7 +615,7 @@ def test_download_links_say_what_kind_and_how_big(built):
         page = path.read_text(encoding="utf-8")
         links = re.findall(rf"<a {href}>([^<]+)</a>", page)
         files = {(f, p.name) for f in folders for p in (release / f).glob("*.csv" if f == "qa" else "*")
-                 if p.suffix in (".csv", ".xlsx")}
+                 if p.suffix in (".csv", ".xlsx", ".ods")}
         assert {(folder, name) for folder, name, _ in links} == files, page_name
         for folder, name, text in links:
             target = release / folder / name
@@ -624,6 +624,7 @@ def test_download_links_say_what_kind_and_how_big(built):
             assert name not in text, f"{page_name}: link text is the bare file name {name}"
     publication = pages["publication"][0].read_text(encoding="utf-8")
     assert re.search(r">People assessed, spreadsheet, XLSX, \d+\.\d KB</a>", publication)
+    assert re.search(r">People assessed, spreadsheet, ODS, \d+\.\d KB</a>", publication), publication
     assert re.search(r">People receiving long-term support, CSV, \d+(\.\d)? (KB|MB)</a>", publication)
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from cldstats.ingest.pseudonymise import nhs_number_valid
+from cldstats.reference import crosswalk
 from cldstats.reference.lists import councils
 from cldstats.reference.spec import load_spec
 
@@ -242,6 +243,9 @@ def published_numbers(root: Path) -> set[int]:
         for column in frame.columns:
             for cell in frame[column].unique():
                 numbers |= _numbers(cell.encode(), statistics_only=False)
+    # The DHSC-layout workbooks' `LA code` column: each council's legacy code, an identifier (an ODS
+    # text cell holds it as plain digits).
+    numbers |= {int(code) for code in crosswalk.legacy_la_codes().values() if code.isdigit()}
     return numbers
 
 

@@ -36,10 +36,9 @@ import yaml
 from cldstats import ingest
 from cldstats.measures import engine
 from cldstats.pipeline import validation
-from cldstats.reference.calendar import release_month_ends
-from cldstats.reference.params import load_params
 from cldstats.reference.spec import ValueStatus
 from cldstats.tools import synth
+from tests.helpers.months import month_ends_of, month_params
 from tests.helpers.paths import REPO
 
 DATA = REPO / "cldstats" / "data"
@@ -205,12 +204,12 @@ def write_version(name: str, source: Path, target: Path) -> dict[str, pd.DataFra
 
 @pytest.fixture(scope="module")
 def params():
-    return load_params(MONTH, params_dir=REPO / "params", today=dt.date(2025, 7, 1))
+    return month_params(MONTH, today=dt.date(2025, 7, 1))
 
 
 @pytest.fixture(scope="module")
 def month_ends(params):
-    return release_month_ends(MONTH, int(params["release_month_ends"]), params["collection_start"])
+    return month_ends_of(params)
 
 
 @pytest.fixture(scope="module")

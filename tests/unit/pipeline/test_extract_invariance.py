@@ -19,10 +19,8 @@ import pytest
 
 from cldstats.measures import engine
 from cldstats.pipeline import validation
-from cldstats.reference.calendar import release_month_ends
-from cldstats.reference.params import load_params
 from cldstats.tools import synth
-from tests.helpers.paths import REPO
+from tests.helpers.months import month_ends_of, month_params
 
 #: Hartlepool (North East), Rutland (East Midlands), Bath and North East Somerset (South West),
 #: Barking and Dagenham (London).
@@ -32,12 +30,12 @@ MONTH = "2025-03"
 
 @pytest.fixture(scope="module")
 def params():
-    return load_params(MONTH, params_dir=REPO / "params", today=dt.date(2025, 7, 1))
+    return month_params(MONTH, today=dt.date(2025, 7, 1))
 
 
 @pytest.fixture(scope="module")
 def month_ends(params):
-    return release_month_ends(MONTH, int(params["release_month_ends"]), params["collection_start"])
+    return month_ends_of(params)
 
 
 @pytest.fixture(scope="module")

@@ -20,10 +20,9 @@ import pytest
 from cldstats.measures import engine
 from cldstats.pipeline import manifest, validation
 from cldstats.quality.council_reports import mapped_values_table
-from cldstats.reference.calendar import release_month_ends
 from cldstats.reference.mappings import MAPPING_COLUMNS, mappings_of_params
-from cldstats.reference.params import load_params
 from cldstats.tools import synth
+from tests.helpers.months import month_ends_of, month_params
 from tests.helpers.paths import REPO
 
 COUNCIL = "E06000001"
@@ -39,12 +38,12 @@ def _cells(path: Path) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def params():
-    return load_params(MONTH, params_dir=REPO / "params", today=dt.date(2026, 7, 1))
+    return month_params(MONTH, today=dt.date(2026, 7, 1))
 
 
 @pytest.fixture(scope="module")
 def month_ends(params):
-    return release_month_ends(MONTH, int(params["release_month_ends"]), params["collection_start"])
+    return month_ends_of(params)
 
 
 @pytest.fixture(scope="module")
