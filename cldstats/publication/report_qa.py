@@ -442,7 +442,20 @@ def selection_summary(release: Release) -> pd.DataFrame:
     for kind, files in (("Excluded by hand (selection.exclude)", facts.excluded),
                         ("Included by hand (selection.include)", facts.included)):
         rows += [(kind, f"{file}: {reason}") for file, reason in files] or [(kind, "none")]
-    return pd.DataFrame(rows, columns=["Item", "Value"])
+    return pd.DataFrame(rows + _mapping_rows(release.manifest().get("mappings") or {}), columns=["Item", "Value"])
+
+
+def _mapping_rows(mapped: dict) -> list[tuple[str, str]]:
+    """The manifest's ``mappings`` as ``Item, Value`` rows: the tables' folder and each mapping the
+    selected files used (its table row, field, the valid value and how often). The submitted value
+    is not repeated here: the council pages show it only where it cannot be personal."""
+    kind = "Values mapped by hand (selection.mappings)"
+    if not mapped:
+        return []
+    folder = mapped.get("folder") or "none"
+    uses = [(kind, f"{use['mapping']}: {use['field']} -> {use['valid_value']!r} in {use['cells']:,} cells of "
+                   f"{use['submissions']} selected files") for use in mapped.get("uses", [])]
+    return [("Value mapping tables (params selection.mappings)", str(folder))] + (uses or [(kind, "none")])
 
 
 #: ``qa/reporting_periods.csv`` columns and their headings in the QA report.
