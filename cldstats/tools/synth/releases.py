@@ -3,7 +3,7 @@
 DHSC processes every submission from October 2025 on as Release 2 (``release2.switch_date`` in
 ``cldstats/data/synth_distributions.yaml``, which holds every date and share used here). Councils
 did not all switch on that day, so the generator draws three cohorts once per seed over the full,
-GSS-sorted list of 153 councils (a ``--councils`` subset keeps each council's cohort):
+GSS-sorted list of every council (a ``--councils`` subset keeps each council's cohort):
 
 * **early adopters** (``share_early_adopters``): Release 2 from ``early_adoption_date``, during the
   voluntary year 2024/25;
@@ -47,7 +47,7 @@ class Cohorts:
 
 @functools.cache
 def cohorts(seed: int) -> Cohorts:
-    """The release cohorts of ``seed``, drawn over all 153 councils.
+    """The release cohorts of ``seed``, drawn over every council of the council list.
 
     Parameters
     ----------
