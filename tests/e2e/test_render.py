@@ -23,6 +23,7 @@ import pytest
 
 from cldstats.core.errors import CldstatsError
 from cldstats.publication import render, report, self_contained
+from cldstats.reference import crosswalk
 from tests.helpers.paths import REPO
 
 #: End-to-end runs of the real pipeline: `make test` runs them, `make test-fast` does not.
@@ -279,6 +280,8 @@ def _unrounded_checked(release: Path) -> tuple[set[int], set[int]]:
         for column in ("rate", "population", "councils_included", "breakdown_value"):
             if column in frame:
                 published |= {int(n) for text in frame[column].unique() for n in re.findall(r"\d+", text)}
+    # The DHSC-layout workbooks' `LA code` column: each council's legacy code, an identifier.
+    published |= {int(code) for code in crosswalk.legacy_la_codes().values() if code.isdigit()}
     return unrounded, unrounded - published
 
 
@@ -619,7 +622,7 @@ def test_download_links_say_what_kind_and_how_big(built):
         assert {(folder, name) for folder, name, _ in links} == files, page_name
         for folder, name, text in links:
             target = release / folder / name
-            assert text == report.file_label(target), (page_name, name, text)
+            assert html.unescape(text) == report.file_label(target), (page_name, name, text)
             assert text.endswith(", " + report.fmt_size(target.stat().st_size)), text
             assert name not in text, f"{page_name}: link text is the bare file name {name}"
     publication = pages["publication"][0].read_text(encoding="utf-8")
